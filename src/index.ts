@@ -1,0 +1,9 @@
+// src/index.ts: the public surface of layerwise. Anything not re-exported here is private.
+export { Tensor, Rng, ShapeError, DTypeError, ValueError } from './tensor/index.js';
+export type { DType, FloatDType, FloatTensor, IntTensor, Labels, RngState } from './tensor/index.js';
+export * as tensor from './tensor/index.js';
+export * as kernels from './kernels/index.js';
+export { setBackend } from './kernels/index.js';
+export * as layers from './layers/index.js';
+export * as models from './models/index.js';
+export * as gradcheck from './gradcheck/index.js';

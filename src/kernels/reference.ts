@@ -1,0 +1,209 @@
+// src/kernels/reference.ts: the plain TypeScript kernels, the definition every fast backend is
+// checked against. Written cache-friendly (contiguous inner loops, blocking, hoisted offsets),
+// for float32 and float64 alike.
+import type { DType } from '../tensor/index.js';
+import type { Buf, ConvGeometry, GemmOpts, Kernels } from './types.js';
+
+const BLOCK_K = 128; // rows of b kept hot while a panel of out is updated
+const BLOCK_N = 512; // columns of out / b per panel (512 float64 = 4 KiB per row)
+
+/**
+ * out (M, N) = op(a) · op(b). Plain case: for each row i of out, out[i, :] += a[i, k] * b[k, :]
+ * over k (an axpy on contiguous rows), blocked over k and n, four rows of b at a time.
+ */
+export function gemm(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number, opts: GemmOpts = {}): void {
+  if (opts.transB) {
+    if (opts.transA) {
+      gemmTransA(out, a, transpose(b, N, K), M, K, N); // b (N, K) -> (K, N)
+    } else {
+      gemmTransB(out, a, b, M, K, N);
+    }
+    return;
+  }
+  if (opts.transA) gemmTransA(out, a, b, M, K, N);
+  else gemmPlain(out, a, b, M, K, N);
+}
+
+/** out = a · b with a (M, K), b (K, N). */
+function gemmPlain(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number): void {
+  out.fill(0, 0, M * N);
+  for (let j0 = 0; j0 < N; j0 += BLOCK_N) {
+    const j1 = Math.min(j0 + BLOCK_N, N);
+    for (let k0 = 0; k0 < K; k0 += BLOCK_K) {
+      const k1 = Math.min(k0 + BLOCK_K, K);
+      for (let i = 0; i < M; i++) {
+        const outRow = i * N, aRow = i * K;
+        let k = k0;
+        for (; k + 3 < k1; k += 4) {
+          const a0 = a[aRow + k], a1 = a[aRow + k + 1], a2 = a[aRow + k + 2], a3 = a[aRow + k + 3];
+          const b0 = k * N, b1 = b0 + N, b2 = b1 + N, b3 = b2 + N;
+          for (let j = j0; j < j1; j++) {
+            out[outRow + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+          }
+        }
+        for (; k < k1; k++) {
+          const ak = a[aRow + k], bRow = k * N;
+          for (let j = j0; j < j1; j++) out[outRow + j] += ak * b[bRow + j];
+        }
+      }
+    }
+  }
+}
+
+/** out = aᵀ · b with a stored (K, M), b (K, N). */
+function gemmTransA(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number): void {
+  out.fill(0, 0, M * N);
+  for (let j0 = 0; j0 < N; j0 += BLOCK_N) {
+    const j1 = Math.min(j0 + BLOCK_N, N);
+    for (let k0 = 0; k0 < K; k0 += BLOCK_K) {
+      const k1 = Math.min(k0 + BLOCK_K, K);
+      for (let i = 0; i < M; i++) {
+        const outRow = i * N;
+        let k = k0;
+        for (; k + 3 < k1; k += 4) {
+          const a0 = a[k * M + i], a1 = a[(k + 1) * M + i], a2 = a[(k + 2) * M + i], a3 = a[(k + 3) * M + i];
+          const b0 = k * N, b1 = b0 + N, b2 = b1 + N, b3 = b2 + N;
+          for (let j = j0; j < j1; j++) {
+            out[outRow + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+          }
+        }
+        for (; k < k1; k++) {
+          const ak = a[k * M + i], bRow = k * N;
+          for (let j = j0; j < j1; j++) out[outRow + j] += ak * b[bRow + j];
+        }
+      }
+    }
+  }
+}
+
+/** out = a · bᵀ with a (M, K), b stored (N, K): dot products of contiguous rows, 4 at a time. */
+function gemmTransB(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number): void {
+  for (let i = 0; i < M; i++) {
+    const aRow = i * K, outRow = i * N;
+    let j = 0;
+    for (; j + 3 < N; j += 4) {
+      const b0 = j * K, b1 = b0 + K, b2 = b1 + K, b3 = b2 + K;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0; k < K; k++) {
+        const ak = a[aRow + k];
+        s0 += ak * b[b0 + k];
+        s1 += ak * b[b1 + k];
+        s2 += ak * b[b2 + k];
+        s3 += ak * b[b3 + k];
+      }
+      out[outRow + j] = s0;
+      out[outRow + j + 1] = s1;
+      out[outRow + j + 2] = s2;
+      out[outRow + j + 3] = s3;
+    }
+    for (; j < N; j++) {
+      const bRow = j * K;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[aRow + k] * b[bRow + k];
+      out[outRow + j] = s;
+    }
+  }
+}
+
+/** A copy of x (R, C) transposed to (C, R), in the same precision. */
+function transpose(x: Buf, R: number, C: number): Buf {
+  const t = x instanceof Float32Array ? new Float32Array(R * C) : new Float64Array(R * C);
+  for (let r = 0; r < R; r++) {
+    const row = r * C;
+    for (let c = 0; c < C; c++) t[c * R + r] = x[row + c];
+  }
+  return t;
+}
+
+/** In place: x[m, n] += v[n]. */
+export function addRowVector(x: Buf, v: Buf, M: number, N: number): void {
+  for (let m = 0; m < M; m++) {
+    const row = m * N;
+    for (let n = 0; n < N; n++) x[row + n] += v[n];
+  }
+}
+
+/** out[n] = Σ_m x[m, n]. */
+export function sumRows(out: Buf, x: Buf, M: number, N: number): void {
+  out.fill(0, 0, N);
+  for (let m = 0; m < M; m++) {
+    const row = m * N;
+    for (let n = 0; n < N; n++) out[n] += x[row + n];
+  }
+}
+
+/** cols[(c·HH + i)·WW + j, ho·Wout + wo] = x[c, ho·stride − pad + i, wo·stride − pad + j], 0 off the image. */
+export function im2col(cols: Buf, x: Buf, g: ConvGeometry): void {
+  const { C, H, W, HH, WW, stride, pad, Hout, Wout } = g;
+  const HWout = Hout * Wout;
+  for (let c = 0; c < C; c++) {
+    const xChan = c * H * W;
+    for (let i = 0; i < HH; i++) {
+      for (let j = 0; j < WW; j++) {
+        const colRow = ((c * HH + i) * WW + j) * HWout;
+        for (let ho = 0; ho < Hout; ho++) {
+          const h = ho * stride - pad + i;
+          const outOff = colRow + ho * Wout;
+          if (h < 0 || h >= H) {
+            cols.fill(0, outOff, outOff + Wout);
+            continue;
+          }
+          const xRow = xChan + h * W;
+          for (let wo = 0; wo < Wout; wo++) {
+            const w = wo * stride - pad + j;
+            cols[outOff + wo] = w >= 0 && w < W ? x[xRow + w] : 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: dx[c, h, w] = Σ of every cols entry that im2col read from x[c, h, w]. */
+export function col2im(dx: Buf, cols: Buf, g: ConvGeometry): void {
+  const { C, H, W, HH, WW, stride, pad, Hout, Wout } = g;
+  const HWout = Hout * Wout;
+  dx.fill(0, 0, C * H * W);
+  for (let c = 0; c < C; c++) {
+    const xChan = c * H * W;
+    for (let i = 0; i < HH; i++) {
+      for (let j = 0; j < WW; j++) {
+        const colRow = ((c * HH + i) * WW + j) * HWout;
+        for (let ho = 0; ho < Hout; ho++) {
+          const h = ho * stride - pad + i;
+          if (h < 0 || h >= H) continue;
+          const xRow = xChan + h * W, colOff = colRow + ho * Wout;
+          for (let wo = 0; wo < Wout; wo++) {
+            const w = wo * stride - pad + j;
+            if (w >= 0 && w < W) dx[xRow + w] += cols[colOff + wo];
+          }
+        }
+      }
+    }
+  }
+}
+
+/** out = max(x, 0). NaN stays NaN so that a diverging net is caught, not hidden. */
+export function reluForward(out: Buf, x: Buf): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    out[i] = v > 0 ? v : v === v ? 0 : v;
+  }
+}
+
+/** dx = dout where x > 0, else 0 (the subgradient at 0 is taken as 0, as torch does). */
+export function reluBackward(dx: Buf, dout: Buf, x: Buf): void {
+  for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+}
+
+export const reference: Kernels = {
+  name: 'reference',
+  supports: (dtype: DType) => dtype === 'float32' || dtype === 'float64',
+  gemm,
+  addRowVector,
+  sumRows,
+  im2col,
+  col2im,
+  reluForward,
+  reluBackward,
+};

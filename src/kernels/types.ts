@@ -1,0 +1,49 @@
+// src/kernels/types.ts: the one interface behind which every hot loop lives. reference.ts is
+// its definition; a fast backend (kernels/wasm) must agree with it to 1e-5 relative in float32.
+import type { DType } from '../tensor/index.js';
+
+export type Buf = Float32Array | Float64Array;
+
+export interface GemmOpts {
+  /** a is stored (K, M) and used transposed. */
+  readonly transA?: boolean;
+  /** b is stored (N, K) and used transposed. */
+  readonly transB?: boolean;
+}
+
+/** Geometry of one convolution: input (C, H, W), filters (HH, WW), output (Hout, Wout). */
+export interface ConvGeometry {
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly HH: number;
+  readonly WW: number;
+  readonly stride: number;
+  readonly pad: number;
+  readonly Hout: number; // 1 + floor((H + 2 pad - HH) / stride)
+  readonly Wout: number; // 1 + floor((W + 2 pad - WW) / stride)
+}
+
+/**
+ * Kernels take contiguous row-major buffers and explicit sizes, trust their callers (the
+ * layers validate) and overwrite their output; the in-place ones say so.
+ */
+export interface Kernels {
+  readonly name: string;
+  /** Whether this backend runs that dtype; kernelsFor() sends the rest to the reference. */
+  supports(dtype: DType): boolean;
+  /** out (M, N) = op(a) (M, K) · op(b) (K, N). Overwrites out. */
+  gemm(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number, opts?: GemmOpts): void;
+  /** In place: x[m, n] += v[n] for x (M, N), v (N). */
+  addRowVector(x: Buf, v: Buf, M: number, N: number): void;
+  /** out[n] = Σ_m x[m, n] for x (M, N), out (N). Overwrites out. */
+  sumRows(out: Buf, x: Buf, M: number, N: number): void;
+  /** cols (C·HH·WW, Hout·Wout) from one image x (C, H, W); zero where the window is in the padding. */
+  im2col(cols: Buf, x: Buf, g: ConvGeometry): void;
+  /** dx (C, H, W) = the sum of every column entry back at the pixel it was read from. Overwrites dx. */
+  col2im(dx: Buf, cols: Buf, g: ConvGeometry): void;
+  /** out = max(x, 0) elementwise. Overwrites out. */
+  reluForward(out: Buf, x: Buf): void;
+  /** dx = dout where x > 0, else 0. Overwrites dx. */
+  reluBackward(dx: Buf, dout: Buf, x: Buf): void;
+}

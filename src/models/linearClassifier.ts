@@ -1,0 +1,58 @@
+// src/models/linearClassifier.ts: one affine layer scored by the SVM or the softmax loss, the
+// first model of the curriculum.
+import { affineBackward, affineForward, softmaxLoss, svmLoss } from '../layers/index.js';
+import { expectOptions, ValueError, type FloatDType, type FloatTensor, type Labels, type Tensor } from '../tensor/index.js';
+import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
+import { addL2, type LossResult, type Model, type ModelConfig } from './model.js';
+
+export interface LinearClassifierOptions {
+  inputDim?: number; // D, default 3072 (3·32·32)
+  numClasses?: number; // C, default 10
+  loss?: 'svm' | 'softmax'; // default 'softmax'
+  weightScale?: number; // std of the initial W, default 1e-3
+  reg?: number; // L2 strength, default 0
+  dtype?: FloatDType; // default 'float32'
+  seed?: number;
+}
+const OPTIONS = ['inputDim', 'numClasses', 'loss', 'weightScale', 'reg', 'dtype', 'seed'] as const;
+
+/** scores = X·W + b; params W (D, C), b (C). */
+export class LinearClassifier implements Model {
+  readonly params: Record<string, FloatTensor>;
+  readonly config: ModelConfig;
+  readonly reg: number;
+  readonly lossType: 'svm' | 'softmax';
+
+  constructor(options: LinearClassifierOptions = {}) {
+    const fn = 'LinearClassifier';
+    expectOptions(fn, options, OPTIONS);
+    const D = positiveInt(fn, 'inputDim', options.inputDim ?? 3072);
+    const C = positiveInt(fn, 'numClasses', options.numClasses ?? 10);
+    const weightScale = nonNegative(fn, 'weightScale', options.weightScale ?? 1e-3);
+    this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
+    const dtype = checkDType(fn, options.dtype ?? 'float32');
+    const lossType = options.loss ?? 'softmax';
+    if (lossType !== 'svm' && lossType !== 'softmax') {
+      throw new ValueError(`${fn}: loss must be 'svm' or 'softmax', got '${String(lossType)}'`);
+    }
+    this.lossType = lossType;
+    const rng = rngFor(options.seed);
+    this.params = {
+      W: gaussianWeight([D, C], weightScale, dtype, rng),
+      b: gaussianWeight([C], 0, dtype, rng),
+    };
+    this.config = { type: 'LinearClassifier', options: { ...options } };
+  }
+
+  loss(X: Tensor): FloatTensor;
+  loss(X: Tensor, y: Labels): LossResult;
+  loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
+    const { W, b } = this.params;
+    const { out: scores, cache } = affineForward(X, W, b); // (N, C)
+    if (y === undefined) return scores;
+    const { loss, dx: dscores } = this.lossType === 'svm' ? svmLoss(scores, y) : softmaxLoss(scores, y);
+    const { dw, db } = affineBackward(dscores, cache);
+    const grads = { W: dw, b: db };
+    return { loss: addL2(loss, grads, this.params, ['W'], this.reg), grads };
+  }
+}

@@ -1,0 +1,58 @@
+// src/models/twoLayerNet.ts: affine - relu - affine - softmax, the first network of the curriculum.
+import { affineBackward, affineForward, reluBackward, reluForward, softmaxLoss } from '../layers/index.js';
+import { expectOptions, type FloatDType, type FloatTensor, type Labels, type Tensor } from '../tensor/index.js';
+import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
+import { addL2, type LossResult, type Model, type ModelConfig } from './model.js';
+
+export interface TwoLayerNetOptions {
+  inputDim?: number; // D, default 3072 (3·32·32)
+  hiddenDim?: number; // H, default 100
+  numClasses?: number; // C, default 10
+  weightScale?: number; // std of the initial weights, default 1e-3
+  reg?: number; // L2 strength, default 0
+  dtype?: FloatDType; // default 'float32'
+  seed?: number;
+}
+const OPTIONS = ['inputDim', 'hiddenDim', 'numClasses', 'weightScale', 'reg', 'dtype', 'seed'] as const;
+
+/** params W1 (D, H), b1 (H), W2 (H, C), b2 (C); weights ~ weightScale·N(0, 1), biases 0. */
+export class TwoLayerNet implements Model {
+  readonly params: Record<string, FloatTensor>;
+  readonly config: ModelConfig;
+  readonly reg: number;
+
+  constructor(options: TwoLayerNetOptions = {}) {
+    const fn = 'TwoLayerNet';
+    expectOptions(fn, options, OPTIONS);
+    const D = positiveInt(fn, 'inputDim', options.inputDim ?? 3072);
+    const H = positiveInt(fn, 'hiddenDim', options.hiddenDim ?? 100);
+    const C = positiveInt(fn, 'numClasses', options.numClasses ?? 10);
+    const weightScale = nonNegative(fn, 'weightScale', options.weightScale ?? 1e-3);
+    this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
+    const dtype = checkDType(fn, options.dtype ?? 'float32');
+    const rng = rngFor(options.seed);
+    this.params = {
+      W1: gaussianWeight([D, H], weightScale, dtype, rng),
+      b1: gaussianWeight([H], 0, dtype, rng),
+      W2: gaussianWeight([H, C], weightScale, dtype, rng),
+      b2: gaussianWeight([C], 0, dtype, rng),
+    };
+    this.config = { type: 'TwoLayerNet', options: { ...options } };
+  }
+
+  loss(X: Tensor): FloatTensor;
+  loss(X: Tensor, y: Labels): LossResult;
+  loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
+    const { W1, b1, W2, b2 } = this.params;
+    const fc1 = affineForward(X, W1, b1); // (N, H)
+    const relu = reluForward(fc1.out); // (N, H)
+    const fc2 = affineForward(relu.out, W2, b2); // (N, C)
+    if (y === undefined) return fc2.out;
+    const { loss, dx: dscores } = softmaxLoss(fc2.out, y);
+    const d2 = affineBackward(dscores, fc2.cache);
+    const { dx: dh } = reluBackward(d2.dx, relu.cache);
+    const d1 = affineBackward(dh, fc1.cache);
+    const grads = { W1: d1.dw, b1: d1.db, W2: d2.dw, b2: d2.db };
+    return { loss: addL2(loss, grads, this.params, ['W1', 'W2'], this.reg), grads };
+  }
+}
