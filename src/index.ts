@@ -5,5 +5,8 @@ export * as tensor from './tensor/index.js';
 export * as kernels from './kernels/index.js';
 export { setBackend } from './kernels/index.js';
 export * as layers from './layers/index.js';
+export * as nn from './nn/index.js';
 export * as models from './models/index.js';
 export * as gradcheck from './gradcheck/index.js';
+// -- issue 5: optim, Solver, io --
+// -- issue 6: data --

@@ -5,3 +5,6 @@ export { LinearClassifier } from './linearClassifier.js';
 export type { LinearClassifierOptions } from './linearClassifier.js';
 export { TwoLayerNet } from './twoLayerNet.js';
 export type { TwoLayerNetOptions } from './twoLayerNet.js';
+// -- issue 3 (FullyConnectedNet) --
+// -- issue 4 (ThreeLayerConvNet) --
+// -- issue 7 (CaptioningRNN) --

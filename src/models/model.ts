@@ -1,6 +1,6 @@
 // src/models/model.ts: what every trainable model offers the Solver and the checkpoint code,
 // plus the L2 penalty the classic models share.
-import type { FloatTensor, Labels, Tensor } from '../tensor/index.js';
+import type { FloatTensor, Labels, Rng, Tensor } from '../tensor/index.js';
 
 export interface LossResult {
   readonly loss: number;
@@ -24,6 +24,11 @@ export interface Model {
   /** Non-trainable state that belongs with the params, e.g. batch-norm running statistics. */
   readonly buffers?: Record<string, FloatTensor>;
   readonly config?: ModelConfig;
+  /**
+   * The generator of training-time randomness (dropout masks), when the model has any; a
+   * training checkpoint saves its state so that a resumed run draws the same masks.
+   */
+  readonly rng?: Rng;
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
 }
