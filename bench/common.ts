@@ -1,0 +1,59 @@
+// bench/common.ts: timing and reporting shared by the benchmark sections. Benchmarks compare
+// layerwise with TensorFlow.js in the same process on the same inputs and report ratios.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+
+export interface BenchRow {
+  readonly section: string; // e.g. 'gemm'
+  readonly name: string; // e.g. 'n=256'
+  readonly unit: string; // 'GFLOP/s', 'ms', 'samples/s'
+  /** Results by implementation, e.g. { 'layerwise-reference': 5.1, 'tfjs-cpu': 0.7 }. */
+  readonly values: Record<string, number>;
+  /** Which implementation the ratios are taken against. */
+  readonly baseline: string;
+  /** true when bigger is better (rates); false for times. */
+  readonly higherIsBetter: boolean;
+}
+
+/** Median wall time in ms of fn over `reps` runs after `warmup` runs (or ~minMs total). */
+export async function timeMs(fn: () => unknown | Promise<unknown>, opts: { warmup?: number; reps?: number; minMs?: number } = {}): Promise<number> {
+  const warmup = opts.warmup ?? 1, minMs = opts.minMs ?? 300;
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < (opts.reps ?? 3) || (performance.now() - start < minMs && times.length < 50)) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** The ratio of `impl` to the baseline, oriented so that > 1 means impl is better. */
+export function ratio(row: BenchRow, impl: string): number {
+  const v = row.values[impl], base = row.values[row.baseline];
+  return row.higherIsBetter ? v / base : base / v;
+}
+
+export function machineName(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+/** Prints a section as a table, each implementation with its ratio to the baseline. */
+export function printRows(rows: readonly BenchRow[]): void {
+  for (const row of rows) {
+    const parts = Object.entries(row.values).map(([impl, v]) => {
+      const r = impl === row.baseline ? '' : ` (${ratio(row, impl).toFixed(2)}x ${row.baseline})`;
+      return `${impl} ${v.toFixed(v >= 100 ? 0 : 2)}${r}`;
+    });
+    console.log(`${row.section.padEnd(10)} ${row.name.padEnd(28)} ${row.unit.padEnd(10)} ${parts.join('  |  ')}`);
+  }
+}
+
+export function writeJson(path: string, rows: readonly BenchRow[]): void {
+  mkdirSync(new URL('.', `file://${path}`).pathname, { recursive: true });
+  const ratios = rows.map((r) => Object.fromEntries(Object.keys(r.values).filter((k) => k !== r.baseline).map((k) => [k, ratio(r, k)])));
+  writeFileSync(path, JSON.stringify({ machine: machineName(), date: new Date().toISOString(), rows: rows.map((r, i) => ({ ...r, ratios: ratios[i] })) }, null, 2));
+}
