@@ -1,7 +1,7 @@
 // src/models/linearClassifier.ts: one affine layer scored by the SVM or the softmax loss, the
 // first model of the curriculum.
 import { affineBackward, affineForward, softmaxLoss, svmLoss } from '../layers/index.js';
-import { expectOptions, ValueError, type FloatDType, type FloatTensor, type Labels, type Tensor } from '../tensor/index.js';
+import { expectOptions, Tensor, ValueError, type FloatDType, type FloatTensor, type Labels } from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
 import { addL2, type LossResult, type Model, type ModelConfig } from './model.js';
 
@@ -39,7 +39,7 @@ export class LinearClassifier implements Model {
     const rng = rngFor(options.seed);
     this.params = {
       W: gaussianWeight([D, C], weightScale, dtype, rng),
-      b: gaussianWeight([C], 0, dtype, rng),
+      b: Tensor.zeros([C], dtype),
     };
     this.config = { type: 'LinearClassifier', options: { ...options } };
   }

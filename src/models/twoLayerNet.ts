@@ -1,6 +1,6 @@
 // src/models/twoLayerNet.ts: affine - relu - affine - softmax, the first network of the curriculum.
 import { affineBackward, affineForward, reluBackward, reluForward, softmaxLoss } from '../layers/index.js';
-import { expectOptions, type FloatDType, type FloatTensor, type Labels, type Tensor } from '../tensor/index.js';
+import { expectOptions, Tensor, type FloatDType, type FloatTensor, type Labels } from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
 import { addL2, type LossResult, type Model, type ModelConfig } from './model.js';
 
@@ -33,9 +33,9 @@ export class TwoLayerNet implements Model {
     const rng = rngFor(options.seed);
     this.params = {
       W1: gaussianWeight([D, H], weightScale, dtype, rng),
-      b1: gaussianWeight([H], 0, dtype, rng),
+      b1: Tensor.zeros([H], dtype),
       W2: gaussianWeight([H, C], weightScale, dtype, rng),
-      b2: gaussianWeight([C], 0, dtype, rng),
+      b2: Tensor.zeros([C], dtype),
     };
     this.config = { type: 'TwoLayerNet', options: { ...options } };
   }

@@ -9,9 +9,9 @@ export type TensorData = Float32Array | Float64Array | Int32Array;
 export type FloatData = Float32Array | Float64Array;
 
 /** A Tensor known to hold floating-point data (see expectFloat in check.ts). */
-export type FloatTensor = Tensor & { readonly data: FloatData; readonly dtype: FloatDType };
+export type FloatTensor = Tensor<FloatData> & { readonly dtype: FloatDType };
 /** A Tensor of int32 ids or labels. */
-export type IntTensor = Tensor & { readonly data: Int32Array; readonly dtype: 'int32' };
+export type IntTensor = Tensor<Int32Array> & { readonly dtype: 'int32' };
 
 export const fmt = (shape: readonly number[]): string => `[${shape.join(',')}]`;
 
@@ -58,13 +58,13 @@ function checkDType(fn: string, dtype: string): asserts dtype is DType {
   }
 }
 
-export class Tensor {
-  readonly data: TensorData;
+export class Tensor<D extends TensorData = TensorData> {
+  readonly data: D;
   readonly shape: readonly number[];
   readonly dtype: DType;
 
   /** Wraps data (not copied) as a tensor of the given shape; data.length must equal the size. */
-  constructor(data: TensorData, shape: readonly number[]) {
+  constructor(data: D, shape: readonly number[]) {
     checkShape('Tensor', shape);
     const dtype = dtypeOf(data);
     if (data.length !== sizeOf(shape)) {
