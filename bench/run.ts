@@ -7,7 +7,9 @@ import { benchGemm } from './gemm.js';
 const sections: Array<[string, () => Promise<BenchRow[]>]> = [
   ['gemm', () => benchGemm()],
   // -- issue 4: conv --
+  ['conv', async () => (await import('./conv.js')).benchConv()],
   // -- issue 8: wasm gemm, conv, training steps --
+  ['wasm', async () => (await import('./wasm.js')).benchWasm()],
 ];
 
 async function main(): Promise<void> {

@@ -9,4 +9,9 @@ export * as nn from './nn/index.js';
 export * as models from './models/index.js';
 export * as gradcheck from './gradcheck/index.js';
 // -- issue 5: optim, Solver, io --
+export * as optim from './optim/index.js';
+export * as io from './io/index.js';
+export { Solver } from './solver/index.js';
+export type { SolverModel, SolverData, SolverOptions, SolverProgress } from './solver/index.js';
 // -- issue 6: data --
+export * as data from './data/index.js';

@@ -3,29 +3,64 @@
 import type { DType } from '../tensor/index.js';
 import { reference } from './reference.js';
 import type { Kernels } from './types.js';
+import { loadWasm } from './wasm/index.js';
 
 export type { Buf, ConvGeometry, GemmOpts, Kernels } from './types.js';
 export { reference } from './reference.js';
+export type { WasmInfo } from './wasm/index.js';
 
 export type BackendName = 'auto' | 'reference' | 'wasm';
+const NAMES: readonly BackendName[] = ['auto', 'reference', 'wasm'];
 
-let preferred: Kernels = reference;
+/** The selected backend; null until first use, when LAYERWISE_BACKEND (default 'auto') decides. */
+let preferred: Kernels | null = null;
+let warned = false;
 
 /** The kernels that run `dtype`: the selected backend when it supports it, else the reference. */
 export function kernelsFor(dtype: DType): Kernels {
-  return preferred.supports(dtype) ? preferred : reference;
+  const k = preferred ?? select(envBackend());
+  return k.supports(dtype) ? k : reference;
 }
 
 /** The backend selected for float32 work. */
 export function currentBackend(): Kernels {
-  return preferred;
+  return preferred ?? select(envBackend());
 }
 
-/** Selects a backend; 'reference' is always available. */
+/**
+ * Selects a backend. 'wasm' forces the WebAssembly SIMD kernels and throws if this runtime
+ * cannot load them; 'reference' forces the plain TypeScript kernels; 'auto' (the default) takes
+ * the fastest that loads, falling back to the reference with a one-time console.warn.
+ */
 export function setBackend(name: BackendName): Kernels {
-  if (name === 'reference' || name === 'auto') {
-    preferred = reference;
-    return preferred;
+  if (!NAMES.includes(name)) {
+    throw new Error(`setBackend: unknown backend '${String(name)}' (known: ${NAMES.join(', ')})`);
   }
-  throw new Error(`setBackend: backend '${name}' is not available in this build (known: auto, reference)`);
+  return select(name);
+}
+
+function select(name: BackendName): Kernels {
+  if (name === 'reference') return (preferred = reference);
+  try {
+    return (preferred = loadWasm());
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    if (name === 'wasm') throw new Error(`setBackend: backend 'wasm' cannot load here: ${why}`);
+    if (!warned) {
+      warned = true;
+      console.warn(`layerwise: the wasm kernels cannot load here (${why}); using the reference kernels`);
+    }
+    return (preferred = reference);
+  }
+}
+
+/** LAYERWISE_BACKEND from the environment (Node), else 'auto'. */
+function envBackend(): BackendName {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.LAYERWISE_BACKEND;
+  if (v === undefined || v === '') return 'auto';
+  if (!(NAMES as readonly string[]).includes(v)) {
+    throw new Error(`LAYERWISE_BACKEND: unknown backend '${v}' (known: ${NAMES.join(', ')})`);
+  }
+  return v as BackendName;
 }

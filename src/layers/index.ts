@@ -3,5 +3,18 @@ export * from './affine.js';
 export * from './activations.js';
 export * from './losses.js';
 // -- issue 3 (batchnorm, layernorm, dropout) --
+export * from './batchnorm.js';
+export * from './layernorm.js';
+export * from './dropout.js';
 // -- issue 4 (conv, pool) --
+export * from './conv.js';
+export * from './pool.js';
 // -- issue 7 (rnn, lstm, embedding, temporal) --
+export { rnnStepForward, rnnStepBackward, rnnForward, rnnBackward } from './rnn.js';
+export type { RnnStepCache, RnnCache } from './rnn.js';
+export { lstmStepForward, lstmStepBackward, lstmForward, lstmBackward } from './lstm.js';
+export type { LstmStepCache, LstmCache } from './lstm.js';
+export { wordEmbeddingForward, wordEmbeddingBackward } from './embedding.js';
+export type { WordEmbeddingCache, TokenIds } from './embedding.js';
+export { temporalAffineForward, temporalAffineBackward, temporalSoftmaxLoss } from './temporal.js';
+export type { TemporalAffineCache, Mask, SequenceLabels } from './temporal.js';

@@ -6,5 +6,11 @@ export type { LinearClassifierOptions } from './linearClassifier.js';
 export { TwoLayerNet } from './twoLayerNet.js';
 export type { TwoLayerNetOptions } from './twoLayerNet.js';
 // -- issue 3 (FullyConnectedNet) --
+export { FullyConnectedNet } from './fullyConnectedNet.js';
+export type { FullyConnectedNetOptions, Normalization } from './fullyConnectedNet.js';
 // -- issue 4 (ThreeLayerConvNet) --
+export { ThreeLayerConvNet } from './threeLayerConvNet.js';
+export type { ThreeLayerConvNetOptions } from './threeLayerConvNet.js';
 // -- issue 7 (CaptioningRNN) --
+export { CaptioningRNN } from './captioningRNN.js';
+export type { CaptioningRNNOptions, CellType, SampleOptions } from './captioningRNN.js';

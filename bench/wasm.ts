@@ -1,0 +1,253 @@
+// bench/wasm.ts: the WASM backend beside TensorFlow.js (cpu and wasm backends) on the same inputs:
+// SGEMM GFLOP/s (1 and 2 threads), the CNN's conv layer forward+backward, and whole training steps
+// (forward + backward + SGD update, batch 64) of the MLP 784-100-10 and of the CNN
+// conv(32 5x5, pad 2)-relu-pool 2x2-affine 100-relu-affine 10. Ratios are taken against tfjs-wasm.
+import type * as TF from '@tensorflow/tfjs-core';
+import { register } from 'node:module';
+import { setBackend } from '../src/kernels/index.js';
+import { createWasmKernels } from '../src/kernels/wasm/index.js';
+import { convBackward, convForward } from '../src/layers/index.js';
+import { ThreeLayerConvNet, TwoLayerNet, type Model } from '../src/models/index.js';
+import { sgd } from '../src/optim/index.js';
+import { setAllocator, Tensor, type FloatTensor } from '../src/tensor/index.js';
+import { timeMs, type BenchRow } from './common.js';
+import { loadTf } from './tf.js';
+
+const BATCH = 64;
+const LR = 1e-3;
+
+let gradientsLoaded = false;
+
+/**
+ * tf.grads and tf.variableGrads need tfjs-core's gradient registry, which the Node bundle leaves
+ * out; its ESM files (dist/register_all_gradients.js) import without file extensions, so a resolve
+ * hook adds '.js' for them. The registries live on globalThis, shared by both copies of the core.
+ */
+async function loadTfGradients(): Promise<void> {
+  if (gradientsLoaded) return;
+  gradientsLoaded = true;
+  const hook = `export async function resolve(spec, ctx, next) {
+    try { return await next(spec, ctx); } catch (e) {
+      if (spec.startsWith('.') && ctx.parentURL && ctx.parentURL.includes('/@tensorflow/tfjs-core/dist/')) return next(spec + '.js', ctx);
+      throw e;
+    }
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`);
+  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+}
+
+/** Runs fn with tfjs switched to `backend` (both are registered; switching keeps tensors apart). */
+async function onTf<T>(backend: 'cpu' | 'wasm', fn: (tf: typeof TF) => Promise<T>): Promise<T> {
+  const tf = await loadTf(backend);
+  await loadTfGradients();
+  return fn(tf);
+}
+
+export async function benchWasm(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  rows.push(...(await benchSgemm([128, 256, 512, 1024])));
+  rows.push(...(await benchCopies([128, 256, 512, 1024])));
+  rows.push(await benchConvLayer());
+  rows.push(...(await benchStep('mlp')));
+  rows.push(...(await benchStep('cnn')));
+  setBackend('auto');
+  return rows;
+}
+
+async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
+  const one = createWasmKernels({ threads: 1 }), two = createWasmKernels({ threads: 2 });
+  two.warmUp();
+  const rows: BenchRow[] = [];
+  for (const n of sizes) {
+    const a = Tensor.randn([n, n], { seed: 1 }), b = Tensor.randn([n, n], { seed: 2 });
+    const out = new Float32Array(n * n), flops = 2 * n * n * n, reps = n >= 1024 ? 3 : 5;
+    const gflops = (ms: number): number => flops / ms / 1e6;
+    const values: Record<string, number> = {};
+    for (const backend of ['wasm', 'cpu'] as const) {
+      if (backend === 'cpu' && n > 512) continue; // minutes at 1 GFLOP/s
+      values[`tfjs-${backend}`] = await onTf(backend, async (tf) => {
+        const ta = tf.tensor2d(a.data as Float32Array, [n, n]), tb = tf.tensor2d(b.data as Float32Array, [n, n]);
+        const ms = await timeMs(() => tf.tidy(() => tf.matMul(ta, tb).dataSync()), { reps });
+        tf.dispose([ta, tb]);
+        return gflops(ms);
+      });
+    }
+    values['layerwise-wasm-1t'] = gflops(await timeMs(() => one.gemm(out, a.data, b.data, n, n, n), { reps }));
+    values[`layerwise-wasm-${two.info.threads}t`] = gflops(await timeMs(() => two.gemm(out, a.data, b.data, n, n, n), { reps }));
+    rows.push({ section: 'wasm', name: `sgemm n=${n} (${one.info.simd})`, unit: 'GFLOP/s', values, baseline: 'tfjs-wasm', higherIsBetter: true });
+  }
+  return rows;
+}
+
+/**
+ * What the copies into and out of WASM memory cost beside the product: the wasm gemm copies a
+ * and b in and out back (O(n²)) around O(n³) work. Measured as the time of the same three copies
+ * into a SharedArrayBuffer-backed array, over the time of the whole gemm call (percent).
+ */
+async function benchCopies(sizes: readonly number[]): Promise<BenchRow[]> {
+  const k = createWasmKernels({ threads: 1 });
+  const rows: BenchRow[] = [];
+  for (const n of sizes) {
+    const a = Tensor.randn([n, n], { seed: 1 }), b = Tensor.randn([n, n], { seed: 2 }), out = new Float32Array(n * n);
+    const arena = new Float32Array(new SharedArrayBuffer(3 * n * n * 4));
+    const copies = await timeMs(() => {
+      arena.set(a.data, 0);
+      arena.set(b.data, n * n);
+      out.set(arena.subarray(2 * n * n, 3 * n * n));
+    }, { reps: 20 });
+    const total = await timeMs(() => k.gemm(out, a.data, b.data, n, n, n), { reps: 5 });
+    rows.push({
+      section: 'wasm', name: `copy share of gemm n=${n}`, unit: '%', values: { 'layerwise-wasm-1t': (100 * copies) / total },
+      baseline: 'layerwise-wasm-1t', higherIsBetter: false,
+    });
+  }
+  return rows;
+}
+
+type Conv = (x: TF.Tensor4D, w: TF.Tensor4D) => TF.Tensor4D;
+
+/**
+ * conv2d (stride 1, 'same' padding, NHWC, filters (HH, WW, C, F)) with its gradients. tfjs-wasm
+ * 4.22 has no Conv2DBackpropFilter kernel, so there dw is computed with its own conv2d kernel:
+ * dw[hh, ww, c, f] = Σ_{n, ho, wo} xpad[n, ho + hh, wo + ww, c]·dy[n, ho, wo, f] is a convolution
+ * of x read as (C, H, W, N) by dy read as (Hout, Wout, N, F), padded by (HH − 1)/2.
+ */
+function tfConv(tf: typeof TF): Conv {
+  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) return (x, w) => tf.conv2d(x, w, 1, 'same');
+  const conv = tf.customGrad((...args: Array<TF.Tensor | ((ts: TF.Tensor[]) => void)>) => {
+    const [x4, w4, save] = args as [TF.Tensor4D, TF.Tensor4D, (ts: TF.Tensor[]) => void];
+    save([x4, w4]);
+    return {
+      value: tf.conv2d(x4, w4, 1, 'same'),
+      gradFunc: (dy: TF.Tensor4D, saved: TF.Tensor[]) => {
+        const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
+        const dy4 = dy as TF.Tensor4D, pad = (ws.shape[0] - 1) / 2;
+        const dx = tf.conv2dTranspose(dy4, ws, xs.shape, 1, 'same');
+        const dw = tf.transpose(tf.conv2d(tf.transpose(xs, [3, 1, 2, 0]), tf.transpose(dy4, [1, 2, 0, 3]), 1, pad), [1, 2, 0, 3]);
+        return [dx, dw];
+      },
+    };
+  });
+  return (x, w) => conv(x, w) as TF.Tensor4D;
+}
+
+/** The CNN's conv layer: x (64, 1, 28, 28), w (32, 1, 5, 5), pad 2; forward + backward. */
+async function benchConvLayer(): Promise<BenchRow> {
+  const x = Tensor.randn([BATCH, 1, 28, 28], { seed: 3 }), w = Tensor.randn([32, 1, 5, 5], { seed: 4, std: 0.1 });
+  const b = Tensor.zeros([32]), dout = Tensor.randn([BATCH, 32, 28, 28], { seed: 5 });
+  const values: Record<string, number> = {};
+  for (const backend of ['wasm', 'cpu'] as const) {
+    values[`tfjs-${backend}`] = await onTf(backend, async (tf) => {
+      // tfjs convolves NHWC with filters (HH, WW, C, F)
+      const tx = tf.transpose(tf.tensor4d(x.data as Float32Array, [BATCH, 1, 28, 28]), [0, 2, 3, 1]);
+      const tw = tf.transpose(tf.tensor4d(w.data as Float32Array, [32, 1, 5, 5]), [2, 3, 1, 0]);
+      const tb = tf.zeros([32]);
+      const tdout = tf.transpose(tf.tensor4d(dout.data as Float32Array, [BATCH, 32, 28, 28]), [0, 2, 3, 1]);
+      const conv = tfConv(tf);
+      const g = tf.grads((xi: TF.Tensor, wi: TF.Tensor, bi: TF.Tensor) => tf.add(conv(xi as TF.Tensor4D, wi as TF.Tensor4D), bi));
+      const ms = await timeMs(() => tf.tidy(() => {
+        const gs = g([tx, tw, tb], tdout);
+        for (const t of gs) t.dataSync();
+      }), { reps: 5 });
+      tf.dispose([tx, tw, tb, tdout]);
+      return ms;
+    });
+  }
+  for (const name of ['reference', 'wasm'] as const) {
+    setBackend(name);
+    values[`layerwise-${name}`] = await timeMs(() => {
+      const { cache } = convForward(x, w, b, { stride: 1, pad: 2 });
+      convBackward(dout, cache);
+    }, { reps: name === 'reference' ? 2 : 5 });
+  }
+  return { section: 'wasm', name: 'conv 64x1x28x28 * 32x5x5 fwd+bwd', unit: 'ms', values, baseline: 'tfjs-wasm', higherIsBetter: false };
+}
+
+/** One training step of layerwise: loss and gradients, then SGD on every parameter. */
+function layerwiseStep(model: Model, X: Tensor, y: number[]): void {
+  const { grads } = model.loss(X, y);
+  for (const key of Object.keys(model.params)) sgd(model.params[key], grads[key], { learningRate: LR });
+}
+
+/** The same step in tfjs: tf.variableGrads of the mean softmax cross-entropy, then sgd. */
+function tfStep(tf: typeof TF, kind: 'mlp' | 'cnn', X: TF.Tensor, yHot: TF.Tensor): () => void {
+  const v = (shape: number[], std: number): TF.Variable => tf.variable(tf.randomNormal(shape, 0, std));
+  const opt = tf.train.sgd(LR);
+  if (kind === 'mlp') {
+    const W1 = v([784, 100], 0.01), b1 = tf.variable(tf.zeros([100])), W2 = v([100, 10], 0.01), b2 = tf.variable(tf.zeros([10]));
+    const f = (): TF.Scalar => {
+      const h = tf.relu(tf.add(tf.matMul(X as TF.Tensor2D, W1), b1));
+      return tf.losses.softmaxCrossEntropy(yHot, tf.add(tf.matMul(h as TF.Tensor2D, W2), b2)) as TF.Scalar;
+    };
+    return () => tf.tidy(() => {
+      const { grads } = tf.variableGrads(f);
+      opt.applyGradients(grads);
+    });
+  }
+  const W1 = v([5, 5, 1, 32], 0.01), b1 = tf.variable(tf.zeros([32]));
+  const W2 = v([14 * 14 * 32, 100], 0.01), b2 = tf.variable(tf.zeros([100]));
+  const W3 = v([100, 10], 0.01), b3 = tf.variable(tf.zeros([10]));
+  const conv = tfConv(tf);
+  const f = (): TF.Scalar => {
+    const c = tf.relu(tf.add(conv(X as TF.Tensor4D, W1 as TF.Tensor4D), b1));
+    const p = tf.reshape(tf.maxPool(c as TF.Tensor4D, 2, 2, 'valid'), [BATCH, 14 * 14 * 32]);
+    const h = tf.relu(tf.add(tf.matMul(p as TF.Tensor2D, W2), b2));
+    return tf.losses.softmaxCrossEntropy(yHot, tf.add(tf.matMul(h as TF.Tensor2D, W3), b3)) as TF.Scalar;
+  };
+  return () => tf.tidy(() => {
+    const { grads } = tf.variableGrads(f);
+    opt.applyGradients(grads);
+  });
+}
+
+async function benchStep(kind: 'mlp' | 'cnn'): Promise<BenchRow[]> {
+  const shape = kind === 'mlp' ? [BATCH, 784] : [BATCH, 1, 28, 28];
+  const X: FloatTensor = Tensor.randn(shape, { seed: 6 });
+  const y = Array.from({ length: BATCH }, (_, i) => (i * 7) % 10);
+  const rate = (ms: number): number => (BATCH * 1000) / ms;
+  const values: Record<string, number> = {};
+  for (const backend of ['wasm', 'cpu'] as const) {
+    values[`tfjs-${backend}`] = await onTf(backend, async (tf) => {
+      const tx = kind === 'mlp' ? tf.tensor2d(X.data as Float32Array, [BATCH, 784])
+        : tf.transpose(tf.tensor4d(X.data as Float32Array, [BATCH, 1, 28, 28]), [0, 2, 3, 1]);
+      const yHot = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
+      const step = tfStep(tf, kind, tx, yHot);
+      const ms = await timeMs(step, { warmup: 2, reps: kind === 'cnn' && backend === 'cpu' ? 2 : 5, minMs: 1000 });
+      tf.dispose([tx, yHot]);
+      tf.disposeVariables();
+      return rate(ms);
+    });
+  }
+  const make = (): Model => kind === 'mlp'
+    ? new TwoLayerNet({ inputDim: 784, hiddenDim: 100, numClasses: 10, weightScale: 0.01, seed: 1 })
+    : new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 32, filterSize: 5, hiddenDim: 100, weightScale: 0.01, seed: 1 });
+  for (const name of ['reference', 'wasm'] as const) {
+    setBackend(name);
+    const model = make();
+    const ms = await timeMs(() => layerwiseStep(model, X, y), { warmup: 2, reps: name === 'reference' && kind === 'cnn' ? 2 : 5, minMs: 1000 });
+    values[`layerwise-${name}`] = rate(ms);
+  }
+  const label = kind === 'mlp' ? 'train step MLP 784-100-10 b64' : 'train step CNN 32c5-pool-100-10 b64';
+  const model = make(); // under the wasm backend, selected last above
+  return [
+    { section: 'wasm', name: label, unit: 'samples/s', values, baseline: 'tfjs-wasm', higherIsBetter: true },
+    { section: 'wasm', name: `${label} allocated`, unit: 'MB/step', values: { 'layerwise-wasm': allocatedMB(() => layerwiseStep(model, X, y)) }, baseline: 'layerwise-wasm', higherIsBetter: false },
+  ];
+}
+
+/** MB of tensor storage (Tensor.zeros and everything built on it) that fn allocates. */
+function allocatedMB(fn: () => void): number {
+  fn(); // warm: first-use allocations (optimizer state, the kernels' arena) are not per step
+  let bytes = 0;
+  setAllocator((dtype, n) => {
+    bytes += n * (dtype === 'float64' ? 8 : 4);
+    return dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : new Int32Array(n);
+  });
+  try {
+    fn();
+  } finally {
+    setAllocator(null);
+  }
+  return bytes / 2 ** 20;
+}
+

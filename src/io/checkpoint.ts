@@ -1,0 +1,255 @@
+// src/io/checkpoint.ts: models and training runs saved as safetensors. Params and buffers are
+// stored under their own keys (W1, b1, runningMean1, ...) so any safetensors reader sees plain
+// tensors; the string metadata (`__metadata__`) carries the architecture (model.config as JSON)
+// and, for a training checkpoint, the Solver's scalars, histories and random-generator states.
+//
+// Metadata keys (all values strings):
+//   layerwise.kind      'model' | 'training'
+//   layerwise.version   '1'
+//   layerwise.config    JSON of model.config, { type, options }, when the model has one
+//   layerwise.params    JSON array of the param names
+//   layerwise.buffers   JSON array of the buffer names
+//   layerwise.training  JSON of the training state (training checkpoints only)
+import * as models from '../models/index.js';
+import type { ModelConfig } from '../models/index.js';
+import { fmt, Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
+import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsContents } from './safetensors.js';
+
+/** What a checkpoint needs of a model: live params, optional buffers and config. */
+export interface CheckpointModel {
+  readonly params: Record<string, FloatTensor>;
+  readonly buffers?: Record<string, FloatTensor>;
+  readonly config?: ModelConfig;
+}
+
+/** Builds a model of one type from its constructor options (model.config.options). */
+export type ModelFactory = (options: Record<string, unknown>) => CheckpointModel;
+
+export const FORMAT_VERSION = '1';
+const KEY = {
+  kind: 'layerwise.kind',
+  version: 'layerwise.version',
+  config: 'layerwise.config',
+  params: 'layerwise.params',
+  buffers: 'layerwise.buffers',
+  training: 'layerwise.training',
+} as const;
+
+const registry = new Map<string, ModelFactory>();
+
+/**
+ * Teaches loadModel to rebuild models of `type` (model.config.type). Without a registration,
+ * loadModel looks for a class of that name among layerwise's models (LinearClassifier,
+ * TwoLayerNet, FullyConnectedNet, ...) and calls `new Class(options)`.
+ */
+export function registerModel(type: string, factory: ModelFactory): void {
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new TypeError('registerModel: type must be a non-empty string');
+  }
+  if (typeof factory !== 'function') throw new TypeError(`registerModel: factory for '${type}' must be a function`);
+  registry.set(type, factory);
+}
+
+function factoryFor(fn: string, path: string, type: string): ModelFactory {
+  const registered = registry.get(type);
+  if (registered) return registered;
+  const ctor = Object.hasOwn(models, type) ? (models as Record<string, unknown>)[type] : undefined;
+  if (typeof ctor === 'function' && typeof (ctor.prototype as { loss?: unknown } | undefined)?.loss === 'function') {
+    return (options) => new (ctor as new (o: Record<string, unknown>) => CheckpointModel)(options);
+  }
+  throw new ValueError(
+    `${fn}: ${path}: no model type '${type}' is known; register one with io.registerModel('${type}', factory)`,
+  );
+}
+
+/** A model's params and buffers in one record, refusing a name used by both. */
+export function modelTensors(fn: string, model: CheckpointModel): Record<string, FloatTensor> {
+  if (model === null || typeof model !== 'object' || model.params === null || typeof model.params !== 'object') {
+    throw new TypeError(`${fn}: model must have a params object`);
+  }
+  const out: Record<string, FloatTensor> = { ...model.params };
+  for (const [name, t] of Object.entries(model.buffers ?? {})) {
+    if (Object.hasOwn(out, name)) throw new ValueError(`${fn}: '${name}' is both a param and a buffer`);
+    out[name] = t;
+  }
+  for (const [name, t] of Object.entries(out)) {
+    if (!(t instanceof Tensor)) throw new TypeError(`${fn}: model tensor '${name}' is not a Tensor`);
+  }
+  return out;
+}
+
+function modelMetadata(kind: 'model' | 'training', model: CheckpointModel): Record<string, string> {
+  const meta: Record<string, string> = {
+    [KEY.kind]: kind,
+    [KEY.version]: FORMAT_VERSION,
+    [KEY.params]: JSON.stringify(Object.keys(model.params)),
+    [KEY.buffers]: JSON.stringify(Object.keys(model.buffers ?? {})),
+  };
+  if (model.config !== undefined) meta[KEY.config] = JSON.stringify(model.config);
+  return meta;
+}
+
+/**
+ * Saves a model's params and buffers (e.g. batch-norm running statistics) to `path` as
+ * safetensors, with model.config in the metadata so loadModel can rebuild it. Atomic.
+ */
+export function saveModel(path: string, model: CheckpointModel): void {
+  writeSafetensors(path, modelTensors('saveModel', model), modelMetadata('model', model));
+}
+
+/**
+ * Copies the params and buffers stored in `path` into `model` (in place: the model's tensors
+ * stay the same objects). Every model tensor must be in the file with the same shape and
+ * dtype, the file must hold no model tensor the model lacks, and a stored config type must
+ * match model.config.type; otherwise it throws, naming the file and the tensor. Works on
+ * model files and training checkpoints alike.
+ */
+export function loadModelInto(path: string, model: CheckpointModel): void {
+  restoreModel('loadModelInto', path, readSafetensors(path), model);
+}
+
+/**
+ * Rebuilds a model from a file written by saveModel or a training checkpoint: reads
+ * model.config from the metadata, constructs the model through the registry (registerModel)
+ * or layerwise's models, and loads the tensors into it. `M` is the type the caller expects,
+ * e.g. `io.loadModel<models.TwoLayerNet>(path)`; check with instanceof when unsure.
+ */
+export function loadModel<M extends CheckpointModel = models.Model>(path: string): M {
+  const fn = 'loadModel';
+  const contents = readSafetensors(path);
+  const config = storedConfig(fn, path, contents.metadata);
+  if (config === undefined) {
+    throw new ValueError(
+      `${fn}: ${path}: has no '${KEY.config}' metadata, so the architecture is unknown; build the model and use loadModelInto`,
+    );
+  }
+  const model = factoryFor(fn, path, config.type)(config.options);
+  restoreModel(fn, path, contents, model);
+  return model as M;
+}
+
+function parseJson(fn: string, path: string, key: string, text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(`${fn}: ${path}: metadata '${key}' is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function storedConfig(fn: string, path: string, meta: Record<string, string>): ModelConfig | undefined {
+  const config = parseJson(fn, path, KEY.config, meta[KEY.config]);
+  if (config === undefined) return undefined;
+  const c = config as Partial<ModelConfig> | null;
+  const ok = c !== null && typeof c === 'object' && typeof c.type === 'string';
+  if (!ok || c.options === null || typeof c.options !== 'object') {
+    throw new SafetensorsError(`${fn}: ${path}: metadata '${KEY.config}' must be { type, options }`);
+  }
+  return c as ModelConfig;
+}
+
+function storedNames(fn: string, path: string, meta: Record<string, string>, key: string): string[] | undefined {
+  const names = parseJson(fn, path, key, meta[key]);
+  if (names === undefined) return undefined;
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+    throw new SafetensorsError(`${fn}: ${path}: metadata '${key}' must be a JSON array of names`);
+  }
+  return names as string[];
+}
+
+/**
+ * Copies a file's model tensors into `model` after checking all of them (nothing is written
+ * unless everything fits). Exported for the Solver's checkpoints.
+ */
+export function restoreModel(fn: string, path: string, contents: SafetensorsContents, model: CheckpointModel): void {
+  const target = checkModelFits(fn, path, contents, model);
+  for (const [name, t] of Object.entries(target)) t.data.set(contents.tensors[name].data);
+}
+
+/**
+ * Throws, naming the file and the tensor, unless the file's model tensors match the model's
+ * params and buffers one to one in name, dtype and shape (and the stored config type matches).
+ * Returns the model's tensors by name.
+ */
+export function checkModelFits(
+  fn: string,
+  path: string,
+  contents: SafetensorsContents,
+  model: CheckpointModel,
+): Record<string, FloatTensor> {
+  const { tensors, metadata } = contents;
+  const config = storedConfig(fn, path, metadata);
+  if (config !== undefined && model.config !== undefined && config.type !== model.config.type) {
+    throw new ValueError(`${fn}: ${path}: holds a ${config.type} but the model is a ${model.config.type}`);
+  }
+  const target = modelTensors(fn, model);
+  const params = storedNames(fn, path, metadata, KEY.params);
+  const buffers = storedNames(fn, path, metadata, KEY.buffers);
+  // A file from another tool lists nothing: then every tensor in it must belong to the model.
+  const stored =
+    params === undefined && buffers === undefined ? Object.keys(tensors) : [...(params ?? []), ...(buffers ?? [])];
+  const extra = stored.filter((name) => !Object.hasOwn(target, name));
+  if (extra.length > 0) throw new ValueError(`${fn}: ${path}: has ${quoteList(extra)} that the model does not have`);
+  const missing = Object.keys(target).filter((name) => !Object.hasOwn(tensors, name));
+  if (missing.length > 0) throw new ValueError(`${fn}: ${path}: lacks ${quoteList(missing)} that the model has`);
+  for (const [name, t] of Object.entries(target)) {
+    const src = tensors[name];
+    if (src.dtype !== t.dtype) {
+      throw new ValueError(`${fn}: ${path}: '${name}' has dtype ${src.dtype} but the model's is ${t.dtype}`);
+    }
+    if (src.shape.length !== t.shape.length || src.shape.some((d, i) => d !== t.shape[i])) {
+      throw new ValueError(`${fn}: ${path}: '${name}' has shape ${fmt(src.shape)} but the model's is ${fmt(t.shape)}`);
+    }
+  }
+  return target;
+}
+
+function quoteList(names: string[]): string {
+  const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ');
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
+}
+
+/** A training checkpoint: the model plus extra tensors and a JSON state. */
+export interface TrainingCheckpoint {
+  /** Optimiser state arrays, best params, ...; names must not clash with the model's. */
+  readonly tensors: Record<string, Tensor>;
+  /** Scalars, histories and rng states; must survive JSON.stringify/parse exactly. */
+  readonly state: Record<string, unknown>;
+}
+
+/** Writes the model's tensors, `extra.tensors` and `extra.state` (as metadata JSON) to `path`, atomically. */
+export function saveTrainingCheckpoint(path: string, model: CheckpointModel, extra: TrainingCheckpoint): void {
+  const fn = 'saveTrainingCheckpoint';
+  const all: Record<string, Tensor> = { ...modelTensors(fn, model) };
+  for (const [name, t] of Object.entries(extra.tensors)) {
+    if (Object.hasOwn(all, name)) throw new ValueError(`${fn}: tensor name '${name}' clashes with a model tensor`);
+    all[name] = t;
+  }
+  const meta = modelMetadata('training', model);
+  meta[KEY.training] = JSON.stringify(extra.state);
+  writeSafetensors(path, all, meta);
+}
+
+/**
+ * Reads a training checkpoint written by saveTrainingCheckpoint: the whole file (for
+ * restoreModel), the extra tensors and the state. A model file or a foreign file is refused.
+ */
+export function readTrainingCheckpoint(
+  fn: string,
+  path: string,
+): TrainingCheckpoint & { readonly contents: SafetensorsContents } {
+  const contents = readSafetensors(path);
+  if (contents.metadata[KEY.kind] !== 'training') {
+    const kind = JSON.stringify(contents.metadata[KEY.kind] ?? null);
+    throw new ValueError(`${fn}: ${path}: is not a training checkpoint (layerwise.kind is ${kind})`);
+  }
+  const state = parseJson(fn, path, KEY.training, contents.metadata[KEY.training]);
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+    throw new SafetensorsError(`${fn}: ${path}: metadata '${KEY.training}' must be a JSON object`);
+  }
+  const names = (key: string) => storedNames(fn, path, contents.metadata, key) ?? [];
+  const own = new Set([...names(KEY.params), ...names(KEY.buffers)]);
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(contents.tensors)) if (!own.has(name)) tensors[name] = t;
+  return { contents, tensors, state: state as Record<string, unknown> };
+}

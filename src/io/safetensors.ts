@@ -1,0 +1,220 @@
+// src/io/safetensors.ts: the safetensors format (https://github.com/huggingface/safetensors), so
+// that PyTorch, NumPy and other tools read our checkpoints and we read theirs. Layout:
+//   8 bytes   N, the header length, unsigned 64-bit little-endian
+//   N bytes   UTF-8 JSON: { name: { dtype, shape, data_offsets: [begin, end] }, __metadata__?: {str: str} }
+//   the rest  the tensors' bytes, little-endian, row-major; offsets are relative to this buffer
+// Reading trusts nothing in the file: the header length is checked against the file size before
+// anything is allocated, and every tensor's offsets, dtype, shape and byte length are checked,
+// as is the rule that the tensors cover the buffer exactly (no gaps, no overlaps).
+import * as fs from 'node:fs'; // namespace import: see atomic.ts
+import { fmt, Tensor, ValueError, type DType } from '../tensor/index.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** The tensors and string metadata of a safetensors file. */
+export interface SafetensorsContents {
+  readonly tensors: Record<string, Tensor>;
+  readonly metadata: Record<string, string>;
+}
+
+/** A malformed, truncated or mismatched file; the message names the file. */
+export class SafetensorsError extends ValueError {
+  override name = 'SafetensorsError';
+}
+
+const TO_FILE: Readonly<Record<DType, string>> = { float32: 'F32', float64: 'F64', int32: 'I32' };
+const FROM_FILE: Readonly<Record<string, DType>> = { F32: 'float32', F64: 'float64', I32: 'int32' };
+const ITEM_SIZE: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4 };
+/** The reference implementation's limit on the header (100 MB); larger is surely corrupt. */
+const MAX_HEADER = 100_000_000;
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function checkHost(fn: string): void {
+  if (!littleEndian) throw new Error(`${fn}: safetensors is little-endian and this platform is big-endian`);
+}
+
+/**
+ * The bytes of a safetensors file holding `tensors` (in insertion order) and string `metadata`
+ * (stored as `__metadata__`). The header is padded with spaces so the data starts 8-aligned.
+ */
+export function encodeSafetensors(
+  tensors: Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const fn = 'encodeSafetensors';
+  checkHost(fn);
+  const header: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') {
+      throw new TypeError(`${fn}: metadata '${key}' must be a string, got ${typeof value}`);
+    }
+  }
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  const entries = Object.entries(tensors);
+  for (const [name, t] of entries) {
+    if (name === '__metadata__' || name.length === 0) {
+      throw new ValueError(`${fn}: '${name}' is not a valid tensor name`);
+    }
+    if (!(t instanceof Tensor)) throw new TypeError(`${fn}: tensors['${name}'] must be a Tensor`);
+    const bytes = t.size * ITEM_SIZE[t.dtype];
+    header[name] = { dtype: TO_FILE[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  const jsonBytes = new TextEncoder().encode(json);
+  const pad = (8 - ((8 + jsonBytes.length) % 8)) % 8;
+  json += ' '.repeat(pad);
+  const N = jsonBytes.length + pad;
+  const out = new Uint8Array(8 + N + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, N, true); // N < 2^32 for any header we write; the high word stays 0
+  out.set(new TextEncoder().encode(json), 8);
+  let pos = 8 + N;
+  for (const [, t] of entries) {
+    const src = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    out.set(src, pos);
+    pos += src.length;
+  }
+  return out;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * Parses the bytes of a safetensors file. `source` (the file name) is put in every error message.
+ * Supports dtypes F32, F64 and I32; any other dtype is refused by name. Tensors are copied into
+ * fresh, aligned typed arrays.
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): SafetensorsContents {
+  checkHost('decodeSafetensors');
+  const fail = (why: string): never => {
+    throw new SafetensorsError(`readSafetensors: ${source}: ${why}`);
+  };
+  if (bytes.length < 8) fail(`file is truncated: ${bytes.length} bytes, a safetensors file has at least 8`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lo = view.getUint32(0, true), hi = view.getUint32(4, true);
+  const N = hi * 4294967296 + lo;
+  if (N > bytes.length - 8) {
+    const rest = bytes.length - 8;
+    fail(`header claims ${N} bytes but the file has only ${rest} after the length field (truncated or not safetensors)`);
+  }
+  if (N > MAX_HEADER) fail(`header of ${N} bytes exceeds the limit of ${MAX_HEADER}`);
+  if (N < 2) fail(`header of ${N} bytes is too short to hold a JSON object`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + N));
+  } catch {
+    return fail('header is not valid UTF-8');
+  }
+  if (!text.startsWith('{')) {
+    fail(`header must be a JSON object starting with '{', got ${JSON.stringify(text.slice(0, 16))}`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    return fail(`header is not valid JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header must be a JSON object');
+  const dataStart = 8 + N, dataLength = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (!isObject(info)) fail('__metadata__ must be an object of strings');
+      for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    entries.push(parseEntry(name, info, dataLength, fail));
+  }
+  // The tensors must tile the data buffer exactly: sorted by offset, each begins where the last ended.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let expected = 0;
+  for (const e of sorted) {
+    if (e.begin !== expected) {
+      fail(e.begin < expected
+        ? `tensor '${e.name}' at bytes [${e.begin}, ${e.end}) overlaps the previous tensor, which ends at ${expected}`
+        : `tensor '${e.name}' starts at byte ${e.begin} but the previous tensor ends at ${expected} (a gap)`);
+    }
+    expected = e.end;
+  }
+  if (expected !== dataLength) {
+    fail(`the tensors cover ${expected} bytes of data but the file has ${dataLength} (truncated or trailing bytes)`);
+  }
+  const tensors: Record<string, Tensor> = {};
+  for (const e of entries) {
+    // A fresh, aligned copy (Buffer#slice would share memory, hence subarray + set).
+    const copy = new Uint8Array(e.end - e.begin);
+    copy.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
+    const data =
+      e.dtype === 'float32' ? new Float32Array(copy.buffer)
+        : e.dtype === 'float64' ? new Float64Array(copy.buffer)
+          : new Int32Array(copy.buffer);
+    tensors[e.name] = new Tensor(data, e.shape);
+  }
+  return { tensors, metadata };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function parseEntry(name: string, info: unknown, dataLength: number, fail: (why: string) => never): Entry {
+  if (!isObject(info)) fail(`tensor '${name}' must be described by an object`);
+  const { dtype: fileDType, shape, data_offsets: offsets } = info as Record<string, unknown>;
+  if (typeof fileDType !== 'string') fail(`tensor '${name}' has no dtype`);
+  const dtype = Object.hasOwn(FROM_FILE, fileDType as string) ? FROM_FILE[fileDType as string] : undefined;
+  if (dtype === undefined) fail(`tensor '${name}' has dtype ${String(fileDType)}; layerwise reads F32, F64 and I32`);
+  const isIndex = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
+  if (!Array.isArray(shape) || !shape.every(isIndex)) {
+    fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
+    fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+  }
+  const [begin, end] = offsets as number[];
+  if (begin > end || end > dataLength) {
+    fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataLength} bytes of data (truncated file?)`);
+  }
+  const dims = shape as number[];
+  // Compare the element count with the bytes available before multiplying it out in full, so
+  // a shape like [1e9, 1e9] is refused instead of overflowing.
+  const itemSize = ITEM_SIZE[dtype as DType];
+  const count = dims.some((d) => d === 0) ? 0 : dims.reduce((p, d) => (p > dataLength ? p : p * d), 1);
+  if (count * itemSize !== end - begin) {
+    const need = count > dataLength ? 'more than the file holds' : `${count * itemSize} bytes`;
+    fail(`tensor '${name}' has shape ${fmt(dims)} and dtype ${String(fileDType)}, which need ${need}, but data_offsets span ${end - begin}`);
+  }
+  return { name, dtype: dtype as DType, shape: dims, begin, end };
+}
+
+/** Writes tensors and string metadata to `path` as safetensors, atomically. */
+export function writeSafetensors(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+/** Reads a safetensors file; a malformed one throws a SafetensorsError naming the file. */
+export function readSafetensors(path: string): SafetensorsContents {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch (e) {
+    // e.g. ENOENT, EISDIR, or a file too large for one buffer: say which file
+    throw new Error(`readSafetensors: ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return decodeSafetensors(bytes, path);
+}

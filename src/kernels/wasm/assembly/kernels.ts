@@ -1,0 +1,357 @@
+// src/kernels/wasm/assembly/kernels.ts: the float32 kernels of the WASM backend, in
+// AssemblyScript. Every function mirrors one function of src/kernels/reference.ts (named in the
+// comment above it) and must agree with it to 1e-5 relative. Pointers are byte addresses in the
+// (imported, possibly shared) memory; the TypeScript wrapper (../index.ts) owns the layout.
+// Built twice by scripts/build-wasm.mjs: with and without relaxed SIMD (ASC_FEATURE_RELAXED_SIMD
+// then selects the fused multiply-add, else a separate multiply and add).
+
+// GEMM blocking (GotoBLAS order). A micro-tile is MR rows x NR columns of out, held in 8
+// registers of f32x4; packed panels of a (MR x KC) and b (KC x NR) stream through it.
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256; // depth of one packed block: a b micro-panel (KC x NR) is 8 KiB, in L1
+const MC: i32 = 64; // rows of a per packed block: 64 KiB, in L2
+const NC: i32 = 1024; // columns of b per packed block: 1 MiB
+
+/** Scratch bytes one gemm call needs (packed a, packed b, one edge tile). */
+export function gemmScratchBytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 4;
+}
+
+// @inline: acc + a * b, fused when relaxed SIMD is enabled at build time.
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(f32x4.mul(a, b), acc);
+}
+
+// reference.ts: gemm (the micro-kernel). C[0..MR, 0..NR] (row stride ldc floats) = (accumulate
+// ? C : 0) + Ap (KC x MR, k-major) · Bp (KC x NR, k-major), over kc steps.
+function kernel4x8(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(Bp), b1 = v128.load(Bp, 16);
+    let a = v128.load32_splat(Ap);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(Ap, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(Ap, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(Ap, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    Ap += 16;
+    Bp += 32;
+  }
+  const rs = <usize>ldc << 2;
+  const C1 = C + rs, C2 = C1 + rs, C3 = C2 + rs;
+  if (accumulate) {
+    c00 = f32x4.add(c00, v128.load(C));
+    c01 = f32x4.add(c01, v128.load(C, 16));
+    c10 = f32x4.add(c10, v128.load(C1));
+    c11 = f32x4.add(c11, v128.load(C1, 16));
+    c20 = f32x4.add(c20, v128.load(C2));
+    c21 = f32x4.add(c21, v128.load(C2, 16));
+    c30 = f32x4.add(c30, v128.load(C3));
+    c31 = f32x4.add(c31, v128.load(C3, 16));
+  }
+  v128.store(C, c00);
+  v128.store(C, c01, 16);
+  v128.store(C1, c10);
+  v128.store(C1, c11, 16);
+  v128.store(C2, c20);
+  v128.store(C2, c21, 16);
+  v128.store(C3, c30);
+  v128.store(C3, c31, 16);
+}
+
+// reference.ts: gemm (packing of op(a)). Ap[panel p][k][r] = op(a)[i0 + p·MR + r, k0 + k], with
+// op(a)[i, k] = a[i·rsA + k·csA]; rows past mc are zero so edge tiles run the same kernel.
+function packA(Ap: usize, a: usize, rsA: i32, csA: i32, i0: i32, mc: i32, k0: i32, kc: i32): void {
+  for (let p = 0; p < mc; p += MR) {
+    const rows = min(MR, mc - p);
+    const panel = Ap + (<usize>(p * kc) << 2);
+    if (rows == MR && rsA == 1) {
+      // a stored transposed: the MR values of one k are contiguous.
+      for (let k = 0; k < kc; k++) {
+        const src = a + (<usize>((i0 + p) + (k0 + k) * csA) << 2);
+        v128.store(panel + (<usize>(k * MR) << 2), v128.load(src));
+      }
+      continue;
+    }
+    for (let r = 0; r < MR; r++) {
+      if (r >= rows) {
+        for (let k = 0; k < kc; k++) store<f32>(panel + (<usize>(k * MR + r) << 2), 0);
+        continue;
+      }
+      const row = a + (<usize>((i0 + p + r) * rsA + k0 * csA) << 2);
+      const step = <usize>csA << 2;
+      let src = row;
+      for (let k = 0; k < kc; k++) {
+        store<f32>(panel + (<usize>(k * MR + r) << 2), load<f32>(src));
+        src += step;
+      }
+    }
+  }
+}
+
+// reference.ts: gemm (packing of op(b)). Bp[panel q][k][c] = op(b)[k0 + k, j0 + q·NR + c], with
+// op(b)[k, j] = b[k·rsB + j·csB]; columns past nc are zero.
+function packB(Bp: usize, b: usize, rsB: i32, csB: i32, k0: i32, kc: i32, j0: i32, nc: i32): void {
+  for (let q = 0; q < nc; q += NR) {
+    const cols = min(NR, nc - q);
+    const panel = Bp + (<usize>(q * kc) << 2);
+    if (cols == NR && csB == 1) {
+      for (let k = 0; k < kc; k++) {
+        const src = b + (<usize>((k0 + k) * rsB + j0 + q) << 2);
+        const dst = panel + (<usize>(k * NR) << 2);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+      }
+      continue;
+    }
+    for (let k = 0; k < kc; k++) {
+      const dst = panel + (<usize>(k * NR) << 2);
+      const src = b + (<usize>((k0 + k) * rsB + (j0 + q) * csB) << 2);
+      const step = <usize>csB << 2;
+      let c = 0;
+      for (; c < cols; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + <usize>c * step));
+      for (; c < NR; c++) store<f32>(dst + (<usize>c << 2), 0);
+    }
+  }
+}
+
+// reference.ts: gemm. out (M x N, row stride ldc) = op(a) (M x K) · op(b) (K x N), where
+// op(a)[i, k] = a[i·rsA + k·csA] and op(b)[k, j] = b[k·rsB + j·csB] (element strides; this one
+// form covers all four transpose combinations and the row/column slices the threads take).
+// Overwrites out. scratch holds gemmScratchBytes() bytes.
+export function gemm(
+  out: usize, a: usize, b: usize, M: i32, K: i32, N: i32,
+  rsA: i32, csA: i32, rsB: i32, csB: i32, ldc: i32, scratch: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (let i = 0; i < M; i++) memory.fill(out + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
+    return;
+  }
+  const Ap = scratch;
+  const Bp = Ap + (<usize>(MC * KC) << 2);
+  const tile = Bp + (<usize>(KC * NC) << 2);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const accumulate = pc > 0;
+      packB(Bp, b, rsB, csB, pc, kc, jc, nc);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packA(Ap, a, rsA, csA, ic, mc, pc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const Bpanel = Bp + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const rows = min(MR, mc - ir);
+            const Apanel = Ap + (<usize>(ir * kc) << 2);
+            const C = out + (<usize>((ic + ir) * ldc + jc + jr) << 2);
+            if (rows == MR && cols == NR) {
+              kernel4x8(Apanel, Bpanel, kc, C, ldc, accumulate);
+            } else {
+              kernel4x8(Apanel, Bpanel, kc, tile, NR, false);
+              edgeTile(C, ldc, tile, rows, cols, accumulate);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// reference.ts: gemm (scalar tail). C[r, c] (+)= tile[r, c] for the rows x cols valid part of a
+// partial micro-tile.
+function edgeTile(C: usize, ldc: i32, tile: usize, rows: i32, cols: i32, accumulate: bool): void {
+  for (let r = 0; r < rows; r++) {
+    const dst = C + (<usize>(r * ldc) << 2), src = tile + (<usize>(r * NR) << 2);
+    for (let c = 0; c < cols; c++) {
+      const o = <usize>c << 2;
+      const v = load<f32>(src + o);
+      store<f32>(dst + o, accumulate ? load<f32>(dst + o) + v : v);
+    }
+  }
+}
+
+// reference.ts: addRowVector. In place: x[m, n] += v[n] for x (M, N), v (N).
+export function addRowVector(x: usize, v: usize, M: i32, N: i32): void {
+  for (let m = 0; m < M; m++) {
+    const row = x + (<usize>(m * N) << 2);
+    let n = 0;
+    for (; n + 4 <= N; n += 4) {
+      const o = <usize>n << 2;
+      v128.store(row + o, f32x4.add(v128.load(row + o), v128.load(v + o)));
+    }
+    for (; n < N; n++) {
+      const o = <usize>n << 2;
+      store<f32>(row + o, load<f32>(row + o) + load<f32>(v + o));
+    }
+  }
+}
+
+// reference.ts: sumRows. out[n] = Σ_m x[m, n] for x (M, N). Overwrites out. Summed in row
+// order, like the reference, so the rounding is the same.
+export function sumRows(out: usize, x: usize, M: i32, N: i32): void {
+  memory.fill(out, 0, <usize>N << 2);
+  for (let m = 0; m < M; m++) {
+    const row = x + (<usize>(m * N) << 2);
+    let n = 0;
+    for (; n + 4 <= N; n += 4) {
+      const o = <usize>n << 2;
+      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(row + o)));
+    }
+    for (; n < N; n++) {
+      const o = <usize>n << 2;
+      store<f32>(out + o, load<f32>(out + o) + load<f32>(row + o));
+    }
+  }
+}
+
+// reference.ts: reluForward. out = max(x, 0) over len elements; NaN stays NaN (f32x4.max
+// propagates NaN, and max(-0, +0) is +0 as in the reference).
+export function reluForward(out: usize, x: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.max(v128.load(x + o), zero));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, v > 0 ? v : v == v ? 0 : v);
+  }
+}
+
+// reference.ts: reluBackward. dx = dout where x > 0, else 0, over len elements.
+export function reluBackward(dx: usize, dout: usize, x: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, v128.and(v128.load(dout + o), f32x4.gt(v128.load(x + o), zero)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dout + o) : 0);
+  }
+}
+
+// reference.ts: im2col. cols[(c·HH + i)·WW + j, ho·Wout + wo] = x[c, ho·stride − pad + i,
+// wo·stride − pad + j], 0 off the image. The interior of each output row (where the window is
+// inside the image) is copied without bounds tests; with stride 1 it is one memory.copy.
+export function im2col(
+  cols: usize, x: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32, stride: i32, pad: i32, Hout: i32, Wout: i32,
+): void {
+  const HWout = Hout * Wout;
+  for (let c = 0; c < C; c++) {
+    const xChan = c * H * W;
+    for (let i = 0; i < HH; i++) {
+      for (let j = 0; j < WW; j++) {
+        const colRow = ((c * HH + i) * WW + j) * HWout;
+        // wo range with 0 <= wo·stride − pad + j < W
+        const woLo = j >= pad ? 0 : (pad - j + stride - 1) / stride;
+        let woHi = W + pad - j > 0 ? (W + pad - j - 1) / stride + 1 : 0;
+        if (woHi > Wout) woHi = Wout;
+        for (let ho = 0; ho < Hout; ho++) {
+          const h = ho * stride - pad + i;
+          const outOff = cols + (<usize>(colRow + ho * Wout) << 2);
+          if (h < 0 || h >= H || woLo >= woHi) {
+            memory.fill(outOff, 0, <usize>Wout << 2);
+            continue;
+          }
+          const xRow = x + (<usize>(xChan + h * W) << 2);
+          if (woLo > 0) memory.fill(outOff, 0, <usize>woLo << 2);
+          if (stride == 1) {
+            memory.copy(outOff + (<usize>woLo << 2), xRow + (<usize>(woLo - pad + j) << 2), <usize>(woHi - woLo) << 2);
+          } else {
+            for (let wo = woLo; wo < woHi; wo++) {
+              store<f32>(outOff + (<usize>wo << 2), load<f32>(xRow + (<usize>(wo * stride - pad + j) << 2)));
+            }
+          }
+          if (woHi < Wout) memory.fill(outOff + (<usize>woHi << 2), 0, <usize>(Wout - woHi) << 2);
+        }
+      }
+    }
+  }
+}
+
+// reference.ts: col2im. dx[c, h, w] = Σ of every cols entry that im2col read from x[c, h, w].
+// Overwrites dx. Same loop order as the reference, so every pixel sums in the same order.
+export function col2im(
+  dx: usize, cols: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32, stride: i32, pad: i32, Hout: i32, Wout: i32,
+): void {
+  const HWout = Hout * Wout;
+  memory.fill(dx, 0, <usize>(C * H * W) << 2);
+  for (let c = 0; c < C; c++) {
+    const xChan = c * H * W;
+    for (let i = 0; i < HH; i++) {
+      for (let j = 0; j < WW; j++) {
+        const colRow = ((c * HH + i) * WW + j) * HWout;
+        const woLo = j >= pad ? 0 : (pad - j + stride - 1) / stride;
+        let woHi = W + pad - j > 0 ? (W + pad - j - 1) / stride + 1 : 0;
+        if (woHi > Wout) woHi = Wout;
+        for (let ho = 0; ho < Hout; ho++) {
+          const h = ho * stride - pad + i;
+          if (h < 0 || h >= H) continue;
+          const xRow = dx + (<usize>(xChan + h * W) << 2);
+          const colOff = cols + (<usize>(colRow + ho * Wout) << 2);
+          if (stride == 1) {
+            // dx[h, wo − pad + j] += cols[.., wo] for wo in [woLo, woHi): contiguous on both sides
+            const d = xRow + (<usize>(woLo - pad + j) << 2), s = colOff + (<usize>woLo << 2);
+            const n = woHi - woLo;
+            let t = 0;
+            for (; t + 4 <= n; t += 4) {
+              const o = <usize>t << 2;
+              v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
+            }
+            for (; t < n; t++) {
+              const o = <usize>t << 2;
+              store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+            }
+          } else {
+            for (let wo = woLo; wo < woHi; wo++) {
+              const p = xRow + (<usize>(wo * stride - pad + j) << 2);
+              store<f32>(p, load<f32>(p) + load<f32>(colOff + (<usize>wo << 2)));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// reference.ts: gemm, shared between threads. The job at `job` (int32 slots) is one product split
+// into nChunks chunks of `chunk` rows (byRows) or columns of out; every thread calls this with
+// its own scratch and takes chunks from the atomic counter until none are left, so a thread that
+// starts late (or is descheduled) simply takes fewer. Slots: 0 next chunk, 1 nChunks, 2 byRows,
+// 3 chunk, 4..14 the gemm arguments out, a, b, M, K, N, rsA, csA, rsB, csB, ldc.
+export function gemmChunks(job: usize, scratch: usize): void {
+  const nChunks = load<i32>(job, 4), byRows = load<i32>(job, 8) != 0, chunk = load<i32>(job, 12);
+  const out = <usize>load<i32>(job, 16), a = <usize>load<i32>(job, 20), b = <usize>load<i32>(job, 24);
+  const M = load<i32>(job, 28), K = load<i32>(job, 32), N = load<i32>(job, 36);
+  const rsA = load<i32>(job, 40), csA = load<i32>(job, 44), rsB = load<i32>(job, 48), csB = load<i32>(job, 52);
+  const ldc = load<i32>(job, 56);
+  for (let i = atomic.add<i32>(job, 1); i < nChunks; i = atomic.add<i32>(job, 1)) {
+    const lo = i * chunk;
+    if (byRows) {
+      const rows = min(chunk, M - lo);
+      gemm(out + (<usize>(lo * ldc) << 2), a + (<usize>(lo * rsA) << 2), b, rows, K, N, rsA, csA, rsB, csB, ldc, scratch);
+    } else {
+      const cols = min(chunk, N - lo);
+      gemm(out + (<usize>lo << 2), a, b + (<usize>(lo * csB) << 2), M, K, cols, rsA, csA, rsB, csB, ldc, scratch);
+    }
+  }
+}

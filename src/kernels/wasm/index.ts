@@ -1,0 +1,381 @@
+// src/kernels/wasm/index.ts: the WASM SIMD backend (float32). Loads the AssemblyScript kernels
+// (./assembly/kernels.ts, embedded by scripts/build-wasm.mjs in ./build/modules.ts) synchronously,
+// copies operands into a persistent arena inside WASM memory, and splits large matrix products
+// across worker threads that share that memory. float64 stays on the reference kernels.
+import { DTypeError, ShapeError, type DType } from '../../tensor/index.js';
+import type { Buf, ConvGeometry, GemmOpts, Kernels } from '../types.js';
+import * as modules from './build/modules.js';
+
+/** How the backend was loaded, for reports and the bench. */
+export interface WasmInfo {
+  /** 'relaxed' uses the relaxed-SIMD fused multiply-add; 'simd' plain f32x4 multiply and add. */
+  readonly simd: 'relaxed' | 'simd';
+  /** Whether the memory is a SharedArrayBuffer (needed for threads). */
+  readonly shared: boolean;
+  /** Threads a large product is split over, the calling thread included (1 = no workers). */
+  readonly threads: number;
+}
+
+/** The exports of kernels.ts (pointers are byte offsets into the memory). */
+interface Exports {
+  gemmScratchBytes(): number;
+  gemm(out: number, a: number, b: number, M: number, K: number, N: number,
+    rsA: number, csA: number, rsB: number, csB: number, ldc: number, scratch: number): void;
+  gemmChunks(job: number, scratch: number): void;
+  addRowVector(x: number, v: number, M: number, N: number): void;
+  sumRows(out: number, x: number, M: number, N: number): void;
+  reluForward(out: number, x: number, len: number): void;
+  reluBackward(dx: number, dout: number, x: number, len: number): void;
+  im2col(cols: number, x: number, C: number, H: number, W: number, HH: number, WW: number,
+    stride: number, pad: number, Hout: number, Wout: number): void;
+  col2im(dx: number, cols: number, C: number, H: number, W: number, HH: number, WW: number,
+    stride: number, pad: number, Hout: number, Wout: number): void;
+}
+
+// The few WebAssembly JS API members used here (the project's lib has no DOM/WebAssembly types).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(pages: number): number;
+}
+type WasmModule = object;
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { readonly exports: object };
+  Memory: new (desc: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+const PAGE = 65536;
+const MAX_PAGES = 32768; // 2 GiB: pointers stay positive int32
+const RESERVED = PAGE; // below this: AssemblyScript's own (static) area, and the thread control block
+const JOB = 1024; // byte offset of the shared job (int32 slots, see gemmChunks in kernels.ts)
+const SLOTS = JOB + 256; // then per worker 4 int32 slots: 0 go generation, 1 done generation, 2 error, 3 ready
+const MAX_WORKERS = 15;
+const CHUNKS_PER_THREAD = 3;
+
+/**
+ * Products with fewer multiply-adds than this (M·N·K) stay on the calling thread: below it the
+ * wake-up of a worker and the second packing of b cost more than half of the work saves.
+ * Measured on the 2-core Xeon of the bench (square n: 2 threads lose at 96, tie at 128, win by
+ * 1.3x at 192 and 1.7x at 256).
+ */
+export const THREAD_MIN_WORK = 128 * 128 * 128;
+
+/** Decodes base64 without Buffer, so that browsers and bundlers work too. */
+function decode(b64: string): Uint8Array {
+  const s = atob(b64), bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
+}
+
+function sharedMemoryWorks(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined' || !wasmApi) return false;
+  try {
+    return new wasmApi!.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this thread may block in Atomics.wait (Node's main thread may; a browser page's may not). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type WorkerCtor = new (code: string, opts: { eval: true; workerData: unknown }) => {
+  unref(): void;
+  on(event: 'error', fn: (e: unknown) => void): void;
+};
+
+/** node:worker_threads and the core count, if this is Node with process.getBuiltinModule (>= 20.16). */
+function nodeThreads(): { Worker: WorkerCtor; cores: number } | null {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  if (typeof proc?.getBuiltinModule !== 'function') return null;
+  const wt = proc.getBuiltinModule('node:worker_threads') as { Worker: WorkerCtor } | undefined;
+  const os = proc.getBuiltinModule('node:os') as { availableParallelism?: () => number; cpus(): unknown[] } | undefined;
+  if (!wt || !os) return null;
+  return { Worker: wt.Worker, cores: os.availableParallelism?.() ?? os.cpus().length };
+}
+
+// The worker: instantiates the same module over the same memory, then loops: wait for a new
+// generation in its go slot, take chunks of the shared job (gemmChunks) until none are left,
+// publish the generation as done. Written with import() so that it runs as a CommonJS script and
+// as a module alike (workers inherit execArgv, e.g. --input-type=module).
+const WORKER_SOURCE = `
+import('node:worker_threads').then(({ workerData }) => {
+  const { module, memory, slots, scratch } = workerData;
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const c = new Int32Array(memory.buffer, slots, 4);
+  let seen = Atomics.load(c, 0); // read before announcing ready, so no generation is missed
+  Atomics.store(c, 3, 1);
+  for (;;) {
+    Atomics.wait(c, 0, seen);
+    seen = Atomics.load(c, 0);
+    try {
+      ex.gemmChunks(${JOB}, scratch);
+    } catch (e) {
+      Atomics.store(c, 2, 1);
+    }
+    Atomics.store(c, 1, seen);
+    Atomics.notify(c, 1);
+  }
+});
+`;
+
+class WasmBackend implements Kernels {
+  readonly name = 'wasm';
+  readonly info: WasmInfo;
+  private readonly ex: Exports;
+  private readonly memory: WasmMemory;
+  private readonly module: WasmModule;
+  private readonly scratchBytes: number;
+  private readonly arenaBase: number;
+  private f32: Float32Array;
+  private readonly maxThreads: number;
+  private readonly threadApi: { Worker: WorkerCtor; cores: number } | null;
+  private workersStarted = false;
+  private generation = 0;
+
+  constructor(opts: { threads?: number } = {}) {
+    const wasm = wasmApi;
+    if (!wasm) throw new Error('wasm backend: WebAssembly is not available');
+    const shared = sharedMemoryWorks();
+    const relaxedBytes = decode(modules.relaxed);
+    const useRelaxed = shared && wasm.validate(relaxedBytes);
+    const bytes = useRelaxed ? relaxedBytes : decode(shared ? modules.simd : modules.simdUnshared);
+    if (!wasm.validate(bytes)) throw new Error('wasm backend: this runtime has no WebAssembly SIMD');
+    this.module = new wasm.Module(bytes);
+    this.memory = new wasm.Memory({ initial: 64, maximum: MAX_PAGES, shared });
+    this.ex = new wasm.Instance(this.module, { env: { memory: this.memory } }).exports as unknown as Exports;
+    this.scratchBytes = align(this.ex.gemmScratchBytes());
+    this.threadApi = shared && canBlock() ? nodeThreads() : null;
+    const cores = this.threadApi?.cores ?? 1;
+    this.maxThreads = Math.max(1, Math.min(opts.threads ?? cores, cores, MAX_WORKERS + 1));
+    this.arenaBase = RESERVED + this.scratchBytes * this.maxThreads;
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.ensure(0);
+    this.info = { simd: useRelaxed ? 'relaxed' : 'simd', shared, threads: this.maxThreads };
+  }
+
+  supports(dtype: DType): boolean {
+    return dtype === 'float32';
+  }
+
+  /** Makes the arena hold `bytes` and refreshes the view (growth gives a new, longer buffer). */
+  private ensure(bytes: number): void {
+    const need = this.arenaBase + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (need > have) {
+      const pages = Math.ceil((need - have) / PAGE);
+      if (have / PAGE + pages > MAX_PAGES) {
+        throw new RangeError(`wasm backend: needs ${need} bytes of WASM memory, more than the ${MAX_PAGES * PAGE} allowed`);
+      }
+      this.memory.grow(pages);
+    }
+    if (this.f32.buffer !== this.memory.buffer || this.f32.length * 4 < this.memory.buffer.byteLength) {
+      this.f32 = new Float32Array(this.memory.buffer);
+    }
+  }
+
+  /** Lays out operands of the given lengths in the arena; returns their byte addresses. */
+  private layout(...lengths: number[]): number[] {
+    const ptrs: number[] = [];
+    let off = this.arenaBase;
+    for (const n of lengths) {
+      ptrs.push(off);
+      off += align(n * 4);
+    }
+    this.ensure(off - this.arenaBase);
+    return ptrs;
+  }
+
+  private put(ptr: number, src: Buf, n: number): void {
+    this.f32.set(n === src.length ? src : src.subarray(0, n), ptr >> 2);
+  }
+
+  private get(dst: Buf, ptr: number, n: number): void {
+    dst.set(this.f32.subarray(ptr >> 2, (ptr >> 2) + n));
+  }
+
+  gemm(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number, opts: GemmOpts = {}): void {
+    f32Only('gemm', out, a, b);
+    fits('gemm', 'out', out, M * N);
+    fits('gemm', 'a', a, M * K);
+    fits('gemm', 'b', b, K * N);
+    if (M === 0 || N === 0) return;
+    const [pa, pb, pout] = this.layout(M * K, K * N, M * N);
+    this.put(pa, a, M * K);
+    this.put(pb, b, K * N);
+    // op(a)[i, k] = a[i·rsA + k·csA], op(b)[k, j] = b[k·rsB + j·csB] (element strides)
+    const rsA = opts.transA ? 1 : K, csA = opts.transA ? M : 1;
+    const rsB = opts.transB ? 1 : N, csB = opts.transB ? K : 1;
+    const workers = M * N * K >= THREAD_MIN_WORK ? this.readyWorkers() : 0;
+    if (workers === 0) this.ex.gemm(pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N, RESERVED);
+    else this.runShared(workers, [pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N], M, N);
+    this.get(out, pout, M * N);
+  }
+
+  /**
+   * Runs one product on this thread and `workers` workers: out (M, N) is cut along its longer
+   * side into chunks (whole micro-tiles) that the threads take from a shared counter; then this
+   * thread blocks (Atomics.wait) until every worker it woke has finished.
+   */
+  private runShared(workers: number, args: number[], M: number, N: number): void {
+    const T = workers + 1, byRows = M >= N, L = byRows ? M : N, unit = byRows ? 4 : 8;
+    const chunk = Math.max(unit, Math.ceil(L / (CHUNKS_PER_THREAD * T) / unit) * unit);
+    const job = this.i32(JOB, 16);
+    job.set([0, Math.ceil(L / chunk), byRows ? 1 : 0, chunk, ...args]);
+    const gen = ++this.generation;
+    for (let w = 0; w < workers; w++) {
+      const slot = this.i32(SLOTS + 16 * w, 4);
+      Atomics.store(slot, 0, gen);
+      Atomics.notify(slot, 0);
+    }
+    this.ex.gemmChunks(JOB, RESERVED);
+    let failed = false;
+    for (let w = 0; w < workers; w++) {
+      const slot = this.i32(SLOTS + 16 * w, 4);
+      for (let done = Atomics.load(slot, 1); done !== gen; done = Atomics.load(slot, 1)) Atomics.wait(slot, 1, done);
+      if (Atomics.exchange(slot, 2, 0) !== 0) failed = true;
+    }
+    if (failed) throw new Error('wasm backend: a gemm worker failed');
+  }
+
+  /** An int32 view of the control area (below RESERVED, so any view of the memory covers it). */
+  private i32(byteOffset: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, byteOffset, length);
+  }
+
+  /** Starts the workers once, on the first large product; they run unref'd so the process can exit. */
+  private startWorkers(): void {
+    if (this.workersStarted || !this.threadApi) return;
+    this.workersStarted = true;
+    for (let w = 0; w + 1 < this.maxThreads; w++) {
+      const slots = SLOTS + 16 * w, scratch = RESERVED + (w + 1) * this.scratchBytes;
+      this.i32(slots, 4).set([this.generation, this.generation, 0, 0]);
+      const worker = new this.threadApi.Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { module: this.module, memory: this.memory, slots, scratch },
+      });
+      worker.on('error', () => {}); // a worker that fails to start never turns ready: its chunks run here
+      worker.unref();
+    }
+  }
+
+  /** Workers ready to take chunks (starting them on first use; until then this thread does all). */
+  private readyWorkers(): number {
+    this.startWorkers();
+    let n = 0;
+    while (n + 1 < this.maxThreads && Atomics.load(this.i32(SLOTS + 16 * n, 4), 3) === 1) n++;
+    return n;
+  }
+
+  /** Blocks until the workers have started (at most timeoutMs); for benchmarks and tests. */
+  warmUp(timeoutMs = 5000): number {
+    this.startWorkers();
+    const t0 = Date.now();
+    while (this.readyWorkers() < this.maxThreads - 1 && Date.now() - t0 < timeoutMs) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+    return 1 + this.readyWorkers();
+  }
+
+  addRowVector(x: Buf, v: Buf, M: number, N: number): void {
+    f32Only('addRowVector', x, v);
+    fits('addRowVector', 'x', x, M * N);
+    fits('addRowVector', 'v', v, N);
+    const [px, pv] = this.layout(M * N, N);
+    this.put(px, x, M * N);
+    this.put(pv, v, N);
+    this.ex.addRowVector(px, pv, M, N);
+    this.get(x, px, M * N);
+  }
+
+  sumRows(out: Buf, x: Buf, M: number, N: number): void {
+    f32Only('sumRows', out, x);
+    fits('sumRows', 'out', out, N);
+    fits('sumRows', 'x', x, M * N);
+    const [pout, px] = this.layout(N, M * N);
+    this.put(px, x, M * N);
+    this.ex.sumRows(pout, px, M, N);
+    this.get(out, pout, N);
+  }
+
+  im2col(cols: Buf, x: Buf, g: ConvGeometry): void {
+    f32Only('im2col', cols, x);
+    const xLen = g.C * g.H * g.W, colsLen = g.C * g.HH * g.WW * g.Hout * g.Wout;
+    fits('im2col', 'x', x, xLen);
+    fits('im2col', 'cols', cols, colsLen);
+    const [pcols, px] = this.layout(colsLen, xLen);
+    this.put(px, x, xLen);
+    this.ex.im2col(pcols, px, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout);
+    this.get(cols, pcols, colsLen);
+  }
+
+  col2im(dx: Buf, cols: Buf, g: ConvGeometry): void {
+    f32Only('col2im', dx, cols);
+    const xLen = g.C * g.H * g.W, colsLen = g.C * g.HH * g.WW * g.Hout * g.Wout;
+    fits('col2im', 'dx', dx, xLen);
+    fits('col2im', 'cols', cols, colsLen);
+    const [pdx, pcols] = this.layout(xLen, colsLen);
+    this.put(pcols, cols, colsLen);
+    this.ex.col2im(pdx, pcols, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout);
+    this.get(dx, pdx, xLen);
+  }
+
+  reluForward(out: Buf, x: Buf): void {
+    f32Only('reluForward', out, x);
+    fits('reluForward', 'out', out, x.length);
+    const n = x.length, [pout, px] = this.layout(n, n);
+    this.put(px, x, n);
+    this.ex.reluForward(pout, px, n);
+    this.get(out, pout, n);
+  }
+
+  reluBackward(dx: Buf, dout: Buf, x: Buf): void {
+    f32Only('reluBackward', dx, dout, x);
+    fits('reluBackward', 'dx', dx, x.length);
+    fits('reluBackward', 'dout', dout, x.length);
+    const n = x.length, [pdx, pdout, px] = this.layout(n, n, n);
+    this.put(pdout, dout, n);
+    this.put(px, x, n);
+    this.ex.reluBackward(pdx, pdout, px, n);
+    this.get(dx, pdx, n);
+  }
+}
+
+const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+function f32Only(fn: string, ...bufs: Buf[]): void {
+  for (const b of bufs) {
+    if (!(b instanceof Float32Array)) throw new DTypeError(`wasm.${fn}: the wasm backend runs float32 only, got a ${b.constructor.name}`);
+  }
+}
+
+function fits(fn: string, arg: string, b: Buf, n: number): void {
+  if (b.length < n) throw new ShapeError(`wasm.${fn}: ${arg} has ${b.length} elements but needs ${n}`);
+}
+
+let instance: WasmBackend | null = null;
+
+/**
+ * The WASM backend, loaded (synchronously) on first use; throws if this runtime cannot run it
+ * (no WebAssembly or no SIMD). Threads: in Node (>= 20.16, for process.getBuiltinModule) large
+ * products use every core; in a browser page the main thread may not block in Atomics.wait, so
+ * products run on one thread there.
+ */
+export function loadWasm(): Kernels & { readonly info: WasmInfo; warmUp(timeoutMs?: number): number } {
+  instance ??= new WasmBackend();
+  return instance;
+}
+
+/** A separate instance with at most `threads` threads (for the bench's 1- vs 2-thread rows). */
+export function createWasmKernels(opts: { threads?: number } = {}): Kernels & { readonly info: WasmInfo; warmUp(timeoutMs?: number): number } {
+  return new WasmBackend(opts);
+}

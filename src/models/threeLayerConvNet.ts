@@ -1,0 +1,164 @@
+// src/models/threeLayerConvNet.ts: the first convolutional network of the curriculum,
+//   conv - [spatial batch norm] - relu - 2x2 max pool - affine - [batch norm] - relu - [dropout]
+//   - affine - softmax,
+// with the optional parts off by default. Conv stride 1 and pad (filterSize − 1)/2 keep H x W.
+import {
+  affineBackward, affineForward, batchnormBackward, batchnormForward, convBackward, convForward, dropoutBackward,
+  dropoutForward, maxPoolBackward, maxPoolForward, reluBackward, reluForward, softmaxLoss, spatialBatchnormBackward,
+  spatialBatchnormForward, type BnParam,
+} from '../layers/index.js';
+import {
+  defaultRng, expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, Rng, Tensor, ValueError,
+  type FloatDType, type FloatTensor, type Labels,
+} from '../tensor/index.js';
+import { checkDType, gaussianWeight, nonNegative, positiveInt } from './init.js';
+import { addL2, type LossResult, type Model, type ModelConfig } from './model.js';
+
+export interface ThreeLayerConvNetOptions {
+  inputDim?: readonly [number, number, number]; // [C, H, W], default [3, 32, 32]
+  numFilters?: number; // F, default 32
+  filterSize?: number; // odd, default 7
+  hiddenDim?: number; // default 100
+  numClasses?: number; // default 10
+  weightScale?: number; // std of the initial weights, default 1e-3
+  reg?: number; // L2 strength on W1, W2, W3, default 0
+  normalization?: 'batchnorm' | null; // default null
+  dropout?: number; // probability of DROPPING a hidden unit, in [0, 1); default 0 (none)
+  dtype?: FloatDType; // default 'float32'
+  seed?: number;
+}
+const OPTIONS = [
+  'inputDim', 'numFilters', 'filterSize', 'hiddenDim', 'numClasses', 'weightScale', 'reg', 'normalization', 'dropout',
+  'dtype', 'seed',
+] as const;
+const POOL = { poolHeight: 2, poolWidth: 2, stride: 2 } as const;
+
+/**
+ * params W1 (F, C, filterSize, filterSize), b1 (F), W2 (F·⌊H/2⌋·⌊W/2⌋, hiddenDim), b2 (hiddenDim),
+ * W3 (hiddenDim, numClasses), b3 (numClasses); with batch norm also gamma1, beta1 (F) and gamma2,
+ * beta2 (hiddenDim), and buffers runningMean1, runningVar1 (F), runningMean2, runningVar2
+ * (hiddenDim). Weights ~ weightScale·N(0, 1), biases and betas 0, gammas 1, running means 0 and
+ * running variances 1.
+ */
+export class ThreeLayerConvNet implements Model {
+  readonly params: Record<string, FloatTensor>;
+  readonly buffers: Record<string, FloatTensor>;
+  readonly config: ModelConfig;
+  /** Draws the dropout masks; seeded from options.seed (after the initial weights). */
+  readonly rng: Rng;
+  readonly reg: number;
+  readonly normalization: 'batchnorm' | null;
+  readonly dropout: number;
+  readonly inputDim: readonly [number, number, number];
+  private readonly pad: number;
+
+  constructor(options: ThreeLayerConvNetOptions = {}) {
+    const fn = 'ThreeLayerConvNet';
+    expectOptions(fn, options, OPTIONS);
+    const inputDim = options.inputDim ?? [3, 32, 32];
+    if (!Array.isArray(inputDim) || inputDim.length !== 3) {
+      throw new ValueError(`${fn}: inputDim must be [C, H, W], got ${JSON.stringify(inputDim)}`);
+    }
+    const C = positiveInt(fn, 'inputDim[0] (C)', inputDim[0]);
+    const H = positiveInt(fn, 'inputDim[1] (H)', inputDim[1]);
+    const W = positiveInt(fn, 'inputDim[2] (W)', inputDim[2]);
+    if (H < 2 || W < 2) throw new ValueError(`${fn}: inputDim ${fmt(inputDim)} is too small for the 2x2 max pool`);
+    this.inputDim = [C, H, W];
+    const F = positiveInt(fn, 'numFilters', options.numFilters ?? 32);
+    const filterSize = positiveInt(fn, 'filterSize', options.filterSize ?? 7);
+    if (filterSize % 2 === 0) {
+      throw new ValueError(`${fn}: filterSize must be odd so that pad = (filterSize - 1) / 2 keeps H and W, got ${filterSize}`);
+    }
+    this.pad = (filterSize - 1) / 2;
+    const hidden = positiveInt(fn, 'hiddenDim', options.hiddenDim ?? 100);
+    const classes = positiveInt(fn, 'numClasses', options.numClasses ?? 10);
+    const weightScale = nonNegative(fn, 'weightScale', options.weightScale ?? 1e-3);
+    this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
+    const normalization = options.normalization ?? null;
+    if (normalization !== null && normalization !== 'batchnorm') {
+      throw new ValueError(`${fn}: normalization must be 'batchnorm' or null, got '${String(normalization)}'`);
+    }
+    this.normalization = normalization;
+    this.dropout = options.dropout ?? 0;
+    expectNumber(fn, 'dropout', this.dropout, { min: 0, max: 1, maxExclusive: true });
+    const dtype = checkDType(fn, options.dtype ?? 'float32');
+
+    // One generator per model: the weights first, then the dropout masks, so a seed fixes both.
+    this.rng = options.seed !== undefined ? new Rng(options.seed) : new Rng(defaultRng().nextUint32());
+    const pooled = F * Math.floor(H / 2) * Math.floor(W / 2);
+    this.params = {
+      W1: gaussianWeight([F, C, filterSize, filterSize], weightScale, dtype, this.rng),
+      b1: Tensor.zeros([F], dtype),
+      W2: gaussianWeight([pooled, hidden], weightScale, dtype, this.rng),
+      b2: Tensor.zeros([hidden], dtype),
+      W3: gaussianWeight([hidden, classes], weightScale, dtype, this.rng),
+      b3: Tensor.zeros([classes], dtype),
+    };
+    this.buffers = {};
+    if (normalization === 'batchnorm') {
+      Object.assign(this.params, {
+        gamma1: Tensor.full([F], 1, dtype), beta1: Tensor.zeros([F], dtype),
+        gamma2: Tensor.full([hidden], 1, dtype), beta2: Tensor.zeros([hidden], dtype),
+      });
+      Object.assign(this.buffers, {
+        runningMean1: Tensor.zeros([F], dtype), runningVar1: Tensor.full([F], 1, dtype),
+        runningMean2: Tensor.zeros([hidden], dtype), runningVar2: Tensor.full([hidden], 1, dtype),
+      });
+    }
+    this.config = {
+      type: 'ThreeLayerConvNet',
+      options: { ...options, ...(options.inputDim ? { inputDim: [...options.inputDim] } : {}) },
+    };
+  }
+
+  loss(X: Tensor): FloatTensor;
+  loss(X: Tensor, y: Labels): LossResult;
+  loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
+    const fn = 'ThreeLayerConvNet.loss';
+    expectFloat(fn, 'X', X);
+    expectNdim(fn, 'X', X, 4, '(N, C, H, W)');
+    const [C, H, W] = this.inputDim;
+    expectShape(fn, 'X', X, [-1, C, H, W], `the model was built for inputDim ${fmt(this.inputDim)}`);
+    expectSameDType(fn, { X, W1: this.params.W1 });
+    const mode = y === undefined ? 'test' : 'train';
+    const p = this.params, bn = this.normalization === 'batchnorm', drop = this.dropout > 0;
+
+    const conv = convForward(X, p.W1, p.b1, { stride: 1, pad: this.pad }); // (N, F, H, W)
+    const bn1 = bn ? spatialBatchnormForward(conv.out, p.gamma1, p.beta1, this.bnParam(mode, 1)) : null;
+    const relu1 = reluForward(bn1 ? bn1.out : conv.out);
+    const pool = maxPoolForward(relu1.out, POOL); // (N, F, H/2, W/2)
+    const fc1 = affineForward(pool.out, p.W2, p.b2); // (N, hidden)
+    const bn2 = bn ? batchnormForward(fc1.out, p.gamma2, p.beta2, this.bnParam(mode, 2)) : null;
+    const relu2 = reluForward(bn2 ? bn2.out : fc1.out);
+    const dropped = drop ? dropoutForward(relu2.out, { p: this.dropout, mode, rng: this.rng }) : null;
+    const fc2 = affineForward(dropped ? dropped.out : relu2.out, p.W3, p.b3); // (N, classes)
+    if (y === undefined) return fc2.out;
+
+    const { loss, dx: dscores } = softmaxLoss(fc2.out, y);
+    const grads: Record<string, FloatTensor> = {};
+    const d3 = affineBackward(dscores, fc2.cache);
+    [grads.W3, grads.b3] = [d3.dw, d3.db];
+    let dh = dropped ? dropoutBackward(d3.dx, dropped.cache).dx : d3.dx;
+    dh = reluBackward(dh, relu2.cache).dx;
+    if (bn2) {
+      const g = batchnormBackward(dh, bn2.cache);
+      [dh, grads.gamma2, grads.beta2] = [g.dx, g.dgamma, g.dbeta];
+    }
+    const d2 = affineBackward(dh, fc1.cache);
+    [grads.W2, grads.b2] = [d2.dw, d2.db];
+    let da = maxPoolBackward(d2.dx, pool.cache).dx;
+    da = reluBackward(da, relu1.cache).dx;
+    if (bn1) {
+      const g = spatialBatchnormBackward(da, bn1.cache);
+      [da, grads.gamma1, grads.beta1] = [g.dx, g.dgamma, g.dbeta];
+    }
+    const d1 = convBackward(da, conv.cache);
+    [grads.W1, grads.b1] = [d1.dw, d1.db];
+    return { loss: addL2(loss, grads, p, ['W1', 'W2', 'W3'], this.reg), grads };
+  }
+
+  /** The bnParam of batch-norm layer i, over this model's running statistics (updated in place). */
+  private bnParam(mode: 'train' | 'test', i: 1 | 2): BnParam {
+    return { mode, runningMean: this.buffers[`runningMean${i}`], runningVar: this.buffers[`runningVar${i}`] };
+  }
+}

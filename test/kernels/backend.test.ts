@@ -1,0 +1,99 @@
+// test/kernels/backend.test.ts: backend selection (setBackend, LAYERWISE_BACKEND, auto with
+// fallback) and that the worker threads of the WASM backend never keep a process alive.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { currentBackend, kernelsFor, reference, setBackend, type BackendName } from '../../src/kernels/index.js';
+
+describe('setBackend', () => {
+  afterAll(() => setBackend('auto'));
+
+  it("'auto' picks the wasm backend here (Node has WebAssembly SIMD)", () => {
+    expect(setBackend('auto').name).toBe('wasm');
+    expect(kernelsFor('float32').name).toBe('wasm');
+    expect(currentBackend().name).toBe('wasm');
+  });
+
+  it('float64 always runs the reference kernels', () => {
+    setBackend('wasm');
+    expect(kernelsFor('float64')).toBe(reference);
+    expect(kernelsFor('float32').name).toBe('wasm');
+  });
+
+  it("'reference' forces the reference kernels for float32 too", () => {
+    setBackend('reference');
+    expect(kernelsFor('float32')).toBe(reference);
+    expect(currentBackend()).toBe(reference);
+  });
+
+  it('rejects an unknown name', () => {
+    expect(() => setBackend('gpu' as BackendName)).toThrow("setBackend: unknown backend 'gpu' (known: auto, reference, wasm)");
+  });
+});
+
+// These run a fresh node on the built library (dist/, made by `npm run build`, which `npm ci`
+// runs through the prepare script).
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const built = `${root}dist/src/index.js`;
+
+function runNode(code: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+describe('the built library in a fresh process', () => {
+  it('is built', () => {
+    expect(existsSync(built), `${built} is missing: run npm run build`).toBe(true);
+  });
+
+  it('exits promptly after a large threaded gemm (workers are unref\'d)', () => {
+    const code = `
+      import { kernelsFor } from ${JSON.stringify(`${root}dist/src/kernels/index.js`)};
+      const k = kernelsFor('float32'), n = 384;
+      const a = new Float32Array(n * n).fill(1), b = new Float32Array(n * n).fill(2), out = new Float32Array(n * n);
+      k.warmUp?.();
+      for (let r = 0; r < 3; r++) k.gemm(out, a, b, n, n, n);
+      console.log(k.name, k.info.threads, out[0], out[n * n - 1]);
+    `;
+    const r = runNode(code);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^wasm \d+ 768 768$/);
+    expect(r.ms).toBeLessThan(5000); // a leaked worker would hold the process until the 20 s timeout
+  });
+
+  it('LAYERWISE_BACKEND=reference selects the reference; an unknown value is an error', () => {
+    const code = `
+      import { kernelsFor } from ${JSON.stringify(`${root}dist/src/kernels/index.js`)};
+      try { console.log(kernelsFor('float32').name); } catch (e) { console.log(e.message); }
+    `;
+    expect(runNode(code, { LAYERWISE_BACKEND: 'reference' }).stdout.trim()).toBe('reference');
+    expect(runNode(code, { LAYERWISE_BACKEND: 'wasm' }).stdout.trim()).toBe('wasm');
+    expect(runNode(code, { LAYERWISE_BACKEND: 'fast' }).stdout.trim()).toBe(
+      "LAYERWISE_BACKEND: unknown backend 'fast' (known: auto, reference, wasm)",
+    );
+  });
+
+  it("without WebAssembly, 'auto' falls back with one notice and a forced 'wasm' throws", () => {
+    const code = `
+      globalThis.WebAssembly = undefined;
+      const { kernelsFor, setBackend } = await import(${JSON.stringify(`${root}dist/src/kernels/index.js`)});
+      console.log(kernelsFor('float32').name, setBackend('auto').name);
+      try { setBackend('wasm'); } catch (e) { console.log(e.message); }
+    `;
+    const r = runNode(code);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'reference reference',
+      "setBackend: backend 'wasm' cannot load here: wasm backend: WebAssembly is not available",
+    ]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'layerwise: the wasm kernels cannot load here (wasm backend: WebAssembly is not available); using the reference kernels',
+    ]);
+  });
+});

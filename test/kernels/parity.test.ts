@@ -1,0 +1,155 @@
+// test/kernels/parity.test.ts: every kernel of the WASM backend against the reference kernels
+// (the definition) in float32, on random data with ragged sizes that span several SIMD blocks,
+// micro-tiles, packed blocks (KC = 256, MC = 64) and thread partitions; all four transpose
+// combinations; operands that are views with a non-zero byteOffset; stale output contents.
+import { describe, expect, it } from 'vitest';
+import { reference, type Buf, type ConvGeometry, type Kernels } from '../../src/kernels/index.js';
+import { createWasmKernels, loadWasm, THREAD_MIN_WORK } from '../../src/kernels/wasm/index.js';
+import { Rng } from '../../src/tensor/index.js';
+
+const one = loadWasm();
+const two = createWasmKernels({ threads: 2 });
+const started = two.warmUp();
+const backends: Array<[string, Kernels]> = [['wasm', one], ['wasm, 2 threads', two]];
+
+/** A float32 view of n standard normals at a non-zero byteOffset inside a larger buffer. */
+function randView(rng: Rng, n: number, offset = 3): Float32Array {
+  const buf = new Float32Array(n + offset + 2).map(() => rng.normal());
+  return buf.subarray(offset, offset + n);
+}
+
+/** A view of n NaNs (stale contents that every kernel must overwrite). */
+function staleView(n: number): Float32Array {
+  return new Float32Array(n + 5).fill(NaN).subarray(1, 1 + n);
+}
+
+/** max_i |got − want| / (scale + |want|): relative error, judged against `scale` near zero. */
+function worstRel(got: Buf, want: Buf, scale: number): number {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.abs(got[i] - want[i]) / (scale + Math.abs(want[i]));
+    worst = Math.max(worst, Number.isNaN(e) ? Infinity : e);
+  }
+  return worst;
+}
+
+const SIZES = [1, 3, 5, 17, 63, 65, 127, 129, 257];
+const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]] as const;
+
+// (M, K, N) triples: each size in each position, with the other two varied, plus products deep
+// enough to span two k-blocks and wide enough to span two thread partitions.
+const SHAPES: Array<[number, number, number]> = [
+  ...SIZES.map((s, i): [number, number, number] => [s, SIZES[(i + 3) % 9], SIZES[(i + 5) % 9]]),
+  ...SIZES.map((s, i): [number, number, number] => [SIZES[(i + 7) % 9], s, SIZES[(i + 2) % 9]]),
+  [65, 600, 33], [130, 70, 300], [300, 90, 50], [7, 1000, 9], [129, 513, 4],
+];
+
+describe('wasm backend loads', () => {
+  it('runs float32 only, and the 2-thread instance has its worker', () => {
+    expect(one.supports('float32')).toBe(true);
+    expect(one.supports('float64')).toBe(false);
+    expect(started).toBe(Math.min(2, two.info.threads));
+    expect(SHAPES.some(([M, K, N]) => M * K * N >= THREAD_MIN_WORK)).toBe(true);
+  });
+
+  it('rejects float64 buffers and short outputs with a message', () => {
+    expect(() => one.gemm(new Float64Array(4), new Float64Array(4), new Float64Array(4), 2, 2, 2)).toThrow(
+      'wasm.gemm: the wasm backend runs float32 only, got a Float64Array',
+    );
+    expect(() => one.gemm(new Float32Array(3), new Float32Array(4), new Float32Array(4), 2, 2, 2)).toThrow(
+      'wasm.gemm: out has 3 elements but needs 4',
+    );
+  });
+});
+
+for (const [name, k] of backends) {
+  describe(`${name} gemm vs reference`, () => {
+    for (const [transA, transB] of TRANSPOSES) {
+      it(`agrees to 1e-5 relative (transA=${transA}, transB=${transB})`, () => {
+        const rng = new Rng(101);
+        for (const [M, K, N] of SHAPES) {
+          const a = randView(rng, M * K), b = randView(rng, K * N);
+          const got = staleView(M * N), want = new Float32Array(M * N);
+          k.gemm(got, a, b, M, K, N, { transA, transB });
+          reference.gemm(want, a, b, M, K, N, { transA, transB });
+          expect(worstRel(got, want, Math.sqrt(K)), `${M}x${K}x${N}`).toBeLessThan(1e-5);
+        }
+      });
+    }
+
+    it('K = 0 gives zeros; M = 0 or N = 0 writes nothing; only the M·N prefix is written', () => {
+      const out = new Float32Array(6).fill(NaN);
+      k.gemm(out, new Float32Array(0), new Float32Array(0), 2, 0, 3);
+      expect([...out]).toEqual([0, 0, 0, 0, 0, 0]);
+      const untouched = new Float32Array(4).fill(7);
+      k.gemm(untouched, new Float32Array(0), new Float32Array(5), 0, 1, 5);
+      expect([...untouched]).toEqual([7, 7, 7, 7]);
+      const big = new Float32Array(10).fill(-1);
+      k.gemm(big, new Float32Array([1, 2]), new Float32Array([3, 4]), 2, 1, 2); // (2,1)·(1,2)
+      expect([...big]).toEqual([3, 4, 6, 8, -1, -1, -1, -1, -1, -1]);
+    });
+  });
+}
+
+describe('wasm elementwise and reduction kernels vs reference', () => {
+  const LENGTHS = [1, 3, 4, 5, 17, 63, 65, 127, 129, 257, 1031];
+
+  it('addRowVector and sumRows over ragged (M, N)', () => {
+    const rng = new Rng(7);
+    for (const M of [1, 3, 17, 65]) {
+      for (const N of LENGTHS) {
+        const x = randView(rng, M * N), v = randView(rng, N);
+        const got = x.slice(), want = x.slice();
+        one.addRowVector(got, v, M, N);
+        reference.addRowVector(want, v, M, N);
+        expect(worstRel(got, want, 1e-6), `addRowVector ${M}x${N}`).toBe(0); // one addition each: exact
+        const s = staleView(N), r = new Float32Array(N);
+        one.sumRows(s, x, M, N);
+        reference.sumRows(r, x, M, N);
+        expect(worstRel(s, r, 1e-6), `sumRows ${M}x${N}`).toBe(0); // same order of additions: exact
+      }
+    }
+  });
+
+  it('reluForward and reluBackward, exactly, with zeros, -0 and NaN', () => {
+    const rng = new Rng(8);
+    for (const n of LENGTHS) {
+      const x = randView(rng, n), dout = randView(rng, n);
+      x[0] = 0;
+      if (n > 2) x[2] = -0;
+      if (n > 4) x[n - 1] = NaN;
+      const got = staleView(n), want = new Float32Array(n);
+      one.reluForward(got, x);
+      reference.reluForward(want, x);
+      for (let i = 0; i < n; i++) expect(Object.is(got[i], want[i]), `relu[${i}] of ${n}`).toBe(true);
+      const dgot = staleView(n), dwant = new Float32Array(n);
+      one.reluBackward(dgot, dout, x);
+      reference.reluBackward(dwant, dout, x);
+      for (let i = 0; i < n; i++) expect(Object.is(dgot[i] + 0, dwant[i] + 0), `drelu[${i}] of ${n}`).toBe(true);
+    }
+  });
+
+  it('im2col and col2im on conv geometries (strides 1-2, pads 0-2, 28x28 and ragged)', () => {
+    const rng = new Rng(9);
+    const geoms: ConvGeometry[] = [];
+    for (const [C, H, W, HH, WW, stride, pad] of [
+      [1, 28, 28, 5, 5, 1, 2], [3, 17, 13, 3, 3, 1, 1], [2, 9, 31, 3, 5, 2, 1], [4, 5, 5, 7, 7, 1, 2],
+      [32, 14, 14, 3, 3, 1, 1], [1, 1, 1, 1, 1, 1, 0], [2, 11, 7, 2, 2, 2, 0],
+    ]) {
+      geoms.push({ C, H, W, HH, WW, stride, pad, Hout: 1 + Math.floor((H + 2 * pad - HH) / stride), Wout: 1 + Math.floor((W + 2 * pad - WW) / stride) });
+    }
+    for (const g of geoms) {
+      const xLen = g.C * g.H * g.W, colsLen = g.C * g.HH * g.WW * g.Hout * g.Wout;
+      const x = randView(rng, xLen), cols = randView(rng, colsLen);
+      const got = staleView(colsLen), want = new Float32Array(colsLen);
+      one.im2col(got, x, g);
+      reference.im2col(want, x, g);
+      expect(worstRel(got, want, 1e-6), `im2col ${JSON.stringify(g)}`).toBe(0);
+      const dgot = staleView(xLen), dwant = new Float32Array(xLen);
+      one.col2im(dgot, cols, g);
+      reference.col2im(dwant, cols, g);
+      expect(worstRel(dgot, dwant, 1e-6), `col2im ${JSON.stringify(g)}`).toBe(0); // same summation order
+    }
+  });
+});
