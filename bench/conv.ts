@@ -37,6 +37,32 @@ function toHWCF(w: Float32Array, F: number, C: number, HH: number, WW: number): 
   return out;
 }
 
+/** Throws unless tfjs's out, dx, dw, db (NHWC, HWCF) equal ours: both sides must do the same work. */
+function checkTf(
+  [out, dx, dw, db]: Float32Array[],
+  ours: { out: Tensor; dx: Tensor; dw: Tensor; db: Tensor },
+  { N, C, H, W, F, K }: ConvBenchSize,
+  Hout: number,
+  Wout: number,
+): void {
+  const pairs: Array<[string, Float32Array, Float32Array]> = [
+    ['out', out, toNHWC(ours.out.data as Float32Array, N, F, Hout, Wout)],
+    ['dx', dx, toNHWC(ours.dx.data as Float32Array, N, C, H, W)],
+    ['dw', dw, toHWCF(ours.dw.data as Float32Array, F, C, K, K)],
+    ['db', db, ours.db.data as Float32Array],
+  ];
+  for (const [name, theirs, mine] of pairs) {
+    let diff = 0, scale = 0;
+    for (let i = 0; i < mine.length; i++) {
+      diff = Math.max(diff, Math.abs(theirs[i] - mine[i]));
+      scale = Math.max(scale, Math.abs(mine[i]));
+    }
+    if (theirs.length !== mine.length || diff > 1e-4 * scale) {
+      throw new Error(`bench conv: tfjs-cpu's ${name} differs from layerwise's (max diff ${diff}, scale ${scale})`);
+    }
+  }
+}
+
 export async function benchConv(s: ConvBenchSize = MNIST_CONV): Promise<BenchRow[]> {
   const { N, C, H, W, F, K, pad } = s;
   const Hout = H + 2 * pad - K + 1, Wout = W + 2 * pad - K + 1;
@@ -64,17 +90,27 @@ export async function benchConv(s: ConvBenchSize = MNIST_CONV): Promise<BenchRow
     ((await timeMs(() => convBackwardNaive(ds, convForwardNaive(xs, w, b, param).cache), { warmup: 1, reps: 1, minMs: 0 })) * N) / n;
 
   const tf = await loadTf('cpu');
-  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js'); // tf.grads needs them
   const tx = tf.tensor4d(toNHWC(x.data as Float32Array, N, C, H, W), [N, H, W, C]);
   const tw = tf.tensor4d(toHWCF(w.data as Float32Array, F, C, K, K), [K, K, C, F]);
   const tb = tf.tensor1d(b.data as Float32Array);
   const tdy = tf.tensor4d(toNHWC(dout.data as Float32Array, N, F, Hout, Wout), [N, Hout, Wout, F]);
-  const conv = (a: typeof tx, f: typeof tw, bias: typeof tb) => tf.add(tf.conv2d(a, f, 1, pad), bias);
-  const grads = tf.grads((a, f, bias) => conv(a as typeof tx, f as typeof tw, bias as typeof tb));
+  const forward = () => tf.add(tf.conv2d(tx, tw, 1, pad), tb);
+  // The backward kernels that tf.grads dispatches for conv2d + bias (Conv2D's registered gradient),
+  // called directly: the gradient registry is not in tfjs-core's Node bundle, and its ESM files
+  // do not load in plain Node without a resolve hook.
+  const backward = () => [
+    tf.conv2dTranspose(tdy, tw, [N, H, W, C], 1, pad), // dx: Conv2DBackpropInput
+    tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy }, { strides: 1, pad, dataFormat: 'NHWC', filterShape: [K, K, C, F] }) as typeof tw,
+    tf.sum(tdy, [0, 1, 2]), // db
+  ];
+  const ref = convForward(x, w, b, param);
+  const theirs = [forward(), ...backward()];
+  checkTf(theirs.map((t) => t.dataSync() as Float32Array), { out: ref.out, ...convBackward(dout, ref.cache) }, s, Hout, Wout);
+  for (const t of theirs) t.dispose();
   // The callbacks return nothing: tidy walks whatever is returned looking for tensors, which
   // for a large typed array costs more than the convolution.
-  const tfFwd = await timeMs(() => tf.tidy(() => void conv(tx, tw, tb).dataSync()), { reps: 5 });
-  const tfBoth = await timeMs(() => tf.tidy(() => grads([tx, tw, tb], tdy).forEach((g) => g.dataSync())), { reps: 3 });
+  const tfFwd = await timeMs(() => tf.tidy(() => void forward().dataSync()), { reps: 5 });
+  const tfBoth = await timeMs(() => tf.tidy(() => [forward(), ...backward()].forEach((t) => t.dataSync())), { reps: 3 });
   for (const t of [tx, tw, tb, tdy]) t.dispose();
 
   const name = `f32 ${N}x${C}x${H}x${W} ${F}x${K}x${K} p${pad}`;

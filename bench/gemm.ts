@@ -13,7 +13,7 @@ export async function benchGemm(sizes: readonly number[] = [256, 512, 1024]): Pr
     const flops = 2 * n * n * n;
     const ref = await timeMs(() => reference.gemm(out, a.data, b.data, n, n, n), { reps: n >= 1024 ? 2 : 3 });
     const ta = tf.tensor2d(a.data as Float32Array, [n, n]), tb = tf.tensor2d(b.data as Float32Array, [n, n]);
-    const tfCpu = await timeMs(() => tf.tidy(() => tf.matMul(ta, tb).dataSync()), { reps: n >= 1024 ? 2 : 3 });
+    const tfCpu = await timeMs(() => tf.tidy(() => void tf.matMul(ta, tb).dataSync()), { reps: n >= 1024 ? 2 : 3 });
     ta.dispose();
     tb.dispose();
     rows.push({

@@ -35,6 +35,8 @@ for (const [name, flags] of Object.entries(variants)) {
   }
   const bytes = readFileSync(file);
   ts += `export const ${name} = '${bytes.toString('base64')}';\n`;
+  // Browsers compile synchronously (new WebAssembly.Module) on the main thread only below 4 KiB.
+  if (bytes.length > 4096) console.warn(`build-wasm: ${name} is ${bytes.length} bytes, over the 4 KiB that browsers compile synchronously on the main thread`);
   console.log(`build-wasm: ${name} ${bytes.length} bytes`);
 }
 writeFileSync(`${outDir}/modules.ts`, ts);

@@ -21,7 +21,8 @@ export function formatDuration(seconds: number): string {
 export class ProgressBar {
   private lastDraw = 0;
   private lastPlain = 0;
-  private readonly started = Date.now();
+  private started = Date.now();
+  private firstIteration = 0;
   private drawn = false;
 
   constructor(
@@ -30,10 +31,17 @@ export class ProgressBar {
     private readonly plainEveryMs = 10_000,
   ) {}
 
+  /** Restarts the clock for a run that continues after `iteration` (time left counts from here). */
+  startAt(iteration: number): void {
+    this.started = Date.now();
+    this.firstIteration = iteration;
+  }
+
   update(s: ProgressState): void {
     const now = Date.now();
     const done = s.iteration / Math.max(1, s.numIterations);
-    const eta = s.samplesPerSec > 0 && done > 0 ? ((now - this.started) / 1000) * (1 / done - 1) : NaN;
+    const ran = s.iteration - this.firstIteration, left = s.numIterations - s.iteration;
+    const eta = ran > 0 ? ((now - this.started) / 1000) * (left / ran) : NaN;
     const acc = s.accuracy !== undefined ? `  acc ${(s.accuracy * 100).toFixed(1)}%` : '';
     const text = `epoch ${s.epoch}/${s.numEpochs}  loss ${s.loss.toFixed(4)}${acc}  ${Math.round(s.samplesPerSec).toLocaleString('en-US')} samples/s  ${formatDuration(eta)} left`;
     if (this.isTty) {

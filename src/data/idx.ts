@@ -151,6 +151,10 @@ export function findMnistIdxFiles(dir: string, prefix?: string): Record<Role, st
     // the same file plain and gzipped: prefer the plain one (no decompression)
     found[role] = join(dir, matches.sort((a, b) => a.length - b.length)[0]);
   }
+  const used = (Object.keys(found) as Role[]).map((role) => ROLE_PATTERNS[role].exec(basename(found[role]))![1]);
+  if (new Set(used).size > 1) {
+    throw new Error(`loadMnistIdx: the files in ${dir} have different prefixes (${used.map((p) => `'${p}'`).join(', ')}); pass the prefix option`);
+  }
   return found;
 }
 

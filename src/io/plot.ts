@@ -7,27 +7,31 @@ import { encodePng } from './png.js';
 
 /**
  * ASCII 32..126, 5x7 pixels: 7 rows per glyph as 2 hex digits each, bit 4 = leftmost column.
- * Drawn for layerwise; characters outside the range print as '?'.
+ * Drawn for layerwise; characters outside the range print as '?'. The descenders g, p, q, y are
+ * drawn 2 rows lower (their 7 rows are x-height body plus tail).
  */
 const FONT_HEX =
-  '00000000000000' + '04040404040004' + '0a0a0000000000' + '0a0a1f0a1f0a0a' + '040f140e051e04' + '18190204081303' + //  !"#$%
-  '0c12140815120d' + '04040000000000' + '02040808080402' + '08040202020408' + '0004150e150400' + '0004041f040400' + // &'()*+
-  '000000000c0408' + '0000001f000000' + '00000000000c0c' + '00010204081000' + '0e11131519110e' + '040c040404040e' + // ,-./01
-  '0e11010204081f' + '1f02040201110e' + '02060a121f0202' + '1f101e0101110e' + '0608101e11110e' + '1f010204080808' + // 234567
-  '0e11110e11110e' + '0e11110f01020c' + '000c0c000c0c00' + '000c0c000c0408' + '02040810080402' + '00001f001f0000' + // 89:;<=
-  '08040201020408' + '0e110102040004' + '0e11010d15150e' + '0e11111f111111' + '1e11111e11111e' + '0e11101010110e' + // >?@ABC
-  '1c12111111121c' + '1f10101e10101f' + '1f10101e101010' + '0e11101711110f' + '1111111f111111' + '0e04040404040e' + // DEFGHI
-  '0702020202120c' + '11121418141211' + '1010101010101f' + '111b1515111111' + '11111915131111' + '0e11111111110e' + // JKLMNO
-  '1e11111e101010' + '0e11111115120d' + '1e11111e141211' + '0f10100e01011e' + '1f040404040404' + '1111111111110e' + // PQRSTU
-  '11111111110a04' + '1111111515150a' + '11110a040a1111' + '11110a04040404' + '1f01020408101f' + '0e08080808080e' + // VWXYZ[
-  '00100804020100' + '0e02020202020e' + '040a1100000000' + '0000000000001f' + '08040200000000' + '00000e010f110f' + // \]^_`a
-  '1010161911111e' + '00000e1010110e' + '01010d1311110f' + '00000e111f100e' + '0609081c080808' + '000f11110f010e' + // bcdefg
-  '10101619111111' + '04000c0404040e' + '0200060202120c' + '10101214181412' + '0c04040404040e' + '00001a15151111' + // hijklm
-  '00001619111111' + '00000e1111110e' + '00001e111e1010' + '00000d130f0101' + '00001619101010' + '00000e100e011e' + // nopqrs
-  '08081c08080906' + '0000111111130d' + '00001111110a04' + '0000111115150a' + '0000110a040a11' + '000011110f010e' + // tuvwxy
+  '00000000000000' + '04040404040004' + '0a0a0000000000' + '0a0a1f0a1f0a0a' + '040f140e051e04' + //  !"#$
+  '18190204081303' + '0c12140815120d' + '04040000000000' + '02040808080402' + '08040202020408' + // %&'()
+  '0004150e150400' + '0004041f040400' + '000000000c0408' + '0000001f000000' + '00000000000c0c' + // *+,-.
+  '00010204081000' + '0e11131519110e' + '040c040404040e' + '0e11010204081f' + '1f02040201110e' + // /0123
+  '02060a121f0202' + '1f101e0101110e' + '0608101e11110e' + '1f010204080808' + '0e11110e11110e' + // 45678
+  '0e11110f01020c' + '000c0c000c0c00' + '000c0c000c0408' + '02040810080402' + '00001f001f0000' + // 9:;<=
+  '08040201020408' + '0e110102040004' + '0e11010d15150e' + '0e11111f111111' + '1e11111e11111e' + // >?@AB
+  '0e11101010110e' + '1c12111111121c' + '1f10101e10101f' + '1f10101e101010' + '0e11101711110f' + // CDEFG
+  '1111111f111111' + '0e04040404040e' + '0702020202120c' + '11121418141211' + '1010101010101f' + // HIJKL
+  '111b1515111111' + '11111915131111' + '0e11111111110e' + '1e11111e101010' + '0e11111115120d' + // MNOPQ
+  '1e11111e141211' + '0f10100e01011e' + '1f040404040404' + '1111111111110e' + '11111111110a04' + // RSTUV
+  '1111111515150a' + '11110a040a1111' + '11110a04040404' + '1f01020408101f' + '0e08080808080e' + // WXYZ[
+  '00100804020100' + '0e02020202020e' + '040a1100000000' + '0000000000001f' + '08040200000000' + // \]^_`
+  '00000e010f110f' + '1010161911111e' + '00000e1010110e' + '01010d1311110f' + '00000e111f100e' + // abcde
+  '0609081c080808' + '0f11110f01010e' + '10101619111111' + '04000c0404040e' + '0200060202120c' + // fghij
+  '10101214181412' + '0c04040404040e' + '00001a15151111' + '00001619111111' + '00000e1111110e' + // klmno
+  '1e11111e101010' + '0f11110f010101' + '00001619101010' + '00000e100e011e' + '08081c08080906' + // pqrst
+  '0000111111130d' + '00001111110a04' + '0000111115150a' + '0000110a040a11' + '1111110f01010e' + // uvwxy
   '00001f0204081f' + '02040408040402' + '04040404040404' + '08040402040408' + '00000815020000' + // z{|}~
   '';
-const GLYPH_W = 5, GLYPH_H = 7, ADVANCE = 6;
+const GLYPH_W = 5, GLYPH_H = 7, ADVANCE = 6, DESCENDERS = 'gpqy';
 
 function glyphRows(ch: string): number[] {
   let code = ch.charCodeAt(0);
@@ -86,10 +90,11 @@ class Canvas {
   /** Text with its top-left corner at (x, y); `vertical` runs bottom-to-top (for a y label). */
   text(x: number, y: number, s: string, c: RGB, scale = 1, vertical = false): void {
     [...s].forEach((ch, k) => {
-      const rows = glyphRows(ch);
-      for (let r = 0; r < GLYPH_H; r++) {
+      const rows = glyphRows(ch), drop = DESCENDERS.includes(ch) ? 2 : 0;
+      for (let row = 0; row < GLYPH_H; row++) {
+        const r = row + drop;
         for (let col = 0; col < GLYPH_W; col++) {
-          if (!(rows[r] & (16 >> col))) continue;
+          if (!(rows[row] & (16 >> col))) continue;
           const gx = k * ADVANCE + col; // along the text
           if (vertical) this.rect(x + r * scale, y - (gx + 1) * scale, scale, scale, c);
           else this.rect(x + gx * scale, y + r * scale, scale, scale, c);
@@ -104,9 +109,12 @@ const textWidth = (s: string, scale: number) => (s.length === 0 ? 0 : (s.length 
 
 // ---------------------------------------------------------------------------------- line plots
 
+/** Numbers to plot: an array, or a Float64Array / Float32Array (e.g. a long loss history). */
+export type Values = readonly number[] | Float64Array | Float32Array;
+
 /** One panel: series drawn against x (default: 0, 1, 2, ... per series). */
 export interface PlotOptions {
-  series: { name: string; y: readonly number[] | Float64Array | Float32Array; x?: readonly number[] | Float64Array | Float32Array }[];
+  series: { name: string; y: Values; x?: Values }[];
   title?: string;
   xLabel?: string;
   yLabel?: string;
@@ -128,7 +136,9 @@ const BLACK: RGB = [0, 0, 0], GRID: RGB = [225, 225, 225], DARK: RGB = [60, 60, 
  * legend naming each series in its colour. Non-finite values (and y <= 0 with logY) are skipped,
  * breaking the line. opts.width/height are the whole image (default 480 per panel x 360).
  */
-export function linePlotPng(plots: PlotOptions | PlotOptions[], opts: { width?: number; height?: number } = {}): Uint8Array {
+export function linePlotPng(
+  plots: PlotOptions | PlotOptions[], opts: { width?: number; height?: number } = {},
+): Uint8Array {
   const fn = 'linePlotPng';
   expectOptions(fn, opts, ['width', 'height']);
   const list = Array.isArray(plots) ? plots : [plots];
@@ -170,11 +180,15 @@ export function niceTicks(lo: number, hi: number, target = 5): { ticks: number[]
   return { ticks, step };
 }
 
-/** A short tick label: fixed decimals fitting the step, or exponent form for tiny/huge values. */
-export function formatTick(v: number, step: number): string {
+/**
+ * A short tick label: exponent form (1e-4, 2e6) for tiny or huge values, else fixed decimals
+ * fitting the tick step; without a step (log axes), the value to 3 significant digits.
+ */
+export function formatTick(v: number, step?: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1e5 || a < 1e-3) return Number(v.toPrecision(3)).toExponential().replace('e+', 'e');
+  if (step === undefined) return String(Number(v.toPrecision(3)));
   const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
   return v.toFixed(decimals);
 }
@@ -182,11 +196,13 @@ export function formatTick(v: number, step: number): string {
 function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w: number, h: number): void {
   const s = w >= 700 && h >= 450 ? 2 : 1; // text scale
   const lineH = (GLYPH_H + 3) * s;
-  const points = p.series.map((ser) => Array.from(ser.y, (y, k) => [ser.x ? ser.x[k] : k, p.logY ? Math.log10(y) : y] as const)
+  const points = p.series.map((ser) => Array.from(ser.y, (y, k) => [ser.x ? ser.x[k] : k, p.logY ? Math.log10(y) : y])
     .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)));
   let [xlo, xhi, ylo, yhi] = [Infinity, -Infinity, Infinity, -Infinity];
   for (const pts of points) {
-    for (const [x, y] of pts) [xlo, xhi, ylo, yhi] = [Math.min(xlo, x), Math.max(xhi, x), Math.min(ylo, y), Math.max(yhi, y)];
+    for (const [x, y] of pts) {
+      [xlo, xhi, ylo, yhi] = [Math.min(xlo, x), Math.max(xhi, x), Math.min(ylo, y), Math.max(yhi, y)];
+    }
   }
   if (xlo > xhi) [xlo, xhi, ylo, yhi] = [0, 1, 0, 1]; // nothing to draw
   if (xhi === xlo) [xlo, xhi] = [xlo - 1, xhi + 1];
@@ -195,9 +211,12 @@ function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w:
     // widen the y range to whole tick steps, so curves do not run along the frame
     const { step } = niceTicks(ylo, yhi);
     [ylo, yhi] = [Math.floor(ylo / step + 1e-9) * step, Math.ceil(yhi / step - 1e-9) * step];
+  } else {
+    const margin = 0.04 * (yhi - ylo);
+    [ylo, yhi] = [ylo - margin, yhi + margin];
   }
   const xt = niceTicks(xlo, xhi), yt = p.logY ? logTicks(ylo, yhi) : niceTicks(ylo, yhi);
-  const yLabels = yt.ticks.map((t) => (p.logY ? formatTick(10 ** t, 10 ** t) : formatTick(t, yt.step)));
+  const yLabels = yt.ticks.map((t) => (p.logY ? formatTick(10 ** t) : formatTick(t, yt.step)));
   // plot area
   const x0 = left + 8 * s + (p.yLabel ? lineH : 0) + Math.max(...yLabels.map((l) => textWidth(l, s))) + 6 * s;
   const x1 = left + w - 12 * s;
@@ -224,8 +243,11 @@ function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w:
   canvas.clip = { x0, y0, x1: x1 + 1, y1: y1 + 1 };
   points.forEach((pts, i) => {
     const c = PLOT_COLOURS[i % PLOT_COLOURS.length];
-    for (let k = 1; k < pts.length; k++) canvas.line(px(pts[k - 1][0]), py(pts[k - 1][1]), px(pts[k][0]), py(pts[k][1]), c, 2 * s);
-    if (pts.length <= 40) for (const [x, y] of pts) canvas.rect(Math.round(px(x)) - s - 1, Math.round(py(y)) - s - 1, 2 * s + 3, 2 * s + 3, c);
+    for (let k = 1; k < pts.length; k++) {
+      canvas.line(px(pts[k - 1][0]), py(pts[k - 1][1]), px(pts[k][0]), py(pts[k][1]), c, 2 * s);
+    }
+    if (pts.length > 40) return; // markers only where points are few enough to see
+    for (const [x, y] of pts) canvas.rect(Math.round(px(x)) - s - 1, Math.round(py(y)) - s - 1, 2 * s + 3, 2 * s + 3, c);
   });
   canvas.resetClip();
   // frame, title, axis labels
@@ -239,11 +261,15 @@ function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w:
   drawLegend(canvas, p.series.map((ser) => ser.name), x1, y0, s);
 }
 
-/** Powers of ten within [lo, hi] (log10 units); with less than a decade, 1-2-5 steps in log space. */
+/**
+ * Ticks for a log axis, in log10 units: powers of ten (every k-th one over many decades); with
+ * less than two of them in range, 1-2-5 multiples; failing that, linear nice ticks.
+ */
 function logTicks(lo: number, hi: number): { ticks: number[]; step: number } {
   const ticks: number[] = [];
-  for (let k = Math.ceil(lo - 1e-9); k <= hi + 1e-9; k++) ticks.push(k);
-  if (ticks.length >= 2) return { ticks, step: 1 };
+  const every = Math.max(1, Math.ceil((hi - lo) / 8)); // at most about 8 decades labelled
+  for (let k = Math.ceil(lo / every - 1e-9) * every; k <= hi + 1e-9; k += every) ticks.push(k);
+  if (ticks.length >= 2) return { ticks, step: every };
   const fine: number[] = [];
   for (let k = Math.floor(lo) - 1; k <= Math.ceil(hi); k++) {
     for (const m of [1, 2, 5]) {
@@ -251,7 +277,9 @@ function logTicks(lo: number, hi: number): { ticks: number[]; step: number } {
       if (t >= lo - 1e-9 && t <= hi + 1e-9) fine.push(t);
     }
   }
-  return fine.length >= 2 ? { ticks: fine, step: 1 } : { ticks: [lo, hi], step: 1 };
+  if (fine.length >= 3) return { ticks: fine, step: 1 };
+  const linear = niceTicks(10 ** lo, 10 ** hi).ticks.filter((v) => v > 0);
+  return { ticks: linear.map(Math.log10), step: 1 };
 }
 
 /** A boxed legend in the top-right corner of the plot area. */
@@ -314,7 +342,9 @@ export function imageGridPng(images: Tensor, opts: ImageGridOptions = {}): Uint8
   const D = C * H * W, x = images.data;
   const range = (from: number, to: number): [number, number] => {
     let lo = Infinity, hi = -Infinity;
-    for (let i = from; i < to; i++) if (Number.isFinite(x[i])) (lo = Math.min(lo, x[i])), (hi = Math.max(hi, x[i]));
+    for (let i = from; i < to; i++) {
+      if (Number.isFinite(x[i])) [lo, hi] = [Math.min(lo, x[i]), Math.max(hi, x[i])];
+    }
     return [lo, hi];
   };
   const all = normalize === 'all' ? range(0, N * D) : null;
@@ -325,7 +355,8 @@ export function imageGridPng(images: Tensor, opts: ImageGridOptions = {}): Uint8
       for (let h = 0; h < H; h++) {
         for (let w = 0; w < W; w++) {
           const v = x[n * D + (c * H + h) * W + w];
-          const level = !(hi > lo) ? 128 : Number.isFinite(v) ? Math.round((255 * (Math.min(hi, Math.max(lo, v)) - lo)) / (hi - lo)) : 0;
+          const clamped = Math.min(hi, Math.max(lo, v));
+          const level = !(hi > lo) ? 128 : Number.isFinite(v) ? Math.round((255 * (clamped - lo)) / (hi - lo)) : 0;
           for (let dy = 0; dy < scale; dy++) {
             const row = (oy + h * scale + dy) * outW;
             for (let dx = 0; dx < scale; dx++) out[(row + ox + w * scale + dx) * C + c] = level;

@@ -40,6 +40,17 @@ function paeth(a: number, b: number, c: number): number {
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
+/** What filter type 0..4 (None, Sub, Up, Average, Paeth) predicts from left a, up b, up-left c. */
+function predictor(filter: number, a: number, b: number, c: number): number {
+  switch (filter) {
+    case 0: return 0;
+    case 1: return a;
+    case 2: return b;
+    case 3: return (a + b) >> 1;
+    default: return paeth(a, b, c);
+  }
+}
+
 // ---------------------------------------------------------------------------------- encoding
 
 const COLOUR_TYPE_OF_CHANNELS: Record<number, number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
@@ -67,8 +78,10 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
     for (let filter = 0; filter < 5; filter++) {
       let cost = 0;
       for (let i = 0; i < stride; i++) {
-        const a = i >= channels ? line[i - channels] : 0, b = prev ? prev[i] : 0, c = prev && i >= channels ? prev[i - channels] : 0;
-        const pred = filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : paeth(a, b, c);
+        const a = i >= channels ? line[i - channels] : 0; // left
+        const b = prev ? prev[i] : 0; // up
+        const c = prev && i >= channels ? prev[i - channels] : 0; // up-left
+        const pred = predictor(filter, a, b, c);
         const r = (line[i] - pred) & 0xff;
         candidate[i] = r;
         cost += r < 128 ? r : 256 - r;
@@ -85,7 +98,9 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   view.setUint32(0, width);
   view.setUint32(4, height);
   ihdr.set([8, COLOUR_TYPE_OF_CHANNELS[channels], 0, 0, 0], 8); // depth, colour type, compression, filter, interlace
-  const chunks = [chunk('IHDR', ihdr), chunk('IDAT', new Uint8Array(deflateSync(raw))), chunk('IEND', new Uint8Array(0))];
+  const chunks = [
+    chunk('IHDR', ihdr), chunk('IDAT', new Uint8Array(deflateSync(raw))), chunk('IEND', new Uint8Array(0)),
+  ];
   const out = new Uint8Array(8 + chunks.reduce((s, c) => s + c.length, 0));
   out.set(SIGNATURE, 0);
   let off = 8;
@@ -114,7 +129,9 @@ interface Header {
 }
 
 const SAMPLES_PER_PIXEL: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-const DEPTHS_OF_COLOUR_TYPE: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+const DEPTHS_OF_COLOUR_TYPE: Record<number, number[]> = {
+  0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16],
+};
 /** Adam7 passes: [x0, y0, dx, dy]. */
 const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
 
@@ -211,7 +228,9 @@ function concat(parts: Uint8Array[]): Uint8Array {
 function parseHeader(data: Uint8Array, fail: (why: string) => never): Header {
   if (data.length !== 13) fail(`IHDR chunk has ${data.length} bytes, expected 13`);
   const view = new DataView(data.buffer, data.byteOffset, 13);
-  const h: Header = { width: view.getUint32(0), height: view.getUint32(4), bitDepth: data[8], colourType: data[9], interlace: data[12] };
+  const h: Header = {
+    width: view.getUint32(0), height: view.getUint32(4), bitDepth: data[8], colourType: data[9], interlace: data[12],
+  };
   if (h.width === 0 || h.height === 0) fail(`image size ${h.width}x${h.height} is empty`);
   if (h.width * h.height > MAX_PNG_PIXELS) fail(`image size ${h.width}x${h.height} is larger than the ${MAX_PNG_PIXELS} pixels supported`);
   const depths = DEPTHS_OF_COLOUR_TYPE[h.colourType];
@@ -227,7 +246,9 @@ function parseHeader(data: Uint8Array, fail: (why: string) => never): Header {
 function passes(h: Header): { x0: number; y0: number; dx: number; dy: number; w: number; h: number }[] {
   const list = h.interlace === 0 ? [[0, 0, 1, 1]] : ADAM7;
   return list
-    .map(([x0, y0, dx, dy]) => ({ x0, y0, dx, dy, w: Math.ceil((h.width - x0) / dx), h: Math.ceil((h.height - y0) / dy) }))
+    .map(([x0, y0, dx, dy]) => ({
+      x0, y0, dx, dy, w: Math.ceil((h.width - x0) / dx), h: Math.ceil((h.height - y0) / dy),
+    }))
     .filter((p) => p.w > 0 && p.h > 0);
 }
 
@@ -247,19 +268,11 @@ function unfilter(h: Header, raw: Uint8Array, fail: (why: string) => never): Uin
     const stride = bytesPerLine(h, p.w);
     for (let y = 0; y < p.h; y++) {
       const filter = raw[inOff++], line = outOff, prev = y > 0 ? outOff - stride : -1;
+      if (filter > 4) fail(`unknown filter type ${filter} on a scanline`);
       for (let i = 0; i < stride; i++) {
         const a = i >= bpp ? out[line + i - bpp] : 0, b = prev >= 0 ? out[prev + i] : 0;
         const c = prev >= 0 && i >= bpp ? out[prev + i - bpp] : 0, x = raw[inOff + i];
-        let v: number;
-        switch (filter) {
-          case 0: v = x; break;
-          case 1: v = x + a; break;
-          case 2: v = x + b; break;
-          case 3: v = x + ((a + b) >> 1); break;
-          case 4: v = x + paeth(a, b, c); break;
-          default: return fail(`unknown filter type ${filter} on a scanline`);
-        }
-        out[line + i] = v;
+        out[line + i] = x + predictor(filter, a, b, c);
       }
       inOff += stride;
       outOff += stride;
@@ -281,7 +294,7 @@ function toPixels(
   const data = new Uint8Array(h.width * h.height * channels);
   if (depth === 8 && h.colourType !== 3 && !hasKey && h.interlace === 0) {
     // the common case: unfiltered lines already are the interleaved 8-bit samples
-    for (let y = 0; y < h.height; y++) data.set(lines.subarray(y * h.width * spp, (y + 1) * h.width * spp), y * h.width * spp);
+    data.set(lines.subarray(0, h.height * h.width * spp));
     return { width: h.width, height: h.height, channels, data };
   }
   const sample = new Array<number>(spp);
@@ -369,7 +382,8 @@ export function toModelInput(
   const fn = 'toModelInput';
   expectOptions(fn, opts, ['invert', 'background', 'fit']);
   const [C, H, W] = shape;
-  if (!Array.isArray(shape) || shape.length !== 3 || (C !== 1 && C !== 3) || ![H, W].every((d) => Number.isInteger(d) && d >= 1)) {
+  const sizesOk = [H, W].every((d) => Number.isInteger(d) && d >= 1);
+  if (!Array.isArray(shape) || shape.length !== 3 || (C !== 1 && C !== 3) || !sizesOk) {
     throw new ValueError(`${fn}: shape must be [C, H, W] with C = 1 or 3, got ${fmt(shape as readonly number[])}`);
   }
   const invert = opts.invert ?? (C === 1 ? 'auto' : false), background = opts.background ?? 'auto';
@@ -449,7 +463,8 @@ function fitDigit(p: Planes, H: number, W: number): Planes | null {
   let [y0, y1, x0, x1] = [p.H, -1, p.W, -1];
   for (let y = 0; y < p.H; y++) {
     for (let x = 0; x < p.W; x++) {
-      if (ink[y * p.W + x] > 0.2 * max) [y0, y1, x0, x1] = [Math.min(y0, y), Math.max(y1, y), Math.min(x0, x), Math.max(x1, x)];
+      if (ink[y * p.W + x] <= 0.2 * max) continue;
+      [y0, y1, x0, x1] = [Math.min(y0, y), Math.max(y1, y), Math.min(x0, x), Math.max(x1, x)];
     }
   }
   // the square crop centred on the ink's bounding box, zero outside the picture

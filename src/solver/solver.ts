@@ -71,7 +71,7 @@ export interface SolverProgress {
   readonly epochEnd: boolean;
   /** The learning rate used by this iteration. */
   readonly learningRate: number;
-  /** Training samples per second since train() was called. */
+  /** Training samples per second since train() or trainAsync() was called. */
   readonly samplesPerSecond: number;
 }
 
@@ -268,6 +268,8 @@ export class Solver<M extends SolverModel = SolverModel> {
   iteration = 0;
   /** True when patience ran out. */
   stoppedEarly = false;
+  /** True when the last trainAsync() stopped because shouldStop() asked it to. */
+  interrupted = false;
   /** One config (hyperparameters + state) per param; what a checkpoint saves. */
   readonly optimConfigs: Record<string, OptimConfig> = {};
   readonly rng: Rng;
@@ -354,42 +356,81 @@ export class Solver<M extends SolverModel = SolverModel> {
    * the best-validation params and buffers into the model. Returns this.
    */
   train(): this {
-    const started = now();
-    let samples = 0;
-    while (this.iteration < this.totalIterations && !this.stoppedEarly) {
-      const pos = this.iteration % this.iterationsPerEpoch;
-      if (pos === 0 || this.order === null) this.order = this.rng.permutation(this.N);
-      const idx = this.order.subarray(pos * this.batchSize, Math.min((pos + 1) * this.batchSize, this.N));
-      let Xb = gatherRows(this.X, idx);
-      if (this.options.augment) Xb = this.options.augment(Xb as FloatTensor, this.rng);
-      const lr = this.step(Xb, gatherTargets(this.y, idx));
-      samples += idx.length;
-      this.iteration++;
-      const epochEnd = this.iteration % this.iterationsPerEpoch === 0;
-      const loss = this.lossHistory[this.lossHistory.length - 1];
-      if (this.options.verbose && this.iteration % this.printEvery === 0) {
-        this.print(`(Iteration ${this.iteration} / ${this.totalIterations}) loss: ${loss.toFixed(6)}`);
-      }
-      if (epochEnd) this.endEpoch();
-      this.options.onProgress?.({
-        epoch: Math.ceil(this.iteration / this.iterationsPerEpoch),
-        numEpochs: this.numEpochs,
-        iteration: this.iteration,
-        iterationsPerEpoch: this.iterationsPerEpoch,
-        totalIterations: this.totalIterations,
-        loss,
-        trainAcc: last(this.trainAccHistory),
-        valAcc: last(this.valAccHistory),
-        epochEnd,
-        learningRate: lr,
-        samplesPerSecond: samples / Math.max((now() - started) / 1000, 1e-9),
-      });
-    }
-    if (this.bestParams !== null) {
-      const target = modelTensors('Solver', this.model);
-      for (const [name, t] of Object.entries(this.bestParams)) target[name].data.set(t.data);
-    }
+    const clock = { started: now(), samples: 0 };
+    while (this.iteration < this.totalIterations && !this.stoppedEarly) this.runIteration(clock);
+    this.restoreBest();
     return this;
+  }
+
+  /**
+   * train() that gives the event loop a turn (setImmediate) every `yieldEveryMs` (default 50)
+   * milliseconds, so that timers and signal handlers (Ctrl-C) run during training. Before each
+   * iteration it asks `shouldStop()`; when that returns true it stops between iterations,
+   * sets `interrupted`, and leaves the model at its current params (NOT the best ones), so that
+   * saveCheckpoint writes a state that resumes exactly. Otherwise it ends like train().
+   */
+  async trainAsync(opts: { shouldStop?: () => boolean; yieldEveryMs?: number } = {}): Promise<this> {
+    const fn = 'Solver.trainAsync';
+    expectOptions(fn, opts, ['shouldStop', 'yieldEveryMs']);
+    const yieldEveryMs = opts.yieldEveryMs ?? 50;
+    expectNumber(fn, 'yieldEveryMs', yieldEveryMs, { min: 0 });
+    if (opts.shouldStop !== undefined && typeof opts.shouldStop !== 'function') {
+      throw new TypeError(`${fn}: shouldStop must be a function`);
+    }
+    this.interrupted = false;
+    const clock = { started: now(), samples: 0 };
+    let lastYield = now();
+    while (this.iteration < this.totalIterations && !this.stoppedEarly) {
+      if (opts.shouldStop?.()) {
+        this.interrupted = true;
+        return this;
+      }
+      this.runIteration(clock);
+      if (now() - lastYield >= yieldEveryMs) {
+        await yieldToEventLoop();
+        lastYield = now();
+      }
+    }
+    this.restoreBest();
+    return this;
+  }
+
+  /** One iteration of train(): the next minibatch, its update, the epoch's end and onProgress. */
+  private runIteration(clock: { readonly started: number; samples: number }): void {
+    const pos = this.iteration % this.iterationsPerEpoch;
+    if (pos === 0 || this.order === null) this.order = this.rng.permutation(this.N);
+    const idx = this.order.subarray(pos * this.batchSize, Math.min((pos + 1) * this.batchSize, this.N));
+    let Xb = gatherRows(this.X, idx);
+    if (this.options.augment) Xb = this.options.augment(Xb as FloatTensor, this.rng);
+    const lr = this.step(Xb, gatherTargets(this.y, idx));
+    clock.samples += idx.length;
+    this.iteration++;
+    const epochEnd = this.iteration % this.iterationsPerEpoch === 0;
+    const loss = this.lossHistory[this.lossHistory.length - 1];
+    if (this.options.verbose && this.iteration % this.printEvery === 0) {
+      this.print(`(Iteration ${this.iteration} / ${this.totalIterations}) loss: ${loss.toFixed(6)}`);
+    }
+    if (epochEnd) this.endEpoch();
+    this.options.onProgress?.({
+      epoch: Math.ceil(this.iteration / this.iterationsPerEpoch),
+      numEpochs: this.numEpochs,
+      iteration: this.iteration,
+      iterationsPerEpoch: this.iterationsPerEpoch,
+      totalIterations: this.totalIterations,
+      loss,
+      trainAcc: last(this.trainAccHistory),
+      valAcc: last(this.valAccHistory),
+      epochEnd,
+      learningRate: lr,
+      samplesPerSecond: clock.samples / Math.max((now() - clock.started) / 1000, 1e-9),
+    });
+  }
+
+  /** Puts the best-validation params and buffers (if any) into the model. */
+  private restoreBest(): void {
+    if (this.bestParams === null) return;
+    const target = modelTensors('Solver', this.model);
+    for (const [name, t] of Object.entries(this.bestParams)) target[name].data.set(t.data);
   }
 
   /** One update from a minibatch; returns the learning rate used. */
@@ -730,6 +771,12 @@ function int(fn: string, arg: string, v: unknown, min: number): number {
 
 function last(xs: number[]): number | null {
   return xs.length > 0 ? xs[xs.length - 1] : null;
+}
+
+/** Lets pending callbacks (timers, signal handlers) run: setImmediate in Node, else a 0 ms timeout. */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
+  return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 function now(): number {

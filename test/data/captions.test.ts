@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  captionDigits, composeDigitCaptions, DIGIT_VOCABULARY, digitsToWords, digitWordToIdx, scoreCaptions, slotFeatures,
+  captionDigits, composeDigitCaptions, DIGIT_VOCABULARY, digitsToWords, digitWordToIdx, gatherSlotFeatures, scoreCaptions,
+  slotFeatures,
 } from '../../src/data/index.js';
+import { relError } from '../../src/gradcheck/index.js';
 import { Tensor } from '../../src/tensor/index.js';
 import { snapshot } from '../helpers.js';
 
@@ -74,13 +76,13 @@ describe('slotFeatures', () => {
       for (let j = 0; j < 4; j++) {
         const src = c.sources[m * 4 + j], f = block(m, j);
         expect(f.every((v) => v >= 0)).toBe(true); // relu
-        if (bySource.has(src)) expect(f).toEqual(bySource.get(src));
+        if (bySource.has(src)) expect(relError(f, bySource.get(src) ?? [])).toBeLessThan(1e-5);
         else bySource.set(src, f);
       }
     }
     expect(bySource.size).toBeGreaterThan(3); // different sources give different features
-    const distinct = new Set([...bySource.values()].map((f) => f.join()));
-    expect(distinct.size).toBe(bySource.size);
+    const distinct = [...bySource.values()];
+    for (let i = 1; i < distinct.length; i++) expect(relError(distinct[i], distinct[0])).toBeGreaterThan(1e-3);
     expect([...slotFeatures(c.images, { slots: 4, dim: 16, seed: 1 }).data]).toEqual([...F.data]);
     expect([...slotFeatures(c.images, { slots: 4, dim: 16, seed: 2 }).data]).not.toEqual([...F.data]);
   });
@@ -107,5 +109,18 @@ describe('caption scoring and vocabulary', () => {
     expect(s.perWord).toBe(6 / 9);
     expect(captionDigits(Tensor.from([[1, 4, 5, 2, 0], [1, 12, 2, 0, 0]], [2, 5], 'int32'))).toEqual([[1, 2], [9]]);
     expect(() => scoreCaptions(generated, truth.slice(1))).toThrow('scoreCaptions: digits has 3 rows but generated has shape [4,4]');
+  });
+});
+
+describe('gatherSlotFeatures', () => {
+  it('equals extracting the features of every slot of the composed images', () => {
+    const { X, y } = synthetic();
+    const c = composeDigitCaptions(X, y, { count: 12, seed: 8 });
+    const perDigit = slotFeatures(X, { slots: 1, dim: 8, seed: 4 }); // (20, 8)
+    const blank = slotFeatures(Tensor.zeros([1, 1, 28, 28]), { slots: 1, dim: 8, seed: 4 });
+    const gathered = gatherSlotFeatures(c, perDigit, blank);
+    // float32 sums may round differently for different batch sizes under a fast backend
+    expect(relError(gathered, slotFeatures(c.images, { slots: 4, dim: 8, seed: 4 }))).toBeLessThan(1e-5);
+    expect(() => gatherSlotFeatures(c, perDigit, Tensor.zeros([7]))).toThrow('gatherSlotFeatures: blank has shape [7] but digitFeatures has 8 columns');
   });
 });

@@ -1,6 +1,6 @@
 // test/data/idx.test.ts: IDX files (plain and gzip) built byte by byte in a temporary folder,
 // the MNIST folder convention, and one test per malformed-file failure mode.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -120,6 +120,11 @@ describe('loadMnistIdx', () => {
     expect(() => loadMnistIdx(two)).toThrow(`loadMnistIdx: ${two} holds several data sets (prefixes '', 'emnist-'); pass the prefix option`);
     expect(() => loadMnistIdx(two, { prefix: '', classNames: ['a'] })).toThrow(
       `loadMnistIdx: ${join(two, 'train-labels-idx1-ubyte')} has label 3 but only 1 class names were given`);
+  });
+  it('names files of different data sets mixed in one folder', () => {
+    const dir = mnistDir();
+    renameSync(join(dir, 't10k-images-idx3-ubyte'), join(dir, 'fashion-t10k-images-idx3-ubyte'));
+    expect(() => loadMnistIdx(dir)).toThrow(`loadMnistIdx: the files in ${dir} have different prefixes ('', '', 'fashion-', ''); pass the prefix option`);
   });
   it('rejects labels stored as images and unknown options', () => {
     const dir = mnistDir();

@@ -145,6 +145,20 @@ describe('loadNpyDataset', () => {
     expect(d.XTrain.get(1, 2, 1, 0) * 255).toBeCloseTo(((1 * 2 + 1) * 2 + 0) * 3 + 2, 4);
     expect(d.classNames).toEqual(['0', '1', '2']);
   });
+  it('gives 3-D float X a channel axis, keeps float values, rejects integer X', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'layerwise-npyds-'));
+    const hdr = (descr: string, shape: string) => `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+    write(dir, 'X_train.npy', hdr('<f4', '(2, 1, 3)'), f4(0.5, -1, 2, 3, 4, 5));
+    write(dir, 'y_train.npy', hdr('<i4', '(2,)'), new Uint8Array(new Int32Array([1, 0]).buffer));
+    write(dir, 'X_test.npy', hdr('<f4', '(1, 1, 3)'), f4(7, 8, 9));
+    write(dir, 'y_test.npy', hdr('<f8', '(1,)'), new Uint8Array(new Float64Array([1]).buffer));
+    const d = loadNpyDataset(dir, { valFraction: 0 });
+    expect(d.XTrain.shape).toEqual([2, 1, 1, 3]);
+    expect(Array.from(d.XTrain.data)).toEqual([0.5, -1, 2, 3, 4, 5]);
+    expect(Array.from(d.yTest)).toEqual([1]);
+    write(dir, 'X_test.npy', hdr('<i4', '(1, 1, 3)'), new Uint8Array(12));
+    expect(() => loadNpyDataset(dir)).toThrow(`loadNpyDataset: ${join(dir, 'X_test.npy')} holds int32 data; X must be uint8 (scaled by 1/255), float32 or float64`);
+  });
   it('names a missing file and a count mismatch', () => {
     const dir = makeDir();
     expect(() => loadNpyDataset(join(dir, 'nope'))).toThrow(`loadNpyDataset: ${join(dir, 'nope')} has no X_train.npy, y_train.npy, X_test.npy, y_test.npy`);

@@ -37,9 +37,9 @@ describe('setBackend', () => {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const built = `${root}dist/src/index.js`;
 
-function runNode(code: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; ms: number } {
+function runNode(code: string, env: Record<string, string> = {}, flags: string[] = []): { status: number | null; stdout: string; stderr: string; ms: number } {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+  const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', code], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: 20_000,
@@ -78,6 +78,29 @@ describe('the built library in a fresh process', () => {
     expect(runNode(code, { LAYERWISE_BACKEND: 'fast' }).stdout.trim()).toBe(
       "LAYERWISE_BACKEND: unknown backend 'fast' (known: auto, reference, wasm)",
     );
+  });
+
+  it('the relaxed-SIMD build (fused multiply-add) agrees with the reference where the runtime has it', () => {
+    const code = `
+      import { loadWasm } from ${JSON.stringify(`${root}dist/src/kernels/wasm/index.js`)};
+      import { reference } from ${JSON.stringify(`${root}dist/src/kernels/index.js`)};
+      const k = loadWasm();
+      let worst = 0, seed = 1;
+      const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+      for (const [M, K, N] of [[5, 300, 17], [65, 129, 63], [130, 257, 200]]) {
+        for (const transA of [false, true]) for (const transB of [false, true]) {
+          const a = Float32Array.from({ length: M * K }, rnd), b = Float32Array.from({ length: K * N }, rnd);
+          const got = new Float32Array(M * N), want = new Float32Array(M * N);
+          k.gemm(got, a, b, M, K, N, { transA, transB });
+          reference.gemm(want, a, b, M, K, N, { transA, transB });
+          for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (Math.sqrt(K) + Math.abs(want[i])));
+        }
+      }
+      console.log(k.info.simd, worst < 1e-5 ? 'agrees' : 'differs by ' + worst);
+    `;
+    const r = runNode(code, {}, ['--experimental-wasm-relaxed-simd']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('relaxed agrees');
   });
 
   it("without WebAssembly, 'auto' falls back with one notice and a forced 'wasm' throws", () => {

@@ -1,7 +1,11 @@
 // test/models/threeLayerConvNet.test.ts: ThreeLayerConvNet against torch (loss, gradients,
 // running statistics, test-mode scores), whole-model gradient checks, overfitting a small batch,
 // option errors and bookkeeping.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadModel, saveModel } from '../../src/io/checkpoint.js';
 import { evalNumericalGradient, relError } from '../../src/gradcheck/index.js';
 import { ThreeLayerConvNet, type ThreeLayerConvNetOptions } from '../../src/models/threeLayerConvNet.js';
 import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
@@ -197,6 +201,25 @@ describe('ThreeLayerConvNet construction and errors', () => {
     a.loss(X, y);
     expect(same()).toBe(true);
     expect(y).toEqual(yCopy);
+  });
+
+  it('round-trips through a checkpoint with its config, params and running statistics', () => {
+    const model = new ThreeLayerConvNet({
+      inputDim: [2, 6, 6], numFilters: 3, filterSize: 3, hiddenDim: 5, numClasses: 4, weightScale: 0.1,
+      normalization: 'batchnorm', dropout: 0.2, seed: 3,
+    });
+    const X = Tensor.randn([5, 2, 6, 6], { seed: 4 });
+    adamSteps(model, X, [0, 1, 2, 3, 0], 3, 1e-2); // moves params and running statistics
+    const dir = mkdtempSync(join(tmpdir(), 'layerwise-convnet-'));
+    try {
+      saveModel(join(dir, 'model.safetensors'), model);
+      const loaded = loadModel<ThreeLayerConvNet>(join(dir, 'model.safetensors'));
+      expect(loaded).toBeInstanceOf(ThreeLayerConvNet);
+      expect(loaded.buffers.runningVar1.data).toEqual(model.buffers.runningVar1.data);
+      expect(loaded.loss(X).data).toEqual(model.loss(X).data); // test mode: running statistics, no dropout
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects an even filterSize, bad options and inputs of the wrong shape or dtype', () => {

@@ -16,6 +16,14 @@ export interface WasmInfo {
   readonly threads: number;
 }
 
+/** The wasm backend: the Kernels, plus how it loaded, a way to start its workers early, and to stop them. */
+export interface WasmKernels extends Kernels {
+  readonly info: WasmInfo;
+  /** Starts the workers now and waits (at most timeoutMs) until they are ready; returns the thread count. */
+  warmUp(timeoutMs?: number): number;
+  close(): void;
+}
+
 /** The exports of kernels.ts (pointers are byte offsets into the memory). */
 interface Exports {
   gemmScratchBytes(): number;
@@ -88,10 +96,12 @@ function canBlock(): boolean {
   }
 }
 
-type WorkerCtor = new (code: string, opts: { eval: true; workerData: unknown }) => {
+interface WorkerHandle {
   unref(): void;
+  terminate(): Promise<number>;
   on(event: 'error', fn: (e: unknown) => void): void;
-};
+}
+type WorkerCtor = new (code: string, opts: { eval: true; workerData: unknown }) => WorkerHandle;
 
 /** node:worker_threads and the core count, if this is Node with process.getBuiltinModule (>= 20.16). */
 function nodeThreads(): { Worker: WorkerCtor; cores: number } | null {
@@ -128,18 +138,19 @@ import('node:worker_threads').then(({ workerData }) => {
 });
 `;
 
-class WasmBackend implements Kernels {
+class WasmBackend implements WasmKernels {
   readonly name = 'wasm';
-  readonly info: WasmInfo;
+  info: WasmInfo;
   private readonly ex: Exports;
   private readonly memory: WasmMemory;
   private readonly module: WasmModule;
   private readonly scratchBytes: number;
   private readonly arenaBase: number;
   private f32: Float32Array;
-  private readonly maxThreads: number;
+  private maxThreads: number;
   private readonly threadApi: { Worker: WorkerCtor; cores: number } | null;
   private workersStarted = false;
+  private workers: WorkerHandle[] = [];
   private generation = 0;
 
   constructor(opts: { threads?: number } = {}) {
@@ -265,7 +276,16 @@ class WasmBackend implements Kernels {
       });
       worker.on('error', () => {}); // a worker that fails to start never turns ready: its chunks run here
       worker.unref();
+      this.workers.push(worker);
     }
+  }
+
+  /** Stops the workers; later products run on the calling thread only. */
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+    this.maxThreads = 1;
+    this.info = { ...this.info, threads: 1 };
   }
 
   /** Workers ready to take chunks (starting them on first use; until then this thread does all). */
@@ -370,12 +390,15 @@ let instance: WasmBackend | null = null;
  * products use every core; in a browser page the main thread may not block in Atomics.wait, so
  * products run on one thread there.
  */
-export function loadWasm(): Kernels & { readonly info: WasmInfo; warmUp(timeoutMs?: number): number } {
+export function loadWasm(): WasmKernels {
   instance ??= new WasmBackend();
   return instance;
 }
 
-/** A separate instance with at most `threads` threads (for the bench's 1- vs 2-thread rows). */
-export function createWasmKernels(opts: { threads?: number } = {}): Kernels & { readonly info: WasmInfo; warmUp(timeoutMs?: number): number } {
+/**
+ * A separate instance with its own memory and at most `threads` threads (for the bench's 1- vs
+ * 2-thread rows and the tests); close() stops its workers.
+ */
+export function createWasmKernels(opts: { threads?: number } = {}): WasmKernels {
   return new WasmBackend(opts);
 }

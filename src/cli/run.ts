@@ -1,0 +1,145 @@
+// src/cli/run.ts: what a `layerwise train` run stores beside the tensors of its checkpoints
+// (safetensors metadata 'layerwise.cli': model spec, preprocessing, data source, options,
+// progress), loading a checkpoint back as a model, and batched prediction for eval/predict.
+import { existsSync } from 'node:fs';
+import { parsePreprocessing, type Preprocessing } from '../data/index.js';
+import { readSafetensors, restoreModel, writeSafetensors, type SafetensorsContents } from '../io/index.js';
+import type { Model } from '../models/index.js';
+import { Tensor, type FloatTensor } from '../tensor/index.js';
+import { FileError, type DataSource } from './data.js';
+import { buildModel, type ModelSpec } from './modelSpec.js';
+
+export const CLI_KEY = 'layerwise.cli';
+const RUN_VERSION = 1;
+
+/** The training options of a run (what `--resume` takes back from the checkpoint). */
+export interface TrainSettings {
+  model: string;
+  optimizer: string;
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  schedule: 'cosine' | 'step';
+  lrDecay: number;
+  warmup: number;
+  augment: string;
+  preprocess: string;
+  weightDecay: number;
+  out: string;
+}
+
+/** One line of the per-epoch log. */
+export interface EpochRow {
+  epoch: number;
+  loss: number;
+  trainAcc: number | null;
+  valAcc: number | null;
+  lr: number;
+  samplesPerSecond: number;
+  seconds: number;
+}
+
+export interface RunInfo {
+  version: number;
+  model: ModelSpec;
+  preprocessing: Preprocessing;
+  classNames: string[];
+  inputShape: number[];
+  data: DataSource;
+  settings: TrainSettings;
+  epochs: EpochRow[];
+  /** Seconds spent training and samples trained, over all sessions of the run. */
+  trainSeconds: number;
+  samplesSeen: number;
+}
+
+/** Adds the run info to the metadata of the safetensors file at `path` (rewritten atomically). */
+export function addRunInfo(path: string, info: RunInfo): void {
+  const { tensors, metadata } = readSafetensors(path);
+  writeSafetensors(path, tensors, { ...metadata, [CLI_KEY]: JSON.stringify(info) });
+}
+
+/** Reads a checkpoint file: a missing or malformed file is a FileError naming it. */
+export function readCheckpointFile(command: string, path: string): SafetensorsContents {
+  if (!existsSync(path)) throw new FileError(`${command}: ${path}: no such file`);
+  try {
+    return readSafetensors(path);
+  } catch (e) {
+    throw new FileError(`${command}: ${path}: not a layerwise checkpoint (${oneLine(e)})`);
+  }
+}
+
+/** The run info of a checkpoint, checked; a file without it (not written by `layerwise train`) is refused. */
+export function runInfoOf(command: string, path: string, contents: SafetensorsContents): RunInfo {
+  const text = contents.metadata[CLI_KEY];
+  const bad = (why: string): never => {
+    throw new FileError(`${command}: ${path}: ${why}`);
+  };
+  if (text === undefined) return bad(`has no '${CLI_KEY}' metadata; it was not written by 'layerwise train'`);
+  let info: RunInfo;
+  try {
+    info = JSON.parse(text) as RunInfo;
+  } catch {
+    return bad(`metadata '${CLI_KEY}' is not valid JSON`);
+  }
+  if (info === null || typeof info !== 'object' || info.version !== RUN_VERSION) bad(`metadata '${CLI_KEY}' has an unknown version`);
+  if (!Array.isArray(info.inputShape) || !Array.isArray(info.classNames) || typeof info.model !== 'object') {
+    bad(`metadata '${CLI_KEY}' lacks the model, input shape or class names`);
+  }
+  try {
+    info.preprocessing = parsePreprocessing(info.preprocessing, 'checkpoint');
+  } catch (e) {
+    bad(oneLine(e));
+  }
+  return info;
+}
+
+/** The model stored in a checkpoint (model or training file) and its run info. */
+export function loadCheckpointModel(command: string, path: string): { model: Model; info: RunInfo } {
+  const contents = readCheckpointFile(command, path);
+  const info = runInfoOf(command, path, contents);
+  const model = buildModel(info.model, `${command}: ${path}`);
+  try {
+    restoreModel(command, path, contents, model);
+  } catch (e) {
+    throw new FileError(oneLine(e));
+  }
+  return { model, info };
+}
+
+/** Test-mode scores of X in batches: (N, C). */
+export function scoresOf(model: Model, X: Tensor, batchSize = 256): FloatTensor {
+  const N = X.shape[0], D = X.size / N;
+  let out: FloatTensor | null = null;
+  for (let lo = 0; lo < N; lo += batchSize) {
+    const hi = Math.min(N, lo + batchSize);
+    const s = model.loss(new Tensor(X.data.subarray(lo * D, hi * D), [hi - lo, ...X.shape.slice(1)]));
+    out ??= Tensor.zeros([N, s.shape[1]], s.dtype);
+    out.data.set(s.data, lo * s.shape[1]);
+  }
+  return out as FloatTensor;
+}
+
+/** argmax of each row of scores (N, C). */
+export function argmaxRows(scores: Tensor): Int32Array {
+  const [N, C] = scores.shape, s = scores.data, out = new Int32Array(N);
+  for (let n = 0; n < N; n++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (s[n * C + c] > s[n * C + best]) best = c;
+    out[n] = best;
+  }
+  return out;
+}
+
+/** confusion[t][p] = how many samples of true class t were predicted as p. */
+export function confusionMatrix(pred: Int32Array, y: Int32Array, C: number): number[][] {
+  const m = Array.from({ length: C }, () => new Array<number>(C).fill(0));
+  for (let n = 0; n < y.length; n++) m[y[n]][pred[n]]++;
+  return m;
+}
+
+/** The message of an error on one line. */
+export function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
