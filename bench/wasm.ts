@@ -81,6 +81,7 @@ async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
     values[`layerwise-wasm-${two.info.threads}t`] = gflops(await timeMs(() => two.gemm(out, a.data, b.data, n, n, n), { reps }));
     rows.push({ section: 'wasm', name: `sgemm n=${n} (${one.info.simd})`, unit: 'GFLOP/s', values, baseline: 'tfjs-wasm', higherIsBetter: true });
   }
+  two.close();
   return rows;
 }
 

@@ -10,7 +10,7 @@ const CMD = 'layerwise gradcheck';
 const SMOOTH = 1e-7, KINK = 1e-5;
 
 export const GRADCHECK_FLAGS: FlagSpecs = {
-  seed: { type: 'int', default: 0, help: 'seed of the random inputs' },
+  seed: { type: 'int', default: 0, help: 'seed of the random inputs (with other inputs an element whose gradient is near zero can, rarely, exceed the threshold by round-off)' },
   only: { type: 'string', metavar: 'TEXT', help: 'check only the layers whose name contains TEXT' },
 };
 
@@ -29,6 +29,8 @@ interface Check {
 }
 
 const randn = (rng: Rng, ...shape: number[]): FloatTensor => Tensor.randn(shape, { rng, dtype: 'float64' });
+/** Recurrent inputs at std 0.5, as in the layer tests: saturated tanh/sigmoid units would make tiny gradients. */
+const randnHalf = (rng: Rng, ...shape: number[]): FloatTensor => Tensor.randn(shape, { rng, dtype: 'float64', std: 0.5 });
 
 /**
  * Errors of backward's gradients for each input of an array-valued forward: dout is random,
@@ -158,7 +160,7 @@ function recurrentChecks(): Check[] {
     {
       layer: 'rnn step', threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, N, D), prevH = randn(rng, N, H), Wx = randn(rng, D, H), Wh = randn(rng, H, H), b = randn(rng, H);
+        const x = randnHalf(rng, N, D), prevH = randnHalf(rng, N, H), Wx = randnHalf(rng, D, H), Wh = randnHalf(rng, H, H), b = randnHalf(rng, H);
         const fwd = () => L.rnnStepForward(x, prevH, Wx, Wh, b);
         return vjpErrors(rng, { x, prevH, Wx, Wh, b }, () => fwd().nextH, (d) => L.rnnStepBackward(d, fwd().cache));
       },
@@ -166,7 +168,7 @@ function recurrentChecks(): Check[] {
     {
       layer: 'rnn sequence', threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, N, T, D), h0 = randn(rng, N, H), Wx = randn(rng, D, H), Wh = randn(rng, H, H), b = randn(rng, H);
+        const x = randnHalf(rng, N, T, D), h0 = randnHalf(rng, N, H), Wx = randnHalf(rng, D, H), Wh = randnHalf(rng, H, H), b = randnHalf(rng, H);
         const fwd = () => L.rnnForward(x, h0, Wx, Wh, b);
         return vjpErrors(rng, { x, h0, Wx, Wh, b }, () => fwd().h, (d) => L.rnnBackward(d, fwd().cache));
       },
@@ -174,8 +176,8 @@ function recurrentChecks(): Check[] {
     {
       layer: 'lstm step', threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, N, D), prevH = randn(rng, N, H), prevC = randn(rng, N, H);
-        const Wx = randn(rng, D, 4 * H), Wh = randn(rng, H, 4 * H), b = randn(rng, 4 * H);
+        const x = randnHalf(rng, N, D), prevH = randnHalf(rng, N, H), prevC = randnHalf(rng, N, H);
+        const Wx = randnHalf(rng, D, 4 * H), Wh = randnHalf(rng, H, 4 * H), b = randnHalf(rng, 4 * H);
         const fwd = () => L.lstmStepForward(x, prevH, prevC, Wx, Wh, b);
         // h and c both flow on: check Σ nextH·dnextH + Σ nextC·dnextC through one stacked output (2, N, H)
         const both = () => {
@@ -194,7 +196,7 @@ function recurrentChecks(): Check[] {
     {
       layer: 'lstm sequence', threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, N, T, D), h0 = randn(rng, N, H), Wx = randn(rng, D, 4 * H), Wh = randn(rng, H, 4 * H), b = randn(rng, 4 * H);
+        const x = randnHalf(rng, N, T, D), h0 = randnHalf(rng, N, H), Wx = randnHalf(rng, D, 4 * H), Wh = randnHalf(rng, H, 4 * H), b = randnHalf(rng, 4 * H);
         const fwd = () => L.lstmForward(x, h0, Wx, Wh, b);
         return vjpErrors(rng, { x, h0, Wx, Wh, b }, () => fwd().h, (d) => L.lstmBackward(d, fwd().cache));
       },

@@ -2,7 +2,7 @@
 // (the definition) in float32, on random data with ragged sizes that span several SIMD blocks,
 // micro-tiles, packed blocks (KC = 256, MC = 64) and thread partitions; all four transpose
 // combinations; operands that are views with a non-zero byteOffset; stale output contents.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { reference, type Buf, type ConvGeometry, type Kernels } from '../../src/kernels/index.js';
 import { createWasmKernels, loadWasm, THREAD_MIN_WORK } from '../../src/kernels/wasm/index.js';
 import { Rng } from '../../src/tensor/index.js';
@@ -10,6 +10,7 @@ import { Rng } from '../../src/tensor/index.js';
 const one = loadWasm();
 const two = createWasmKernels({ threads: 2 });
 const started = two.warmUp();
+afterAll(() => two.close());
 const backends: Array<[string, Kernels]> = [['wasm', one], ['wasm, 2 threads', two]];
 
 /** A float32 view of n standard normals at a non-zero byteOffset inside a larger buffer. */
