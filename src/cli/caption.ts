@@ -20,8 +20,8 @@ const CMD = 'layerwise caption';
 const MAX_DIGITS = 4;
 
 export const CAPTION_FLAGS: FlagSpecs = {
-  epochs: { type: 'int', min: 1, default: 5, help: 'epochs of captioning-model training' },
-  'cnn-epochs': { type: 'int', min: 1, default: 3, help: 'epochs of the digit conv net that gives the image features' },
+  epochs: { type: 'int', min: 1, default: 8, help: 'epochs of captioning-model training' },
+  'cnn-epochs': { type: 'int', min: 1, default: 6, help: 'epochs of the digit conv net that gives the image features' },
   features: { type: 'string', choices: ['cnn', 'random'], default: 'cnn', help: "per-slot image features: a conv net's hidden layer, or a fixed random projection + relu" },
   cell: { type: 'string', choices: ['lstm', 'rnn'], default: 'lstm', help: 'recurrent cell of the captioning model' },
   hidden: { type: 'int', min: 1, default: 96, help: 'hidden size of the captioning model' },

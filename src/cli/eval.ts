@@ -29,9 +29,13 @@ export function runEval(argv: readonly string[]): number {
   }
   const path = positionals[0];
   const { model, info } = loadCheckpointModel(CMD, path);
-  const source: DataSource = flags.dataset === undefined
-    ? { ...info.data, limit: (flags.limit as number | undefined) ?? info.data.limit }
-    : { dataset: flags.dataset as DatasetName, dataDir: (flags['data-dir'] as string | undefined) ?? null, limit: (flags.limit as number | undefined) ?? null };
+  // By default the run's own data (and --limit); --dataset / --data-dir point elsewhere.
+  const same = flags.dataset === undefined && flags['data-dir'] === undefined;
+  const source: DataSource = {
+    dataset: (flags.dataset as DatasetName | undefined) ?? info.data.dataset,
+    dataDir: (flags['data-dir'] as string | undefined) ?? (same ? info.data.dataDir : null),
+    limit: (flags.limit as number | undefined) ?? (same ? info.data.limit : null),
+  };
   const d = loadData(CMD, source);
   const split = flags.split as 'test' | 'val' | 'train';
   const [Xraw, y] = split === 'test' ? [d.XTest, d.yTest] : split === 'val' ? [d.XVal, d.yVal] : [d.XTrain, d.yTrain];
@@ -61,7 +65,7 @@ function modelName(spec: { type?: string } | object): string {
 export function formatConfusion(m: number[][], classNames: readonly string[]): string {
   const names = classNames.map((c) => (c.length > 10 ? `${c.slice(0, 9)}.` : c));
   const width = Math.max(5, ...m.flat().map((v) => String(v).length + 1), ...names.map((c) => c.length + 1));
-  const label = Math.max(...names.map((c) => c.length), 4) + 2;
+  const label = Math.max(...names.map((c) => c.length), 'true\\pred'.length) + 1;
   const head = `${'true\\pred'.padEnd(label)}${names.map((c) => c.padStart(width)).join('')}   recall`;
   const rows = m.map((row, t) => {
     const total = row.reduce((a, b) => a + b, 0);

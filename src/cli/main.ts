@@ -5,6 +5,7 @@
 // place in layerwise that sets an exit code.
 import { setBackend, type BackendName } from '../kernels/index.js';
 import { CliError } from './args.js';
+import { runCaption } from './caption.js';
 import { FileError } from './data.js';
 import { runEval } from './eval.js';
 import { runGradcheck } from './gradcheck.js';
@@ -37,21 +38,8 @@ const COMMANDS: Record<string, Command> = {
   eval: runEval,
   predict: runPredict,
   gradcheck: runGradcheck,
-  caption: runCaptionCommand,
+  caption: (argv) => runCaption([...argv]),
 };
-
-/** `layerwise caption` lives in caption.ts (issue 7); loaded on demand. */
-async function runCaptionCommand(argv: readonly string[]): Promise<number> {
-  const specifier = './caption.js'; // a variable: the module is optional at build time
-  let mod: { runCaption?: (argv: string[]) => number | Promise<number> };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch {
-    throw new CliError('layerwise caption: not available in this build');
-  }
-  if (typeof mod.runCaption !== 'function') throw new CliError('layerwise caption: not available in this build');
-  return mod.runCaption([...argv]);
-}
 
 /** Removes --backend X / --backend=X from argv and returns the chosen backend (or the environment's). */
 function takeBackend(argv: string[]): BackendName | null {

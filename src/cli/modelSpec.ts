@@ -73,7 +73,7 @@ export function resolveModelSpec(command: string, arg: string, shape: ModelShape
     const inputDim = shape.inputShape.length === 3 ? [...shape.inputShape] : [1, 1, D];
     return {
       type: 'ThreeLayerConvNet',
-      options: { inputDim, numFilters: 32, filterSize: 5, hiddenDim: 100, weightScale: 0.05, normalization: 'batchnorm', dropout: 0.3, ...common },
+      options: { inputDim, numFilters: 16, filterSize: 5, hiddenDim: 100, weightScale: 0.05, normalization: 'batchnorm', dropout: 0.3, ...common },
     };
   }
   if (arg === 'mlp') return { type: 'TwoLayerNet', options: { inputDim: D, hiddenDim: 256, weightScale: 0.01, ...common } };
@@ -148,7 +148,8 @@ function checkLayer(bad: (why: string) => never, m: unknown, i: number): void {
 export function buildModel(spec: ModelSpec, where: string): Model {
   if ('sequential' in spec) return buildSequential(spec, where);
   const ctor = Object.hasOwn(models, spec.type) ? (models as Record<string, unknown>)[spec.type] : undefined;
-  if (typeof ctor !== 'function' || spec.type === 'CaptioningRNN') {
+  const isModel = typeof ctor === 'function' && typeof (ctor.prototype as { loss?: unknown } | undefined)?.loss === 'function';
+  if (!isModel || spec.type === 'CaptioningRNN') {
     const known = ['LinearClassifier', 'TwoLayerNet', 'FullyConnectedNet', 'ThreeLayerConvNet'];
     const hint = suggestName(spec.type, known);
     throw new FileError(`${where}: unknown model type '${spec.type}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`);

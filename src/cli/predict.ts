@@ -41,7 +41,7 @@ export function runPredict(argv: readonly string[]): number {
     try {
       img = readPng(file);
     } catch (e) {
-      throw new FileError(`${CMD}: ${file}: ${pngReason(e)}`);
+      throw new FileError(`${CMD}: ${file}: ${pngReason(e, file)}`);
     }
     const x = toModelInput(img, [C, H, W], { invert, fit: flags.fit as 'stretch' | 'digit' });
     X.data.set(x.data, i * C * H * W);
@@ -67,8 +67,8 @@ function softmaxRow(s: ArrayLike<number>, n: number, C: number): number[] {
 }
 
 /** readPng's message without its own prefix and the repeated file name. */
-function pngReason(e: unknown): string {
+function pngReason(e: unknown, file: string): string {
   const msg = oneLine(e);
   if (/ENOENT/.test(msg)) return 'no such file';
-  return msg.replace(/^readPng: cannot read [^:]*: /, '').replace(/^decodePng: /, '');
+  return msg.replace(/^readPng: cannot read /, '').replace(/^decodePng: /, '').replace(`${file}: `, '');
 }

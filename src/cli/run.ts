@@ -25,7 +25,6 @@ export interface TrainSettings {
   warmup: number;
   augment: string;
   preprocess: string;
-  weightDecay: number;
   out: string;
 }
 
@@ -66,7 +65,8 @@ export function readCheckpointFile(command: string, path: string): SafetensorsCo
   try {
     return readSafetensors(path);
   } catch (e) {
-    throw new FileError(`${command}: ${path}: not a layerwise checkpoint (${oneLine(e)})`);
+    const why = oneLine(e).replace(/^readSafetensors: /, '').replace(`${path}: `, '');
+    throw new FileError(`${command}: ${path}: not a layerwise checkpoint (${why})`);
   }
 }
 

@@ -26,7 +26,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   model: { type: 'string', default: 'cnn', metavar: 'cnn|mlp|fc|FILE', help: 'the network: a built-in one or an architecture file (see below)' },
   dataset: { type: 'string', default: 'mnist', choices: DATASETS, help: 'mnist: the embedded digits, or IDX files in --data-dir' },
   'data-dir': { type: 'string', metavar: 'DIR', help: 'folder of the data set files (needed for cifar10 and npy)' },
-  epochs: { type: 'int', default: 12, min: 1, help: 'passes over the training set' },
+  epochs: { type: 'int', default: 15, min: 1, help: 'passes over the training set' },
   'batch-size': { type: 'int', default: 64, min: 1, help: 'minibatch size' },
   optimizer: { type: 'string', default: 'adam', choices: OPTIMIZERS, help: 'update rule' },
   lr: { type: 'number', default: 2e-3, min: 0, help: 'base learning rate' },
@@ -44,7 +44,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
 const DESCRIPTION = `Trains a network with the Solver, printing per-epoch train/val accuracy and the final test
 accuracy, and writes into --out: model.safetensors (best model), checkpoint.safetensors (resumable
 training state), metrics.json, curves.png and filters.png. Ctrl-C saves a checkpoint and prints
-how to resume. With the defaults: a conv net (conv 32 5x5, batch norm, relu, 2x2 max pool,
+how to resume. With the defaults: a conv net (conv 16 5x5, batch norm, relu, 2x2 max pool,
 affine 100, batch norm, relu, dropout 0.3, affine 10) on the 10,000 digits that ship with
 layerwise (7,196 train / 800 val / 2,004 test).`;
 
@@ -91,7 +91,7 @@ function prepareNew(flags: FlagValues): Prepared {
   const settings: TrainSettings = {
     model: modelArg, optimizer: String(flags.optimizer), lr: flags.lr as number, batchSize: flags['batch-size'] as number,
     epochs: flags.epochs as number, seed, schedule: flags.schedule as 'cosine' | 'step', lrDecay: flags['lr-decay'] as number,
-    warmup: flags.warmup as number, augment, preprocess, weightDecay: 0,
+    warmup: flags.warmup as number, augment, preprocess,
     out: (flags.out as string | undefined) ?? join('runs', `${dataLabel(source)}-${modelLabel}`),
   };
   const info: RunInfo = {

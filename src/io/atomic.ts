@@ -1,8 +1,8 @@
 // src/io/atomic.ts: crash-safe file writes. A reader sees either the old file or the complete
 // new one, never a half-written checkpoint, even if the process dies mid-write.
-// Namespace imports keep browser bundles (where node:fs is an empty stub) building; only calling fails.
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
+// node:fs and node:path are looked up when a write runs (io/node.ts), so browser bundles that
+// reach this file through the Solver need no node: import.
+import { nodeFs, nodePath as pathModule } from './node.js';
 
 let counter = 0;
 
@@ -12,6 +12,7 @@ let counter = 0;
  * rename itself is durable. On any error the temporary file is removed and the error rethrown.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const fs = nodeFs('writeFileAtomic'), nodePath = pathModule('writeFileAtomic');
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const dir = nodePath.dirname(path);
   // Unique per process and call; opened with 'wx', so an existing file is never clobbered.
@@ -45,6 +46,7 @@ function ignoreErrors(f: () => void): void {
 
 /** Best effort: some platforms (Windows) cannot open or fsync a directory. */
 function syncDirectory(dir: string): void {
+  const fs = nodeFs('writeFileAtomic');
   let fd: number | null = null;
   try {
     fd = fs.openSync(dir, 'r');

@@ -6,7 +6,7 @@
 // Reading trusts nothing in the file: the header length is checked against the file size before
 // anything is allocated, and every tensor's offsets, dtype, shape and byte length are checked,
 // as is the rule that the tensors cover the buffer exactly (no gaps, no overlaps).
-import * as fs from 'node:fs'; // namespace import: see atomic.ts
+import { nodeFs } from './node.js';
 import { fmt, Tensor, ValueError, type DType } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -211,7 +211,7 @@ export function writeSafetensors(
 export function readSafetensors(path: string): SafetensorsContents {
   let bytes: Uint8Array;
   try {
-    bytes = fs.readFileSync(path);
+    bytes = nodeFs('readSafetensors').readFileSync(path);
   } catch (e) {
     // e.g. ENOENT, EISDIR, or a file too large for one buffer: say which file
     throw new Error(`readSafetensors: ${path}: ${(e as Error).message}`, { cause: e });

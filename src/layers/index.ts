@@ -18,3 +18,5 @@ export { wordEmbeddingForward, wordEmbeddingBackward } from './embedding.js';
 export type { WordEmbeddingCache, TokenIds } from './embedding.js';
 export { temporalAffineForward, temporalAffineBackward, temporalSoftmaxLoss } from './temporal.js';
 export type { TemporalAffineCache, Mask, SequenceLabels } from './temporal.js';
+export { gruStepForward, gruStepBackward, gruForward, gruBackward } from './gru.js';
+export type { GruStepCache, GruCache } from './gru.js';

@@ -1,7 +1,7 @@
 // src/layers/rnn.ts: the vanilla (Elman) recurrent layer, h_t = tanh(x_t Wx + h_{t-1} Wh + b), as a
 // single step and over a whole sequence. The sequence versions run the input projection x·Wx for
 // all T steps as one gemm and the weight gradients as one gemm each; only h·Wh is per step.
-// Also holds the argument checks and time-major helpers that lstm.ts shares.
+// Also holds the argument checks and the gradient tail that lstm.ts shares.
 import { kernelsFor, type Buf } from '../kernels/index.js';
 import {
   expectFloat, expectNdim, expectSameDType, expectShape, fmt, Tensor, type FloatTensor,
@@ -50,7 +50,7 @@ export function checkWeights(
   const gates = G === 1 ? '' : `${G}·`;
   expectShape(fn, 'Wx', Wx, [D, G * H], `x has ${D} features and ${hName} has ${H}, so Wx must be ${fmt([D, G * H])} (D, ${gates}H)`);
   expectShape(fn, 'Wh', Wh, [H, G * H], `${hName} has ${H} features, so Wh must be ${fmt([H, G * H])} (H, ${gates}H)`);
-  expectShape(fn, 'b', b, [G * H], `b must be ${fmt([G * H])} (${gates}H)`);
+  expectShape(fn, 'b', b, [G * H], `${hName} has ${H} features, so b must be ${fmt([G * H])} (${gates}H)`);
   return { N, D, H, Wx, Wh, b };
 }
 
@@ -59,16 +59,6 @@ export function checkGrad(fn: string, arg: string, d: Tensor, shape: readonly nu
   expectFloat(fn, arg, d);
   expectShape(fn, arg, d, shape, `the forward output was ${fmt(shape)}`);
   expectSameDType(fn, { x: like, [arg]: d });
-}
-
-/** out (T, N, F) = src (N, T, F) with the first two axes swapped. */
-export function toTimeMajor(out: Buf, src: Buf, N: number, T: number, F: number): void {
-  for (let n = 0; n < N; n++) {
-    for (let t = 0; t < T; t++) {
-      const from = (n * T + t) * F, to = (t * N + n) * F;
-      for (let f = 0; f < F; f++) out[to + f] = src[from + f];
-    }
-  }
 }
 
 /** out (N, T, F) = src (T, N, F) with the first two axes swapped. */
@@ -167,7 +157,7 @@ export function rnnBackward(
   dh: Tensor, cache: RnnCache,
 ): { dx: FloatTensor; dh0: FloatTensor; dWx: FloatTensor; dWh: FloatTensor; db: FloatTensor } {
   const { x, Wx, Wh, hs } = cache;
-  const [N, T, D] = x.shape, H = Wh.shape[0], dtype = x.dtype, k = kernelsFor(dtype);
+  const [N, T] = x.shape, H = Wh.shape[0], dtype = x.dtype, k = kernelsFor(dtype);
   checkGrad('rnnBackward', 'dh', dh, [N, T, H], x);
   const NH = N * H, dhd = dh.data, hsd = hs.data;
   const da = Tensor.zeros([T, N, H], dtype).data; // time-major
@@ -189,11 +179,13 @@ export function rnnBackward(
 
 /**
  * The input and weight gradients of a recurrent layer from its time-major pre-activation
- * gradients da (T, N, G·H): dx = da·Wxᵀ, dWx = Σ_t x_tᵀ·da_t, dWh = Σ_t h_{t−1}ᵀ·da_t, db = Σ da,
+ * gradients da (T, N, G·H): dx = da·Wxᵀ, dWx = Σ_t x_tᵀ·da_t, dWh = Σ_t h_{t−1}ᵀ·daH_t, db = Σ da,
  * each as one gemm over all steps (hs (T + 1, N, H) holds h_0..h_T, so hs[0..T−1] are the h_{t−1}).
+ * daH, the gradient of the h·Wh part, equals da except in the GRU (whose candidate gate scales
+ * h·Wh by r).
  */
 export function sequenceGrads(
-  da: Buf, x: FloatTensor, Wx: FloatTensor, hs: FloatTensor, H: number,
+  da: Buf, x: FloatTensor, Wx: FloatTensor, hs: FloatTensor, H: number, daH: Buf = da,
 ): { dx: FloatTensor; dWx: FloatTensor; dWh: FloatTensor; db: FloatTensor } {
   const [N, T, D] = x.shape, GH = Wx.shape[1], dtype = x.dtype, k = kernelsFor(dtype);
   const daB = Tensor.zeros([N, T, GH], dtype).data; // da in the (N, T) order of x
@@ -202,7 +194,7 @@ export function sequenceGrads(
   const dWx = Tensor.zeros([D, GH], dtype), dWh = Tensor.zeros([H, GH], dtype), db = Tensor.zeros([GH], dtype);
   k.gemm(dx.data, daB, Wx.data, N * T, GH, D, { transB: true }); // (N·T, GH)·(GH, D)
   k.gemm(dWx.data, x.data, daB, D, N * T, GH, { transA: true }); // (D, N·T)·(N·T, GH)
-  k.gemm(dWh.data, hs.data.subarray(0, T * N * H), da, H, T * N, GH, { transA: true }); // (H, T·N)·(T·N, GH)
+  k.gemm(dWh.data, hs.data.subarray(0, T * N * H), daH, H, T * N, GH, { transA: true }); // (H, T·N)·(T·N, GH)
   k.sumRows(db.data, da, T * N, GH);
   return { dx, dWx, dWh, db };
 }

@@ -16,5 +16,5 @@ export { Conv2d } from './conv.js';
 export type { Conv2dOptions } from './conv.js';
 export { MaxPool2d, AvgPool2d } from './pool.js';
 // -- issue 7 (recurrent modules) --
-export { Embedding, RNN, LSTM, TemporalLinear } from './recurrent.js';
+export { Embedding, RNN, LSTM, GRU, TemporalLinear } from './recurrent.js';
 export type { RecurrentOptions } from './recurrent.js';

@@ -1,9 +1,9 @@
-// src/nn/recurrent.ts: the sequence modules, stateful wrappers of layers/{embedding,rnn,lstm,
-// temporal}.ts: Embedding (ids -> vectors), RNN and LSTM (whole sequences, h0 optional) and
+// src/nn/recurrent.ts: the sequence modules, stateful wrappers of layers/{embedding,rnn,lstm,gru,
+// temporal}.ts: Embedding (ids -> vectors), RNN, LSTM and GRU (whole sequences, h0 optional) and
 // TemporalLinear (an affine map at every step). Chained, they build a language model or a decoder.
 import {
-  lstmBackward, lstmForward, rnnBackward, rnnForward, temporalAffineBackward, temporalAffineForward,
-  wordEmbeddingBackward, wordEmbeddingForward, type LstmCache, type RnnCache, type TemporalAffineCache,
+  gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward, temporalAffineBackward, temporalAffineForward,
+  wordEmbeddingBackward, wordEmbeddingForward, type GruCache, type LstmCache, type RnnCache, type TemporalAffineCache,
   type TokenIds, type WordEmbeddingCache,
 } from '../layers/index.js';
 import {
@@ -62,7 +62,7 @@ export class Embedding extends Module {
   }
 }
 
-/** What RNN and LSTM share: params Wx (D, G·H), Wh (H, G·H), b (G·H) ~ U(−k, k), k = 1/√H (torch's init). */
+/** What RNN, LSTM and GRU share: params Wx (D, G·H), Wh (H, G·H), b (G·H) ~ U(−k, k), k = 1/√H (torch's init). */
 abstract class RecurrentBase extends Module {
   readonly inputSize: number;
   readonly hiddenSize: number;
@@ -148,6 +148,33 @@ export class LSTM extends RecurrentBase {
 
   override toString(): string {
     return `LSTM(${this.inputSize} -> ${this.hiddenSize})`;
+  }
+}
+
+/**
+ * The GRU over a sequence (torch.nn.GRU's gates r, z, n; one bias on the input side).
+ * x: (N, T, inputSize), h0: (N, hiddenSize) (default zeros)  =>  h: (N, T, hiddenSize).
+ * backward(dh) returns dx and keeps dh0.
+ */
+export class GRU extends RecurrentBase {
+  private cache: GruCache | null = null;
+
+  constructor(inputSize: number, hiddenSize: number, options: RecurrentOptions = {}) {
+    super('GRU', 3, inputSize, hiddenSize, options);
+  }
+
+  forward(x: Tensor, h0?: Tensor): FloatTensor {
+    const { h, cache } = gruForward(x, this.initialState('GRU.forward', x, h0), this.params.Wx, this.params.Wh, this.params.b);
+    this.cache = cache;
+    return h;
+  }
+
+  backward(dh: Tensor): FloatTensor {
+    return this.store(gruBackward(dh, lastCache('GRU.backward', this.cache)));
+  }
+
+  override toString(): string {
+    return `GRU(${this.inputSize} -> ${this.hiddenSize})`;
   }
 }
 

@@ -7,11 +7,15 @@ import { reference, type Buf, type ConvGeometry, type Kernels } from '../../src/
 import { createWasmKernels, loadWasm, THREAD_MIN_WORK } from '../../src/kernels/wasm/index.js';
 import { Rng } from '../../src/tensor/index.js';
 
-const one = loadWasm();
+const one = loadWasm(); // the instance the layers get from kernelsFor('float32')
+const single = createWasmKernels({ threads: 1 });
 const two = createWasmKernels({ threads: 2 });
 const started = two.warmUp();
-afterAll(() => two.close());
-const backends: Array<[string, Kernels]> = [['wasm', one], ['wasm, 2 threads', two]];
+afterAll(() => {
+  single.close();
+  two.close();
+});
+const backends: Array<[string, Kernels]> = [['wasm (default)', one], ['wasm (1 thread)', single], ['wasm (2 threads)', two]];
 
 /** A float32 view of n standard normals at a non-zero byteOffset inside a larger buffer. */
 function randView(rng: Rng, n: number, offset = 3): Float32Array {
@@ -92,6 +96,21 @@ for (const [name, k] of backends) {
     });
   });
 }
+
+describe('wasm gemm across thread counts', () => {
+  it('gives bit-identical results on 1 and 2 threads (a resumed run must replay exactly)', () => {
+    const rng = new Rng(55);
+    for (const [M, K, N] of [[300, 700, 129], [129, 300, 517], [784, 64, 100]]) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const a = randView(rng, M * K), b = randView(rng, K * N);
+        const o1 = new Float32Array(M * N), o2 = new Float32Array(M * N);
+        single.gemm(o1, a, b, M, K, N, { transA, transB });
+        two.gemm(o2, a, b, M, K, N, { transA, transB });
+        expect(o2.every((v, i) => Object.is(v, o1[i])), `${M}x${K}x${N} ${transA} ${transB}`).toBe(true);
+      }
+    }
+  });
+});
 
 describe('wasm elementwise and reduction kernels vs reference', () => {
   const LENGTHS = [1, 3, 4, 5, 17, 63, 65, 127, 129, 257, 1031];

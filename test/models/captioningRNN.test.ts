@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evalNumericalGradient, relError } from '../../src/gradcheck/index.js';
 import { affineForward, lstmStepForward, rnnStepForward } from '../../src/layers/index.js';
+import { loadModel } from '../../src/io/index.js';
 import { CaptioningRNN } from '../../src/models/index.js';
+import { Solver } from '../../src/solver/index.js';
 import { Tensor, type FloatTensor } from '../../src/tensor/index.js';
 import { fixture, fromFixture, randn64, snapshot } from '../helpers.js';
 
@@ -168,5 +173,59 @@ describe('CaptioningRNN options, errors and state', () => {
     const { loss, grads } = model.loss(randn64([2, 3], 1), [[1, 0, 0], [1, 0, 0]]);
     expect(loss).toBe(0);
     for (const g of Object.values(grads)) expect([...g.data].every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('CaptioningRNN with the Solver', () => {
+  const vocab = { '<NULL>': 0, '<START>': 1, '<END>': 2, a: 3, b: 4, c: 5 };
+  /** 40 random feature rows; caption n spells the signs of its first three features. */
+  function toyData() {
+    const N = 40, D = 6, features = Tensor.randn([N, D], { seed: 5 });
+    const rows = Array.from({ length: N }, (_, n) => {
+      const words = [0, 1, 2].filter((j) => j < 2 + (n % 2)).map((j) => (features.get(n, j) > 0 ? 3 : 4));
+      return [1, ...words, 2, ...new Array(3 - words.length).fill(0)];
+    });
+    return { XTrain: features, yTrain: Tensor.from(rows, [N, 5], 'int32') };
+  }
+  const make = (seed: number) => new CaptioningRNN({ wordToIdx: vocab, inputDim: 6, wordvecDim: 4, hiddenDim: 16, cellType: 'lstm', seed });
+  const exact = (m: CaptioningRNN, X: Tensor, y: Tensor) => {
+    const out = m.sample(X, 5), T = y.shape[1];
+    let ok = 0;
+    for (let n = 0; n < X.shape[0]; n++) {
+      const truth = m.decode([Array.from(y.data.subarray(n * T + 1, (n + 1) * T))])[0];
+      if (m.decode([Array.from(out.data.subarray(n * 5, n * 5 + 5))])[0] === truth) ok++;
+    }
+    return ok / X.shape[0];
+  };
+  const options = { updateRule: 'adam' as const, optimConfig: { learningRate: 2e-2 }, batchSize: 10, numEpochs: 30, seed: 3, evaluate: exact };
+
+  it('overfits a small captioning set, reproducibly from its seeds', () => {
+    const a = new Solver(make(1), toyData(), options).train();
+    const b = new Solver(make(1), toyData(), options).train();
+    expect(a.lossHistory).toEqual(b.lossHistory);
+    expect(a.lossHistory[a.lossHistory.length - 1]).toBeLessThan(0.2 * a.lossHistory[0]);
+    expect(exact(a.model, toyData().XTrain, toyData().yTrain)).toBe(1);
+  });
+
+  it('resumes from a training checkpoint bit for bit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'layerwise-captioning-'));
+    try {
+      const short = { ...options, numEpochs: 4 };
+      const straight = new Solver(make(1), toyData(), short).train();
+      const path = join(dir, 'run.safetensors');
+      const first = new Solver(make(1), toyData(), {
+        ...short, checkpoint: path,
+        onProgress: (p) => { if (p.iteration === 13) throw new Error('interrupted'); },
+      });
+      expect(() => first.train()).toThrow('interrupted');
+      const resumed = Solver.resume(path, make(99), toyData(), { evaluate: exact }).train();
+      expect(resumed.lossHistory).toEqual(straight.lossHistory);
+      for (const k of KEYS) expect([...resumed.model.params[k].data]).toEqual([...straight.model.params[k].data]);
+      const reloaded = loadModel<CaptioningRNN>(path); // the last epoch's checkpoint, rebuilt from model.config
+      expect(reloaded).toBeInstanceOf(CaptioningRNN);
+      for (const k of KEYS) expect([...reloaded.params[k].data]).toEqual([...straight.model.params[k].data]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { evalNumericalGradient, relError } from '../../src/gradcheck/index.js';
-import { lstmForward, rnnForward, temporalSoftmaxLoss } from '../../src/layers/index.js';
-import { Embedding, LSTM, RNN, TemporalLinear } from '../../src/nn/index.js';
+import { gruForward, lstmForward, rnnForward, temporalSoftmaxLoss } from '../../src/layers/index.js';
+import { Embedding, GRU, LSTM, RNN, TemporalLinear } from '../../src/nn/index.js';
 import { Tensor, type FloatTensor } from '../../src/tensor/index.js';
 import { numericGrad, randn64, snapshot } from '../helpers.js';
 
 /** A tiny language model built from the modules: ids -> Embedding -> RNN/LSTM -> TemporalLinear. */
-function languageModel(cell: 'rnn' | 'lstm') {
+function languageModel(cell: 'rnn' | 'lstm' | 'gru') {
   const V = 5, D = 3, H = 4;
   const embed = new Embedding(V, D, { dtype: 'float64', seed: 2 });
-  const rnn = cell === 'lstm' ? new LSTM(D, H, { dtype: 'float64', seed: 3 }) : new RNN(D, H, { dtype: 'float64', seed: 3 });
+  const Cell = { rnn: RNN, lstm: LSTM, gru: GRU }[cell];
+  const rnn = new Cell(D, H, { dtype: 'float64', seed: 3 });
   const out = new TemporalLinear(H, V, { dtype: 'float64', seed: 4 });
   const ids = [[0, 3, 4, 1], [2, 2, 0, 1]], targets = [[3, 4, 1, 2], [2, 0, 1, 1]];
   const mask = [[true, true, true, false], [true, true, true, true]];
@@ -24,7 +25,7 @@ function languageModel(cell: 'rnn' | 'lstm') {
 }
 
 describe('recurrent modules', () => {
-  for (const cell of ['rnn', 'lstm'] as const) {
+  for (const cell of ['rnn', 'lstm', 'gru'] as const) {
     // Tolerance 1e-6, not 1e-7: through a whole model the loss is ~6, so the centred difference
     // carries a rounding error of ~eps·6/h ≈ 6e-11 on every entry, and entries of a few 1e-5
     // then reach an elementwise relError of a few 1e-7 (measured: 3e-7 at h = 1e-5). Each layer
@@ -51,6 +52,9 @@ describe('recurrent modules', () => {
     const zeros = Tensor.zeros([2, 3], 'float64');
     expect(relError(rnn.forward(x), rnnForward(x, zeros, rnn.params.Wx, rnn.params.Wh, rnn.params.b).h)).toBe(0);
     expect(relError(lstm.forward(x), lstmForward(x, zeros, lstm.params.Wx, lstm.params.Wh, lstm.params.b).h)).toBe(0);
+    const gru = new GRU(4, 3, { dtype: 'float64', seed: 1 });
+    expect(relError(gru.forward(x), gruForward(x, zeros, gru.params.Wx, gru.params.Wh, gru.params.b).h)).toBe(0);
+    expect(gru.params.Wh.shape).toEqual([3, 9]);
     expect([lstm.params.Wx.shape, lstm.params.Wh.shape, lstm.params.b.shape]).toEqual([[4, 12], [3, 12], [12]]);
     const dh = randn64([2, 3, 3], 6), unchanged = snapshot(x, dh);
     const dx = lstm.backward(dh);

@@ -2,6 +2,17 @@
 // (./assembly/kernels.ts, embedded by scripts/build-wasm.mjs in ./build/modules.ts) synchronously,
 // copies operands into a persistent arena inside WASM memory, and splits large matrix products
 // across worker threads that share that memory. float64 stays on the reference kernels.
+//
+// Why copies rather than tensors living in WASM memory: JS has no destructors, and freeing WASM
+// blocks when a Float32Array is collected (FinalizationRegistry) is unsafe, because a subarray of
+// it keeps the memory alive but not the parent view. Copies are O(MK + KN + MN) beside O(MNK)
+// work: 6% of a 128³ product, under 1% from 512³ (bench/wasm.ts measures it), and the arena is
+// allocated once and only grows, so no call allocates WASM memory.
+//
+// Threads: Node (>= 20.16, for process.getBuiltinModule) starts one worker per extra core on the
+// first large product. In a browser page the main thread may not block in Atomics.wait, so
+// products run on the calling thread there (and without cross-origin isolation the memory is not
+// shared either: the unshared build is used).
 import { DTypeError, ShapeError, type DType } from '../../tensor/index.js';
 import type { Buf, ConvGeometry, GemmOpts, Kernels } from '../types.js';
 import * as modules from './build/modules.js';
