@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbeddedMnist } from '../../src/data/index.js';
 import { decodePng, encodePng, readSafetensors } from '../../src/io/index.js';
+import { FILTER_SCALE } from '../../src/cli/trainOutputs.js';
 
 const MAIN = resolve('dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'layerwise-cli-'));
@@ -109,7 +110,7 @@ describe('train, eval and predict', () => {
     expect(train.stdout).toContain(`test accuracy ${(metrics.testAcc * 100).toFixed(2)}%`);
     expect(['wasm', 'reference']).toContain(metrics.backend);
     expect(pngSize(join(out, 'curves.png'))).toEqual([960, 360]);
-    expect(pngSize(join(out, 'filters.png'))).toEqual(grid(metrics.model.options.numFilters, 5, 6, 2));
+    expect(pngSize(join(out, 'filters.png'))).toEqual(grid(metrics.model.options.numFilters, 5, FILTER_SCALE, 2));
     const ckpt = readSafetensors(join(out, 'checkpoint.safetensors'));
     expect(ckpt.metadata['layerwise.kind']).toBe('training');
     const info = JSON.parse(readSafetensors(join(out, 'model.safetensors')).metadata['layerwise.cli']);
@@ -175,7 +176,7 @@ describe('train, eval and predict', () => {
     }));
     const r = cli('train', '--model', 'seq.json', '--limit', '200', '--epochs', '1', '--out', 'seq');
     expect(r.code).toBe(0);
-    expect(pngSize(join(dir, 'seq', 'filters.png'))).toEqual(grid(4, 3, 6, 2));
+    expect(pngSize(join(dir, 'seq', 'filters.png'))).toEqual(grid(4, 3, FILTER_SCALE, 2));
     const acc = /test accuracy (\d+\.\d\d)%/.exec(r.stdout)?.[1];
     expect(cli('eval', 'seq/model.safetensors').stdout).toContain(`accuracy ${acc}%`);
   });
