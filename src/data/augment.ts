@@ -1,7 +1,7 @@
 // src/data/augment.ts: training-time data augmentation, drawn from an Rng the caller owns, so a
 // seeded run sees the same augmented minibatches every time. Each function has the signature of
 // the Solver's `augment` hook once its amount is bound (see makeAugment).
-import { Rng, ValueError, expectFloat, expectNdim, expectNumber, type FloatTensor } from '../tensor/index.js';
+import { Rng, Tensor, ValueError, expectFloat, expectNdim, expectNumber, type FloatTensor } from '../tensor/index.js';
 
 /** The Solver's augmentation hook: a fresh batch from a batch, never modifying its input. */
 export type AugmentFn = (X: FloatTensor, rng: Rng) => FloatTensor;
@@ -44,8 +44,7 @@ export function randomShift(X: FloatTensor, rng: Rng, maxShift: number): FloatTe
   expectNumber('randomShift', 'maxShift', maxShift, { min: 0, integer: true });
   if (!(rng instanceof Rng)) throw new TypeError('randomShift: rng must be an Rng');
   const [N, C, H, W] = X.shape, D = C * H * W;
-  const out = X.clone();
-  out.data.fill(0);
+  const out = Tensor.zeros(X.shape, X.dtype); // the zero fill around each moved image
   for (let n = 0; n < N; n++) {
     const dy = rng.int(2 * maxShift + 1) - maxShift, dx = rng.int(2 * maxShift + 1) - maxShift;
     placeImage(X.data, out.data, n * D, C, H, W, dy, dx, false);
@@ -64,8 +63,7 @@ export function randomFlipCrop(X: FloatTensor, rng: Rng, pad: number): FloatTens
   expectNumber('randomFlipCrop', 'pad', pad, { min: 0, integer: true });
   if (!(rng instanceof Rng)) throw new TypeError('randomFlipCrop: rng must be an Rng');
   const [N, C, H, W] = X.shape, D = C * H * W;
-  const out = X.clone();
-  out.data.fill(0);
+  const out = Tensor.zeros(X.shape, X.dtype); // the zero fill around each cropped image
   for (let n = 0; n < N; n++) {
     const flip = rng.int(2) === 1;
     const oy = rng.int(2 * pad + 1), ox = rng.int(2 * pad + 1);

@@ -1,6 +1,7 @@
 // src/layers/batchnorm.ts: batch normalisation (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167)
-// of (N, D) features and, per channel, of (N, C, H, W) images. Both run one core that reads x as
-// (A, C, B): (N, D, 1) for batchnorm, (N, C, H·W) for spatial batchnorm; statistics per C over A·B.
+// of (N, D) features and, per channel, of (N, C, H, W) images. Both read x as (A, C, B): (N, D, 1)
+// for batchnorm, (N, C, H·W) for spatial batchnorm, with statistics per C over A·B, and share the
+// forward's helpers; the spatial cache keeps x rather than two more image-sized intermediates.
 import {
   expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor,
   ValueError, type FloatTensor,
@@ -30,8 +31,16 @@ export interface BatchnormCache {
   readonly gamma: FloatTensor; // (C)
 }
 
+/**
+ * The spatial cache keeps x instead of x − μ and xhat: at N·C·H·W values each, two fewer fresh
+ * full-size tensors per step. The backward recomputes xhat = (x − μ)·invStd on the fly.
+ */
 export interface SpatialBatchnormCache {
-  readonly bn: BatchnormCache; // over x read as (N, C, H·W)
+  readonly mode: 'train' | 'test';
+  readonly x: FloatTensor; // (N, C, H, W)
+  readonly mean: Float64Array; // (C): μ (batch μ in train mode, running μ in test mode)
+  readonly invStd: FloatTensor; // (C): 1 / √(σ² + eps)
+  readonly gamma: FloatTensor; // (C)
 }
 
 /** x read as (A, C, B): element (a, c, b) sits at (a·C + c)·B + b. */
@@ -69,61 +78,96 @@ function checkBn(
   return { mode, eps, momentum };
 }
 
-/** The shared forward over the (A, C, B) layout; see batchnormForward for the maths. */
-function bnForwardCore(
-  x: FloatTensor, gamma: FloatTensor, beta: FloatTensor, bnParam: BnParam, { A, C, B }: Layout,
-  opts: { mode: 'train' | 'test'; eps: number; momentum: number },
-): { out: FloatTensor; cache: BatchnormCache } {
-  const { mode, eps, momentum } = opts;
-  const dtype = x.dtype, M = A * B; // M values per channel
+type BnOpts = { mode: 'train' | 'test'; eps: number; momentum: number };
+
+/**
+ * Per-channel mean and BIASED variance over the (A, C, B) layout in one pass, in float64.
+ * The sums run over d = x − K with K = x[0, c, 0], a value of the channel itself, so that
+ * (K − μ)² ≤ M·σ²: the cancellation in σ² = mean(d²) − mean(d)² then costs at most about
+ * M·ε₆₄ relative (the textbook mean(x²) − μ² is unsafe exactly when |μ| ≫ σ).
+ */
+function channelStats(x: FloatTensor, { A, C, B }: Layout): { mean: Float64Array; variance: Float64Array } {
+  const M = A * B, xd = x.data;
+  const sumD = new Float64Array(C), sumD2 = new Float64Array(C); // (C): Σ d, Σ d²
+  for (let a = 0; a < A; a++) {
+    for (let c = 0; c < C; c++) {
+      const off = (a * C + c) * B, K = xd[c * B];
+      let s = 0, s2 = 0;
+      for (let b = 0; b < B; b++) {
+        const d = xd[off + b] - K;
+        s += d;
+        s2 += d * d;
+      }
+      sumD[c] += s;
+      sumD2[c] += s2;
+    }
+  }
+  const mean = new Float64Array(C), variance = new Float64Array(C); // (C)
+  for (let c = 0; c < C; c++) {
+    const meanD = sumD[c] / M;
+    mean[c] = xd[c * B] + meanD;
+    variance[c] = Math.max(0, sumD2[c] / M - meanD * meanD); // biased: divides by M
+  }
+  return { mean, variance };
+}
+
+/**
+ * The μ and 1/√(σ² + eps) the forward normalises with: the batch's in train mode (updating the
+ * running statistics, created at zeros / ones if absent), the running ones in test mode.
+ */
+function normStats(
+  x: FloatTensor, bnParam: BnParam, layout: Layout, { mode, eps, momentum }: BnOpts,
+): { mean: Float64Array; invStd: FloatTensor } {
+  const { C } = layout, dtype = x.dtype;
   bnParam.runningMean ??= Tensor.zeros([C], dtype);
   bnParam.runningVar ??= Tensor.full([C], 1, dtype);
   const runMean = bnParam.runningMean.data, runVar = bnParam.runningVar.data;
-  const mean = new Float64Array(C), variance = new Float64Array(C); // (C)
-  const xd = x.data;
+  let mean: Float64Array, variance: Float64Array; // (C)
   if (mode === 'train') {
-    for (let a = 0; a < A; a++) {
-      for (let c = 0; c < C; c++) {
-        const off = (a * C + c) * B;
-        let s = 0;
-        for (let b = 0; b < B; b++) s += xd[off + b];
-        mean[c] += s;
-      }
-    }
-    for (let c = 0; c < C; c++) mean[c] /= M;
-    for (let a = 0; a < A; a++) {
-      for (let c = 0; c < C; c++) {
-        const off = (a * C + c) * B, mu = mean[c];
-        let s = 0;
-        for (let b = 0; b < B; b++) s += (xd[off + b] - mu) * (xd[off + b] - mu);
-        variance[c] += s;
-      }
-    }
+    ({ mean, variance } = channelStats(x, layout));
     for (let c = 0; c < C; c++) {
-      variance[c] /= M; // biased: divides by M, as the normalisation itself does
       runMean[c] = momentum * runMean[c] + (1 - momentum) * mean[c];
       runVar[c] = momentum * runVar[c] + (1 - momentum) * variance[c]; // biased too (the contract)
     }
   } else {
-    mean.set(runMean);
-    variance.set(runVar);
+    mean = Float64Array.from(runMean);
+    variance = Float64Array.from(runVar);
   }
   const invStd = Tensor.zeros([C], dtype); // (C)
   for (let c = 0; c < C; c++) invStd.data[c] = 1 / Math.sqrt(variance[c] + eps);
-  const xmu = Tensor.zeros(x.shape, dtype), xhat = Tensor.zeros(x.shape, dtype), out = Tensor.zeros(x.shape, dtype);
-  const md = xmu.data, hd = xhat.data, od = out.data, gd = gamma.data, bd = beta.data, sd = invStd.data;
+  return { mean, invStd };
+}
+
+/** out = γ·(x − μ)·invStd + β over the (A, C, B) layout, into a fresh tensor shaped like x. */
+function normalize(
+  x: FloatTensor, mean: Float64Array, invStd: FloatTensor, gamma: FloatTensor, beta: FloatTensor, { A, C, B }: Layout,
+): FloatTensor {
+  const out = Tensor.zeros(x.shape, x.dtype), xd = x.data, od = out.data;
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, mu = mean[c], is = sd[c], g = gd[c], be = bd[c];
+      const off = (a * C + c) * B, mu = mean[c], k = gamma.data[c] * invStd.data[c], be = beta.data[c];
+      for (let b = 0; b < B; b++) od[off + b] = (xd[off + b] - mu) * k + be;
+    }
+  }
+  return out;
+}
+
+/** x − μ and xhat = (x − μ)·invStd, the intermediates batchnormBackward's graph walk needs. */
+function centred(
+  x: FloatTensor, mean: Float64Array, invStd: FloatTensor, { A, C, B }: Layout,
+): { xmu: FloatTensor; xhat: FloatTensor } {
+  const xmu = Tensor.zeros(x.shape, x.dtype), xhat = Tensor.zeros(x.shape, x.dtype);
+  const xd = x.data, md = xmu.data, hd = xhat.data;
+  for (let a = 0; a < A; a++) {
+    for (let c = 0; c < C; c++) {
+      const off = (a * C + c) * B, mu = mean[c], is = invStd.data[c];
       for (let b = 0; b < B; b++) {
-        const i = off + b;
-        md[i] = xd[i] - mu;
-        hd[i] = md[i] * is;
-        od[i] = g * hd[i] + be;
+        md[off + b] = xd[off + b] - mu;
+        hd[off + b] = md[off + b] * is;
       }
     }
   }
-  return { out, cache: { mode, xmu, xhat, invStd, gamma } };
+  return { xmu, xhat };
 }
 
 /** Per-channel sums Σ dout and Σ dout·xhat over the (A, C, B) layout, i.e. dbeta and dgamma. */
@@ -146,7 +190,9 @@ function paramGrads(dout: FloatTensor, xhat: FloatTensor, { A, C, B }: Layout): 
 }
 
 /** Test mode: μ and σ² are constants, so dx = dout·γ/√(σ² + eps). */
-function testModeDx(dout: FloatTensor, { invStd, gamma }: BatchnormCache, { A, C, B }: Layout): FloatTensor {
+function testModeDx(
+  dout: FloatTensor, { invStd, gamma }: Pick<BatchnormCache, 'invStd' | 'gamma'>, { A, C, B }: Layout,
+): FloatTensor {
   const dx = Tensor.zeros(dout.shape, dout.dtype), gd = dout.data, dd = dx.data;
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
@@ -221,10 +267,59 @@ function closedFormDx(
   return dx;
 }
 
-function checkDout(fn: string, dout: Tensor, cache: BatchnormCache): asserts dout is FloatTensor {
+/**
+ * The spatial backward's two sweeps, with xhat = (x − μ)·invStd recomputed from the cached x.
+ * Sweep 1: per-channel Σ dout and Σ dout·xhat, i.e. dbeta and dgamma (float64 accumulators).
+ */
+function spatialParamGrads(
+  dout: FloatTensor, { x, mean, invStd }: SpatialBatchnormCache, { A, C, B }: Layout,
+): { dgamma: FloatTensor; dbeta: FloatTensor } {
+  const gd = dout.data, xd = x.data;
+  const sumG = new Float64Array(C), sumGH = new Float64Array(C); // (C): Σ dout, Σ dout·xhat
+  for (let a = 0; a < A; a++) {
+    for (let c = 0; c < C; c++) {
+      const off = (a * C + c) * B, mu = mean[c];
+      let sb = 0, sg = 0; // Σ dout and Σ dout·(x − μ) over this row
+      for (let b = 0; b < B; b++) {
+        sb += gd[off + b];
+        sg += gd[off + b] * (xd[off + b] - mu);
+      }
+      sumG[c] += sb;
+      sumGH[c] += sg * invStd.data[c]; // Σ dout·xhat = invStd·Σ dout·(x − μ)
+    }
+  }
+  const dgamma = Tensor.zeros([C], dout.dtype), dbeta = Tensor.zeros([C], dout.dtype);
+  dgamma.data.set(sumGH);
+  dbeta.data.set(sumG);
+  return { dgamma, dbeta };
+}
+
+/**
+ * Sweep 2, train mode: closedFormDx with xhat recomputed,
+ *   dx = γ·invStd/M · (M·dout − Σ dout − xhat·Σ dout·xhat).
+ */
+function spatialClosedFormDx(
+  dout: FloatTensor, { x, mean, invStd, gamma }: SpatialBatchnormCache,
+  sums: { dgamma: FloatTensor; dbeta: FloatTensor }, { A, C, B }: Layout,
+): FloatTensor {
+  const M = A * B, gd = dout.data, xd = x.data, sg = sums.dgamma.data, sb = sums.dbeta.data;
+  const dx = Tensor.zeros(dout.shape, dout.dtype), dd = dx.data;
+  for (let a = 0; a < A; a++) {
+    for (let c = 0; c < C; c++) {
+      const off = (a * C + c) * B, mu = mean[c], is = invStd.data[c];
+      const k = (gamma.data[c] * is) / M, sumG = sb[c], isSumGH = is * sg[c];
+      // xhat·Σ dout·xhat = (x − μ)·(invStd·Σ dout·xhat)
+      for (let b = 0; b < B; b++) dd[off + b] = k * (M * gd[off + b] - sumG - (xd[off + b] - mu) * isSumGH);
+    }
+  }
+  return dx;
+}
+
+/** dout must have the shape and dtype of the forward input x (or of xhat, its stand-in). */
+function checkDout(fn: string, dout: Tensor, x: FloatTensor): asserts dout is FloatTensor {
   expectFloat(fn, 'dout', dout);
-  expectShape(fn, 'dout', dout, cache.xhat.shape, `the forward input was ${fmt(cache.xhat.shape)}`);
-  expectSameDType(fn, { dout, x: cache.xhat });
+  expectShape(fn, 'dout', dout, x.shape, `the forward input was ${fmt(x.shape)}`);
+  expectSameDType(fn, { dout, x });
 }
 
 function checkTrainBatch(fn: string, x: Tensor, M: number, mode: 'train' | 'test'): void {
@@ -249,7 +344,11 @@ export function batchnormForward(
   const [N, D] = x.shape;
   const opts = checkBn(fn, x, gamma, beta, bnParam, D, 'features');
   checkTrainBatch(fn, x, N, opts.mode);
-  return bnForwardCore(x, gamma as FloatTensor, beta as FloatTensor, bnParam, { A: N, C: D, B: 1 }, opts);
+  const layout = { A: N, C: D, B: 1 };
+  const { mean, invStd } = normStats(x, bnParam, layout, opts);
+  const out = normalize(x, mean, invStd, gamma as FloatTensor, beta as FloatTensor, layout);
+  const { xmu, xhat } = centred(x, mean, invStd, layout);
+  return { out, cache: { mode: opts.mode, xmu, xhat, invStd, gamma: gamma as FloatTensor } };
 }
 
 /**
@@ -262,7 +361,7 @@ export function batchnormForward(
 export function batchnormBackward(
   dout: Tensor, cache: BatchnormCache,
 ): { dx: FloatTensor; dgamma: FloatTensor; dbeta: FloatTensor } {
-  checkDout('batchnormBackward', dout, cache);
+  checkDout('batchnormBackward', dout, cache.xhat);
   const layout = { A: dout.shape[0], C: dout.shape[1], B: 1 };
   const { dgamma, dbeta } = paramGrads(dout, cache.xhat, layout);
   const dx = cache.mode === 'train' ? graphDx(dout, cache, layout) : testModeDx(dout, cache, layout);
@@ -277,7 +376,7 @@ export function batchnormBackward(
 export function batchnormBackwardAlt(
   dout: Tensor, cache: BatchnormCache,
 ): { dx: FloatTensor; dgamma: FloatTensor; dbeta: FloatTensor } {
-  checkDout('batchnormBackwardAlt', dout, cache);
+  checkDout('batchnormBackwardAlt', dout, cache.xhat);
   const layout = { A: dout.shape[0], C: dout.shape[1], B: 1 };
   const sums = paramGrads(dout, cache.xhat, layout);
   const dx = cache.mode === 'train' ? closedFormDx(dout, cache, sums, layout) : testModeDx(dout, cache, layout);
@@ -299,23 +398,25 @@ export function spatialBatchnormForward(
   const [N, C, H, W] = x.shape;
   const opts = checkBn(fn, x, gamma, beta, bnParam, C, 'channels');
   checkTrainBatch(fn, x, N * H * W, opts.mode);
-  const { out, cache } = bnForwardCore(x, gamma as FloatTensor, beta as FloatTensor, bnParam, { A: N, C, B: H * W }, opts);
-  return { out, cache: { bn: cache } };
+  const layout = { A: N, C, B: H * W };
+  const { mean, invStd } = normStats(x, bnParam, layout, opts);
+  const out = normalize(x, mean, invStd, gamma as FloatTensor, beta as FloatTensor, layout);
+  return { out, cache: { mode: opts.mode, x, mean, invStd, gamma: gamma as FloatTensor } };
 }
 
 /**
  * The closed form of batchnormBackwardAlt with M = N·H·W values per channel:
- *   dx = γ/(M·√(σ² + eps)) · (M·dout − Σ dout − xhat·Σ dout·xhat),  sums over n, h, w.
+ *   dx = γ/(M·√(σ² + eps)) · (M·dout − Σ dout − xhat·Σ dout·xhat),  sums over n, h, w,
+ * with xhat = (x − μ)/√(σ² + eps) recomputed from the cached x. In test mode dx = dout·γ/√(σ² + eps).
  * dout: (N, C, H, W)  =>  dx: (N, C, H, W), dgamma: (C), dbeta: (C)
  */
 export function spatialBatchnormBackward(
   dout: Tensor, cache: SpatialBatchnormCache,
 ): { dx: FloatTensor; dgamma: FloatTensor; dbeta: FloatTensor } {
-  const { bn } = cache;
-  checkDout('spatialBatchnormBackward', dout, bn);
+  checkDout('spatialBatchnormBackward', dout, cache.x);
   const [N, C, H, W] = dout.shape;
   const layout = { A: N, C, B: H * W };
-  const sums = paramGrads(dout, bn.xhat, layout);
-  const dx = bn.mode === 'train' ? closedFormDx(dout, bn, sums, layout) : testModeDx(dout, bn, layout);
+  const sums = spatialParamGrads(dout, cache, layout);
+  const dx = cache.mode === 'train' ? spatialClosedFormDx(dout, cache, sums, layout) : testModeDx(dout, cache, layout);
   return { dx, ...sums };
 }

@@ -3,7 +3,7 @@
 // size); their gradients then add up at the inputs they share.
 import {
   expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor,
-  type FloatTensor,
+  type FloatData, type FloatTensor,
 } from '../tensor/index.js';
 
 /** Pooling options; all three are required. */
@@ -24,10 +24,13 @@ interface PoolGeometry {
   readonly Wout: number; // 1 + ⌊(W − poolWidth) / stride⌋
 }
 
+/** Position of a maximum inside its window, i·poolWidth + j, in the smallest array that holds it. */
+export type WindowOffsets = Uint8Array | Uint16Array | Int32Array;
+
 export interface MaxPoolCache {
   readonly x: FloatTensor; // (N, C, H, W); dx gets its shape and dtype
   readonly geometry: PoolGeometry;
-  readonly argmax: Int32Array; // (N, C, Hout, Wout): flat index into x of each window's maximum
+  readonly argmax: WindowOffsets; // (N, C, Hout, Wout): offset i·poolWidth + j of each window's maximum
 }
 
 export interface AvgPoolCache {
@@ -63,43 +66,104 @@ function checkDout(fn: string, dout: Tensor, x: FloatTensor, g: PoolGeometry): a
   expectSameDType(fn, { x, dout });
 }
 
+/** An array for n window offsets below `area`: one byte each when the window has at most 256 cells. */
+function windowOffsets(n: number, area: number): WindowOffsets {
+  if (area <= 256) return new Uint8Array(n);
+  return area <= 65536 ? new Uint16Array(n) : new Int32Array(n);
+}
+
+/** Whether v replaces the running maximum m: it is larger, or the first NaN (which then stays). */
+const beats = (v: number, m: number): boolean => v > m || (v !== v && m === m);
+
 /**
- * out[n, c, ho, wo] = max over the window x[n, c, ho·stride + i, wo·stride + j], 0 ≤ i < poolHeight,
- * 0 ≤ j < poolWidth. A tie goes to the first maximum in row-major window order; a NaN wins (it is
- * propagated, as torch does, so that a diverging net shows).
- * x: (N, C, H, W) => out: (N, C, Hout, Wout), Hout = 1 + ⌊(H − poolHeight) / stride⌋
+ * Offset i·poolWidth + j of the first maximum of the window whose top-left cell is xd[corner],
+ * scanning in row-major order (so a tie keeps the earlier cell and the first NaN wins).
  */
-export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: FloatTensor; cache: MaxPoolCache } {
-  expectFloat('maxPoolForward', 'x', x);
-  const g = poolGeometry('maxPoolForward', x, poolParam);
+function firstMax(xd: FloatData, corner: number, W: number, poolHeight: number, poolWidth: number): number {
+  let best = 0, bestV = xd[corner];
+  for (let i = 0; i < poolHeight; i++) {
+    const xRow = corner + i * W;
+    for (let j = 0; j < poolWidth; j++) {
+      if (beats(xd[xRow + j], bestV)) {
+        best = i * poolWidth + j;
+        bestV = xd[xRow + j];
+      }
+    }
+  }
+  return best;
+}
+
+/** The general max pool: any window and stride, each window scanned by firstMax. */
+function maxPoolGeneral(x: FloatTensor, g: PoolGeometry): { out: FloatTensor; argmax: WindowOffsets } {
   const { H, W, poolHeight, poolWidth, stride, Hout, Wout } = g;
   const [N, C] = x.shape;
   const out = Tensor.zeros([N, C, Hout, Wout], x.dtype);
-  const argmax = new Int32Array(out.size);
+  const argmax = windowOffsets(out.size, poolHeight * poolWidth);
   const xd = x.data, od = out.data;
   for (let plane = 0; plane < N * C; plane++) {
     const xPlane = plane * H * W, outPlane = plane * Hout * Wout;
     for (let ho = 0; ho < Hout; ho++) {
       for (let wo = 0; wo < Wout; wo++) {
-        const corner = xPlane + ho * stride * W + wo * stride;
-        let best = corner, bestV = xd[corner];
-        for (let i = 0; i < poolHeight && bestV === bestV; i++) {
-          const xRow = corner + i * W;
-          for (let j = 0; j < poolWidth; j++) {
-            const v = xd[xRow + j];
-            if (v > bestV || v !== v) {
-              best = xRow + j;
-              bestV = v;
-              if (v !== v) break;
-            }
-          }
-        }
-        const outAt = outPlane + ho * Wout + wo;
-        od[outAt] = bestV;
+        const corner = xPlane + ho * stride * W + wo * stride, outAt = outPlane + ho * Wout + wo;
+        const best = firstMax(xd, corner, W, poolHeight, poolWidth);
         argmax[outAt] = best;
+        od[outAt] = xd[corner + Math.floor(best / poolWidth) * W + (best % poolWidth)];
       }
     }
   }
+  return { out, argmax };
+}
+
+/**
+ * The same result for the common 2x2 window at stride 2, as a tournament without branches on
+ * the data (on activations the comparisons are coin flips, and mispredicted branches made the
+ * scan cost 4x a read of x): the first maximum of the top row x[r], x[r + 1] (offsets 0, 1) and
+ * of the bottom row x[r + W], x[r + W + 1] (offsets 2, 3), then the bottom one only if strictly
+ * larger, which keeps the first maximum in row-major order. A window whose sum is NaN (a NaN,
+ * or +∞ beside −∞) goes to firstMax, so the first NaN wins as in the general path. (The tests
+ * compare it with maxPoolGeneral run on a spaced-out copy of x, with stride 3.)
+ */
+function maxPool2x2(x: FloatTensor, g: PoolGeometry): { out: FloatTensor; argmax: WindowOffsets } {
+  const { H, W, Hout, Wout } = g;
+  const [N, C] = x.shape;
+  const out = Tensor.zeros([N, C, Hout, Wout], x.dtype);
+  const argmax = windowOffsets(out.size, 4);
+  const xd = x.data, od = out.data;
+  let outAt = 0; // runs over (N, C, Hout, Wout) in order
+  for (let plane = 0; plane < N * C; plane++) {
+    for (let ho = 0; ho < Hout; ho++) {
+      const xRow = plane * H * W + 2 * ho * W; // top row of this row of windows
+      for (let wo = 0; wo < Wout; wo++, outAt++) {
+        const r = xRow + 2 * wo;
+        const sum = xd[r] + xd[r + 1] + xd[r + W] + xd[r + W + 1];
+        let best: number;
+        if (sum !== sum) {
+          best = firstMax(xd, r, W, 2, 2);
+        } else {
+          const top = Number(xd[r + 1] > xd[r]), bottom = Number(xd[r + W + 1] > xd[r + W]); // 0 or 1
+          const lower = Number(xd[r + W + bottom] > xd[r + top]);
+          best = top + lower * (2 + bottom - top); // lower ? 2 + bottom : top
+        }
+        argmax[outAt] = best;
+        od[outAt] = xd[r + (best >> 1) * W + (best & 1)];
+      }
+    }
+  }
+  return { out, argmax };
+}
+
+/**
+ * out[n, c, ho, wo] = max over the window x[n, c, ho·stride + i, wo·stride + j], 0 ≤ i < poolHeight,
+ * 0 ≤ j < poolWidth. A tie goes to the first maximum in row-major window order; a NaN wins (it is
+ * propagated, as torch does, so that a diverging net shows). 2x2 windows at stride 2 take an
+ * unrolled path (maxPool2x2), everything else the general loop (maxPoolGeneral).
+ * x: (N, C, H, W) => out: (N, C, Hout, Wout), Hout = 1 + ⌊(H − poolHeight) / stride⌋
+ */
+export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: FloatTensor; cache: MaxPoolCache } {
+  expectFloat('maxPoolForward', 'x', x);
+  const g = poolGeometry('maxPoolForward', x, poolParam);
+  const is2x2 = g.poolHeight === 2 && g.poolWidth === 2 && g.stride === 2;
+  const { out, argmax } = is2x2 ? maxPool2x2(x, g) : maxPoolGeneral(x, g);
   return { out, cache: { x, geometry: g, argmax } };
 }
 
@@ -110,8 +174,18 @@ export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: FloatTen
 export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: FloatTensor } {
   const { x, geometry: g, argmax } = cache;
   checkDout('maxPoolBackward', dout, x, g);
+  const { H, W, poolHeight, poolWidth, stride, Hout, Wout } = g;
+  const [N, C] = x.shape;
+  const cellAt = new Int32Array(poolHeight * poolWidth); // window offset i·poolWidth + j => i·W + j
+  for (let k = 0; k < cellAt.length; k++) cellAt[k] = Math.floor(k / poolWidth) * W + (k % poolWidth);
   const dx = Tensor.zeros(x.shape, x.dtype), dxd = dx.data, gd = dout.data;
-  for (let o = 0; o < argmax.length; o++) dxd[argmax[o]] += gd[o];
+  let outAt = 0; // runs over (N, C, Hout, Wout) in order
+  for (let plane = 0; plane < N * C; plane++) {
+    for (let ho = 0; ho < Hout; ho++) {
+      const xRow = plane * H * W + ho * stride * W; // top row of this row of windows
+      for (let wo = 0; wo < Wout; wo++, outAt++) dxd[xRow + wo * stride + cellAt[argmax[outAt]]] += gd[outAt];
+    }
+  }
   return { dx };
 }
 

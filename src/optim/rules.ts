@@ -223,13 +223,14 @@ function adamStep(w: FloatTensor, dw: FloatTensor, cfg: Filled, l2: number): voi
   const t = (cfg.t as number) + 1;
   cfg.t = t;
   const stepSize = lr / (1 - b1 ** t);
-  const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+  const invBc2Sqrt = 1 / Math.sqrt(1 - b2 ** t); // one multiply per element instead of a division
   const x = w.data, dx = dw.data, m = cfg.m as FloatData, v = cfg.v as FloatData;
   for (let i = 0; i < x.length; i++) {
     const g = dx[i] + l2 * x[i];
-    m[i] = b1 * m[i] + (1 - b1) * g;
-    v[i] = b2 * v[i] + (1 - b2) * g * g;
-    x[i] -= stepSize * (m[i] / (Math.sqrt(v[i]) / bc2Sqrt + eps));
+    const mi = b1 * m[i] + (1 - b1) * g, vi = b2 * v[i] + (1 - b2) * g * g; // in locals: no reload
+    m[i] = mi;
+    v[i] = vi;
+    x[i] -= (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps); // stepSize · m / (√v/√bc2 + eps)
   }
 }
 

@@ -198,6 +198,47 @@ describe('batchnorm: semantics and edge cases', () => {
   });
 });
 
+describe('batchnorm: one-pass statistics (shifted by a value of the channel)', () => {
+  /** Two-pass mean and biased variance of channel c of x read as (N, C, B): the definition. */
+  function twoPass(x: Tensor, c: number): { mean: number; variance: number } {
+    const [N, C] = x.shape, B = x.size / (N * C), values: number[] = [];
+    for (let n = 0; n < N; n++) for (let b = 0; b < B; b++) values.push(x.data[(n * C + c) * B + b]);
+    const mean = values.reduce((s, v) => s + v, 0) / values.length;
+    return { mean, variance: values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length };
+  }
+  /** The batch statistics a train-mode forward stores with momentum 0. */
+  function stats(x: Tensor, spatial: boolean): { mean: FloatTensor; variance: FloatTensor } {
+    const C = x.shape[1], g = Tensor.full([C], 1, x.dtype), b = Tensor.zeros([C], x.dtype);
+    const bnParam: BnParam = { mode: 'train', momentum: 0 };
+    if (spatial) spatialBatchnormForward(x, g, b, bnParam);
+    else batchnormForward(x, g, b, bnParam);
+    return { mean: bnParam.runningMean!, variance: bnParam.runningVar! };
+  }
+
+  it('stay accurate when the mean dwarfs the spread, or the first value is an outlier', () => {
+    const offsetBig = features([6, 3, 4, 5], 60), outlier = features([6, 3, 4, 5], 61), rows = features([40, 3], 62);
+    for (let i = 0; i < offsetBig.size; i++) offsetBig.data[i] += 1e6; // mean(x²) − μ² would lose ~1e-4 here
+    for (let c = 0; c < 3; c++) outlier.data[c * 20] = 1e8 * (c + 1); // the shift K itself is far out
+    for (let i = 0; i < rows.size; i++) rows.data[i] -= 3e4;
+    for (const [x, spatial] of [[offsetBig, true], [outlier, true], [rows, false]] as const) {
+      const { mean, variance } = stats(x, spatial);
+      for (let c = 0; c < 3; c++) {
+        const want = twoPass(x, c);
+        expect(relError(mean.data[c], want.mean)).toBeLessThan(1e-13);
+        expect(relError(variance.data[c], want.variance)).toBeLessThan(1e-9);
+      }
+    }
+  });
+
+  it('give exactly zero variance for a constant channel (out = beta)', () => {
+    const x = Tensor.full([3, 2, 2, 2], 0.1, 'float64'), beta = Tensor.from([5, -1], [2], 'float64');
+    const bnParam: BnParam = { mode: 'train', momentum: 0 };
+    const { out } = spatialBatchnormForward(x, Tensor.full([2], 2, 'float64'), beta, bnParam);
+    expect(Array.from(bnParam.runningVar!.data)).toEqual([0, 0]);
+    expect(out.data.every((v, i) => v === (Math.floor(i / 4) % 2 === 0 ? 5 : -1))).toBe(true);
+  });
+});
+
 describe('batchnorm: errors', () => {
   const x = Tensor.zeros([4, 3], 'float64'), g = Tensor.zeros([3], 'float64'), b = Tensor.zeros([3], 'float64');
 

@@ -161,3 +161,85 @@ describe('pooling edge cases', () => {
     }
   });
 });
+
+describe('the unrolled 2x2 stride-2 max pool agrees with the general scan', () => {
+  const pp = { poolHeight: 2, poolWidth: 2, stride: 2 };
+  /** Inputs that stress the tournament: ties (small integers, relu zeros, ±0), NaN, ±∞, odd H and W. */
+  function hardInputs(): FloatTensor[] {
+    const ints = randn64([2, 3, 7, 9], 20);
+    for (let i = 0; i < ints.size; i++) ints.data[i] = Math.round(ints.data[i]); // many ties
+    const relu = randn64([3, 2, 8, 6], 21);
+    for (let i = 0; i < relu.size; i++) relu.data[i] = Math.max(relu.data[i], 0);
+    const special = randn64([1, 2, 6, 8], 22);
+    const values = [NaN, Infinity, -Infinity, -0, 0, NaN, Infinity];
+    for (let i = 0; i < special.size; i += 3) special.data[i] = values[(i / 3) % values.length];
+    const f32 = Tensor.from(randn64([2, 2, 5, 5], 23).data, [2, 2, 5, 5], 'float32');
+    return [ints, relu, special, f32, Tensor.full([1, 1, 4, 4], NaN, 'float64'), randn64([4, 3, 10, 11], 24)];
+  }
+  /**
+   * x with a filler row and column after every 2x2 window: (N, C, H, W) => (N, C, 3·Hout, 3·Wout),
+   * window (ho, wo) moved to rows 3ho, 3ho + 1 and columns 3wo, 3wo + 1. A 2x2 pool at stride 3
+   * sees exactly the windows of the 2x2 pool at stride 2 on x, but runs the general loop.
+   */
+  type At = (n: number, c: number, h: number, w: number) => number; // index in the spaced-out copy
+  function spacedOut(x: FloatTensor): { spaced: FloatTensor; at: At } {
+    const [N, C, H, W] = x.shape, Hout = Math.floor(H / 2), Wout = Math.floor(W / 2), Hs = 3 * Hout, Ws = 3 * Wout;
+    const spaced = Tensor.full([N, C, Hs, Ws], 1e30, x.dtype); // fillers never enter a window
+    const at: At = (n, c, h, w) =>
+      ((n * C + c) * Hs + 3 * Math.floor(h / 2) + (h % 2)) * Ws + 3 * Math.floor(w / 2) + (w % 2);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        for (let h = 0; h < 2 * Hout; h++) {
+          for (let w = 0; w < 2 * Wout; w++) spaced.data[at(n, c, h, w)] = x.data[((n * C + c) * H + h) * W + w];
+        }
+      }
+    }
+    return { spaced, at };
+  }
+  it('same outputs (NaN and -0 included), same argmax, same dx as the general loop', () => {
+    for (const x of hardInputs()) {
+      const [N, C, H, W] = x.shape;
+      const fast = maxPoolForward(x, pp), { spaced, at } = spacedOut(x);
+      const scan = maxPoolForward(spaced, { poolHeight: 2, poolWidth: 2, stride: 3 });
+      expect(fast.out.shape).toEqual(scan.out.shape);
+      expect(Array.from(fast.out.data).every((v, i) => Object.is(v, scan.out.data[i]))).toBe(true);
+      expect(Array.from(fast.cache.argmax)).toEqual(Array.from(scan.cache.argmax));
+      const dout = Tensor.randn(fast.out.shape, { seed: 25, dtype: x.dtype });
+      const dx = maxPoolBackward(dout, fast.cache).dx, dxScan = maxPoolBackward(dout, scan.cache).dx;
+      const moved = new Array<number>(x.size).fill(0); // dxScan brought back to x's positions
+      for (let n = 0; n < N; n++) {
+        for (let c = 0; c < C; c++) {
+          for (let h = 0; h < 2 * Math.floor(H / 2); h++) {
+            for (let w = 0; w < 2 * Math.floor(W / 2); w++) {
+              moved[((n * C + c) * H + h) * W + w] = dxScan.data[at(n, c, h, w)];
+            }
+          }
+        }
+      }
+      expect(Array.from(dx.data)).toEqual(moved);
+      const nonzero = (a: ArrayLike<number>) => Array.from(a).filter((v) => v !== 0).length;
+      expect(nonzero(dxScan.data)).toBe(nonzero(moved)); // the fillers got nothing
+    }
+  });
+  it('ties keep the first maximum in row-major order, and the first NaN wins', () => {
+    const x = Tensor.from([1, 1, 1, 1, 0, 2, 2, 0, NaN, 5, NaN, 1, 3, NaN, 3, NaN], [4, 1, 2, 2], 'float64');
+    const { out, cache } = maxPoolForward(x, pp);
+    expect(Array.from(cache.argmax)).toEqual([0, 1, 0, 1]);
+    expect(Array.from(out.data)).toEqual([1, 2, NaN, NaN]);
+  });
+  it('each window sends its gradient to exactly one input, one holding the window maximum', () => {
+    const x = randn64([2, 2, 6, 6], 26), { out } = maxPoolForward(x, pp), [, , Hout, Wout] = out.shape;
+    const dout = Tensor.from(Array.from({ length: out.size }, (_, i) => i + 1), out.shape, 'float64');
+    const dx = maxPoolBackward(dout, maxPoolForward(x, pp).cache).dx;
+    for (let plane = 0; plane < 4; plane++) {
+      for (let o = 0; o < Hout * Wout; o++) {
+        const ho = Math.floor(o / Wout), wo = o % Wout, outAt = plane * Hout * Wout + o;
+        const cells = [0, 1, 6, 7].map((d) => plane * 36 + 2 * ho * 6 + 2 * wo + d);
+        const hit = cells.filter((i) => dx.data[i] !== 0);
+        expect(hit.length).toBe(1);
+        expect(dx.data[hit[0]]).toBe(outAt + 1);
+        expect(x.data[hit[0]]).toBe(out.data[outAt]);
+      }
+    }
+  });
+});
