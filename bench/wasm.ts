@@ -2,8 +2,10 @@
 // SGEMM GFLOP/s (1 and 2 threads), the CNN's conv layer forward+backward, and whole training steps
 // (forward + backward + SGD update, batch 64) of the MLP 784-100-10 and of the CNN
 // conv(32 5x5, pad 2)-relu-pool 2x2-affine 100-relu-affine 10. Ratios are taken against tfjs-wasm.
+// The machine's load average is reported before and after (a shared machine halves any number).
 import type * as TF from '@tensorflow/tfjs-core';
 import { register } from 'node:module';
+import os from 'node:os';
 import { setBackend } from '../src/kernels/index.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { convBackward, convForward } from '../src/layers/index.js';
@@ -44,18 +46,26 @@ async function onTf<T>(backend: 'cpu' | 'wasm', fn: (tf: typeof TF) => Promise<T
 }
 
 export async function benchWasm(): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
+  const rows: BenchRow[] = [loadRow('before')];
   rows.push(...(await benchSgemm([128, 256, 512, 1024])));
   rows.push(...(await benchCopies([128, 256, 512, 1024])));
   rows.push(await benchConvLayer());
   rows.push(...(await benchStep('mlp')));
   rows.push(...(await benchStep('cnn')));
+  rows.push(loadRow('after'));
   setBackend('auto');
   return rows;
 }
 
+/** The 1-minute load average over the core count: above ~0.5 other processes share the cores. */
+function loadRow(when: string): BenchRow {
+  const perCore = os.loadavg()[0] / os.cpus().length;
+  return { section: 'wasm', name: `machine load per core (${when})`, unit: 'load', values: { uptime: perCore }, baseline: 'uptime', higherIsBetter: false };
+}
+
 async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
   const one = createWasmKernels({ threads: 1 }), two = createWasmKernels({ threads: 2 });
+  const plain = createWasmKernels({ threads: 1, simd: 'simd' }); // where the runtime lacks relaxed SIMD
   two.warmUp();
   const rows: BenchRow[] = [];
   for (const n of sizes) {
@@ -78,10 +88,12 @@ async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
       });
     }
     values['layerwise-wasm-1t'] = gflops(await timeMs(() => one.gemm(out, a.data, b.data, n, n, n), { reps }));
+    values['layerwise-wasm-1t-plain'] = gflops(await timeMs(() => plain.gemm(out, a.data, b.data, n, n, n), { reps }));
     values[`layerwise-wasm-${two.info.threads}t`] = gflops(await timeMs(() => two.gemm(out, a.data, b.data, n, n, n), { reps }));
     rows.push({ section: 'wasm', name: `sgemm n=${n} (${one.info.simd})`, unit: 'GFLOP/s', values, baseline: 'tfjs-wasm', higherIsBetter: true });
   }
   two.close();
+  plain.close();
   return rows;
 }
 

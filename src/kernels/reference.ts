@@ -132,26 +132,30 @@ export function sumRows(out: Buf, x: Buf, M: number, N: number): void {
   }
 }
 
-/** cols[(c·HH + i)·WW + j, ho·Wout + wo] = x[c, ho·stride − pad + i, wo·stride − pad + j], 0 off the image. */
-export function im2col(cols: Buf, x: Buf, g: ConvGeometry): void {
+/**
+ * cols[(c·HH + i)·WW + j, n·Hout·Wout + ho·Wout + wo] = x[n, c, ho·stride − pad + i, wo·stride − pad + j],
+ * 0 off the image, for x (N, C, H, W) and cols (C·HH·WW, N·Hout·Wout).
+ */
+export function im2col(cols: Buf, x: Buf, g: ConvGeometry, N = 1): void {
   const { C, H, W, HH, WW, stride, pad, Hout, Wout } = g;
   const HWout = Hout * Wout;
   for (let c = 0; c < C; c++) {
-    const xChan = c * H * W;
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
-        const colRow = ((c * HH + i) * WW + j) * HWout;
-        for (let ho = 0; ho < Hout; ho++) {
-          const h = ho * stride - pad + i;
-          const outOff = colRow + ho * Wout;
-          if (h < 0 || h >= H) {
-            cols.fill(0, outOff, outOff + Wout);
-            continue;
-          }
-          const xRow = xChan + h * W;
-          for (let wo = 0; wo < Wout; wo++) {
-            const w = wo * stride - pad + j;
-            cols[outOff + wo] = w >= 0 && w < W ? x[xRow + w] : 0;
+        for (let n = 0; n < N; n++) {
+          const xChan = (n * C + c) * H * W, colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
+          for (let ho = 0; ho < Hout; ho++) {
+            const h = ho * stride - pad + i;
+            const outOff = colRow + ho * Wout;
+            if (h < 0 || h >= H) {
+              cols.fill(0, outOff, outOff + Wout);
+              continue;
+            }
+            const xRow = xChan + h * W;
+            for (let wo = 0; wo < Wout; wo++) {
+              const w = wo * stride - pad + j;
+              cols[outOff + wo] = w >= 0 && w < W ? x[xRow + w] : 0;
+            }
           }
         }
       }
@@ -159,23 +163,24 @@ export function im2col(cols: Buf, x: Buf, g: ConvGeometry): void {
   }
 }
 
-/** The adjoint of im2col: dx[c, h, w] = Σ of every cols entry that im2col read from x[c, h, w]. */
-export function col2im(dx: Buf, cols: Buf, g: ConvGeometry): void {
+/** The adjoint of im2col: dx[n, c, h, w] = Σ of every cols entry that im2col read from x[n, c, h, w]. */
+export function col2im(dx: Buf, cols: Buf, g: ConvGeometry, N = 1): void {
   const { C, H, W, HH, WW, stride, pad, Hout, Wout } = g;
   const HWout = Hout * Wout;
-  dx.fill(0, 0, C * H * W);
+  dx.fill(0, 0, N * C * H * W);
   for (let c = 0; c < C; c++) {
-    const xChan = c * H * W;
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
-        const colRow = ((c * HH + i) * WW + j) * HWout;
-        for (let ho = 0; ho < Hout; ho++) {
-          const h = ho * stride - pad + i;
-          if (h < 0 || h >= H) continue;
-          const xRow = xChan + h * W, colOff = colRow + ho * Wout;
-          for (let wo = 0; wo < Wout; wo++) {
-            const w = wo * stride - pad + j;
-            if (w >= 0 && w < W) dx[xRow + w] += cols[colOff + wo];
+        for (let n = 0; n < N; n++) {
+          const xChan = (n * C + c) * H * W, colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
+          for (let ho = 0; ho < Hout; ho++) {
+            const h = ho * stride - pad + i;
+            if (h < 0 || h >= H) continue;
+            const xRow = xChan + h * W, colOff = colRow + ho * Wout;
+            for (let wo = 0; wo < Wout; wo++) {
+              const w = wo * stride - pad + j;
+              if (w >= 0 && w < W) dx[xRow + w] += cols[colOff + wo];
+            }
           }
         }
       }

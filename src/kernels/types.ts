@@ -38,10 +38,13 @@ export interface Kernels {
   addRowVector(x: Buf, v: Buf, M: number, N: number): void;
   /** out[n] = Σ_m x[m, n] for x (M, N), out (N). Overwrites out. */
   sumRows(out: Buf, x: Buf, M: number, N: number): void;
-  /** cols (C·HH·WW, Hout·Wout) from one image x (C, H, W); zero where the window is in the padding. */
-  im2col(cols: Buf, x: Buf, g: ConvGeometry): void;
-  /** dx (C, H, W) = the sum of every column entry back at the pixel it was read from. Overwrites dx. */
-  col2im(dx: Buf, cols: Buf, g: ConvGeometry): void;
+  /**
+   * cols (C·HH·WW, N·Hout·Wout) from N images x (N, C, H, W) (N defaults to 1): column
+   * n·Hout·Wout + ho·Wout + wo holds image n's window at (ho, wo); zero where it is in the padding.
+   */
+  im2col(cols: Buf, x: Buf, g: ConvGeometry, N?: number): void;
+  /** dx (N, C, H, W) = the sum of every column entry back at the pixel it was read from. Overwrites dx. */
+  col2im(dx: Buf, cols: Buf, g: ConvGeometry, N?: number): void;
   /** out = max(x, 0) elementwise. Overwrites out. */
   reluForward(out: Buf, x: Buf): void;
   /** dx = dout where x > 0, else 0. Overwrites dx. */

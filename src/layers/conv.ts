@@ -1,6 +1,6 @@
 // src/layers/conv.ts: 2-D convolution (cross-correlation with zero padding, as torch's conv2d).
-// The naive pair is the readable definition, loop by loop; the fast pair lowers each image to
-// columns (im2col) so that the work is one gemm per image. Both share one cache, so either
+// The naive pair is the readable definition, loop by loop; the fast pair lowers blocks of images
+// to columns (im2col) so that the work is one gemm per block and product, with the bias folded in. Both share one cache, so either
 // backward accepts either forward's cache.
 import { kernelsFor, type Buf, type ConvGeometry } from '../kernels/index.js';
 import {
@@ -143,8 +143,30 @@ export function convBackwardNaive(dout: Tensor, cache: ConvCache): ConvGrads {
 }
 
 /**
- * Same maths as convForwardNaive, lowered per image to one matrix product:
- * cols = im2col(x[n]) (C·HH·WW, Hout·Wout), out[n] = w (F, C·HH·WW) · cols + b.
+ * Images per lowered block: cols holds (C·HH·WW + 1)·G·Hout·Wout entries, at most 2^16 (256 KiB in
+ * float32) unless one image needs more, so that a block's columns and outputs stay in L2. Measured
+ * on the bench's CNN layer (64x1x28x28, 32 5x5 filters, shared 2-core machine): fwd+bwd 15 ms at
+ * 2^15-2^16 (1-3 images a block), 21-26 ms at 2^17, 39 ms with the whole batch in one block (2^22).
+ */
+function imagesPerBlock(N: number, K: number, P: number): number {
+  return Math.max(1, Math.min(N, Math.floor(2 ** 16 / ((K + 1) * P))));
+}
+
+/**
+ * Lowers images n0 .. n0 + G − 1 of x to columns with a row of ones below them:
+ * cols (K + 1, G·P), cols[r, n·P + p] = im2col(x[n0 + n])[r, p] for r < K, cols[K, :] = 1.
+ * The ones row carries the bias through the forward product and db out of the backward one.
+ */
+function lowerImages(cols: Buf, x: Buf, g: ConvGeometry, n0: number, G: number): void {
+  const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W;
+  kernelsFor(x instanceof Float32Array ? 'float32' : 'float64').im2col(cols, x.subarray(n0 * CHW, (n0 + G) * CHW), g, G);
+  cols.fill(1, K * G * P, (K + 1) * G * P);
+}
+
+/**
+ * Same maths as convForwardNaive, lowered for a block of G images to one matrix product:
+ * cols = [im2col(x[n0 .. n0+G]); 1] (C·HH·WW + 1, G·Hout·Wout), outT = [w | b] (F, C·HH·WW + 1) · cols,
+ * out[n0 + n, f] = outT[f, n·P .. (n+1)·P]. A block is as many images as keep cols in L2.
  * x: (N, C, H, W), w: (F, C, HH, WW), b: (F) => out: (N, F, Hout, Wout)
  */
 export function convForward(
@@ -155,72 +177,66 @@ export function convForward(
 ): { out: FloatTensor; cache: ConvCache } {
   const { x, w, b, g } = convArgs('convForward', xIn, wIn, bIn, convParam);
   const N = x.shape[0], F = w.shape[0];
-  const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W;
+  const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, G = imagesPerBlock(N, K, P);
   const k = kernelsFor(x.dtype);
   const out = Tensor.zeros([N, F, g.Hout, g.Wout], x.dtype);
-  const cols = Tensor.zeros([K, P], x.dtype).data; // reused for every image
-  const xd = x.data, od = out.data, bd = b.data;
-  for (let n = 0; n < N; n++) {
-    const outImage = od.subarray(n * F * P, (n + 1) * F * P);
-    k.im2col(cols, xd.subarray(n * CHW, (n + 1) * CHW), g);
-    k.gemm(outImage, w.data, cols, F, K, P); // (F, K)·(K, P) = (F, P)
-    addColumnVector(outImage, bd, F, P); // out[n, f, :] += b[f]
+  const wb = withBias(w.data, b.data, F, K); // (F, K + 1)
+  const cols = Tensor.zeros([K + 1, G * P], x.dtype).data;
+  const outT = Tensor.zeros([F, G * P], x.dtype).data;
+  for (let n0 = 0; n0 < N; n0 += G) {
+    const B = Math.min(G, N - n0);
+    lowerImages(cols, x.data, g, n0, B);
+    k.gemm(outT, wb, cols, F, K + 1, B * P); // (F, K + 1)·(K + 1, B·P)
+    swapOuterAxes(out.data.subarray(n0 * F * P), outT, F, B, P); // (F, B, P) -> (B, F, P)
   }
   return { out, cache: { x, w, geometry: g } };
 }
 
 /**
- * Per image, with cols = im2col(x[n]) and dout[n] read as (F, P):
- * db = Σ dout over n, ho, wo;  dw += dout[n]·colsᵀ;  dx[n] = col2im(wᵀ·dout[n]).
+ * Per block of G images, with cols = [im2col(x[n0 .. n0+G]); 1] and doutT = dout[n0 .. n0+G]
+ * read as (F, G·P): [dw | db]ᵀ += cols·doutTᵀ;  dx[n0 .. n0+G] = col2im(wᵀ·doutT).
  * dout: (N, F, Hout, Wout) => dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F)
  */
 export function convBackward(dout: Tensor, cache: ConvCache): ConvGrads {
   checkDout('convBackward', dout, cache);
   const { x, w, geometry: g } = cache;
   const N = x.shape[0], F = w.shape[0];
-  const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W;
+  const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W, G = imagesPerBlock(N, K, P);
   const k = kernelsFor(x.dtype);
   const dx = Tensor.zeros(x.shape, x.dtype), dw = Tensor.zeros(w.shape, x.dtype), db = Tensor.zeros([F], x.dtype);
-  const cols = Tensor.zeros([K, P], x.dtype).data; // im2col(x[n]), then reused for dcols
-  const dwImage = Tensor.zeros([F, K], x.dtype).data; // one image's share of dw
-  const wT = transposed(w.data, F, K); // (K, F), once per call: plain products are the fastest
-  const xd = x.data, gd = dout.data, dxd = dx.data, dwd = dw.data;
-  for (let n = 0; n < N; n++) {
-    const doutImage = gd.subarray(n * F * P, (n + 1) * F * P);
-    k.im2col(cols, xd.subarray(n * CHW, (n + 1) * CHW), g);
-    k.gemm(dwImage, doutImage, cols, F, P, K, { transB: true }); // (F, P)·(P, K)
-    for (let i = 0; i < F * K; i++) dwd[i] += dwImage[i];
-    k.gemm(cols, wT, doutImage, K, F, P); // (K, F)·(F, P) = dcols
-    k.col2im(dxd.subarray(n * CHW, (n + 1) * CHW), cols, g);
-    sumColumns(db.data, doutImage, F, P);
+  const cols = Tensor.zeros([K + 1, G * P], x.dtype).data; // lowered x, then reused for dcols
+  const doutT = Tensor.zeros([F, G * P], x.dtype).data;
+  const dwbT = Tensor.zeros([K + 1, F], x.dtype).data; // one block's [dw | db]ᵀ
+  for (let n0 = 0; n0 < N; n0 += G) {
+    const B = Math.min(G, N - n0);
+    swapOuterAxes(doutT, dout.data.subarray(n0 * F * P), B, F, P); // (B, F, P) -> (F, B, P)
+    lowerImages(cols, x.data, g, n0, B);
+    // [dw | db]ᵀ = (K + 1, B·P)·(B·P, F): ~10% faster than [dw | db] for the bench's 32 5x5 filters
+    // (the gemm's 8-column micro-tiles waste less on F = 32 columns than on K + 1 = 26)
+    k.gemm(dwbT, cols, doutT, K + 1, B * P, F, { transB: true });
+    for (let f = 0; f < F; f++) {
+      for (let r = 0; r < K; r++) dw.data[f * K + r] += dwbT[r * F + f];
+      db.data[f] += dwbT[K * F + f];
+    }
+    k.gemm(cols, w.data, doutT, K, F, B * P, { transA: true }); // dcols (K, B·P) = wᵀ·doutT
+    k.col2im(dx.data.subarray(n0 * CHW, (n0 + B) * CHW), cols, g, B);
   }
   return { dx, dw, db };
 }
 
-/** A copy of x (R, C) transposed to (C, R), allocated like a Tensor (in the backend's memory). */
-function transposed(x: Buf, R: number, C: number): Buf {
-  const t = Tensor.zeros([C, R], x instanceof Float32Array ? 'float32' : 'float64').data;
-  for (let r = 0; r < R; r++) {
-    const row = r * C;
-    for (let c = 0; c < C; c++) t[c * R + r] = x[row + c];
+/** [w | b]: w (F, K) with b (F) as an extra last column, (F, K + 1). */
+function withBias(w: Buf, b: Buf, F: number, K: number): Buf {
+  const wb = Tensor.zeros([F, K + 1], w instanceof Float32Array ? 'float32' : 'float64').data;
+  for (let f = 0; f < F; f++) {
+    wb.set(w.subarray(f * K, (f + 1) * K), f * (K + 1));
+    wb[f * (K + 1) + K] = b[f];
   }
-  return t;
+  return wb;
 }
 
-/** In place: x[f, p] += v[f] for x (F, P), v (F). */
-function addColumnVector(x: Buf, v: Buf, F: number, P: number): void {
-  for (let f = 0; f < F; f++) {
-    const row = f * P, vf = v[f];
-    for (let p = 0; p < P; p++) x[row + p] += vf;
-  }
-}
-
-/** Accumulates: out[f] += Σ_p x[f, p] for x (F, P). */
-function sumColumns(out: Buf, x: Buf, F: number, P: number): void {
-  for (let f = 0; f < F; f++) {
-    const row = f * P;
-    let s = 0;
-    for (let p = 0; p < P; p++) s += x[row + p];
-    out[f] += s;
+/** out (B, A, P) = x (A, B, P) with the two outer axes swapped; rows of P are copied whole. */
+function swapOuterAxes(out: Buf, x: Buf, A: number, B: number, P: number): void {
+  for (let a = 0; a < A; a++) {
+    for (let b = 0; b < B; b++) out.set(x.subarray((a * B + b) * P, (a * B + b + 1) * P), (b * A + a) * P);
   }
 }

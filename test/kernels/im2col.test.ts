@@ -92,6 +92,32 @@ for (const k of backends) {
           expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual((dtype === 'float64' ? 1e-12 : 1e-5) * Math.max(1, scale));
         });
       });
+
+      it('on N images: image n fills columns n·Hout·Wout onwards of every row, exactly as alone', () => {
+        geometries(20, dtype === 'float64' ? 7 : 8).forEach((g, t) => {
+          const N = 1 + (t % 4), rows = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W;
+          const x = Tensor.randn([N, g.C, g.H, g.W], { seed: t, dtype }).data;
+          const c = Tensor.randn([rows, N * P], { seed: 70 + t, dtype }).data;
+          const cols = Tensor.full([rows, N * P], 99, dtype).data, dx = Tensor.full([N, g.C, g.H, g.W], 99, dtype).data;
+          k.im2col(cols, x, g, N);
+          k.col2im(dx, c, g, N);
+          for (let n = 0; n < N; n++) {
+            const one = Tensor.zeros([rows, P], dtype).data, cn = Tensor.zeros([rows, P], dtype).data;
+            const dxn = Tensor.zeros([g.C, g.H, g.W], dtype).data;
+            k.im2col(one, x.subarray(n * CHW, (n + 1) * CHW), g);
+            for (let r = 0; r < rows; r++) {
+              cn.set(c.subarray((r * N + n) * P, (r * N + n + 1) * P), r * P);
+              for (let p = 0; p < P; p++) {
+                if (cols[(r * N + n) * P + p] !== one[r * P + p]) expect.fail(`${JSON.stringify(g)} N=${N}: cols[${r}, ${n * P + p}]`);
+              }
+            }
+            k.col2im(dxn, cn, g);
+            for (let q = 0; q < CHW; q++) {
+              if (dx[n * CHW + q] !== dxn[q]) expect.fail(`${JSON.stringify(g)} N=${N}: dx[${n}, ${q}] = ${dx[n * CHW + q]}, want ${dxn[q]}`);
+            }
+          }
+        });
+      });
     });
   }
 }

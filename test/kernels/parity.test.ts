@@ -10,12 +10,17 @@ import { Rng } from '../../src/tensor/index.js';
 const one = loadWasm(); // the instance the layers get from kernelsFor('float32')
 const single = createWasmKernels({ threads: 1 });
 const two = createWasmKernels({ threads: 2 });
+const plain = createWasmKernels({ threads: 2, simd: 'simd' }); // the build runtimes without relaxed SIMD get
 const started = two.warmUp();
+plain.warmUp();
 afterAll(() => {
   single.close();
   two.close();
+  plain.close();
 });
-const backends: Array<[string, Kernels]> = [['wasm (default)', one], ['wasm (1 thread)', single], ['wasm (2 threads)', two]];
+const backends: Array<[string, Kernels]> = [
+  ['wasm (default)', one], ['wasm (1 thread)', single], ['wasm (2 threads)', two], ['wasm (plain SIMD, 2 threads)', plain],
+];
 
 /** A float32 view of n standard normals at a non-zero byteOffset inside a larger buffer. */
 function randView(rng: Rng, n: number, offset = 3): Float32Array {
@@ -55,6 +60,11 @@ describe('wasm backend loads', () => {
     expect(one.supports('float32')).toBe(true);
     expect(one.supports('float64')).toBe(false);
     expect(started).toBe(Math.min(2, two.info.threads));
+    expect(plain.info.simd).toBe('simd');
+    // relaxed SIMD where the runtime validates it without flags (Node 22+), else plain f32x4;
+    // backend.test.ts runs the relaxed build under --experimental-wasm-relaxed-simd
+    const major = Number(process.versions.node.split('.')[0]);
+    expect(one.info.simd).toBe(major >= 22 || process.execArgv.includes('--experimental-wasm-relaxed-simd') ? 'relaxed' : 'simd');
     expect(SHAPES.some(([M, K, N]) => M * K * N >= THREAD_MIN_WORK)).toBe(true);
   });
 
@@ -108,6 +118,36 @@ describe('wasm gemm across thread counts', () => {
         two.gemm(o2, a, b, M, K, N, { transA, transB });
         expect(o2.every((v, i) => Object.is(v, o1[i])), `${M}x${K}x${N} ${transA} ${transB}`).toBe(true);
       }
+    }
+  });
+});
+
+describe('a gemm worker that dies mid-product', () => {
+  it('does not hang the caller: the product is redone on the calling thread, with one warning', () => {
+    const k = createWasmKernels({ threads: 2, workerTimeoutMs: 200 });
+    if (k.warmUp() < 2) return; // one core: no worker to lose
+    // Kill the worker behind the backend's back; this thread does not return to the event loop, so
+    // the backend cannot have seen an 'exit' event and still counts the worker as ready.
+    void (k as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0].terminate();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (msg: string) => void warnings.push(msg);
+    try {
+      const rng = new Rng(77), M = 200, K = 300, N = 150;
+      const a = randView(rng, M * K), b = randView(rng, K * N);
+      const got = staleView(M * N), want = new Float32Array(M * N);
+      k.gemm(got, a, b, M, K, N);
+      reference.gemm(want, a, b, M, K, N);
+      expect(worstRel(got, want, Math.sqrt(K))).toBeLessThan(1e-5);
+      expect(k.info.threads).toBe(1);
+      expect(warnings).toEqual([
+        'wasm backend: gemm worker 1 made no progress for 200 ms (it died or hung); the workers are stopped and products now run on the calling thread',
+      ]);
+      k.gemm(got, a, b, M, K, N); // later products: this thread only, no further warning
+      expect(warnings.length).toBe(1);
+    } finally {
+      console.warn = warn;
+      k.close();
     }
   });
 });
@@ -170,6 +210,18 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
       one.col2im(dgot, cols, g);
       reference.col2im(dwant, cols, g);
       expect(worstRel(dgot, dwant, 1e-6), `col2im ${JSON.stringify(g)}`).toBe(0); // same summation order
+    }
+    for (const g of geoms.slice(0, 4)) { // a batch of 3 images: cols (C·HH·WW, 3·Hout·Wout)
+      const N = 3, xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
+      const x = randView(rng, xLen), cols = randView(rng, colsLen);
+      const got = staleView(colsLen), want = new Float32Array(colsLen);
+      one.im2col(got, x, g, N);
+      reference.im2col(want, x, g, N);
+      expect(worstRel(got, want, 1e-6), `im2col N=3 ${JSON.stringify(g)}`).toBe(0);
+      const dgot = staleView(xLen), dwant = new Float32Array(xLen);
+      one.col2im(dgot, cols, g, N);
+      reference.col2im(dwant, cols, g, N);
+      expect(worstRel(dgot, dwant, 1e-6), `col2im N=3 ${JSON.stringify(g)}`).toBe(0);
     }
   });
 });

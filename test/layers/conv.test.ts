@@ -92,6 +92,17 @@ describe('convForward/convBackward equal the naive loops', () => {
       expect(normwiseError(g1[key], g2[key])).toBeLessThan(1e-5);
     }
   });
+
+  it('when the batch is lowered in several blocks (2 + 2 + 1 images of 101 x 256 columns), to 1e-12', () => {
+    // (C·HH·WW + 1)·Hout·Wout = 101·256 entries an image: the 2^16 cap of one block fits 2 images
+    const x = randn64([5, 4, 16, 16], 7), w = randn64([3, 4, 5, 5], 8), b = randn64([3], 9);
+    const param = { stride: 1, pad: 2 };
+    const fast = convForward(x, w, b, param), naive = convForwardNaive(x, w, b, param);
+    expect(normwiseError(fast.out, naive.out)).toBeLessThan(1e-12);
+    const dout = randn64(fast.out.shape, 10);
+    const g1 = convBackward(dout, fast.cache), g2 = convBackwardNaive(dout, naive.cache);
+    for (const key of ['dx', 'dw', 'db'] as const) expect(normwiseError(g1[key], g2[key]), key).toBeLessThan(1e-12);
+  });
 });
 
 describe('conv gradients match centred differences (float64)', () => {

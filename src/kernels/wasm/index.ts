@@ -9,8 +9,18 @@
 // work: 6% of a 128³ product, under 1% from 512³ (bench/wasm.ts measures it), and the arena is
 // allocated once and only grows, so no call allocates WASM memory.
 //
+// SIMD: the relaxed-SIMD build (fused multiply-add: one instruction per multiply-add instead of
+// two, so ~1.4x the GFLOP/s of plain f32x4 on the bench machine) is used wherever the runtime
+// validates it (feature detection by WebAssembly.validate), else the plain f32x4 build. Node 22+
+// and current browsers ship relaxed SIMD; Node 20-21 have it only when started with V8's
+// --experimental-wasm-relaxed-simd (a library does not flip V8 flags behind its user's back).
+// createWasmKernels({ simd: 'simd' }) forces the plain build.
+//
 // Threads: Node (>= 20.16, for process.getBuiltinModule) starts one worker per extra core on the
-// first large product. In a browser page the main thread may not block in Atomics.wait, so
+// first large product. A worker that dies or hangs mid-product cannot hang the caller: the
+// waiting thread watches each worker's heartbeat (a counter the kernels bump per packed block)
+// and, after workerTimeoutMs without one, stops the workers, warns once and redoes the product
+// on the calling thread. In a browser page the main thread may not block in Atomics.wait, so
 // products run on the calling thread there (and without cross-origin isolation the memory is not
 // shared either: the unshared build is used).
 import { DTypeError, ShapeError, type DType } from '../../tensor/index.js';
@@ -27,6 +37,16 @@ export interface WasmInfo {
   readonly threads: number;
 }
 
+/** Options of createWasmKernels. */
+export interface WasmOptions {
+  /** At most this many threads, the calling one included (default: every core). */
+  readonly threads?: number;
+  /** 'simd' forces the plain f32x4 build; 'auto' (default) takes relaxed SIMD where it validates. */
+  readonly simd?: 'auto' | 'simd';
+  /** A worker without a heartbeat for this long mid-product counts as dead (default 10 s). */
+  readonly workerTimeoutMs?: number;
+}
+
 /** The wasm backend: the Kernels, plus how it loaded, a way to start its workers early, and to stop them. */
 export interface WasmKernels extends Kernels {
   readonly info: WasmInfo;
@@ -40,15 +60,15 @@ interface Exports {
   gemmScratchBytes(): number;
   gemm(out: number, a: number, b: number, M: number, K: number, N: number,
     rsA: number, csA: number, rsB: number, csB: number, ldc: number, scratch: number): void;
-  gemmChunks(job: number, scratch: number): void;
+  gemmChunks(job: number, scratch: number, counter: number): void;
   addRowVector(x: number, v: number, M: number, N: number): void;
   sumRows(out: number, x: number, M: number, N: number): void;
   reluForward(out: number, x: number, len: number): void;
   reluBackward(dx: number, dout: number, x: number, len: number): void;
   im2col(cols: number, x: number, C: number, H: number, W: number, HH: number, WW: number,
-    stride: number, pad: number, Hout: number, Wout: number): void;
+    stride: number, pad: number, Hout: number, Wout: number, N: number): void;
   col2im(dx: number, cols: number, C: number, H: number, W: number, HH: number, WW: number,
-    stride: number, pad: number, Hout: number, Wout: number): void;
+    stride: number, pad: number, Hout: number, Wout: number, N: number): void;
 }
 
 // The few WebAssembly JS API members used here (the project's lib has no DOM/WebAssembly types).
@@ -69,7 +89,8 @@ const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB: pointers stay positive int32
 const RESERVED = PAGE; // below this: AssemblyScript's own (static) area, and the thread control block
 const JOB = 1024; // byte offset of the shared job (int32 slots, see gemmChunks in kernels.ts)
-const SLOTS = JOB + 256; // then per worker 4 int32 slots: 0 go generation, 1 done generation, 2 error, 3 ready
+const SLOTS = JOB + 256; // then per worker SLOT_BYTES: int32 0 go generation, 1 done generation, 2 error, 3 ready, 4 heartbeat
+const SLOT_BYTES = 32;
 const MAX_WORKERS = 15;
 const CHUNKS_PER_THREAD = 3;
 
@@ -86,6 +107,11 @@ function decode(b64: string): Uint8Array {
   const s = atob(b64), bytes = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
   return bytes;
+}
+
+/** Whether this runtime validates the relaxed-SIMD build (feature detection, no flags set). */
+function relaxedSimdWorks(wasm: WasmApi, bytes: Uint8Array): boolean {
+  return wasm.validate(bytes);
 }
 
 function sharedMemoryWorks(): boolean {
@@ -110,7 +136,7 @@ function canBlock(): boolean {
 interface WorkerHandle {
   unref(): void;
   terminate(): Promise<number>;
-  on(event: 'error', fn: (e: unknown) => void): void;
+  on(event: 'error' | 'exit', fn: (e: unknown) => void): void;
 }
 type WorkerCtor = new (code: string, opts: { eval: true; workerData: unknown }) => WorkerHandle;
 
@@ -132,14 +158,15 @@ const WORKER_SOURCE = `
 import('node:worker_threads').then(({ workerData }) => {
   const { module, memory, slots, scratch } = workerData;
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const c = new Int32Array(memory.buffer, slots, 4);
+  const c = new Int32Array(memory.buffer, slots, 5);
   let seen = Atomics.load(c, 0); // read before announcing ready, so no generation is missed
   Atomics.store(c, 3, 1);
   for (;;) {
     Atomics.wait(c, 0, seen);
     seen = Atomics.load(c, 0);
+    Atomics.add(c, 4, 1);
     try {
-      ex.gemmChunks(${JOB}, scratch);
+      ex.gemmChunks(${JOB}, scratch, slots + 16);
     } catch (e) {
       Atomics.store(c, 2, 1);
     }
@@ -163,13 +190,15 @@ class WasmBackend implements WasmKernels {
   private workersStarted = false;
   private workers: WorkerHandle[] = [];
   private generation = 0;
+  private readonly workerTimeoutMs: number;
 
-  constructor(opts: { threads?: number } = {}) {
+  constructor(opts: WasmOptions = {}) {
     const wasm = wasmApi;
     if (!wasm) throw new Error('wasm backend: WebAssembly is not available');
     const shared = sharedMemoryWorks();
     const relaxedBytes = decode(modules.relaxed);
-    const useRelaxed = shared && wasm.validate(relaxedBytes);
+    const useRelaxed = shared && opts.simd !== 'simd' && relaxedSimdWorks(wasm, relaxedBytes);
+    this.workerTimeoutMs = opts.workerTimeoutMs ?? 10_000;
     const bytes = useRelaxed ? relaxedBytes : decode(shared ? modules.simd : modules.simdUnshared);
     if (!wasm.validate(bytes)) throw new Error('wasm backend: this runtime has no WebAssembly SIMD');
     this.module = new wasm.Module(bytes);
@@ -238,35 +267,73 @@ class WasmBackend implements WasmKernels {
     const rsA = opts.transA ? 1 : K, csA = opts.transA ? M : 1;
     const rsB = opts.transB ? 1 : N, csB = opts.transB ? K : 1;
     const workers = M * N * K >= THREAD_MIN_WORK ? this.readyWorkers() : 0;
-    if (workers === 0) this.ex.gemm(pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N, RESERVED);
-    else this.runShared(workers, [pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N], M, N);
+    if (workers === 0 || !this.runShared(workers, [pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N], M, N)) {
+      this.ex.gemm(pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N, RESERVED);
+    }
     this.get(out, pout, M * N);
   }
 
   /**
    * Runs one product on this thread and `workers` workers: out (M, N) is cut along its longer
    * side into chunks (whole micro-tiles) that the threads take from a shared counter; then this
-   * thread blocks (Atomics.wait) until every worker it woke has finished.
+   * thread blocks (Atomics.wait) until every worker it woke has finished. Returns false when a
+   * worker stopped beating mid-product: the workers are then stopped and the caller redoes the
+   * product alone (gemm overwrites out, so the partial result does no harm; terminate() stops a
+   * hung worker's WebAssembly at its next loop iteration, long before the redo is done).
    */
-  private runShared(workers: number, args: number[], M: number, N: number): void {
+  private runShared(workers: number, args: number[], M: number, N: number): boolean {
     const T = workers + 1, byRows = M >= N, L = byRows ? M : N, unit = byRows ? 4 : 8;
     const chunk = Math.max(unit, Math.ceil(L / (CHUNKS_PER_THREAD * T) / unit) * unit);
     const job = this.i32(JOB, 16);
     job.set([0, Math.ceil(L / chunk), byRows ? 1 : 0, chunk, ...args]);
     const gen = ++this.generation;
     for (let w = 0; w < workers; w++) {
-      const slot = this.i32(SLOTS + 16 * w, 4);
+      const slot = this.slot(w);
       Atomics.store(slot, 0, gen);
       Atomics.notify(slot, 0);
     }
-    this.ex.gemmChunks(JOB, RESERVED);
+    this.ex.gemmChunks(JOB, RESERVED, 0);
     let failed = false;
     for (let w = 0; w < workers; w++) {
-      const slot = this.i32(SLOTS + 16 * w, 4);
-      for (let done = Atomics.load(slot, 1); done !== gen; done = Atomics.load(slot, 1)) Atomics.wait(slot, 1, done);
+      const slot = this.slot(w);
+      if (!this.awaitWorker(slot, gen)) {
+        this.workerDied(w);
+        return false;
+      }
       if (Atomics.exchange(slot, 2, 0) !== 0) failed = true;
     }
     if (failed) throw new Error('wasm backend: a gemm worker failed');
+    return true;
+  }
+
+  /** Waits until the worker publishes generation gen; false after workerTimeoutMs without a heartbeat. */
+  private awaitWorker(slot: Int32Array, gen: number): boolean {
+    let beat = Atomics.load(slot, 4), last = Date.now();
+    for (let done = Atomics.load(slot, 1); done !== gen; done = Atomics.load(slot, 1)) {
+      Atomics.wait(slot, 1, done, 20);
+      const now = Date.now(), b = Atomics.load(slot, 4);
+      if (b !== beat) {
+        beat = b;
+        last = now;
+      } else if (now - last > this.workerTimeoutMs) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A worker stopped beating mid-product: stop them all (later products run here) and say so once. */
+  private workerDied(w: number): void {
+    this.close();
+    console.warn(
+      `wasm backend: gemm worker ${w + 1} made no progress for ${this.workerTimeoutMs} ms (it died or hung); ` +
+        'the workers are stopped and products now run on the calling thread',
+    );
+  }
+
+  /** Worker w's int32 control slots (see SLOTS). */
+  private slot(w: number): Int32Array {
+    return this.i32(SLOTS + SLOT_BYTES * w, 5);
   }
 
   /** An int32 view of the control area (below RESERVED, so any view of the memory covers it). */
@@ -279,13 +346,14 @@ class WasmBackend implements WasmKernels {
     if (this.workersStarted || !this.threadApi) return;
     this.workersStarted = true;
     for (let w = 0; w + 1 < this.maxThreads; w++) {
-      const slots = SLOTS + 16 * w, scratch = RESERVED + (w + 1) * this.scratchBytes;
-      this.i32(slots, 4).set([this.generation, this.generation, 0, 0]);
+      const slots = SLOTS + SLOT_BYTES * w, scratch = RESERVED + (w + 1) * this.scratchBytes;
+      this.i32(slots, 5).set([this.generation, this.generation, 0, 0, 0]);
       const worker = new this.threadApi.Worker(WORKER_SOURCE, {
         eval: true,
         workerData: { module: this.module, memory: this.memory, slots, scratch },
       });
       worker.on('error', () => {}); // a worker that fails to start never turns ready: its chunks run here
+      worker.on('exit', () => Atomics.store(this.i32(slots, 5), 3, 0)); // seen between products: not woken again
       worker.unref();
       this.workers.push(worker);
     }
@@ -303,7 +371,7 @@ class WasmBackend implements WasmKernels {
   private readyWorkers(): number {
     this.startWorkers();
     let n = 0;
-    while (n + 1 < this.maxThreads && Atomics.load(this.i32(SLOTS + 16 * n, 4), 3) === 1) n++;
+    while (n + 1 < this.maxThreads && n < this.workers.length && Atomics.load(this.slot(n), 3) === 1) n++;
     return n;
   }
 
@@ -338,25 +406,25 @@ class WasmBackend implements WasmKernels {
     this.get(out, pout, N);
   }
 
-  im2col(cols: Buf, x: Buf, g: ConvGeometry): void {
+  im2col(cols: Buf, x: Buf, g: ConvGeometry, N = 1): void {
     f32Only('im2col', cols, x);
-    const xLen = g.C * g.H * g.W, colsLen = g.C * g.HH * g.WW * g.Hout * g.Wout;
+    const xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
     fits('im2col', 'x', x, xLen);
     fits('im2col', 'cols', cols, colsLen);
     const [pcols, px] = this.layout(colsLen, xLen);
     this.put(px, x, xLen);
-    this.ex.im2col(pcols, px, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout);
+    this.ex.im2col(pcols, px, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout, N);
     this.get(cols, pcols, colsLen);
   }
 
-  col2im(dx: Buf, cols: Buf, g: ConvGeometry): void {
+  col2im(dx: Buf, cols: Buf, g: ConvGeometry, N = 1): void {
     f32Only('col2im', dx, cols);
-    const xLen = g.C * g.H * g.W, colsLen = g.C * g.HH * g.WW * g.Hout * g.Wout;
+    const xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
     fits('col2im', 'dx', dx, xLen);
     fits('col2im', 'cols', cols, colsLen);
     const [pdx, pcols] = this.layout(xLen, colsLen);
     this.put(pcols, cols, colsLen);
-    this.ex.col2im(pdx, pcols, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout);
+    this.ex.col2im(pdx, pcols, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout, N);
     this.get(dx, pdx, xLen);
   }
 
@@ -410,6 +478,6 @@ export function loadWasm(): WasmKernels {
  * A separate instance with its own memory and at most `threads` threads (for the bench's 1- vs
  * 2-thread rows and the tests); close() stops its workers.
  */
-export function createWasmKernels(opts: { threads?: number } = {}): WasmKernels {
+export function createWasmKernels(opts: WasmOptions = {}): WasmKernels {
   return new WasmBackend(opts);
 }

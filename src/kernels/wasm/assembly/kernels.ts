@@ -10,8 +10,13 @@
 const MR: i32 = 4;
 const NR: i32 = 8;
 const KC: i32 = 256; // depth of one packed block: a b micro-panel (KC x NR) is 8 KiB, in L1
-const MC: i32 = 64; // rows of a per packed block: 64 KiB, in L2
-const NC: i32 = 1024; // columns of b per packed block: 1 MiB
+const MC: i32 = 128; // rows of a per packed block: 128 KiB, in L2
+const NC: i32 = 512; // columns of b per packed block: 512 KiB, in L2 (NC 1024 measured no faster, at twice the scratch)
+
+// Where gemm counts the packed blocks it has finished (0: nowhere). gemmChunks points it at the
+// calling worker's progress slot, so that the thread waiting for the workers can tell a busy
+// worker from a dead one (see runShared in ../index.ts). Globals are per instance, so per thread.
+let progress: usize = 0;
 
 // reference.ts: gemm (no loop here: the scratch bytes one gemm call needs for packed a, packed b
 // and one edge tile).
@@ -74,6 +79,18 @@ function kernel4x8(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, accumulate
   v128.store(C3, c31, 16);
 }
 
+// reference.ts: gemm (a 4x4 block transposed, no loop). Stores rows r0..r3 (4 floats each) as
+// columns: dst[k·step + i] = r_i[k] for k, i < 4 (step in bytes between the 4 output vectors).
+// Not inlined: the module must stay under the 4 KiB that browsers compile synchronously.
+function store4x4T(dst: usize, step: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + step, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
 // reference.ts: gemm (packing of op(a)). Ap[panel p][k][r] = op(a)[i0 + p·MR + r, k0 + k], with
 // op(a)[i, k] = a[i·rsA + k·csA]; rows past mc are zero so edge tiles run the same kernel.
 function packA(Ap: usize, a: usize, rsA: i32, csA: i32, i0: i32, mc: i32, k0: i32, kc: i32): void {
@@ -88,15 +105,25 @@ function packA(Ap: usize, a: usize, rsA: i32, csA: i32, i0: i32, mc: i32, k0: i3
       }
       continue;
     }
+    let kDone = 0;
+    if (rows == MR && csA == 1) {
+      // a stored plainly: each row is contiguous in k; 4x4 blocks are transposed into the panel.
+      const rs = <usize>rsA << 2;
+      const r0 = a + (<usize>((i0 + p) * rsA + k0) << 2), r1 = r0 + rs, r2 = r1 + rs, r3 = r2 + rs;
+      for (; kDone + 4 <= kc; kDone += 4) {
+        const o = <usize>kDone << 2;
+        store4x4T(panel + (<usize>(kDone * MR) << 2), 16, v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o));
+      }
+    }
     for (let r = 0; r < MR; r++) {
       if (r >= rows) {
         for (let k = 0; k < kc; k++) store<f32>(panel + (<usize>(k * MR + r) << 2), 0);
         continue;
       }
-      const row = a + (<usize>((i0 + p + r) * rsA + k0 * csA) << 2);
+      const row = a + (<usize>((i0 + p + r) * rsA + (k0 + kDone) * csA) << 2);
       const step = <usize>csA << 2;
       let src = row;
-      for (let k = 0; k < kc; k++) {
+      for (let k = kDone; k < kc; k++) {
         store<f32>(panel + (<usize>(k * MR + r) << 2), load<f32>(src));
         src += step;
       }
@@ -119,7 +146,19 @@ function packB(Bp: usize, b: usize, rsB: i32, csB: i32, k0: i32, kc: i32, j0: i3
       }
       continue;
     }
-    for (let k = 0; k < kc; k++) {
+    let k = 0;
+    if (cols == NR && rsB == 1) {
+      // b stored transposed: each column of op(b) is contiguous in k; two 4x4 blocks per 4 k.
+      const cs = <usize>csB << 2;
+      const s0 = b + (<usize>((j0 + q) * csB + k0) << 2);
+      for (; k + 4 <= kc; k += 4) {
+        for (let h: usize = 0; h < 2; h++) { // columns 0-3, then 4-7
+          const o = s0 + (<usize>k << 2) + h * 4 * cs, dst = panel + (<usize>(k * NR) << 2) + h * 16;
+          store4x4T(dst, 32, v128.load(o), v128.load(o + cs), v128.load(o + 2 * cs), v128.load(o + 3 * cs));
+        }
+      }
+    }
+    for (; k < kc; k++) {
       const dst = panel + (<usize>(k * NR) << 2);
       const src = b + (<usize>((k0 + k) * rsB + (j0 + q) * csB) << 2);
       const step = <usize>csB << 2;
@@ -154,6 +193,7 @@ export function gemm(
       packB(Bp, b, rsB, csB, pc, kc, jc, nc);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
+        if (progress != 0) atomic.add<i32>(progress, 1);
         packA(Ap, a, rsA, csA, ic, mc, pc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
@@ -188,16 +228,12 @@ function edgeTile(C: usize, ldc: i32, tile: usize, rows: i32, cols: i32, accumul
   }
 }
 
-// reference.ts: addRowVector. In place: x[m, n] += v[n] for x (M, N), v (N).
+// reference.ts: addRowVector. In place: x[m, n] += v[n] for x (M, N), v (N). Scalar: the copies in
+// and out of WASM memory cost more than this loop, and the module must stay under 4 KiB.
 export function addRowVector(x: usize, v: usize, M: i32, N: i32): void {
   for (let m = 0; m < M; m++) {
     const row = x + (<usize>(m * N) << 2);
-    let n = 0;
-    for (; n + 4 <= N; n += 4) {
-      const o = <usize>n << 2;
-      v128.store(row + o, f32x4.add(v128.load(row + o), v128.load(v + o)));
-    }
-    for (; n < N; n++) {
+    for (let n = 0; n < N; n++) {
       const o = <usize>n << 2;
       store<f32>(row + o, load<f32>(row + o) + load<f32>(v + o));
     }
@@ -252,18 +288,20 @@ export function reluBackward(dx: usize, dout: usize, x: usize, len: i32): void {
   }
 }
 
-// reference.ts: im2col. cols[(c·HH + i)·WW + j, ho·Wout + wo] = x[c, ho·stride − pad + i,
-// wo·stride − pad + j], 0 off the image. The interior of each output row (where the window is
-// inside the image) is copied without bounds tests; with stride 1 it is one memory.copy.
+// reference.ts: im2col. cols[(c·HH + i)·WW + j, n·Hout·Wout + ho·Wout + wo] = x[n, c, ho·stride −
+// pad + i, wo·stride − pad + j], 0 off the image, for N images. The interior of each output row
+// (where the window is inside the image) is copied without bounds tests; with stride 1 it is one
+// memory.copy.
 export function im2col(
-  cols: usize, x: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32, stride: i32, pad: i32, Hout: i32, Wout: i32,
+  cols: usize, x: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32, stride: i32, pad: i32, Hout: i32, Wout: i32, N: i32,
 ): void {
   const HWout = Hout * Wout;
-  for (let c = 0; c < C; c++) {
-    const xChan = c * H * W;
+  for (let q = 0; q < C * N; q++) {
+    const c = q / N, n = q % N; // c outer: the rows of one channel are written together
+    const xChan = (n * C + c) * H * W;
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
-        const colRow = ((c * HH + i) * WW + j) * HWout;
+        const colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
         // wo range with 0 <= wo·stride − pad + j < W
         const woLo = j >= pad ? 0 : (pad - j + stride - 1) / stride;
         let woHi = W + pad - j > 0 ? (W + pad - j - 1) / stride + 1 : 0;
@@ -291,18 +329,19 @@ export function im2col(
   }
 }
 
-// reference.ts: col2im. dx[c, h, w] = Σ of every cols entry that im2col read from x[c, h, w].
-// Overwrites dx. Same loop order as the reference, so every pixel sums in the same order.
+// reference.ts: col2im. dx[n, c, h, w] = Σ of every cols entry that im2col read from x[n, c, h, w].
+// Overwrites dx. Every pixel sums over (i, j) in the reference's order, so the rounding is the same.
 export function col2im(
-  dx: usize, cols: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32, stride: i32, pad: i32, Hout: i32, Wout: i32,
+  dx: usize, cols: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32, stride: i32, pad: i32, Hout: i32, Wout: i32, N: i32,
 ): void {
   const HWout = Hout * Wout;
-  memory.fill(dx, 0, <usize>(C * H * W) << 2);
-  for (let c = 0; c < C; c++) {
-    const xChan = c * H * W;
+  memory.fill(dx, 0, <usize>(N * C * H * W) << 2);
+  for (let q = 0; q < C * N; q++) {
+    const c = q / N, n = q % N;
+    const xChan = (n * C + c) * H * W;
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
-        const colRow = ((c * HH + i) * WW + j) * HWout;
+        const colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
         const woLo = j >= pad ? 0 : (pad - j + stride - 1) / stride;
         let woHi = W + pad - j > 0 ? (W + pad - j - 1) / stride + 1 : 0;
         if (woHi > Wout) woHi = Wout;
@@ -340,21 +379,20 @@ export function col2im(
 // into nChunks chunks of `chunk` rows (byRows) or columns of out; every thread calls this with
 // its own scratch and takes chunks from the atomic counter until none are left, so a thread that
 // starts late (or is descheduled) simply takes fewer. Slots: 0 next chunk, 1 nChunks, 2 byRows,
-// 3 chunk, 4..14 the gemm arguments out, a, b, M, K, N, rsA, csA, rsB, csB, ldc.
-export function gemmChunks(job: usize, scratch: usize): void {
+// 3 chunk, 4..14 the gemm arguments out, a, b, M, K, N, rsA, csA, rsB, csB, ldc. `counter` (0 for
+// none) is an int32 this thread bumps for every packed block it finishes (its heartbeat).
+export function gemmChunks(job: usize, scratch: usize, counter: usize): void {
+  progress = counter;
   const nChunks = load<i32>(job, 4), byRows = load<i32>(job, 8) != 0, chunk = load<i32>(job, 12);
   const out = <usize>load<i32>(job, 16), a = <usize>load<i32>(job, 20), b = <usize>load<i32>(job, 24);
   const M = load<i32>(job, 28), K = load<i32>(job, 32), N = load<i32>(job, 36);
   const rsA = load<i32>(job, 40), csA = load<i32>(job, 44), rsB = load<i32>(job, 48), csB = load<i32>(job, 52);
   const ldc = load<i32>(job, 56);
   for (let i = atomic.add<i32>(job, 1); i < nChunks; i = atomic.add<i32>(job, 1)) {
-    const lo = i * chunk;
-    if (byRows) {
-      const rows = min(chunk, M - lo);
-      gemm(out + (<usize>(lo * ldc) << 2), a + (<usize>(lo * rsA) << 2), b, rows, K, N, rsA, csA, rsB, csB, ldc, scratch);
-    } else {
-      const cols = min(chunk, N - lo);
-      gemm(out + (<usize>lo << 2), a, b + (<usize>(lo * csB) << 2), M, K, cols, rsA, csA, rsB, csB, ldc, scratch);
-    }
+    const lo = i * chunk; // rows lo .. lo + chunk of out (and of op(a)), or columns (and of op(b))
+    const rows = byRows ? min(chunk, M - lo) : M, cols = byRows ? N : min(chunk, N - lo);
+    const outAt = byRows ? lo * ldc : lo, aAt = byRows ? lo * rsA : 0, bAt = byRows ? 0 : lo * csB;
+    gemm(out + (<usize>outAt << 2), a + (<usize>aAt << 2), b + (<usize>bAt << 2), rows, K, cols, rsA, csA, rsB, csB, ldc, scratch);
   }
+  progress = 0;
 }
