@@ -7,11 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, loadModelInto, readSafetensors, registerModel, saveModel, writeSafetensors } from '../../src/io/index.js';
 import { CaptioningRNN, FullyConnectedNet, LinearClassifier, ThreeLayerConvNet, TwoLayerNet } from '../../src/models/index.js';
 import { Tensor, type FloatTensor } from '../../src/tensor/index.js';
+import { sameBits } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'layerwise-ckpt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string) => join(dir, name);
-const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
 /** A batch-norm net whose running statistics have moved away from their initial values. */
 function trainedBnNet(seed: number): FullyConnectedNet {

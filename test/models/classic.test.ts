@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evalNumericalGradient, relError } from '../../src/gradcheck/index.js';
 import { LinearClassifier, TwoLayerNet, type Model } from '../../src/models/index.js';
 import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
-import { fixture, fromFixture, randn64 } from '../helpers.js';
+import { accuracy, fixture, fromFixture, randn64 } from '../helpers.js';
 
 type T = { shape: number[]; data: number[] };
 interface ModelCase { X: T; y: number[]; reg: number; params: Record<string, T>; loss: number; grads: Record<string, T>; scores?: T }
@@ -28,14 +28,7 @@ function overfit(model: Model, X: FloatTensor, y: Int32Array, steps: number, lr:
     const { grads } = model.loss(X, y);
     for (const [k, p] of Object.entries(model.params)) for (let i = 0; i < p.size; i++) p.data[i] -= lr * grads[k].data[i];
   }
-  const scores = model.loss(X), C = scores.shape[1];
-  let correct = 0;
-  for (let n = 0; n < y.length; n++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (scores.data[n * C + c] > scores.data[n * C + best]) best = c;
-    if (best === y[n]) correct++;
-  }
-  return correct / y.length;
+  return accuracy(model.loss(X), y);
 }
 
 function toyBatch(N: number, D: number, C: number, seed: number): { X: FloatTensor; y: Int32Array } {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evalNumericalGradient, relError } from '../../src/gradcheck/index.js';
 import { FullyConnectedNet, type FullyConnectedNetOptions, type Normalization } from '../../src/models/fullyConnectedNet.js';
 import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
-import { fixture, fromFixture, snapshot } from '../helpers.js';
+import { accuracy, fixture, fromFixture, snapshot } from '../helpers.js';
 
 type T = { shape: number[]; data: number[] };
 interface NetCase {
@@ -46,17 +46,6 @@ function gradErrors(model: FullyConnectedNet, X: Tensor, y: Int32Array): Record<
   const errors: Record<string, number> = {};
   for (const [k, p] of Object.entries(model.params)) errors[k] = scaledError(grads[k], evalNumericalGradient(lossAt, p), 1e-3);
   return errors;
-}
-
-function accuracy(scores: FloatTensor, y: Int32Array): number {
-  const C = scores.shape[1];
-  let correct = 0;
-  for (let n = 0; n < y.length; n++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (scores.data[n * C + c] > scores.data[n * C + best]) best = c;
-    if (best === y[n]) correct++;
-  }
-  return correct / y.length;
 }
 
 describe('FullyConnectedNet: PyTorch reference values (float64)', () => {

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../src/io/checkpoint.js';
 import { evalNumericalGradient, relError } from '../../src/gradcheck/index.js';
 import { ThreeLayerConvNet, type ThreeLayerConvNetOptions } from '../../src/models/threeLayerConvNet.js';
-import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
-import { fixture, fromFixture, randn64, snapshot } from '../helpers.js';
+import { Rng, Tensor } from '../../src/tensor/index.js';
+import { accuracy, adamSteps, fixture, fromFixture, randn64, snapshot } from '../helpers.js';
 
 type Entry = { shape: number[]; data: number[] };
 interface ModelCase {
@@ -21,38 +21,6 @@ interface ModelCase {
   grads: Record<string, Entry>;
   testScores: Entry;
   buffers?: Record<string, Entry>;
-}
-
-/** Full-batch Adam (torch's defaults but lr), written here because the Solver is tested elsewhere. */
-function adamSteps(model: ThreeLayerConvNet, X: Tensor, y: ArrayLike<number>, steps: number, lr: number): number[] {
-  const m: Record<string, Float64Array> = {}, v: Record<string, Float64Array> = {}, losses: number[] = [];
-  for (let t = 1; t <= steps; t++) {
-    const { loss, grads } = model.loss(X, y);
-    losses.push(loss);
-    for (const [key, w] of Object.entries(model.params)) {
-      const g = grads[key].data;
-      m[key] ??= new Float64Array(g.length);
-      v[key] ??= new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) {
-        m[key][i] = 0.9 * m[key][i] + 0.1 * g[i];
-        v[key][i] = 0.999 * v[key][i] + 0.001 * g[i] * g[i];
-        const mHat = m[key][i] / (1 - 0.9 ** t), vHat = v[key][i] / (1 - 0.999 ** t);
-        w.data[i] -= (lr * mHat) / (Math.sqrt(vHat) + 1e-8);
-      }
-    }
-  }
-  return losses;
-}
-
-function accuracy(scores: FloatTensor, y: ArrayLike<number>): number {
-  const [N, C] = scores.shape;
-  let right = 0;
-  for (let n = 0; n < N; n++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (scores.data[n * C + c] > scores.data[n * C + best]) best = c;
-    if (best === y[n]) right++;
-  }
-  return right / N;
 }
 
 /**

@@ -6,24 +6,12 @@ import { loadModel, readSafetensors, saveModel } from '../../src/io/index.js';
 import { FullyConnectedNet } from '../../src/models/index.js';
 import { Solver, type SolverOptions } from '../../src/solver/index.js';
 import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
+import { blobs, sameBits, trainValSplit } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'layerwise-resume-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
-function data() {
-  const rng = new Rng(21), N = 150, D = 6;
-  const centres = Tensor.randn([3, D], { rng, std: 1.5 });
-  const X = Tensor.zeros([N, D]), y = new Int32Array(N);
-  for (let n = 0; n < N; n++) {
-    y[n] = rng.int(3);
-    for (let d = 0; d < D; d++) X.data[n * D + d] = centres.data[y[n] * D + d] + rng.normal();
-  }
-  return {
-    XTrain: Tensor.from(X.data.subarray(0, 120 * D), [120, D]), yTrain: y.subarray(0, 120),
-    XVal: Tensor.from(X.data.subarray(120 * D), [30, D]), yVal: y.subarray(120),
-  };
-}
+const data = () => trainValSplit(blobs({ seed: 21, N: 150, D: 6 }), 120);
 /** Batch norm (buffers) and dropout (model rng): everything a resume has to restore. */
 const net = (seed: number) => new FullyConnectedNet({ hiddenDims: [16, 12], inputDim: 6, numClasses: 3, normalization: 'batchnorm', dropout: 0.1, weightScale: 0.1, seed });
 const augment = (X: FloatTensor, rng: Rng): FloatTensor => {

@@ -3,6 +3,7 @@ import { CaptioningRNN, TwoLayerNet, type LossResult } from '../../src/models/in
 import { sgd, type OptimConfig } from '../../src/optim/index.js';
 import { Solver, type SolverModel, type SolverProgress } from '../../src/solver/index.js';
 import { Rng, Tensor, type FloatTensor, type Labels } from '../../src/tensor/index.js';
+import { sameBits } from '../helpers.js';
 
 /** Three Gaussian blobs in D dimensions, labels 0..2; a seeded, learnable problem. */
 function blobs(N: number, D: number, seed: number): { X: FloatTensor; y: Int32Array } {
@@ -15,7 +16,6 @@ function blobs(N: number, D: number, seed: number): { X: FloatTensor; y: Int32Ar
   return { X, y };
 }
 
-const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
 /**
  * A model whose only param w moves by the update rule, whose buffer counts train-mode calls and

@@ -4,25 +4,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FullyConnectedNet } from '../../src/models/index.js';
 import { Solver, type SolverOptions } from '../../src/solver/index.js';
-import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
+import { Rng, type FloatTensor } from '../../src/tensor/index.js';
+import { blobs, sameBits, trainValSplit } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'layerwise-async-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
-function data() {
-  const rng = new Rng(5), N = 100, D = 5;
-  const centres = Tensor.randn([3, D], { rng, std: 1.5 });
-  const X = Tensor.zeros([N, D]), y = new Int32Array(N);
-  for (let n = 0; n < N; n++) {
-    y[n] = rng.int(3);
-    for (let d = 0; d < D; d++) X.data[n * D + d] = centres.data[y[n] * D + d] + rng.normal();
-  }
-  return {
-    XTrain: Tensor.from(X.data.subarray(0, 80 * D), [80, D]), yTrain: y.subarray(0, 80),
-    XVal: Tensor.from(X.data.subarray(80 * D), [20, D]), yVal: y.subarray(80),
-  };
-}
+const data = () => trainValSplit(blobs({ seed: 5, N: 100, D: 5 }), 80);
 const net = () => new FullyConnectedNet({ hiddenDims: [12], inputDim: 5, numClasses: 3, normalization: 'batchnorm', dropout: 0.1, weightScale: 0.1, seed: 3 });
 const augment = (X: FloatTensor, rng: Rng): FloatTensor => {
   const out = X.clone();
