@@ -8,7 +8,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { data, io, models, Solver, Tensor } from '../src/index.js';
-import { linePlotPng } from '../src/io/plot.js';
 
 const OUT_DIR = process.argv[2] ?? join('out', 'batchnormExperiment');
 const NUM_TRAIN = 2000, NUM_VAL = 1000;
@@ -95,7 +94,7 @@ function plot(runs: Run[]): Uint8Array {
     y: WEIGHT_SCALES.map((ws) => pick(runOf(runs, ws, batchnorm))),
   }));
   const xLabel = 'log10(weight scale)';
-  return linePlotPng([
+  return io.linePlotPng([
     { title: 'Best validation accuracy', xLabel, yLabel: 'accuracy', series: series((r) => r.bestValAcc) },
     { title: 'Final training accuracy', xLabel, yLabel: 'accuracy', series: series((r) => r.finalTrainAcc) },
     { title: 'Final training loss', xLabel, yLabel: 'loss', logY: true, series: series((r) => r.finalLoss) },
