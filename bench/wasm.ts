@@ -6,8 +6,8 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { register } from 'node:module';
 import os from 'node:os';
-import { setBackend } from '../src/kernels/index.js';
-import { createWasmKernels } from '../src/kernels/wasm/index.js';
+import { currentBackend, setBackend, stepMemory, type StepMemory } from '../src/kernels/index.js';
+import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
 import { convBackward, convForward } from '../src/layers/index.js';
 import { ThreeLayerConvNet, TwoLayerNet, type Model } from '../src/models/index.js';
 import { sgd } from '../src/optim/index.js';
@@ -182,9 +182,13 @@ async function benchConvLayer(): Promise<BenchRow> {
   return { section: 'wasm', name: 'conv 64x1x28x28 * 32x5x5 fwd+bwd', unit: 'ms', values, baseline: 'tfjs-wasm', higherIsBetter: false };
 }
 
-/** One training step of layerwise: loss and gradients, then SGD on every parameter. */
-function layerwiseStep(model: Model, X: Tensor, y: number[]): void {
-  const { grads } = model.loss(X, y);
+/**
+ * One training step of layerwise: loss and gradients, then SGD on every parameter. With `mem`,
+ * loss() runs in step memory as the Solver runs it (reused storage, in WASM memory with the wasm
+ * backend); without, every tensor is a fresh array.
+ */
+function layerwiseStep(model: Model, X: Tensor, y: number[], mem: StepMemory | null): void {
+  const { grads } = mem ? mem.run(() => model.loss(X, y)) : model.loss(X, y);
   for (const key of Object.keys(model.params)) sgd(model.params[key], grads[key], { learningRate: LR });
 }
 
@@ -241,33 +245,49 @@ async function benchStep(kind: 'mlp' | 'cnn'): Promise<BenchRow[]> {
   const make = (): Model => kind === 'mlp'
     ? new TwoLayerNet({ inputDim: 784, hiddenDim: 100, numClasses: 10, weightScale: 0.01, seed: 1 })
     : new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 32, filterSize: 5, hiddenDim: 100, weightScale: 0.01, seed: 1 });
-  for (const name of ['reference', 'wasm'] as const) {
+  const runs = [['reference', true], ['wasm', false], ['wasm', true]] as const; // wasm with step memory last
+  const mems: StepMemory[] = [];
+  for (const [name, reuse] of runs) {
     setBackend(name);
-    const model = make();
-    const ms = await timeMs(() => layerwiseStep(model, X, y), { warmup: 2, reps: name === 'reference' && kind === 'cnn' ? 2 : 5, minMs: 1000 });
-    values[`layerwise-${name}`] = rate(ms);
+    const model = make(), mem = reuse ? stepMemory() : null;
+    if (mem) mems.push(mem);
+    const ms = await timeMs(() => layerwiseStep(model, X, y, mem), { warmup: 2, reps: name === 'reference' && kind === 'cnn' ? 2 : 5, minMs: 1000 });
+    values[`layerwise-${name}${reuse ? '' : '-fresh'}`] = rate(ms);
   }
   const label = kind === 'mlp' ? 'train step MLP 784-100-10 b64' : 'train step CNN 32c5-pool-100-10 b64';
-  const model = make(); // under the wasm backend, selected last above
-  return [
+  const model = make(), mem = stepMemory(); // under the wasm backend, selected last above
+  const memory = (reuse: boolean): Record<string, number> => {
+    const m = stepCost(() => layerwiseStep(model, X, y, reuse ? mem : null));
+    return { [`allocated-${reuse ? 'step-memory' : 'fresh'}`]: m.allocated, [`copied-${reuse ? 'step-memory' : 'fresh'}`]: m.copied };
+  };
+  const rows: BenchRow[] = [
     { section: 'wasm', name: label, unit: 'samples/s', values, baseline: 'tfjs-wasm', higherIsBetter: true },
-    { section: 'wasm', name: `${label} allocated`, unit: 'MB/step', values: { 'layerwise-wasm': allocatedMB(() => layerwiseStep(model, X, y)) }, baseline: 'layerwise-wasm', higherIsBetter: false },
+    { section: 'wasm', name: `${label} memory traffic`, unit: 'MB/step', values: { ...memory(true), ...memory(false) }, baseline: 'allocated-fresh', higherIsBetter: false },
   ];
+  for (const m of [...mems, mem]) m.release();
+  return rows;
 }
 
-/** MB of tensor storage (Tensor.zeros and everything built on it) that fn allocates. */
-function allocatedMB(fn: () => void): number {
-  fn(); // warm: first-use allocations (optimizer state, the kernels' arena) are not per step
+/**
+ * What one step costs in memory traffic, after a warm-up step (first-use allocations such as
+ * optimizer state and step-memory blocks are not per step): MB of fresh tensor storage
+ * (Tensor.zeros and everything built on it, outside step memory) and MB copied into and out of
+ * WASM memory by the wasm kernels (operands that are not resident).
+ */
+function stepCost(fn: () => void): { allocated: number; copied: number } {
+  fn();
+  const wasm = currentBackend() as Partial<WasmKernels>;
+  const copied0 = wasm.copiedBytes ?? 0;
   let bytes = 0;
-  setAllocator((dtype, n) => {
+  const previous = setAllocator((dtype, n) => {
     bytes += n * (dtype === 'float64' ? 8 : 4);
     return dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : new Int32Array(n);
   });
   try {
     fn();
   } finally {
-    setAllocator(null);
+    setAllocator(previous);
   }
-  return bytes / 2 ** 20;
+  return { allocated: bytes / 2 ** 20, copied: ((wasm.copiedBytes ?? 0) - copied0) / 2 ** 20 };
 }
 

@@ -49,4 +49,13 @@ export interface Kernels {
   reluForward(out: Buf, x: Buf): void;
   /** dx = dout where x > 0, else 0. Overwrites dx. */
   reluBackward(dx: Buf, dout: Buf, x: Buf): void;
+  /**
+   * Optional: a zeroed block of `length` float32s inside the backend's own memory, which its
+   * kernels then read and write in place instead of copying (see StepMemory). The block stays
+   * valid until it is given back with releaseBlock. null when the backend cannot hand out such
+   * blocks (e.g. WASM memory that is not shared, whose growth would detach them).
+   */
+  residentBlock?(length: number): Float32Array | null;
+  /** Takes back a block of residentBlock for reuse; views of it must no longer be used. */
+  releaseBlock?(block: Float32Array): void;
 }

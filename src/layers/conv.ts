@@ -20,7 +20,29 @@ export interface ConvCache {
   readonly geometry: ConvGeometry; // per image: stride, pad, Hout, Wout
 }
 
-type ConvGrads = { dx: FloatTensor; dw: FloatTensor; db: FloatTensor };
+/** The gradients of a conv backward: dx (N, C, H, W), dw (F, C, HH, WW), db (F). */
+export type ConvGrads = { dx: FloatTensor; dw: FloatTensor; db: FloatTensor };
+/** The gradients of a conv backward with inputGrad false: dw (F, C, HH, WW), db (F), no dx. */
+export type ConvParamGrads = { dw: FloatTensor; db: FloatTensor };
+
+/**
+ * Options of a conv backward. inputGrad false skips dx entirely (torch's needs_input_grad), for a
+ * layer whose input needs no gradient, such as a network's first layer, whose input is the data.
+ */
+export interface ConvBackwardOptions {
+  readonly inputGrad?: boolean; // compute dx, default true
+}
+
+/** Validates a conv backward's options and returns whether dx is wanted. */
+function wantsInputGrad(fn: string, options: ConvBackwardOptions): boolean {
+  expectOptions(fn, options, ['inputGrad']);
+  const inputGrad: unknown = options.inputGrad === undefined ? true : options.inputGrad;
+  if (typeof inputGrad !== 'boolean') {
+    const got = typeof inputGrad === 'string' ? `'${inputGrad}'` : String(inputGrad);
+    throw new TypeError(`${fn}: inputGrad must be true or false, got ${got}`);
+  }
+  return inputGrad;
+}
 
 /** Validates the arguments of a conv forward and returns them with the per-image geometry. */
 function convArgs(
@@ -108,14 +130,21 @@ export function convForwardNaive(
  * The forward loops run backwards: each out[n, f, ho, wo] sends dout[n, f, ho, wo] to
  * db[f], to dw[f, c, i, j] times the input it read, and to dx at that input times w[f, c, i, j]
  * (nothing goes to the padding).   dout: (N, F, Hout, Wout) => dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F)
+ * With { inputGrad: false } nothing goes to dx, which is not allocated: => dw, db only.
  */
-export function convBackwardNaive(dout: Tensor, cache: ConvCache): ConvGrads {
-  checkDout('convBackwardNaive', dout, cache);
+export function convBackwardNaive(dout: Tensor, cache: ConvCache, options?: { readonly inputGrad?: true }): ConvGrads;
+export function convBackwardNaive(dout: Tensor, cache: ConvCache, options: { readonly inputGrad: false }): ConvParamGrads;
+export function convBackwardNaive(dout: Tensor, cache: ConvCache, options?: ConvBackwardOptions): ConvGrads | ConvParamGrads;
+export function convBackwardNaive(dout: Tensor, cache: ConvCache, options: ConvBackwardOptions = {}): ConvGrads | ConvParamGrads {
+  const fn = 'convBackwardNaive';
+  const inputGrad = wantsInputGrad(fn, options);
+  checkDout(fn, dout, cache);
   const { x, w, geometry: g } = cache;
   const { C, H, W, HH, WW, stride, pad, Hout, Wout } = g;
   const N = x.shape[0], F = w.shape[0];
-  const dx = Tensor.zeros(x.shape, x.dtype), dw = Tensor.zeros(w.shape, x.dtype), db = Tensor.zeros([F], x.dtype);
-  const xd = x.data, wd = w.data, gd = dout.data;
+  const dx = inputGrad ? Tensor.zeros(x.shape, x.dtype) : null;
+  const dw = Tensor.zeros(w.shape, x.dtype), db = Tensor.zeros([F], x.dtype);
+  const xd = x.data, wd = w.data, gd = dout.data, dxd = dx?.data;
   for (let n = 0; n < N; n++) {
     for (let f = 0; f < F; f++) {
       for (let ho = 0; ho < Hout; ho++) {
@@ -131,7 +160,7 @@ export function convBackwardNaive(dout: Tensor, cache: ConvCache): ConvGrads {
                 if (col < 0 || col >= W) continue;
                 const xAt = ((n * C + c) * H + h) * W + col, wAt = ((f * C + c) * HH + i) * WW + j;
                 dw.data[wAt] += d * xd[xAt];
-                dx.data[xAt] += d * wd[wAt];
+                if (dxd) dxd[xAt] += d * wd[wAt];
               }
             }
           }
@@ -139,7 +168,7 @@ export function convBackwardNaive(dout: Tensor, cache: ConvCache): ConvGrads {
       }
     }
   }
-  return { dx, dw, db };
+  return dx ? { dx, dw, db } : { dw, db };
 }
 
 /**
@@ -196,14 +225,22 @@ export function convForward(
  * Per block of G images, with cols = [im2col(x[n0 .. n0+G]); 1] and doutT = dout[n0 .. n0+G]
  * read as (F, G·P): [dw | db]ᵀ += cols·doutTᵀ;  dx[n0 .. n0+G] = col2im(wᵀ·doutT).
  * dout: (N, F, Hout, Wout) => dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F)
+ * With { inputGrad: false } the dx half (the wᵀ·doutT gemm and col2im, about a third of the work)
+ * is skipped and dx not allocated: => dw, db only, bit-identical to the default call's.
  */
-export function convBackward(dout: Tensor, cache: ConvCache): ConvGrads {
-  checkDout('convBackward', dout, cache);
+export function convBackward(dout: Tensor, cache: ConvCache, options?: { readonly inputGrad?: true }): ConvGrads;
+export function convBackward(dout: Tensor, cache: ConvCache, options: { readonly inputGrad: false }): ConvParamGrads;
+export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackwardOptions): ConvGrads | ConvParamGrads;
+export function convBackward(dout: Tensor, cache: ConvCache, options: ConvBackwardOptions = {}): ConvGrads | ConvParamGrads {
+  const fn = 'convBackward';
+  const inputGrad = wantsInputGrad(fn, options);
+  checkDout(fn, dout, cache);
   const { x, w, geometry: g } = cache;
   const N = x.shape[0], F = w.shape[0];
   const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W, G = imagesPerBlock(N, K, P);
   const k = kernelsFor(x.dtype);
-  const dx = Tensor.zeros(x.shape, x.dtype), dw = Tensor.zeros(w.shape, x.dtype), db = Tensor.zeros([F], x.dtype);
+  const dx = inputGrad ? Tensor.zeros(x.shape, x.dtype) : null;
+  const dw = Tensor.zeros(w.shape, x.dtype), db = Tensor.zeros([F], x.dtype);
   const cols = Tensor.zeros([K + 1, G * P], x.dtype).data; // lowered x, then reused for dcols
   const doutT = Tensor.zeros([F, G * P], x.dtype).data;
   const dwbT = Tensor.zeros([K + 1, F], x.dtype).data; // one block's [dw | db]ᵀ
@@ -218,10 +255,11 @@ export function convBackward(dout: Tensor, cache: ConvCache): ConvGrads {
       for (let r = 0; r < K; r++) dw.data[f * K + r] += dwbT[r * F + f];
       db.data[f] += dwbT[K * F + f];
     }
+    if (!dx) continue;
     k.gemm(cols, w.data, doutT, K, F, B * P, { transA: true }); // dcols (K, B·P) = wᵀ·doutT
     k.col2im(dx.data.subarray(n0 * CHW, (n0 + B) * CHW), cols, g, B);
   }
-  return { dx, dw, db };
+  return dx ? { dx, dw, db } : { dw, db };
 }
 
 /** [w | b]: w (F, K) with b (F) as an extra last column, (F, K + 1). */

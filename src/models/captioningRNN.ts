@@ -43,6 +43,8 @@ export interface SampleOptions {
 export class CaptioningRNN {
   readonly params: Record<string, FloatTensor>;
   readonly config: ModelConfig;
+  /** loss() creates no state: the Solver may reuse its memory every step (see Model). */
+  readonly reusesStepMemory = true;
   readonly wordToIdx: Readonly<Record<string, number>>;
   /** idxToWord[id] is the word of id. */
   readonly idxToWord: readonly string[];

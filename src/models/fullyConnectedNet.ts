@@ -50,6 +50,8 @@ export class FullyConnectedNet implements Model {
   readonly params: Record<string, FloatTensor> = {};
   readonly buffers: Record<string, FloatTensor> = {};
   readonly config: ModelConfig;
+  /** loss() creates no state: the Solver may reuse its memory every step (see Model). */
+  readonly reusesStepMemory = true;
   /** Draws the dropout masks (present when dropout > 0); checkpoints save its state. */
   readonly rng?: Rng;
   readonly numLayers: number; // L

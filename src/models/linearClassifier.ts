@@ -20,6 +20,8 @@ const OPTIONS = ['inputDim', 'numClasses', 'loss', 'weightScale', 'reg', 'dtype'
 export class LinearClassifier implements Model {
   readonly params: Record<string, FloatTensor>;
   readonly config: ModelConfig;
+  /** loss() creates no state: the Solver may reuse its memory every step (see Model). */
+  readonly reusesStepMemory = true;
   readonly reg: number;
   readonly lossType: 'svm' | 'softmax';
 

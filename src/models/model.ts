@@ -29,6 +29,13 @@ export interface Model {
    * training checkpoint saves its state so that a resumed run draws the same masks.
    */
   readonly rng?: Rng;
+  /**
+   * True when loss() keeps nothing it allocates past its next call: its state (params, buffers,
+   * rng) is created outside loss(). The Solver then serves loss(X, y)'s allocations from memory it
+   * reuses every step (kernels.StepMemory), so that a step allocates nothing and the wasm kernels
+   * work on its tensors in place. Leave it unset for a model that creates state inside loss().
+   */
+  readonly reusesStepMemory?: boolean;
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
 }

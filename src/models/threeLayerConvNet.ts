@@ -44,6 +44,8 @@ export class ThreeLayerConvNet implements Model {
   readonly params: Record<string, FloatTensor>;
   readonly buffers: Record<string, FloatTensor>;
   readonly config: ModelConfig;
+  /** loss() creates no state: the Solver may reuse its memory every step (see Model). */
+  readonly reusesStepMemory = true;
   /** Draws the dropout masks; seeded from options.seed (after the initial weights). */
   readonly rng: Rng;
   readonly reg: number;
@@ -152,7 +154,7 @@ export class ThreeLayerConvNet implements Model {
       const g = spatialBatchnormBackward(da, bn1.cache);
       [da, grads.gamma1, grads.beta1] = [g.dx, g.dgamma, g.dbeta];
     }
-    const d1 = convBackward(da, conv.cache);
+    const d1 = convBackward(da, conv.cache, { inputGrad: false }); // the input is X: no dx wanted
     [grads.W1, grads.b1] = [d1.dw, d1.db];
     return { loss: addL2(loss, grads, p, ['W1', 'W2', 'W3'], this.reg), grads };
   }

@@ -19,6 +19,8 @@ const OPTIONS = ['inputDim', 'hiddenDim', 'numClasses', 'weightScale', 'reg', 'd
 export class TwoLayerNet implements Model {
   readonly params: Record<string, FloatTensor>;
   readonly config: ModelConfig;
+  /** loss() creates no state: the Solver may reuse its memory every step (see Model). */
+  readonly reusesStepMemory = true;
   readonly reg: number;
 
   constructor(options: TwoLayerNetOptions = {}) {

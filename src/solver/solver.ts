@@ -7,6 +7,7 @@ import { gatherLabels, gatherRows } from '../data/batching.js';
 import {
   checkModelFits, modelTensors, readTrainingCheckpoint, restoreModel, saveTrainingCheckpoint, type TrainingCheckpoint,
 } from '../io/checkpoint.js';
+import { stepMemory, type StepMemory } from '../kernels/index.js';
 import type { LossResult, ModelConfig } from '../models/index.js';
 import {
   checkSchedule, clipGradNorm, getUpdateRule, learningRateFactor, RULE_DEFAULTS,
@@ -31,6 +32,11 @@ export interface SolverModel {
   readonly config?: ModelConfig;
   /** Training-time randomness of the model (dropout); its state goes into checkpoints. */
   readonly rng?: Rng;
+  /**
+   * True when loss(X, y) keeps nothing it allocates past its next call (see Model): the Solver
+   * then serves those allocations from memory it reuses every step (kernels.StepMemory).
+   */
+  readonly reusesStepMemory?: boolean;
   /** Train mode: { loss, grads }. For metric 'accuracy', loss(X) without y must give scores (N, C). */
   loss(X: Tensor, y: Labels): Tensor | LossResult;
 }
@@ -298,6 +304,8 @@ export class Solver<M extends SolverModel = SolverModel> {
   private epochsSinceBest = 0;
   /** The current epoch's visiting order (N), drawn at its first iteration. */
   private order: Int32Array | null = null;
+  /** Storage reused by every step's loss(X, y), for models that allow it (reusesStepMemory). */
+  private readonly stepMemory: StepMemory | null;
 
   constructor(model: M, data: SolverData, options: SolverOptions<NoInfer<M>> = {}) {
     const fn = 'Solver';
@@ -307,6 +315,7 @@ export class Solver<M extends SolverModel = SolverModel> {
     }
     this.model = model;
     this.options = options;
+    this.stepMemory = model.reusesStepMemory === true ? stepMemory() : null;
     ({ X: this.X, y: this.y, XVal: this.XVal, yVal: this.yVal } = checkData(fn, data));
     this.N = this.X.shape[0];
 
@@ -357,7 +366,11 @@ export class Solver<M extends SolverModel = SolverModel> {
    */
   train(): this {
     const clock = { started: now(), samples: 0 };
-    while (this.iteration < this.totalIterations && !this.stoppedEarly) this.runIteration(clock);
+    try {
+      while (this.iteration < this.totalIterations && !this.stoppedEarly) this.runIteration(clock);
+    } finally {
+      this.stepMemory?.release();
+    }
     this.restoreBest();
     return this;
   }
@@ -380,16 +393,20 @@ export class Solver<M extends SolverModel = SolverModel> {
     this.interrupted = false;
     const clock = { started: now(), samples: 0 };
     let lastYield = now();
-    while (this.iteration < this.totalIterations && !this.stoppedEarly) {
-      if (opts.shouldStop?.()) {
-        this.interrupted = true;
-        return this;
+    try {
+      while (this.iteration < this.totalIterations && !this.stoppedEarly) {
+        if (opts.shouldStop?.()) {
+          this.interrupted = true;
+          return this;
+        }
+        this.runIteration(clock);
+        if (now() - lastYield >= yieldEveryMs) {
+          await yieldToEventLoop();
+          lastYield = now();
+        }
       }
-      this.runIteration(clock);
-      if (now() - lastYield >= yieldEveryMs) {
-        await yieldToEventLoop();
-        lastYield = now();
-      }
+    } finally {
+      this.stepMemory?.release();
     }
     this.restoreBest();
     return this;
@@ -436,7 +453,8 @@ export class Solver<M extends SolverModel = SolverModel> {
   /** One update from a minibatch; returns the learning rate used. */
   private step(Xb: Tensor, yb: Labels): number {
     const where = `iteration ${this.iteration + 1} (epoch ${this.epoch + 1})`;
-    const result = this.model.loss(Xb, yb);
+    // With step memory, result's tensors are valid until the next step's loss: used up below.
+    const result = this.stepMemory ? this.stepMemory.run(() => this.model.loss(Xb, yb)) : this.model.loss(Xb, yb);
     if (result instanceof Tensor || typeof result?.loss !== 'number') {
       throw new TypeError('Solver: model.loss(X, y) must return { loss, grads }');
     }

@@ -38,9 +38,14 @@ const plainAllocator: Allocator = (dtype, length) =>
       ? new Float64Array(length)
       : new Int32Array(length);
 let allocator: Allocator = plainAllocator;
-/** Installs the storage allocator used by Tensor.zeros (null restores plain typed arrays). */
-export function setAllocator(a: Allocator | null): void {
+/**
+ * Installs the storage allocator used by Tensor.zeros (null restores plain typed arrays) and
+ * returns the one it replaces, so that a caller can put it back (see kernels/stepMemory.ts).
+ */
+export function setAllocator(a: Allocator | null): Allocator {
+  const previous = allocator;
   allocator = a ?? plainAllocator;
+  return previous;
 }
 export function allocate(dtype: DType, length: number): TensorData {
   return allocator(dtype, length);

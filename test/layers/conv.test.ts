@@ -1,12 +1,14 @@
 // test/layers/conv.test.ts: convForward/convBackward and the naive pair against torch's conv2d,
 // against each other on many random geometries, and against centred differences.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { relError } from '../../src/gradcheck/index.js';
+import { kernelsFor } from '../../src/kernels/index.js';
 import {
-  convBackward, convBackwardNaive, convForward, convForwardNaive, type ConvCache, type ConvParam,
+  convBackward, convBackwardNaive, convForward, convForwardNaive, type ConvBackwardOptions, type ConvCache,
+  type ConvParam,
 } from '../../src/layers/conv.js';
-import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
-import { fixture, fromFixture, numericGrad, randn64, snapshot } from '../helpers.js';
+import { Rng, Tensor, type FloatDType, type FloatTensor } from '../../src/tensor/index.js';
+import { fixture, fromFixture, numericGrad, randn64, sameBits, snapshot } from '../helpers.js';
 
 type Entry = { shape: number[]; data: number[] };
 interface ConvCase {
@@ -216,5 +218,100 @@ describe('conv edge cases', () => {
     const { dx, dw, db } = convBackward(Tensor.zeros([0, 3, 4, 4], 'float64'), cache);
     expect(dx.shape).toEqual([0, 2, 4, 4]);
     expect((dw as FloatTensor).data.every((v) => v === 0) && db.data.every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('conv backward with { inputGrad: false } (the first layer: no dx)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  // [x shape, w shape, param]: pad 0 and > 0, stride 1 and 2; the last one lowers 2 + 2 + 1 blocks
+  const geometries: Array<[number[], number[], ConvParam]> = [
+    [[2, 3, 6, 5], [4, 3, 3, 2], { stride: 1, pad: 0 }],
+    [[2, 2, 7, 7], [3, 2, 5, 5], { stride: 1, pad: 2 }],
+    [[3, 2, 9, 8], [2, 2, 3, 3], { stride: 2, pad: 0 }],
+    [[2, 3, 7, 6], [4, 3, 3, 3], { stride: 2, pad: 1 }],
+    [[5, 4, 16, 16], [3, 4, 5, 5], { stride: 1, pad: 2 }],
+  ];
+  const dtypes: FloatDType[] = ['float32', 'float64'];
+  for (const [name, forward, backward] of pairs) {
+    for (const dtype of dtypes) {
+      it(`${name}, ${dtype}: dw and db are bit-identical to the default call's, and there is no dx`, () => {
+        geometries.forEach(([xs, ws, param], i) => {
+          const seed = (k: number) => ({ seed: 10 * i + k, dtype });
+          const x = Tensor.randn(xs, seed(0)), w = Tensor.randn(ws, seed(1)), b = Tensor.randn([ws[0]], seed(2));
+          const { out, cache } = forward(x, w, b, param);
+          const dout = Tensor.randn(out.shape, seed(3));
+          const full = backward(dout, cache), some = backward(dout, cache, { inputGrad: false });
+          const geometry = `x ${xs} w ${ws} stride ${param.stride} pad ${param.pad}`;
+          expect(full.dx.shape, geometry).toEqual(xs); // the default still gives dx
+          expect(Object.keys(some).sort(), geometry).toEqual(['db', 'dw']);
+          expect('dx' in some, geometry).toBe(false);
+          // @ts-expect-error: the { inputGrad: false } overload returns { dw, db }, without dx
+          expect(some.dx, geometry).toBeUndefined();
+          for (const key of ['dw', 'db'] as const) {
+            expect(some[key].dtype, `${geometry} ${key}`).toBe(dtype);
+            expect(some[key].shape, `${geometry} ${key}`).toEqual(full[key].shape);
+            expect(sameBits(some[key].data, full[key].data), `${geometry} ${key}`).toBe(true);
+            expect(some[key].data.some((v) => v !== 0), `${geometry} ${key}`).toBe(true);
+          }
+        });
+      });
+    }
+
+    it(`${name}: { inputGrad: true } and {} are the default call, bit for bit`, () => {
+      const x = randn64([2, 2, 6, 6], 1), w = randn64([3, 2, 3, 3], 2), b = randn64([3], 3);
+      const { out, cache } = forward(x, w, b, { stride: 2, pad: 1 });
+      const dout = randn64(out.shape, 4);
+      const want = backward(dout, cache);
+      for (const options of [{ inputGrad: true }, {}, { inputGrad: undefined }] as const) {
+        const got = backward(dout, cache, options);
+        for (const key of ['dx', 'dw', 'db'] as const) {
+          expect(sameBits(got[key].data, want[key].data), `${JSON.stringify(options)} ${key}`).toBe(true);
+        }
+      }
+      // an option whose value is only known at run time: the result type is the union
+      const flag: boolean = out.size < 0;
+      const maybe: ConvBackwardOptions = { inputGrad: flag };
+      expect('dx' in backward(dout, cache, maybe)).toBe(false);
+    });
+  }
+
+  it('fast: runs no col2im and one gemm a block instead of two (float32 and float64)', () => {
+    for (const dtype of dtypes) {
+      // 5 images of 101 x 256 columns: blocks of 2 + 2 + 1 images
+      const x = Tensor.randn([5, 4, 16, 16], { seed: 1, dtype }), w = Tensor.randn([3, 4, 5, 5], { seed: 2, dtype });
+      const { out, cache } = convForward(x, w, Tensor.randn([3], { seed: 3, dtype }), { pad: 2 });
+      const dout = Tensor.randn(out.shape, { seed: 4, dtype });
+      const k = kernelsFor(dtype);
+      const gemm = vi.spyOn(k, 'gemm'), col2im = vi.spyOn(k, 'col2im');
+      convBackward(dout, cache);
+      expect([gemm.mock.calls.length, col2im.mock.calls.length], dtype).toEqual([6, 3]);
+      gemm.mockClear();
+      col2im.mockClear();
+      convBackward(dout, cache, { inputGrad: false });
+      expect([gemm.mock.calls.length, col2im.mock.calls.length], dtype).toEqual([3, 0]);
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('rejects a non-boolean inputGrad and unknown keys, naming the function and the option', () => {
+    const x = randn64([1, 1, 4, 4], 1), w = randn64([2, 1, 3, 3], 2), b = randn64([2], 3);
+    const { out, cache } = convForward(x, w, b);
+    const dout = randn64(out.shape, 4);
+    const bad = (o: unknown) => o as ConvBackwardOptions;
+    for (const [fname, backward] of [['convBackward', convBackward], ['convBackwardNaive', convBackwardNaive]] as const) {
+      expect(() => backward(dout, cache, bad({ inputGrad: 'no' }))).toThrow(
+        `${fname}: inputGrad must be true or false, got 'no'`,
+      );
+      expect(() => backward(dout, cache, bad({ inputGrad: 0 }))).toThrow(`${fname}: inputGrad must be true or false, got 0`);
+      expect(() => backward(dout, cache, bad({ inputGrad: null }))).toThrow(
+        `${fname}: inputGrad must be true or false, got null`,
+      );
+      expect(() => backward(dout, cache, bad({ inputGrads: false }))).toThrow(
+        `${fname}: unknown option 'inputGrads' (did you mean 'inputGrad'?)`,
+      );
+      expect(() => backward(dout, cache, bad(false))).toThrow(`${fname}: options must be an object`);
+    }
   });
 });

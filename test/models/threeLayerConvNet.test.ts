@@ -4,9 +4,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadModel, saveModel } from '../../src/io/checkpoint.js';
 import { evalNumericalGradient, relError } from '../../src/gradcheck/index.js';
+import { kernelsFor } from '../../src/kernels/index.js';
+import { convBackward, convForward } from '../../src/layers/index.js';
 import { ThreeLayerConvNet, type ThreeLayerConvNetOptions } from '../../src/models/threeLayerConvNet.js';
 import { Rng, Tensor } from '../../src/tensor/index.js';
 import { accuracy, adamSteps, fixture, fromFixture, randn64, snapshot } from '../helpers.js';
@@ -108,6 +110,28 @@ describe('ThreeLayerConvNet gradients match centred differences (float64)', () =
       }
     });
   }
+});
+
+describe('ThreeLayerConvNet skips the input gradient of its conv layer (its input is X)', () => {
+  it('runs no col2im in loss(X, y), float32 and float64, while a full conv backward does', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const model = new ThreeLayerConvNet({
+        inputDim: [2, 6, 5], numFilters: 3, filterSize: 3, hiddenDim: 6, numClasses: 4, weightScale: 0.3, dtype, seed: 1,
+      });
+      const X = Tensor.randn([3, 2, 6, 5], { seed: 2, dtype });
+      const col2im = vi.spyOn(kernelsFor(dtype), 'col2im');
+      try {
+        const { grads } = model.loss(X, [0, 3, 1]);
+        expect(grads.W1.data.some((v) => v !== 0), dtype).toBe(true);
+        expect(col2im, dtype).not.toHaveBeenCalled();
+        const { out, cache } = convForward(X, model.params.W1, model.params.b1, { pad: 1 });
+        convBackward(Tensor.randn(out.shape, { seed: 3, dtype }), cache); // the control: dx goes through col2im
+        expect(col2im, dtype).toHaveBeenCalled();
+      } finally {
+        col2im.mockRestore();
+      }
+    }
+  });
 });
 
 describe('ThreeLayerConvNet training', () => {

@@ -1,13 +1,15 @@
 // src/kernels/wasm/index.ts: the WASM SIMD backend (float32). Loads the AssemblyScript kernels
 // (./assembly/kernels.ts, embedded by scripts/build-wasm.mjs in ./build/modules.ts) synchronously,
-// copies operands into a persistent arena inside WASM memory, and splits large matrix products
-// across worker threads that share that memory. float64 stays on the reference kernels.
+// and splits large matrix products across worker threads that share its memory. float64 stays on
+// the reference kernels.
 //
-// Why copies rather than tensors living in WASM memory: JS has no destructors, and freeing WASM
-// blocks when a Float32Array is collected (FinalizationRegistry) is unsafe, because a subarray of
-// it keeps the memory alive but not the parent view. Copies are O(MK + KN + MN) beside O(MNK)
-// work: 6% of a 128³ product, under 1% from 512³ (bench/wasm.ts measures it), and the arena is
-// allocated once and only grows, so no call allocates WASM memory.
+// Where operands live: a Float32Array that is a view of this backend's memory (a block lent by
+// residentBlock, which StepMemory hands out as the storage of a training step's tensors) is used
+// in place. Any other operand is copied into a staging area inside WASM memory and, if written,
+// back. Blocks are never freed behind the caller's back (JS has no destructors, and freeing on
+// garbage collection would be unsafe: a subarray keeps the memory alive but not the parent view);
+// they come back only through releaseBlock. Copies cost O(MK + KN + MN) beside O(MNK) work (6% of a
+// 128³ product, under 1% from 512³; bench/wasm.ts measures it) but dominate the elementwise kernels.
 //
 // SIMD: the relaxed-SIMD build (fused multiply-add: one instruction per multiply-add instead of
 // two, so ~1.4x the GFLOP/s of plain f32x4 on the bench machine) is used wherever the runtime
@@ -50,6 +52,8 @@ export interface WasmOptions {
 /** The wasm backend: the Kernels, plus how it loaded, a way to start its workers early, and to stop them. */
 export interface WasmKernels extends Kernels {
   readonly info: WasmInfo;
+  /** Bytes copied into and out of WASM memory so far (operands that were not resident; see StepMemory). */
+  readonly copiedBytes: number;
   /** Starts the workers now and waits (at most timeoutMs) until they are ready; returns the thread count. */
   warmUp(timeoutMs?: number): number;
   close(): void;
@@ -183,8 +187,16 @@ class WasmBackend implements WasmKernels {
   private readonly memory: WasmMemory;
   private readonly module: WasmModule;
   private readonly scratchBytes: number;
-  private readonly arenaBase: number;
   private f32: Float32Array;
+  /** End of the memory handed out so far (bytes): staging areas and resident blocks lie below it. */
+  private top: number;
+  /** Where operands that are not resident are copied for one kernel call. */
+  private staging = { base: 0, bytes: 0 };
+  /** Regions given back (released blocks, outgrown staging areas), reused first-fit. */
+  private readonly free: Array<{ base: number; bytes: number }> = [];
+  /** Every ArrayBuffer object that views this memory (shared memory gives a new one per growth). */
+  private readonly residentBuffers = new WeakSet<object>();
+  copiedBytes = 0;
   private maxThreads: number;
   private readonly threadApi: { Worker: WorkerCtor; cores: number } | null;
   private workersStarted = false;
@@ -208,9 +220,9 @@ class WasmBackend implements WasmKernels {
     this.threadApi = shared && canBlock() ? nodeThreads() : null;
     const cores = this.threadApi?.cores ?? 1;
     this.maxThreads = Math.max(1, Math.min(opts.threads ?? cores, cores, MAX_WORKERS + 1));
-    this.arenaBase = RESERVED + this.scratchBytes * this.maxThreads;
-    this.f32 = new Float32Array(this.memory.buffer);
-    this.ensure(0);
+    this.top = RESERVED + this.scratchBytes * this.maxThreads;
+    this.f32 = new Float32Array(0);
+    this.grow(this.top);
     this.info = { simd: useRelaxed ? 'relaxed' : 'simd', shared, threads: this.maxThreads };
   }
 
@@ -218,40 +230,95 @@ class WasmBackend implements WasmKernels {
     return dtype === 'float32';
   }
 
-  /** Makes the arena hold `bytes` and refreshes the view (growth gives a new, longer buffer). */
-  private ensure(bytes: number): void {
-    const need = this.arenaBase + bytes;
+  /** Grows the memory to at least `bytes` and refreshes the view (growth gives a new, longer buffer). */
+  private grow(bytes: number): void {
     const have = this.memory.buffer.byteLength;
-    if (need > have) {
-      const pages = Math.ceil((need - have) / PAGE);
+    if (bytes > have) {
+      const pages = Math.ceil((bytes - have) / PAGE);
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new RangeError(`wasm backend: needs ${need} bytes of WASM memory, more than the ${MAX_PAGES * PAGE} allowed`);
+        throw new RangeError(`wasm backend: needs ${bytes} bytes of WASM memory, more than the ${MAX_PAGES * PAGE} allowed`);
       }
       this.memory.grow(pages);
     }
-    if (this.f32.buffer !== this.memory.buffer || this.f32.length * 4 < this.memory.buffer.byteLength) {
+    if (this.f32.buffer !== this.memory.buffer) {
       this.f32 = new Float32Array(this.memory.buffer);
+      this.residentBuffers.add(this.memory.buffer);
     }
   }
 
-  /** Lays out operands of the given lengths in the arena; returns their byte addresses. */
-  private layout(...lengths: number[]): number[] {
-    const ptrs: number[] = [];
-    let off = this.arenaBase;
-    for (const n of lengths) {
-      ptrs.push(off);
-      off += align(n * 4);
+  /** A region of `bytes` (64-byte aligned): a free one that fits, else new memory at the top. */
+  private region(bytes: number): number {
+    bytes = align(bytes);
+    const i = this.free.findIndex((r) => r.bytes >= bytes);
+    if (i >= 0) return this.free.splice(i, 1)[0].base;
+    this.grow(this.top + bytes);
+    const base = this.top;
+    this.top += bytes;
+    return base;
+  }
+
+  /**
+   * A zeroed block of `length` float32s in WASM memory, which the kernels use in place (see
+   * StepMemory). Only with shared memory: growing unshared memory detaches every view of it.
+   * null when the memory is full (the caller then uses an ordinary array).
+   */
+  residentBlock(length: number): Float32Array | null {
+    if (!this.info.shared) return null;
+    try {
+      const base = this.region(length * 4);
+      return new Float32Array(this.memory.buffer, base, length).fill(0);
+    } catch (e) {
+      if (e instanceof RangeError) return null;
+      throw e;
     }
-    this.ensure(off - this.arenaBase);
-    return ptrs;
   }
 
-  private put(ptr: number, src: Buf, n: number): void {
-    this.f32.set(n === src.length ? src : src.subarray(0, n), ptr >> 2);
+  releaseBlock(block: Float32Array): void {
+    if (this.residentPtr(block) < 0) throw new Error('wasm.releaseBlock: the block is not the memory of this backend');
+    this.free.push({ base: block.byteOffset, bytes: align(block.byteLength) });
   }
 
-  private get(dst: Buf, ptr: number, n: number): void {
-    dst.set(this.f32.subarray(ptr >> 2, (ptr >> 2) + n));
+  /** The byte address of buf when it lies in this memory (a resident block or a view of one), else −1. */
+  private residentPtr(buf: Buf): number {
+    return buf instanceof Float32Array && this.residentBuffers.has(buf.buffer) ? buf.byteOffset : -1;
+  }
+
+  /**
+   * Addresses of one call's operands: resident ones in place, the others copied into the staging
+   * area ('in' and 'inout' are copied in). An output that overlaps another operand is staged too:
+   * the kernels read their inputs while they write. finish() copies staged outputs back.
+   */
+  private place(ops: readonly Operand[]): Placed {
+    const ptrs = ops.map((op) => this.residentPtr(op.buf));
+    const staged = ptrs.map((p, i) => p < 0 || (ops[i].role !== 'in' && overlapsAnother(ops, ptrs, i)));
+    let bytes = 0;
+    for (let i = 0; i < ops.length; i++) if (staged[i]) bytes += align(ops[i].n * 4);
+    if (bytes > this.staging.bytes) {
+      if (this.staging.bytes > 0) this.free.push(this.staging);
+      const want = Math.max(bytes, 2 * this.staging.bytes);
+      this.staging = { base: this.region(want), bytes: align(want) };
+    }
+    let off = this.staging.base;
+    for (let i = 0; i < ops.length; i++) {
+      if (!staged[i]) continue;
+      ptrs[i] = off;
+      off += align(ops[i].n * 4);
+      const { buf, n, role } = ops[i];
+      if (role === 'out') continue;
+      this.f32.set(n === buf.length ? buf : buf.subarray(0, n), ptrs[i] >> 2);
+      this.copiedBytes += n * 4;
+    }
+    return { ops, ptrs, staged };
+  }
+
+  /** Copies the staged outputs of a call back to their buffers. */
+  private finish({ ops, ptrs, staged }: Placed): void {
+    for (let i = 0; i < ops.length; i++) {
+      if (!staged[i] || ops[i].role === 'in') continue;
+      const p = ptrs[i] >> 2;
+      ops[i].buf.set(this.f32.subarray(p, p + ops[i].n));
+      this.copiedBytes += ops[i].n * 4;
+    }
   }
 
   gemm(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number, opts: GemmOpts = {}): void {
@@ -260,9 +327,8 @@ class WasmBackend implements WasmKernels {
     fits('gemm', 'a', a, M * K);
     fits('gemm', 'b', b, K * N);
     if (M === 0 || N === 0) return;
-    const [pa, pb, pout] = this.layout(M * K, K * N, M * N);
-    this.put(pa, a, M * K);
-    this.put(pb, b, K * N);
+    const placed = this.place([{ buf: a, n: M * K, role: 'in' }, { buf: b, n: K * N, role: 'in' }, { buf: out, n: M * N, role: 'out' }]);
+    const [pa, pb, pout] = placed.ptrs;
     // op(a)[i, k] = a[i·rsA + k·csA], op(b)[k, j] = b[k·rsB + j·csB] (element strides)
     const rsA = opts.transA ? 1 : K, csA = opts.transA ? M : 1;
     const rsB = opts.transB ? 1 : N, csB = opts.transB ? K : 1;
@@ -270,7 +336,7 @@ class WasmBackend implements WasmKernels {
     if (workers === 0 || !this.runShared(workers, [pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N], M, N)) {
       this.ex.gemm(pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N, RESERVED);
     }
-    this.get(out, pout, M * N);
+    this.finish(placed);
   }
 
   /**
@@ -389,21 +455,20 @@ class WasmBackend implements WasmKernels {
     f32Only('addRowVector', x, v);
     fits('addRowVector', 'x', x, M * N);
     fits('addRowVector', 'v', v, N);
-    const [px, pv] = this.layout(M * N, N);
-    this.put(px, x, M * N);
-    this.put(pv, v, N);
+    const placed = this.place([{ buf: x, n: M * N, role: 'inout' }, { buf: v, n: N, role: 'in' }]);
+    const [px, pv] = placed.ptrs;
     this.ex.addRowVector(px, pv, M, N);
-    this.get(x, px, M * N);
+    this.finish(placed);
   }
 
   sumRows(out: Buf, x: Buf, M: number, N: number): void {
     f32Only('sumRows', out, x);
     fits('sumRows', 'out', out, N);
     fits('sumRows', 'x', x, M * N);
-    const [pout, px] = this.layout(N, M * N);
-    this.put(px, x, M * N);
+    const placed = this.place([{ buf: out, n: N, role: 'out' }, { buf: x, n: M * N, role: 'in' }]);
+    const [pout, px] = placed.ptrs;
     this.ex.sumRows(pout, px, M, N);
-    this.get(out, pout, N);
+    this.finish(placed);
   }
 
   im2col(cols: Buf, x: Buf, g: ConvGeometry, N = 1): void {
@@ -411,10 +476,10 @@ class WasmBackend implements WasmKernels {
     const xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
     fits('im2col', 'x', x, xLen);
     fits('im2col', 'cols', cols, colsLen);
-    const [pcols, px] = this.layout(colsLen, xLen);
-    this.put(px, x, xLen);
+    const placed = this.place([{ buf: cols, n: colsLen, role: 'out' }, { buf: x, n: xLen, role: 'in' }]);
+    const [pcols, px] = placed.ptrs;
     this.ex.im2col(pcols, px, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout, N);
-    this.get(cols, pcols, colsLen);
+    this.finish(placed);
   }
 
   col2im(dx: Buf, cols: Buf, g: ConvGeometry, N = 1): void {
@@ -422,34 +487,54 @@ class WasmBackend implements WasmKernels {
     const xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
     fits('col2im', 'dx', dx, xLen);
     fits('col2im', 'cols', cols, colsLen);
-    const [pdx, pcols] = this.layout(xLen, colsLen);
-    this.put(pcols, cols, colsLen);
+    const placed = this.place([{ buf: dx, n: xLen, role: 'out' }, { buf: cols, n: colsLen, role: 'in' }]);
+    const [pdx, pcols] = placed.ptrs;
     this.ex.col2im(pdx, pcols, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout, N);
-    this.get(dx, pdx, xLen);
+    this.finish(placed);
   }
 
   reluForward(out: Buf, x: Buf): void {
     f32Only('reluForward', out, x);
     fits('reluForward', 'out', out, x.length);
-    const n = x.length, [pout, px] = this.layout(n, n);
-    this.put(px, x, n);
+    const n = x.length, placed = this.place([{ buf: out, n, role: 'out' }, { buf: x, n, role: 'in' }]);
+    const [pout, px] = placed.ptrs;
     this.ex.reluForward(pout, px, n);
-    this.get(out, pout, n);
+    this.finish(placed);
   }
 
   reluBackward(dx: Buf, dout: Buf, x: Buf): void {
     f32Only('reluBackward', dx, dout, x);
     fits('reluBackward', 'dx', dx, x.length);
     fits('reluBackward', 'dout', dout, x.length);
-    const n = x.length, [pdx, pdout, px] = this.layout(n, n, n);
-    this.put(pdout, dout, n);
-    this.put(px, x, n);
+    const n = x.length;
+    const placed = this.place([{ buf: dx, n, role: 'out' }, { buf: dout, n, role: 'in' }, { buf: x, n, role: 'in' }]);
+    const [pdx, pdout, px] = placed.ptrs;
     this.ex.reluBackward(pdx, pdout, px, n);
-    this.get(dx, pdx, n);
+    this.finish(placed);
   }
 }
 
 const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+/** One operand of a kernel call: its buffer, the elements the call uses, and whether it is read, written or both. */
+interface Operand {
+  readonly buf: Buf;
+  readonly n: number;
+  readonly role: 'in' | 'out' | 'inout';
+}
+
+/** Where place() put a call's operands, and which of them it copied. */
+interface Placed {
+  readonly ops: readonly Operand[];
+  readonly ptrs: number[];
+  readonly staged: boolean[];
+}
+
+/** Whether resident operand i overlaps another resident operand (byte ranges at ptrs). */
+function overlapsAnother(ops: readonly Operand[], ptrs: readonly number[], i: number): boolean {
+  const lo = ptrs[i], hi = lo + ops[i].n * 4;
+  return ops.some((op, j) => j !== i && ptrs[j] >= 0 && ptrs[j] < hi && lo < ptrs[j] + op.n * 4);
+}
 
 function f32Only(fn: string, ...bufs: Buf[]): void {
   for (const b of bufs) {
