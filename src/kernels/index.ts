@@ -3,12 +3,12 @@
 import type { DType } from '../tensor/index.js';
 import { reference } from './reference.js';
 import type { Kernels } from './types.js';
-import { StepMemory } from './stepMemory.js';
+import { StepMemory, type StepMemoryOptions } from './stepMemory.js';
 import { loadWasm } from './wasm/index.js';
 
 export type { Buf, ConvGeometry, GemmOpts, Kernels } from './types.js';
 export { reference } from './reference.js';
-export { StepMemory } from './stepMemory.js';
+export { StepMemory, type StepMemoryOptions } from './stepMemory.js';
 export type { WasmInfo } from './wasm/index.js';
 
 export type BackendName = 'auto' | 'reference' | 'wasm';
@@ -71,6 +71,6 @@ function envBackend(): BackendName {
  * A StepMemory whose blocks come from the float32 backend selected when a block is needed (WASM
  * memory for the wasm backend, so its kernels work on the step's tensors in place).
  */
-export function stepMemory(): StepMemory {
-  return new StepMemory(currentBackend);
+export function stepMemory(options: StepMemoryOptions = {}): StepMemory {
+  return new StepMemory(currentBackend, options);
 }

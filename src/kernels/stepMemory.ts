@@ -16,6 +16,16 @@
 import { setAllocator, type Allocator, type DType, type TensorData } from '../tensor/index.js';
 import type { Kernels } from './types.js';
 
+/** Options of a StepMemory. */
+export interface StepMemoryOptions {
+  /**
+   * Fill what Tensor.empty allocates with NaN (int32: −2^31) instead of leaving the last step's
+   * values, so that a layer that does not write all of an empty tensor shows in its results.
+   * For tests; default false.
+   */
+  readonly poison?: boolean;
+}
+
 const ALIGN = 16; // floats: every tensor starts on a 64-byte cache line
 const BLOCK = 1 << 22; // floats per block (16 MiB), unless one tensor needs more
 
@@ -34,7 +44,10 @@ export class StepMemory {
    * @param backend where blocks come from: the float32 backend in use when a block is needed
    *   (a function, so that setBackend between runs is honoured), else plain Float32Arrays.
    */
-  constructor(private readonly backend: () => Kernels | null = () => null) {}
+  constructor(
+    private readonly backend: () => Kernels | null = () => null,
+    private readonly options: StepMemoryOptions = {},
+  ) {}
 
   /** Bytes of storage held: grows during the first steps, then stays. */
   get reservedBytes(): number {
@@ -51,7 +64,7 @@ export class StepMemory {
     this.running = true;
     this.block = 0;
     this.used = 0;
-    const previous: Allocator = setAllocator((dtype, n) => this.allocate(dtype, n, previous));
+    const previous: Allocator = setAllocator((dtype, n, clear = true) => this.allocate(dtype, n, clear, previous));
     try {
       return fn();
     } finally {
@@ -67,14 +80,16 @@ export class StepMemory {
     this.blocks = [];
   }
 
-  private allocate(dtype: DType, n: number, fallback: Allocator): TensorData {
-    if (dtype === 'float64') return fallback(dtype, n);
-    const v = this.take(n);
-    return dtype === 'int32' ? new Int32Array(v.buffer, v.byteOffset, n) : v;
+  private allocate(dtype: DType, n: number, clear: boolean, fallback: Allocator): TensorData {
+    if (dtype === 'float64') return fallback(dtype, n, clear);
+    const v = this.take(n, clear);
+    const data = dtype === 'int32' ? new Int32Array(v.buffer, v.byteOffset, n) : v;
+    if (!clear && this.options.poison) data.fill(dtype === 'int32' ? -(2 ** 31) : NaN);
+    return data;
   }
 
-  /** The next n zeroed floats, from the current block or the next one that fits. */
-  private take(n: number): Float32Array {
+  /** The next n floats (zeroed if clear), from the current block or the next one that fits. */
+  private take(n: number, clear: boolean): Float32Array {
     const size = Math.ceil(n / ALIGN) * ALIGN;
     for (;;) {
       const b = this.blocks[this.block];
@@ -83,7 +98,10 @@ export class StepMemory {
       } else if (this.used + size <= b.data.length) {
         const v = b.data.subarray(this.used, this.used + n);
         this.used += size;
-        return v.fill(0);
+        if (!clear) return v;
+        if (b.owner?.zero) b.owner.zero(v);
+        else v.fill(0);
+        return v;
       } else if (this.used === 0) {
         this.blocks.splice(this.block, 0, this.newBlock(Math.max(BLOCK, size))); // too small even empty
       } else {

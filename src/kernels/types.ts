@@ -50,6 +50,18 @@ export interface Kernels {
   /** dx = dout where x > 0, else 0. Overwrites dx. */
   reluBackward(dx: Buf, dout: Buf, x: Buf): void;
   /**
+   * out (planes, ⌊H/2⌋, ⌊W/2⌋) = max pooling of x (planes, H, W) over 2x2 windows at stride 2: each
+   * window's first maximum in row-major order (a tie keeps the earlier cell; a NaN wins, the first
+   * one). Overwrites out.
+   */
+  maxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W: number): void;
+  /** dx (planes, H, W) = dout routed to each window's first maximum in x (as the forward chose it), 0 elsewhere. Overwrites dx. */
+  maxPool2x2Backward(dx: Buf, dout: Buf, x: Buf, planes: number, H: number, W: number): void;
+  /** out (B, A, P) = x (A, B, P): the two outer axes swapped. Overwrites out. */
+  swapOuterAxes(out: Buf, x: Buf, A: number, B: number, P: number): void;
+  /** Optional: buf.fill(0), done faster where buf is resident (see residentBlock). */
+  zero?(buf: Float32Array): void;
+  /**
    * Optional: a zeroed block of `length` float32s inside the backend's own memory, which its
    * kernels then read and write in place instead of copying (see StepMemory). The block stays
    * valid until it is given back with releaseBlock. null when the backend cannot hand out such

@@ -28,7 +28,7 @@ function checkDout(fn: string, dout: Tensor, like: FloatTensor): asserts dout is
 /** out = max(x, 0).   x: any shape => out: same shape */
 export function reluForward(x: Tensor): { out: FloatTensor; cache: ReluCache } {
   expectFloat('reluForward', 'x', x);
-  const out = Tensor.zeros(x.shape, x.dtype);
+  const out = Tensor.empty(x.shape, x.dtype); // written in full by the kernel
   kernelsFor(x.dtype).reluForward(out.data, x.data);
   return { out, cache: { x } };
 }
@@ -37,7 +37,7 @@ export function reluForward(x: Tensor): { out: FloatTensor; cache: ReluCache } {
 export function reluBackward(dout: Tensor, cache: ReluCache): { dx: FloatTensor } {
   const { x } = cache;
   checkDout('reluBackward', dout, x);
-  const dx = Tensor.zeros(x.shape, x.dtype);
+  const dx = Tensor.empty(x.shape, x.dtype); // written in full by the kernel
   kernelsFor(x.dtype).reluBackward(dx.data, dout.data, x.data);
   return { dx };
 }

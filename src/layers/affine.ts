@@ -20,7 +20,7 @@ export function affineForward(x: Tensor, w: Tensor, b: Tensor): { out: FloatTens
   expectShape(fn, 'w', w, [D, -1], `x flattens to ${fmt([N, D])}`);
   const M = w.shape[1];
   expectShape(fn, 'b', b, [M], `w has ${M} columns`);
-  const k = kernelsFor(x.dtype), out = Tensor.zeros([N, M], x.dtype);
+  const k = kernelsFor(x.dtype), out = Tensor.empty([N, M], x.dtype); // written in full by gemm
   k.gemm(out.data, x.data, w.data, N, D, M); // (N, D)·(D, M) = (N, M)
   k.addRowVector(out.data, b.data, N, M); // out[n, :] += b
   return { out, cache: { x, w } };
@@ -33,7 +33,7 @@ export function affineBackward(dout: Tensor, cache: AffineCache): { dx: FloatTen
   expectShape('affineBackward', 'dout', dout, [x.shape[0], w.shape[1]], `the forward output was ${fmt([x.shape[0], w.shape[1]])}`);
   expectSameDType('affineBackward', { dout, x });
   const [N, M] = dout.shape, D = w.shape[0], k = kernelsFor(dout.dtype);
-  const dx = Tensor.zeros(x.shape, x.dtype), dw = Tensor.zeros([D, M], x.dtype), db = Tensor.zeros([M], x.dtype);
+  const dx = Tensor.empty(x.shape, x.dtype), dw = Tensor.empty([D, M], x.dtype), db = Tensor.empty([M], x.dtype); // kernels write them in full
   k.gemm(dx.data, dout.data, w.data, N, M, D, { transB: true }); // (N, M)·(M, D)
   k.gemm(dw.data, x.data, dout.data, D, N, M, { transA: true }); // (D, N)·(N, M)
   k.sumRows(db.data, dout.data, N, M);

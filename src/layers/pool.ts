@@ -1,6 +1,7 @@
 // src/layers/pool.ts: max and average pooling over poolHeight x poolWidth windows moved by
 // `stride` along H and W, without padding, per channel. Windows may overlap (stride < pool
 // size); their gradients then add up at the inputs they share.
+import { kernelsFor } from '../kernels/index.js';
 import {
   expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor,
   type FloatData, type FloatTensor,
@@ -30,7 +31,11 @@ export type WindowOffsets = Uint8Array | Uint16Array | Int32Array;
 export interface MaxPoolCache {
   readonly x: FloatTensor; // (N, C, H, W); dx gets its shape and dtype
   readonly geometry: PoolGeometry;
-  readonly argmax: WindowOffsets; // (N, C, Hout, Wout): offset i·poolWidth + j of each window's maximum
+  /**
+   * (N, C, Hout, Wout): offset i·poolWidth + j of each window's maximum. Absent for 2x2 windows at
+   * stride 2, whose backward finds each maximum again from x (kernels.maxPool2x2Backward).
+   */
+  readonly argmax?: WindowOffsets;
 }
 
 export interface AvgPoolCache {
@@ -65,6 +70,9 @@ function checkDout(fn: string, dout: Tensor, x: FloatTensor, g: PoolGeometry): a
   expectShape(fn, 'dout', dout, want, `the forward output was ${fmt(want)}`);
   expectSameDType(fn, { x, dout });
 }
+
+/** Whether the windows are 2x2 at stride 2 (the kernels' case). */
+const is2x2 = (g: PoolGeometry): boolean => g.poolHeight === 2 && g.poolWidth === 2 && g.stride === 2;
 
 /** An array for n window offsets below `area`: one byte each when the window has at most 256 cells. */
 function windowOffsets(n: number, area: number): WindowOffsets {
@@ -115,55 +123,23 @@ function maxPoolGeneral(x: FloatTensor, g: PoolGeometry): { out: FloatTensor; ar
 }
 
 /**
- * The same result for the common 2x2 window at stride 2, as a tournament without branches on
- * the data (on activations the comparisons are coin flips, and mispredicted branches made the
- * scan cost 4x a read of x): the first maximum of the top row x[r], x[r + 1] (offsets 0, 1) and
- * of the bottom row x[r + W], x[r + W + 1] (offsets 2, 3), then the bottom one only if strictly
- * larger, which keeps the first maximum in row-major order. A window whose sum is NaN (a NaN,
- * or +∞ beside −∞) goes to firstMax, so the first NaN wins as in the general path. (The tests
- * compare it with maxPoolGeneral run on a spaced-out copy of x, with stride 3.)
- */
-function maxPool2x2(x: FloatTensor, g: PoolGeometry): { out: FloatTensor; argmax: WindowOffsets } {
-  const { H, W, Hout, Wout } = g;
-  const [N, C] = x.shape;
-  const out = Tensor.zeros([N, C, Hout, Wout], x.dtype);
-  const argmax = windowOffsets(out.size, 4);
-  const xd = x.data, od = out.data;
-  let outAt = 0; // runs over (N, C, Hout, Wout) in order
-  for (let plane = 0; plane < N * C; plane++) {
-    for (let ho = 0; ho < Hout; ho++) {
-      const xRow = plane * H * W + 2 * ho * W; // top row of this row of windows
-      for (let wo = 0; wo < Wout; wo++, outAt++) {
-        const r = xRow + 2 * wo;
-        const sum = xd[r] + xd[r + 1] + xd[r + W] + xd[r + W + 1];
-        let best: number;
-        if (sum !== sum) {
-          best = firstMax(xd, r, W, 2, 2);
-        } else {
-          const top = Number(xd[r + 1] > xd[r]), bottom = Number(xd[r + W + 1] > xd[r + W]); // 0 or 1
-          const lower = Number(xd[r + W + bottom] > xd[r + top]);
-          best = top + lower * (2 + bottom - top); // lower ? 2 + bottom : top
-        }
-        argmax[outAt] = best;
-        od[outAt] = xd[r + (best >> 1) * W + (best & 1)];
-      }
-    }
-  }
-  return { out, argmax };
-}
-
-/**
  * out[n, c, ho, wo] = max over the window x[n, c, ho·stride + i, wo·stride + j], 0 ≤ i < poolHeight,
  * 0 ≤ j < poolWidth. A tie goes to the first maximum in row-major window order; a NaN wins (it is
- * propagated, as torch does, so that a diverging net shows). 2x2 windows at stride 2 take an
- * unrolled path (maxPool2x2), everything else the general loop (maxPoolGeneral).
+ * propagated, as torch does, so that a diverging net shows). 2x2 windows at stride 2 run on the
+ * kernels (maxPool2x2Forward: the same maxima, by a branch-free tournament), everything else
+ * the general loop (maxPoolGeneral).
  * x: (N, C, H, W) => out: (N, C, Hout, Wout), Hout = 1 + ⌊(H − poolHeight) / stride⌋
  */
 export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: FloatTensor; cache: MaxPoolCache } {
   expectFloat('maxPoolForward', 'x', x);
   const g = poolGeometry('maxPoolForward', x, poolParam);
-  const is2x2 = g.poolHeight === 2 && g.poolWidth === 2 && g.stride === 2;
-  const { out, argmax } = is2x2 ? maxPool2x2(x, g) : maxPoolGeneral(x, g);
+  if (is2x2(g)) {
+    const [N, C] = x.shape;
+    const out = Tensor.empty([N, C, g.Hout, g.Wout], x.dtype); // written in full by the kernel
+    kernelsFor(x.dtype).maxPool2x2Forward(out.data, x.data, N * C, g.H, g.W);
+    return { out, cache: { x, geometry: g } };
+  }
+  const { out, argmax } = maxPoolGeneral(x, g);
   return { out, cache: { x, geometry: g, argmax } };
 }
 
@@ -176,6 +152,12 @@ export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: FloatT
   checkDout('maxPoolBackward', dout, x, g);
   const { H, W, poolHeight, poolWidth, stride, Hout, Wout } = g;
   const [N, C] = x.shape;
+  if (argmax === undefined) {
+    if (!is2x2(g)) throw new TypeError('maxPoolBackward: cache.argmax is missing (the cache is not from maxPoolForward)');
+    const dx = Tensor.empty(x.shape, x.dtype); // written in full by the kernel
+    kernelsFor(x.dtype).maxPool2x2Backward(dx.data, dout.data, x.data, N * C, H, W);
+    return { dx };
+  }
   const cellAt = new Int32Array(poolHeight * poolWidth); // window offset i·poolWidth + j => i·W + j
   for (let k = 0; k < cellAt.length; k++) cellAt[k] = Math.floor(k / poolWidth) * W + (k % poolWidth);
   const dx = Tensor.zeros(x.shape, x.dtype), dxd = dx.data, gd = dout.data;

@@ -29,8 +29,11 @@ export function dtypeOf(data: TensorData): DType {
   throw new DTypeError(`Tensor: data must be a Float32Array, Float64Array or Int32Array`);
 }
 
-/** Allocates zeroed storage. A fast backend may install an allocator (e.g. WASM memory). */
-export type Allocator = (dtype: DType, length: number) => TensorData;
+/**
+ * Allocates storage, zeroed unless `clear` is false (then its contents are unspecified until
+ * written). A training loop may install one that reuses memory (kernels/stepMemory.ts).
+ */
+export type Allocator = (dtype: DType, length: number, clear?: boolean) => TensorData;
 const plainAllocator: Allocator = (dtype, length) =>
   dtype === 'float32'
     ? new Float32Array(length)
@@ -47,8 +50,8 @@ export function setAllocator(a: Allocator | null): Allocator {
   allocator = a ?? plainAllocator;
   return previous;
 }
-export function allocate(dtype: DType, length: number): TensorData {
-  return allocator(dtype, length);
+export function allocate(dtype: DType, length: number, clear = true): TensorData {
+  return allocator(dtype, length, clear);
 }
 
 function checkShape(fn: string, shape: readonly number[]): void {
@@ -95,6 +98,19 @@ export class Tensor<D extends TensorData = TensorData> {
     checkShape('Tensor.zeros', shape);
     checkDType('Tensor.zeros', dtype);
     return new Tensor(allocate(dtype, sizeOf(shape)), shape);
+  }
+
+  /**
+   * A tensor whose contents are unspecified until written (torch.empty), for outputs that a
+   * kernel overwrites in full. Plain typed arrays come zeroed anyway; inside StepMemory.run the
+   * clearing is skipped, so whatever the previous step left there shows where nothing is written.
+   */
+  static empty(shape: readonly number[], dtype?: FloatDType): FloatTensor;
+  static empty(shape: readonly number[], dtype: DType): Tensor;
+  static empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    checkShape('Tensor.empty', shape);
+    checkDType('Tensor.empty', dtype);
+    return new Tensor(allocate(dtype, sizeOf(shape), false), shape);
   }
 
   /** A tensor filled with `value`. */

@@ -224,4 +224,39 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
       expect(worstRel(dgot, dwant, 1e-6), `col2im N=3 ${JSON.stringify(g)}`).toBe(0);
     }
   });
+  it('maxPool2x2Forward/Backward, bit for bit, with ties, ±0, NaN, ±∞ and odd or ragged H, W', () => {
+    const rng = new Rng(10);
+    const special = [NaN, Infinity, -Infinity, -0, 0, 1, 1];
+    for (const [planes, H, W] of [[3, 28, 28], [2, 7, 9], [5, 2, 2], [1, 1, 6], [4, 6, 17], [2, 10, 33], [64, 14, 14]]) {
+      const n = planes * H * W;
+      for (const kind of ['normal', 'ties', 'special']) {
+        const x = randView(rng, n);
+        for (let i = 0; i < n; i++) {
+          if (kind === 'ties') x[i] = Math.max(0, Math.round(x[i])); // relu'd small integers: many ties
+          if (kind === 'special' && i % 3 === 0) x[i] = special[rng.nextUint32() % special.length];
+        }
+        const outLen = planes * (H >> 1) * (W >> 1), dout = randView(rng, outLen);
+        const got = staleView(outLen), want = new Float32Array(outLen);
+        one.maxPool2x2Forward(got, x, planes, H, W);
+        reference.maxPool2x2Forward(want, x, planes, H, W);
+        for (let i = 0; i < outLen; i++) expect(Object.is(got[i], want[i]), `pool ${planes}x${H}x${W} ${kind} [${i}]`).toBe(true);
+        const dgot = staleView(n), dwant = new Float32Array(n);
+        one.maxPool2x2Backward(dgot, dout, x, planes, H, W);
+        reference.maxPool2x2Backward(dwant, dout, x, planes, H, W);
+        for (let i = 0; i < n; i++) expect(Object.is(dgot[i], dwant[i]), `dpool ${planes}x${H}x${W} ${kind} [${i}]`).toBe(true);
+      }
+    }
+  });
+
+  it('swapOuterAxes and zero', () => {
+    const rng = new Rng(11);
+    for (const [A, B, P] of [[32, 3, 784], [1, 5, 7], [5, 1, 3], [3, 4, 1], [7, 9, 13]]) {
+      const x = randView(rng, A * B * P), got = staleView(A * B * P), want = new Float32Array(A * B * P);
+      one.swapOuterAxes(got, x, A, B, P);
+      reference.swapOuterAxes(want, x, A, B, P);
+      expect(worstRel(got, want, 1e-6), `swap ${A}x${B}x${P}`).toBe(0);
+      one.zero?.(got);
+      expect(got.every((v) => Object.is(v, 0))).toBe(true);
+    }
+  });
 });

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { reference, setBackend, StepMemory, stepMemory } from '../../src/kernels/index.js';
 import { createWasmKernels } from '../../src/kernels/wasm/index.js';
 import { affineBackward, affineForward, convBackward, convForward, reluBackward, reluForward } from '../../src/layers/index.js';
-import { CaptioningRNN, FullyConnectedNet, ThreeLayerConvNet } from '../../src/models/index.js';
+import { CaptioningRNN, FullyConnectedNet, LinearClassifier, ThreeLayerConvNet, TwoLayerNet } from '../../src/models/index.js';
 import { Solver } from '../../src/solver/index.js';
 import { adam, type OptimConfig } from '../../src/optim/index.js';
 import { allocate, Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
@@ -81,6 +81,18 @@ describe('StepMemory', () => {
     mem.release();
   });
 
+  it('zeroes resident tensors again on every run (with WASM memory.fill)', () => {
+    const mem = new StepMemory(() => wasm);
+    const first = mem.run(() => [Tensor.zeros([1000]), Tensor.zeros([37], 'int32')]);
+    first[0].data.fill(3);
+    first[1].data.fill(-1);
+    const again = mem.run(() => [Tensor.zeros([1000]), Tensor.zeros([37], 'int32')]);
+    expect(again[0].data.byteOffset).toBe(first[0].data.byteOffset);
+    expect(again[0].data.every((v) => Object.is(v, 0))).toBe(true);
+    expect(again[1].data.every((v) => v === 0)).toBe(true);
+    mem.release();
+  });
+
   it('stages an output that overlaps an input, so aliasing cannot corrupt the result', () => {
     const mem = new StepMemory(() => wasm);
     mem.run(() => {
@@ -104,7 +116,7 @@ describe('StepMemory', () => {
 
   it('layers give the same bits on resident tensors as on ordinary ones', () => {
     setBackend('wasm');
-    const mem = stepMemory();
+    const mem = stepMemory({ poison: true }); // what a layer leaves unwritten in an empty tensor is NaN
     const layers = () => {
       const x = Tensor.randn([6, 3, 9, 9], { seed: 1 }), w = Tensor.randn([5, 3, 3, 3], { seed: 2 }), b = Tensor.randn([5], { seed: 3 });
       const conv = convForward(x, w, b, { pad: 1 });
@@ -122,6 +134,40 @@ describe('StepMemory', () => {
       for (let i = 0; i < want.length; i++) expect(sameBits(got[i], want[i])).toBe(true);
     }
     mem.release();
+  });
+});
+
+describe('models in step memory', () => {
+  it('every built-in model gives the same loss and gradients bit for bit in poisoned step memory', () => {
+    const wordToIdx = { '<NULL>': 0, '<START>': 1, '<END>': 2, a: 3, b: 4 };
+    const captions = Tensor.from(Array.from({ length: 6 * 5 }, (_, i) => [1, 3 + (i % 2), 4, 2, 0][i % 5]), [6, 5], 'int32');
+    const cases: Array<[string, () => { loss(X: Tensor, y: unknown): { loss: number; grads: Record<string, Tensor> } }, Tensor, unknown]> = [
+      ['ThreeLayerConvNet', () => new ThreeLayerConvNet({ inputDim: [3, 10, 9], numFilters: 5, filterSize: 3, hiddenDim: 7, numClasses: 4, normalization: 'batchnorm', dropout: 0.3, seed: 1 }),
+        Tensor.randn([6, 3, 10, 9], { seed: 2 }), [0, 1, 2, 3, 0, 1]],
+      ['ThreeLayerConvNet 7x7', () => new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 4, filterSize: 7, hiddenDim: 6, seed: 3 }),
+        Tensor.randn([5, 1, 28, 28], { seed: 4 }), [1, 2, 3, 4, 5]],
+      ['FullyConnectedNet', () => new FullyConnectedNet({ inputDim: 12, hiddenDims: [9, 8], numClasses: 3, normalization: 'layernorm', dropout: 0.2, seed: 5 }),
+        Tensor.randn([7, 12], { seed: 6 }), [0, 1, 2, 0, 1, 2, 0]],
+      ['TwoLayerNet', () => new TwoLayerNet({ inputDim: 10, hiddenDim: 6, numClasses: 3, seed: 7 }), Tensor.randn([4, 10], { seed: 8 }), [2, 1, 0, 1]],
+      ['LinearClassifier', () => new LinearClassifier({ inputDim: 10, numClasses: 3, loss: 'svm', seed: 9 }), Tensor.randn([4, 10], { seed: 10 }), [2, 1, 0, 1]],
+      ['CaptioningRNN lstm', () => new CaptioningRNN({ wordToIdx, inputDim: 6, wordvecDim: 4, hiddenDim: 5, cellType: 'lstm', seed: 11 }), Tensor.randn([6, 6], { seed: 12 }), captions],
+      ['CaptioningRNN rnn', () => new CaptioningRNN({ wordToIdx, inputDim: 6, wordvecDim: 4, hiddenDim: 5, cellType: 'rnn', seed: 13 }), Tensor.randn([6, 6], { seed: 14 }), captions],
+    ];
+    for (const backend of ['wasm', 'reference'] as const) {
+      setBackend(backend);
+      for (const [name, make, X, y] of cases) {
+        const plain = make(), inMemory = make(), mem = stepMemory({ poison: true });
+        for (let step = 0; step < 2; step++) { // the second step reuses the first one's storage
+          const want = plain.loss(X, y);
+          const got = mem.run(() => inMemory.loss(X, y));
+          expect(Object.is(got.loss, want.loss), `${name} ${backend} loss`).toBe(true);
+          for (const key of Object.keys(want.grads)) {
+            expect(sameBits(got.grads[key].data, want.grads[key].data), `${name} ${backend} d${key}`).toBe(true);
+          }
+        }
+        mem.release();
+      }
+    }
   });
 });
 

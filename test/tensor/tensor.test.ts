@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { expectOptions, expectShape, labelsOf, Tensor } from '../../src/tensor/index.js';
 
 describe('Tensor', () => {
+  it('empty gives the shape and dtype asked for (zeroed outside step memory) and checks its arguments', () => {
+    const e = Tensor.empty([3, 2], 'float64');
+    expect(e.shape).toEqual([3, 2]);
+    expect(e.data).toBeInstanceOf(Float64Array);
+    expect([...e.data]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Tensor.empty([4]).dtype).toBe('float32');
+    expect(() => Tensor.empty([2, -1])).toThrow(/Tensor.empty: shape must be a list of non-negative integers/);
+    expect(() => Tensor.empty([2], 'float16' as 'float32')).toThrow(/Tensor.empty: dtype must be/);
+  });
   it('creates zeros, full, from and randn with the requested dtype', () => {
     const z = Tensor.zeros([2, 3]);
     expect(z.dtype).toBe('float32');

@@ -81,8 +81,8 @@ function kernel4x8(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, accumulate
 
 // reference.ts: gemm (a 4x4 block transposed, no loop). Stores rows r0..r3 (4 floats each) as
 // columns: dst[k·step + i] = r_i[k] for k, i < 4 (step in bytes between the 4 output vectors).
-// Not inlined: the module must stay under the 4 KiB that browsers compile synchronously.
-function store4x4T(dst: usize, step: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+// @ts-ignore: decorator
+@inline function store4x4T(dst: usize, step: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
   const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
   const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
   v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
@@ -228,12 +228,16 @@ function edgeTile(C: usize, ldc: i32, tile: usize, rows: i32, cols: i32, accumul
   }
 }
 
-// reference.ts: addRowVector. In place: x[m, n] += v[n] for x (M, N), v (N). Scalar: the copies in
-// and out of WASM memory cost more than this loop, and the module must stay under 4 KiB.
+// reference.ts: addRowVector. In place: x[m, n] += v[n] for x (M, N), v (N).
 export function addRowVector(x: usize, v: usize, M: i32, N: i32): void {
   for (let m = 0; m < M; m++) {
     const row = x + (<usize>(m * N) << 2);
-    for (let n = 0; n < N; n++) {
+    let n = 0;
+    for (; n + 4 <= N; n += 4) {
+      const o = <usize>n << 2;
+      v128.store(row + o, f32x4.add(v128.load(row + o), v128.load(v + o)));
+    }
+    for (; n < N; n++) {
       const o = <usize>n << 2;
       store<f32>(row + o, load<f32>(row + o) + load<f32>(v + o));
     }
@@ -395,4 +399,112 @@ export function gemmChunks(job: usize, scratch: usize, counter: usize): void {
     gemm(out + (<usize>outAt << 2), a + (<usize>aAt << 2), b + (<usize>bAt << 2), rows, K, cols, rsA, csA, rsB, csB, ldc, scratch);
   }
   progress = 0;
+}
+
+// reference.ts: zero (Kernels.zero, no loop): bytes zero bytes at ptr.
+export function zero(ptr: usize, bytes: usize): void {
+  memory.fill(ptr, 0, bytes);
+}
+
+// reference.ts: swapOuterAxes. out (B, A, P) = x (A, B, P), rows of P floats copied whole.
+export function swapOuterAxes(out: usize, x: usize, A: i32, B: i32, P: i32): void {
+  const row = <usize>P << 2;
+  for (let a = 0; a < A; a++) {
+    for (let b = 0; b < B; b++) memory.copy(out + <usize>(b * A + a) * row, x + <usize>(a * B + b) * row, row);
+  }
+}
+
+// reference.ts: firstMax2x2, for 4 windows at once. v0..v3 hold cells 0 (top-left), 1 (top-right),
+// 2 (bottom-left), 3 (bottom-right) of 4 windows; returns the lane masks m0..m3 of the cell that is
+// each window's first maximum (the first NaN if it has one), by a tournament in which a tie keeps
+// the earlier cell. Results through the globals below (AssemblyScript returns one value).
+let m0: v128 = i32x4.splat(0), m1: v128 = i32x4.splat(0), m2: v128 = i32x4.splat(0), m3: v128 = i32x4.splat(0);
+// @ts-ignore: decorator
+@inline function firstMaxMasks(v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const top = f32x4.gt(v1, v0), bottom = f32x4.gt(v3, v2);
+  const lower = f32x4.gt(v128.bitselect(v3, v2, bottom), v128.bitselect(v1, v0, top));
+  // no NaN: cell 0 unless lower or top, ...
+  let k0 = v128.andnot(v128.not(top), lower), k1 = v128.andnot(top, lower);
+  let k2 = v128.andnot(lower, bottom), k3 = v128.and(lower, bottom);
+  const n0 = f32x4.ne(v0, v0), n1 = f32x4.ne(v1, v1), n2 = f32x4.ne(v2, v2), n3 = f32x4.ne(v3, v3);
+  const anyNaN = v128.or(v128.or(n0, n1), v128.or(n2, n3));
+  if (v128.any_true(anyNaN)) {
+    const j1 = v128.andnot(n1, n0), j2 = v128.andnot(v128.andnot(n2, n0), n1);
+    const j3 = v128.andnot(v128.andnot(v128.andnot(n3, n0), n1), n2);
+    k0 = v128.bitselect(n0, k0, anyNaN);
+    k1 = v128.bitselect(j1, k1, anyNaN);
+    k2 = v128.bitselect(j2, k2, anyNaN);
+    k3 = v128.bitselect(j3, k3, anyNaN);
+  }
+  m0 = k0; m1 = k1; m2 = k2; m3 = k3;
+}
+
+// reference.ts: firstMax2x2 (scalar, for the windows past the last group of 4).
+function firstMax2x2(r: usize, rowBytes: usize): i32 {
+  const v0 = load<f32>(r), v1 = load<f32>(r, 4), v2 = load<f32>(r + rowBytes), v3 = load<f32>(r + rowBytes, 4);
+  if (v0 != v0) return 0;
+  if (v1 != v1) return 1;
+  if (v2 != v2) return 2;
+  if (v3 != v3) return 3;
+  const top = v1 > v0 ? 1 : 0, bottom = v3 > v2 ? 3 : 2;
+  return (bottom == 3 ? v3 : v2) > (top == 1 ? v1 : v0) ? bottom : top;
+}
+
+// reference.ts: maxPool2x2Forward. out (planes, H/2, W/2) = each 2x2 window's first maximum.
+// Four windows at a time: two rows of 8 floats, split into even (left) and odd (right) cells.
+export function maxPool2x2Forward(out: usize, x: usize, planes: i32, H: i32, W: i32): void {
+  const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
+  for (let p = 0; p < planes; p++) {
+    for (let ho = 0; ho < Hout; ho++) {
+      const top = x + (<usize>((p * H + 2 * ho) * W) << 2), bot = top + rowBytes;
+      const o = out + (<usize>((p * Hout + ho) * Wout) << 2);
+      let wo = 0;
+      for (; wo + 4 <= Wout; wo += 4) {
+        const t = top + (<usize>wo << 3), b = bot + (<usize>wo << 3);
+        const ta = v128.load(t), tb = v128.load(t, 16), ba = v128.load(b), bb = v128.load(b, 16);
+        const v0 = v128.shuffle<f32>(ta, tb, 0, 2, 4, 6), v1 = v128.shuffle<f32>(ta, tb, 1, 3, 5, 7);
+        const v2 = v128.shuffle<f32>(ba, bb, 0, 2, 4, 6), v3 = v128.shuffle<f32>(ba, bb, 1, 3, 5, 7);
+        firstMaxMasks(v0, v1, v2, v3);
+        const best = v128.or(v128.or(v128.and(v0, m0), v128.and(v1, m1)), v128.or(v128.and(v2, m2), v128.and(v3, m3)));
+        v128.store(o + (<usize>wo << 2), best);
+      }
+      for (; wo < Wout; wo++) {
+        const r = top + (<usize>wo << 3), k = firstMax2x2(r, rowBytes);
+        store<f32>(o + (<usize>wo << 2), load<f32>(r + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2)));
+      }
+    }
+  }
+}
+
+// reference.ts: maxPool2x2Backward. dx (planes, H, W) = dout at each window's first maximum of x, 0
+// elsewhere (an odd last row or column too).
+export function maxPool2x2Backward(dx: usize, dout: usize, x: usize, planes: i32, H: i32, W: i32): void {
+  const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
+  memory.fill(dx, 0, <usize>(planes * H * W) << 2);
+  for (let p = 0; p < planes; p++) {
+    for (let ho = 0; ho < Hout; ho++) {
+      const at = <usize>((p * H + 2 * ho) * W) << 2, top = x + at, bot = top + rowBytes;
+      const dtop = dx + at, dbot = dtop + rowBytes;
+      const g = dout + (<usize>((p * Hout + ho) * Wout) << 2);
+      let wo = 0;
+      for (; wo + 4 <= Wout; wo += 4) {
+        const off = <usize>wo << 3, t = top + off, b = bot + off;
+        const ta = v128.load(t), tb = v128.load(t, 16), ba = v128.load(b), bb = v128.load(b, 16);
+        firstMaxMasks(
+          v128.shuffle<f32>(ta, tb, 0, 2, 4, 6), v128.shuffle<f32>(ta, tb, 1, 3, 5, 7),
+          v128.shuffle<f32>(ba, bb, 0, 2, 4, 6), v128.shuffle<f32>(ba, bb, 1, 3, 5, 7),
+        );
+        const d = v128.load(g + (<usize>wo << 2));
+        const d0 = v128.and(d, m0), d1 = v128.and(d, m1), d2 = v128.and(d, m2), d3 = v128.and(d, m3);
+        v128.store(dtop + off, v128.shuffle<f32>(d0, d1, 0, 4, 1, 5));
+        v128.store(dtop + off, v128.shuffle<f32>(d0, d1, 2, 6, 3, 7), 16);
+        v128.store(dbot + off, v128.shuffle<f32>(d2, d3, 0, 4, 1, 5));
+        v128.store(dbot + off, v128.shuffle<f32>(d2, d3, 2, 6, 3, 7), 16);
+      }
+      for (; wo < Wout; wo++) {
+        const off = <usize>wo << 3, k = firstMax2x2(top + off, rowBytes);
+        store<f32>(dtop + off + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2), load<f32>(g + (<usize>wo << 2)));
+      }
+    }
+  }
 }
