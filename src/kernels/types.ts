@@ -59,6 +59,19 @@ export interface Kernels {
   maxPool2x2Backward(dx: Buf, dout: Buf, x: Buf, planes: number, H: number, W: number): void;
   /** out (B, A, P) = x (A, B, P): the two outer axes swapped. Overwrites out. */
   swapOuterAxes(out: Buf, x: Buf, A: number, B: number, P: number): void;
+  /**
+   * Per-channel moments of x read as (A, C, B): with d = x[a, c, b] − x[0, c, 0], sums[c] = Σ d and
+   * sums[C + c] = Σ d² over a and b, in float64. Overwrites sums (2C).
+   */
+  channelMoments(sums: Float64Array, x: Buf, A: number, C: number, B: number): void;
+  /** sums[c] = Σ u and sums[C + c] = Σ u·(v − mean[c]) over a and b of u, v (A, C, B), in float64. Overwrites sums (2C). */
+  channelDots(sums: Float64Array, u: Buf, v: Buf, mean: Float64Array, A: number, C: number, B: number): void;
+  /** out = (x − mean[c])·scale[c] + shift[c] over (A, C, B), in float64, rounded once. Overwrites out. */
+  channelNormalize(
+    out: Buf, x: Buf, mean: Float64Array, scale: Float64Array, shift: Float64Array, A: number, C: number, B: number,
+  ): void;
+  /** out = coef[c]·u + coef[C + c]·(v − mean[c]) + coef[2C + c] over (A, C, B), in float64, rounded once. Overwrites out. */
+  channelCombine(out: Buf, u: Buf, v: Buf, mean: Float64Array, coef: Float64Array, A: number, C: number, B: number): void;
   /** Optional: buf.fill(0), done faster where buf is resident (see residentBlock). */
   zero?(buf: Float32Array): void;
   /**

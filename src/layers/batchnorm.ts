@@ -2,6 +2,7 @@
 // of (N, D) features and, per channel, of (N, C, H, W) images. Both read x as (A, C, B): (N, D, 1)
 // for batchnorm, (N, C, H·W) for spatial batchnorm, with statistics per C over A·B, and share the
 // forward's helpers; the spatial cache keeps x rather than two more image-sized intermediates.
+import { kernelsFor } from '../kernels/index.js';
 import {
   expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor,
   ValueError, type FloatTensor,
@@ -88,25 +89,13 @@ type BnOpts = { mode: 'train' | 'test'; eps: number; momentum: number };
  */
 function channelStats(x: FloatTensor, { A, C, B }: Layout): { mean: Float64Array; variance: Float64Array } {
   const M = A * B, xd = x.data;
-  const sumD = new Float64Array(C), sumD2 = new Float64Array(C); // (C): Σ d, Σ d²
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, K = xd[c * B];
-      let s = 0, s2 = 0;
-      for (let b = 0; b < B; b++) {
-        const d = xd[off + b] - K;
-        s += d;
-        s2 += d * d;
-      }
-      sumD[c] += s;
-      sumD2[c] += s2;
-    }
-  }
+  const sums = new Float64Array(2 * C); // (2C): Σ d, Σ d² per channel, d = x − x[0, c, 0]
+  kernelsFor(x.dtype).channelMoments(sums, xd, A, C, B);
   const mean = new Float64Array(C), variance = new Float64Array(C); // (C)
   for (let c = 0; c < C; c++) {
-    const meanD = sumD[c] / M;
+    const meanD = sums[c] / M;
     mean[c] = xd[c * B] + meanD;
-    variance[c] = Math.max(0, sumD2[c] / M - meanD * meanD); // biased: divides by M
+    variance[c] = Math.max(0, sums[C + c] / M - meanD * meanD); // biased: divides by M
   }
   return { mean, variance };
 }
@@ -142,13 +131,10 @@ function normStats(
 function normalize(
   x: FloatTensor, mean: Float64Array, invStd: FloatTensor, gamma: FloatTensor, beta: FloatTensor, { A, C, B }: Layout,
 ): FloatTensor {
-  const out = Tensor.zeros(x.shape, x.dtype), xd = x.data, od = out.data;
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, mu = mean[c], k = gamma.data[c] * invStd.data[c], be = beta.data[c];
-      for (let b = 0; b < B; b++) od[off + b] = (xd[off + b] - mu) * k + be;
-    }
-  }
+  const out = Tensor.empty(x.shape, x.dtype); // written in full by the kernel
+  const scale = new Float64Array(C), shift = Float64Array.from(beta.data); // (C): γ·invStd, β
+  for (let c = 0; c < C; c++) scale[c] = gamma.data[c] * invStd.data[c];
+  kernelsFor(x.dtype).channelNormalize(out.data, x.data, mean, scale, shift, A, C, B);
   return out;
 }
 
@@ -193,13 +179,11 @@ function paramGrads(dout: FloatTensor, xhat: FloatTensor, { A, C, B }: Layout): 
 function testModeDx(
   dout: FloatTensor, { invStd, gamma }: Pick<BatchnormCache, 'invStd' | 'gamma'>, { A, C, B }: Layout,
 ): FloatTensor {
-  const dx = Tensor.zeros(dout.shape, dout.dtype), gd = dout.data, dd = dx.data;
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, k = gamma.data[c] * invStd.data[c];
-      for (let b = 0; b < B; b++) dd[off + b] = gd[off + b] * k;
-    }
-  }
+  const dx = Tensor.empty(dout.shape, dout.dtype); // written in full by the kernel
+  const k = new Float64Array(C); // (C): γ·invStd
+  for (let c = 0; c < C; c++) k[c] = gamma.data[c] * invStd.data[c];
+  // (dout − 0)·k + (−0) is exactly dout·k, the sign of a zero included
+  kernelsFor(dout.dtype).channelNormalize(dx.data, dout.data, new Float64Array(C), k, new Float64Array(C).fill(-0), A, C, B);
   return dx;
 }
 
@@ -274,23 +258,13 @@ function closedFormDx(
 function spatialParamGrads(
   dout: FloatTensor, { x, mean, invStd }: SpatialBatchnormCache, { A, C, B }: Layout,
 ): { dgamma: FloatTensor; dbeta: FloatTensor } {
-  const gd = dout.data, xd = x.data;
-  const sumG = new Float64Array(C), sumGH = new Float64Array(C); // (C): Σ dout, Σ dout·xhat
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, mu = mean[c];
-      let sb = 0, sg = 0; // Σ dout and Σ dout·(x − μ) over this row
-      for (let b = 0; b < B; b++) {
-        sb += gd[off + b];
-        sg += gd[off + b] * (xd[off + b] - mu);
-      }
-      sumG[c] += sb;
-      sumGH[c] += sg * invStd.data[c]; // Σ dout·xhat = invStd·Σ dout·(x − μ)
-    }
-  }
+  const sums = new Float64Array(2 * C); // (2C): Σ dout, Σ dout·(x − μ) per channel
+  kernelsFor(dout.dtype).channelDots(sums, dout.data, x.data, mean, A, C, B);
   const dgamma = Tensor.zeros([C], dout.dtype), dbeta = Tensor.zeros([C], dout.dtype);
-  dgamma.data.set(sumGH);
-  dbeta.data.set(sumG);
+  for (let c = 0; c < C; c++) {
+    dbeta.data[c] = sums[c];
+    dgamma.data[c] = sums[C + c] * invStd.data[c]; // Σ dout·xhat = invStd·Σ dout·(x − μ)
+  }
   return { dgamma, dbeta };
 }
 
@@ -302,16 +276,17 @@ function spatialClosedFormDx(
   dout: FloatTensor, { x, mean, invStd, gamma }: SpatialBatchnormCache,
   sums: { dgamma: FloatTensor; dbeta: FloatTensor }, { A, C, B }: Layout,
 ): FloatTensor {
-  const M = A * B, gd = dout.data, xd = x.data, sg = sums.dgamma.data, sb = sums.dbeta.data;
-  const dx = Tensor.zeros(dout.shape, dout.dtype), dd = dx.data;
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, mu = mean[c], is = invStd.data[c];
-      const k = (gamma.data[c] * is) / M, sumG = sb[c], isSumGH = is * sg[c];
-      // xhat·Σ dout·xhat = (x − μ)·(invStd·Σ dout·xhat)
-      for (let b = 0; b < B; b++) dd[off + b] = k * (M * gd[off + b] - sumG - (xd[off + b] - mu) * isSumGH);
-    }
+  const M = A * B, sg = sums.dgamma.data, sb = sums.dbeta.data;
+  // dx = k·M·dout − k·(invStd·Σ dout·xhat)·(x − μ) − k·Σ dout, k = γ·invStd/M: coef (3C) of channelCombine
+  const coef = new Float64Array(3 * C);
+  for (let c = 0; c < C; c++) {
+    const is = invStd.data[c], k = (gamma.data[c] * is) / M;
+    coef[c] = k * M;
+    coef[C + c] = -k * is * sg[c];
+    coef[2 * C + c] = -k * sb[c];
   }
+  const dx = Tensor.empty(dout.shape, dout.dtype); // written in full by the kernel
+  kernelsFor(dout.dtype).channelCombine(dx.data, dout.data, x.data, mean, coef, A, C, B);
   return dx;
 }
 

@@ -248,6 +248,36 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
     }
   });
 
+  it('batch norm channel sweeps: moments and dots to 1e-12 (float64 sums), normalize and combine bit for bit', () => {
+    const rng = new Rng(12);
+    for (const [A, C, B] of [[64, 16, 784], [3, 5, 7], [7, 100, 1], [2, 3, 4], [5, 2, 33], [1, 1, 1]]) {
+      const n = A * C * B;
+      const x = randView(rng, n), u = randView(rng, n);
+      for (let i = 0; i < n; i += 7) x[i] = 1000 + x[i]; // some channels with |mean| >> std
+      const mean = Float64Array.from({ length: C }, () => rng.normal());
+      for (const [name, run] of [
+        ['channelMoments', (k: Kernels, sums: Float64Array) => k.channelMoments(sums, x, A, C, B)],
+        ['channelDots', (k: Kernels, sums: Float64Array) => k.channelDots(sums, u, x, mean, A, C, B)],
+      ] as const) {
+        const got = new Float64Array(2 * C).fill(NaN), want = new Float64Array(2 * C);
+        run(one, got);
+        run(reference, want);
+        const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(worstRel(got, want, 1e-12 * scale + 1e-300), `${name} ${A}x${C}x${B}`).toBeLessThan(1e-12);
+      }
+      const scaleC = Float64Array.from({ length: C }, () => rng.normal()), shift = Float64Array.from({ length: C }, () => rng.normal());
+      const coef = Float64Array.from({ length: 3 * C }, () => rng.normal());
+      const got = staleView(n), want = new Float32Array(n);
+      one.channelNormalize(got, x, mean, scaleC, shift, A, C, B);
+      reference.channelNormalize(want, x, mean, scaleC, shift, A, C, B);
+      for (let i = 0; i < n; i++) expect(Object.is(got[i], want[i]), `normalize ${A}x${C}x${B} [${i}]`).toBe(true);
+      const got2 = staleView(n), want2 = new Float32Array(n);
+      one.channelCombine(got2, u, x, mean, coef, A, C, B);
+      reference.channelCombine(want2, u, x, mean, coef, A, C, B);
+      for (let i = 0; i < n; i++) expect(Object.is(got2[i], want2[i]), `combine ${A}x${C}x${B} [${i}]`).toBe(true);
+    }
+  });
+
   it('swapOuterAxes and zero', () => {
     const rng = new Rng(11);
     for (const [A, B, P] of [[32, 3, 784], [1, 5, 7], [5, 1, 3], [3, 4, 1], [7, 9, 13]]) {

@@ -70,6 +70,10 @@ interface Exports {
   reluForward(out: number, x: number, len: number): void;
   reluBackward(dx: number, dout: number, x: number, len: number): void;
   maxPool2x2Forward(out: number, x: number, planes: number, H: number, W: number): void;
+  channelMoments(sums: number, x: number, A: number, C: number, B: number): void;
+  channelDots(sums: number, u: number, v: number, mean: number, A: number, C: number, B: number): void;
+  channelNormalize(out: number, x: number, mean: number, scale: number, shift: number, A: number, C: number, B: number): void;
+  channelCombine(out: number, u: number, v: number, mean: number, coef: number, A: number, C: number, B: number): void;
   maxPool2x2Backward(dx: number, dout: number, x: number, planes: number, H: number, W: number): void;
   swapOuterAxes(out: number, x: number, A: number, B: number, P: number): void;
   zero(ptr: number, bytes: number): void;
@@ -298,7 +302,7 @@ class WasmBackend implements WasmKernels {
     const ptrs = ops.map((op) => this.residentPtr(op.buf));
     const staged = ptrs.map((p, i) => p < 0 || (ops[i].role !== 'in' && overlapsAnother(ops, ptrs, i)));
     let bytes = 0;
-    for (let i = 0; i < ops.length; i++) if (staged[i]) bytes += align(ops[i].n * 4);
+    for (let i = 0; i < ops.length; i++) if (staged[i]) bytes += align(byteLength(ops[i]));
     if (bytes > this.staging.bytes) {
       if (this.staging.bytes > 0) this.free.push(this.staging);
       const want = Math.max(bytes, 2 * this.staging.bytes);
@@ -308,22 +312,26 @@ class WasmBackend implements WasmKernels {
     for (let i = 0; i < ops.length; i++) {
       if (!staged[i]) continue;
       ptrs[i] = off;
-      off += align(ops[i].n * 4);
+      off += align(byteLength(ops[i]));
       const { buf, n, role } = ops[i];
       if (role === 'out') continue;
-      this.f32.set(n === buf.length ? buf : buf.subarray(0, n), ptrs[i] >> 2);
-      this.copiedBytes += n * 4;
+      this.view(buf, ptrs[i], n).set(n === buf.length ? buf : buf.subarray(0, n));
+      this.copiedBytes += byteLength(ops[i]);
     }
     return { ops, ptrs, staged };
+  }
+
+  /** A view of n elements at byte address ptr, of buf's element type. */
+  private view(buf: Buf, ptr: number, n: number): Buf {
+    return buf instanceof Float32Array ? this.f32.subarray(ptr >> 2, (ptr >> 2) + n) : new Float64Array(this.memory.buffer, ptr, n);
   }
 
   /** Copies the staged outputs of a call back to their buffers. */
   private finish({ ops, ptrs, staged }: Placed): void {
     for (let i = 0; i < ops.length; i++) {
       if (!staged[i] || ops[i].role === 'in') continue;
-      const p = ptrs[i] >> 2;
-      ops[i].buf.set(this.f32.subarray(p, p + ops[i].n));
-      this.copiedBytes += ops[i].n * 4;
+      ops[i].buf.set(this.view(ops[i].buf, ptrs[i], ops[i].n));
+      this.copiedBytes += byteLength(ops[i]);
     }
   }
 
@@ -554,6 +562,65 @@ class WasmBackend implements WasmKernels {
     this.finish(placed);
   }
 
+  channelMoments(sums: Float64Array, x: Buf, A: number, C: number, B: number): void {
+    f32Only('channelMoments', x);
+    fits('channelMoments', 'x', x, A * C * B);
+    fits('channelMoments', 'sums', sums, 2 * C);
+    const placed = this.place([{ buf: sums, n: 2 * C, role: 'out' }, { buf: x, n: A * C * B, role: 'in' }]);
+    const [ps, px] = placed.ptrs;
+    this.ex.channelMoments(ps, px, A, C, B);
+    this.finish(placed);
+  }
+
+  channelDots(sums: Float64Array, u: Buf, v: Buf, mean: Float64Array, A: number, C: number, B: number): void {
+    f32Only('channelDots', u, v);
+    const n = A * C * B;
+    fits('channelDots', 'u', u, n);
+    fits('channelDots', 'v', v, n);
+    fits('channelDots', 'mean', mean, C);
+    fits('channelDots', 'sums', sums, 2 * C);
+    const placed = this.place([
+      { buf: sums, n: 2 * C, role: 'out' }, { buf: u, n, role: 'in' }, { buf: v, n, role: 'in' }, { buf: mean, n: C, role: 'in' },
+    ]);
+    const [ps, pu, pv, pm] = placed.ptrs;
+    this.ex.channelDots(ps, pu, pv, pm, A, C, B);
+    this.finish(placed);
+  }
+
+  channelNormalize(
+    out: Buf, x: Buf, mean: Float64Array, scale: Float64Array, shift: Float64Array, A: number, C: number, B: number,
+  ): void {
+    f32Only('channelNormalize', out, x);
+    const n = A * C * B;
+    fits('channelNormalize', 'x', x, n);
+    fits('channelNormalize', 'out', out, n);
+    for (const [name, t] of [['mean', mean], ['scale', scale], ['shift', shift]] as const) fits('channelNormalize', name, t, C);
+    const placed = this.place([
+      { buf: out, n, role: 'out' }, { buf: x, n, role: 'in' },
+      { buf: mean, n: C, role: 'in' }, { buf: scale, n: C, role: 'in' }, { buf: shift, n: C, role: 'in' },
+    ]);
+    const [po, px, pm, pk, ps] = placed.ptrs;
+    this.ex.channelNormalize(po, px, pm, pk, ps, A, C, B);
+    this.finish(placed);
+  }
+
+  channelCombine(out: Buf, u: Buf, v: Buf, mean: Float64Array, coef: Float64Array, A: number, C: number, B: number): void {
+    f32Only('channelCombine', out, u, v);
+    const n = A * C * B;
+    fits('channelCombine', 'u', u, n);
+    fits('channelCombine', 'v', v, n);
+    fits('channelCombine', 'out', out, n);
+    fits('channelCombine', 'mean', mean, C);
+    fits('channelCombine', 'coef', coef, 3 * C);
+    const placed = this.place([
+      { buf: out, n, role: 'out' }, { buf: u, n, role: 'in' }, { buf: v, n, role: 'in' },
+      { buf: mean, n: C, role: 'in' }, { buf: coef, n: 3 * C, role: 'in' },
+    ]);
+    const [po, pu, pv, pm, pc] = placed.ptrs;
+    this.ex.channelCombine(po, pu, pv, pm, pc, A, C, B);
+    this.finish(placed);
+  }
+
   /** buf.fill(0); a resident buf with WASM's memory.fill (over twice as fast on shared memory). */
   zero(buf: Float32Array): void {
     const p = this.residentPtr(buf);
@@ -579,10 +646,13 @@ interface Placed {
   readonly staged: boolean[];
 }
 
+/** Bytes of the elements of an operand that a call uses. */
+const byteLength = (op: Operand): number => op.n * op.buf.BYTES_PER_ELEMENT;
+
 /** Whether resident operand i overlaps another resident operand (byte ranges at ptrs). */
 function overlapsAnother(ops: readonly Operand[], ptrs: readonly number[], i: number): boolean {
-  const lo = ptrs[i], hi = lo + ops[i].n * 4;
-  return ops.some((op, j) => j !== i && ptrs[j] >= 0 && ptrs[j] < hi && lo < ptrs[j] + op.n * 4);
+  const lo = ptrs[i], hi = lo + byteLength(ops[i]);
+  return ops.some((op, j) => j !== i && ptrs[j] >= 0 && ptrs[j] < hi && lo < ptrs[j] + byteLength(op));
 }
 
 function f32Only(fn: string, ...bufs: Buf[]): void {
