@@ -13,6 +13,8 @@ export interface BenchRow {
   readonly baseline: string;
   /** true when bigger is better (rates); false for times. */
   readonly higherIsBetter: boolean;
+  /** false for rows of plain measurements with no meaningful ratio (e.g. MB/step). */
+  readonly ratios?: boolean;
 }
 
 /** Median wall time in ms of fn over `reps` runs after `warmup` runs (or ~minMs total). */
@@ -45,7 +47,7 @@ export function machineName(): string {
 export function printRows(rows: readonly BenchRow[]): void {
   for (const row of rows) {
     const parts = Object.entries(row.values).map(([impl, v]) => {
-      const r = impl === row.baseline ? '' : ` (${ratio(row, impl).toFixed(2)}x ${row.baseline})`;
+      const r = impl === row.baseline || row.ratios === false ? '' : ` (${ratio(row, impl).toFixed(2)}x ${row.baseline})`;
       return `${impl} ${v.toFixed(v >= 100 ? 0 : 2)}${r}`;
     });
     console.log(`${row.section.padEnd(10)} ${row.name.padEnd(28)} ${row.unit.padEnd(10)} ${parts.join('  |  ')}`);
@@ -54,6 +56,6 @@ export function printRows(rows: readonly BenchRow[]): void {
 
 export function writeJson(path: string, rows: readonly BenchRow[]): void {
   mkdirSync(new URL('.', `file://${path}`).pathname, { recursive: true });
-  const ratios = rows.map((r) => Object.fromEntries(Object.keys(r.values).filter((k) => k !== r.baseline).map((k) => [k, ratio(r, k)])));
+  const ratios = rows.map((r) => r.ratios === false ? {} : Object.fromEntries(Object.keys(r.values).filter((k) => k !== r.baseline).map((k) => [k, ratio(r, k)])));
   writeFileSync(path, JSON.stringify({ machine: machineName(), date: new Date().toISOString(), rows: rows.map((r, i) => ({ ...r, ratios: ratios[i] })) }, null, 2));
 }

@@ -4,7 +4,9 @@
 // conv(32 5x5, pad 2)-relu-pool 2x2-affine 100-relu-affine 10. Ratios are taken against tfjs-wasm.
 // The machine's load average is reported before and after (a shared machine halves any number).
 import type * as TF from '@tensorflow/tfjs-core';
+import { spawnSync } from 'node:child_process';
 import { register } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { currentBackend, setBackend, stepMemory, type StepMemory } from '../src/kernels/index.js';
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
@@ -12,7 +14,9 @@ import { convBackward, convForward } from '../src/layers/index.js';
 import { ThreeLayerConvNet, TwoLayerNet, type Model } from '../src/models/index.js';
 import { sgd } from '../src/optim/index.js';
 import { setAllocator, Tensor, type FloatTensor } from '../src/tensor/index.js';
+import { ceilingGflops } from './ceiling.js';
 import { timeMs, type BenchRow } from './common.js';
+import { residentSgemm } from './sgemm.js';
 import { loadTf } from './tf.js';
 
 const BATCH = 64;
@@ -63,9 +67,18 @@ function loadRow(when: string): BenchRow {
   return { section: 'wasm', name: `machine load per core (${when})`, unit: 'load', values: { uptime: perCore }, baseline: 'uptime', higherIsBetter: false };
 }
 
+/**
+ * SGEMM GFLOP/s beside tfjs: layerwise with operands in WASM memory (as a training step's tensors
+ * are, in StepMemory) on 1 and 2 threads, and with plain arrays (copied in and out per call); the
+ * relaxed-SIMD build (fused multiply-add, the default on Node 22+ and in browsers; on Node 20 in a
+ * child process with --experimental-wasm-relaxed-simd); and the machine's multiply-add ceiling.
+ */
 async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
-  const one = createWasmKernels({ threads: 1 }), two = createWasmKernels({ threads: 2 });
-  const plain = createWasmKernels({ threads: 1, simd: 'simd' }); // where the runtime lacks relaxed SIMD
+  const resident = await residentSgemm(sizes, 'auto');
+  const relaxed = resident.simd === 'relaxed'
+    ? { ceiling: await ceilingGflops('relaxed'), sgemm: resident.gflops }
+    : relaxedInChild(sizes);
+  const two = createWasmKernels({ threads: 2 });
   two.warmUp();
   const rows: BenchRow[] = [];
   for (const n of sizes) {
@@ -87,14 +100,33 @@ async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
         return gflops(ms);
       });
     }
-    values['layerwise-wasm-1t'] = gflops(await timeMs(() => one.gemm(out, a.data, b.data, n, n, n), { reps }));
-    values['layerwise-wasm-1t-plain'] = gflops(await timeMs(() => plain.gemm(out, a.data, b.data, n, n, n), { reps }));
-    values[`layerwise-wasm-${two.info.threads}t`] = gflops(await timeMs(() => two.gemm(out, a.data, b.data, n, n, n), { reps }));
-    rows.push({ section: 'wasm', name: `sgemm n=${n} (${one.info.simd})`, unit: 'GFLOP/s', values, baseline: 'tfjs-wasm', higherIsBetter: true });
+    for (const [threads, v] of Object.entries(resident.gflops[n])) values[`layerwise-wasm-${threads}`] = v;
+    values[`layerwise-wasm-${two.info.threads}t-copying`] = gflops(await timeMs(() => two.gemm(out, a.data, b.data, n, n, n), { reps }));
+    if (relaxed && resident.simd !== 'relaxed') {
+      for (const [threads, v] of Object.entries(relaxed.sgemm[n] ?? {})) values[`layerwise-relaxed-${threads}`] = v;
+    }
+    rows.push({ section: 'wasm', name: `sgemm n=${n} (${resident.simd})`, unit: 'GFLOP/s', values, baseline: 'tfjs-wasm', higherIsBetter: true });
   }
   two.close();
-  plain.close();
+  const ceiling: Record<string, number> = { 'f32x4-mul-add': (await ceilingGflops('simd')) ?? NaN };
+  if (relaxed?.ceiling) ceiling['relaxed-fma'] = relaxed.ceiling;
+  rows.push({
+    section: 'wasm', name: 'SIMD multiply-add ceiling, 1 thread, data in L1', unit: 'GFLOP/s', values: ceiling,
+    baseline: 'f32x4-mul-add', higherIsBetter: true,
+  });
   return rows;
+}
+
+/** bench/relaxed.ts in a child process with V8's relaxed-SIMD flag (Node 20-21); null if it cannot run. */
+function relaxedInChild(sizes: readonly number[]): { ceiling: number | null; sgemm: Record<number, Record<string, number>> } | null {
+  const script = fileURLToPath(new URL('./relaxed.js', import.meta.url));
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', script, ...sizes.map(String)], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.warn(`bench: the relaxed-SIMD rows are skipped (${(r.stderr || r.error?.message || '').trim().split('\n')[0]})`);
+    return null;
+  }
+  const got = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+  return got.simd === 'relaxed' ? got : null;
 }
 
 /**
@@ -172,13 +204,20 @@ async function benchConvLayer(): Promise<BenchRow> {
       return ms;
     });
   }
+  const layer = (xs: Tensor, douts: Tensor): void => {
+    const { cache } = convForward(xs, w, b, { stride: 1, pad: 2 });
+    convBackward(douts, cache);
+  };
   for (const name of ['reference', 'wasm'] as const) {
     setBackend(name);
-    values[`layerwise-${name}`] = await timeMs(() => {
-      const { cache } = convForward(x, w, b, { stride: 1, pad: 2 });
-      convBackward(dout, cache);
-    }, { reps: name === 'reference' ? 2 : 5 });
+    values[`layerwise-${name}${name === 'wasm' ? '-copying' : ''}`] = await timeMs(() => layer(x, dout), { reps: name === 'reference' ? 2 : 5 });
   }
+  // as in training: x, dout and every tensor of the layer in step memory (WASM memory, no copies)
+  const inputs = stepMemory(), mem = stepMemory();
+  const [xr, doutr] = inputs.run(() => [x, dout].map((t) => Tensor.from(t.data, t.shape)));
+  values['layerwise-wasm'] = await timeMs(() => mem.run(() => layer(xr, doutr)), { reps: 5 });
+  inputs.release();
+  mem.release();
   return { section: 'wasm', name: 'conv 64x1x28x28 * 32x5x5 fwd+bwd', unit: 'ms', values, baseline: 'tfjs-wasm', higherIsBetter: false };
 }
 
@@ -258,11 +297,15 @@ async function benchStep(kind: 'mlp' | 'cnn'): Promise<BenchRow[]> {
   const model = make(), mem = stepMemory(); // under the wasm backend, selected last above
   const memory = (reuse: boolean): Record<string, number> => {
     const m = stepCost(() => layerwiseStep(model, X, y, reuse ? mem : null));
-    return { [`allocated-${reuse ? 'step-memory' : 'fresh'}`]: m.allocated, [`copied-${reuse ? 'step-memory' : 'fresh'}`]: m.copied };
+    const how = reuse ? 'step-memory' : 'fresh';
+    return { [`${how}-allocated`]: m.allocated, [`${how}-copied`]: m.copied };
   };
   const rows: BenchRow[] = [
     { section: 'wasm', name: label, unit: 'samples/s', values, baseline: 'tfjs-wasm', higherIsBetter: true },
-    { section: 'wasm', name: `${label} memory traffic`, unit: 'MB/step', values: { ...memory(true), ...memory(false) }, baseline: 'allocated-fresh', higherIsBetter: false },
+    {
+      section: 'wasm', name: `${label} memory traffic`, unit: 'MB/step', values: { ...memory(false), ...memory(true) },
+      baseline: 'fresh-allocated', higherIsBetter: false, ratios: false,
+    },
   ];
   for (const m of [...mems, mem]) m.release();
   return rows;

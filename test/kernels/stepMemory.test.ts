@@ -93,6 +93,32 @@ describe('StepMemory', () => {
     mem.release();
   });
 
+  it('keeps blocks resident when V8 hands out a new memory.buffer object (after any shared memory grew)', async () => {
+    // V8 refreshes the buffer objects of every shared memory of a thread when ANY of them grows
+    // (the growth is broadcast); a block made on the new object must still count as resident.
+    const k = createWasmKernels({ threads: 2 }), other = createWasmKernels({ threads: 2 });
+    k.warmUp();
+    other.warmUp();
+    const small = k.residentBlock(1000)!;
+    k.releaseBlock(small); // to the free list: the next small block reuses it without growing k's memory
+    for (let round = 0; round < 3; round++) {
+      const big = k.residentBlock(1000)!;
+      other.residentBlock(4_000_000 * (round + 1)); // grows the other memory
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the broadcast is handled
+      for (let i = 0; i < 1e6; i++) Math.sqrt(i);
+      const again = k.residentBlock(1000)!; // from the free list, made on today's memory.buffer object
+      const before = k.copiedBytes;
+      again.fill(2);
+      k.addRowVector(again, big, 1, 1000); // both resident: no copy
+      expect(k.copiedBytes - before).toBe(0);
+      expect(again[0]).toBe(2 + big[0]);
+      expect(() => k.releaseBlock(again)).not.toThrow();
+      k.releaseBlock(big);
+    }
+    k.close();
+    other.close();
+  });
+
   it('stages an output that overlaps an input, so aliasing cannot corrupt the result', () => {
     const mem = new StepMemory(() => wasm);
     mem.run(() => {

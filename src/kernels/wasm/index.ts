@@ -54,6 +54,8 @@ export interface WasmKernels extends Kernels {
   readonly info: WasmInfo;
   /** Bytes copied into and out of WASM memory so far (operands that were not resident; see StepMemory). */
   readonly copiedBytes: number;
+  residentBlock(length: number): Float32Array | null;
+  releaseBlock(block: Float32Array): void;
   /** Starts the workers now and waits (at most timeoutMs) until they are ready; returns the thread count. */
   warmUp(timeoutMs?: number): number;
   close(): void;
@@ -274,7 +276,11 @@ class WasmBackend implements WasmKernels {
     if (!this.info.shared) return null;
     try {
       const base = this.region(length * 4);
-      const block = new Float32Array(this.memory.buffer, base, length);
+      // After a growth, V8 may replace memory.buffer by a new object (same memory) at any later
+      // interrupt, so every object a block is made on is recorded here, not only those grow() saw.
+      const buffer = this.memory.buffer;
+      this.residentBuffers.add(buffer);
+      const block = new Float32Array(buffer, base, length);
       this.ex.zero(base, block.byteLength);
       return block;
     } catch (e) {
@@ -290,7 +296,11 @@ class WasmBackend implements WasmKernels {
 
   /** The byte address of buf when it lies in this memory (a resident block or a view of one), else −1. */
   private residentPtr(buf: Buf): number {
-    return buf instanceof Float32Array && this.residentBuffers.has(buf.buffer) ? buf.byteOffset : -1;
+    if (!(buf instanceof Float32Array)) return -1;
+    if (this.residentBuffers.has(buf.buffer)) return buf.byteOffset;
+    if (buf.buffer !== this.memory.buffer) return -1;
+    this.residentBuffers.add(buf.buffer); // a view made on memory.buffer by the caller
+    return buf.byteOffset;
   }
 
   /**
