@@ -6,7 +6,7 @@ import type { Kernels } from './types.js';
 import { StepMemory, type StepMemoryOptions } from './stepMemory.js';
 import { loadWasm } from './wasm/index.js';
 
-export type { Buf, ConvGeometry, GemmOpts, Kernels } from './types.js';
+export type { AdamHypers, Buf, ConvGeometry, GemmOpts, Kernels } from './types.js';
 export { reference } from './reference.js';
 export { StepMemory, type StepMemoryOptions } from './stepMemory.js';
 export type { WasmInfo } from './wasm/index.js';

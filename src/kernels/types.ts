@@ -11,6 +11,19 @@ export interface GemmOpts {
   readonly transB?: boolean;
 }
 
+/** One Adam step's scalars, bias corrections folded in (see adamStep). */
+export interface AdamHypers {
+  readonly beta1: number;
+  readonly beta2: number;
+  /** lr / (1 − β1^t) */
+  readonly stepSize: number;
+  /** 1 / √(1 − β2^t) */
+  readonly invBc2Sqrt: number;
+  readonly eps: number;
+  /** L2 penalty added to the gradient (torch's weight_decay for Adam; 0 for AdamW). */
+  readonly l2: number;
+}
+
 /** Geometry of one convolution: input (C, H, W), filters (HH, WW), output (Hout, Wout). */
 export interface ConvGeometry {
   readonly C: number;
@@ -72,6 +85,10 @@ export interface Kernels {
   ): void;
   /** out = coef[c]·u + coef[C + c]·(v − mean[c]) + coef[2C + c] over (A, C, B), in float64, rounded once. Overwrites out. */
   channelCombine(out: Buf, u: Buf, v: Buf, mean: Float64Array, coef: Float64Array, A: number, C: number, B: number): void;
+  /** In place, torch's SGD: w −= lr·(dw + weightDecay·w), in float64, rounded once. */
+  sgdStep(w: Buf, dw: Buf, lr: number, weightDecay: number): void;
+  /** In place, torch's Adam: updates w, m and v (see reference.ts: adamStep), in float64. */
+  adamStep(w: Buf, dw: Buf, m: Buf, v: Buf, h: AdamHypers): void;
   /** Optional: buf.fill(0), done faster where buf is resident (see residentBlock). */
   zero?(buf: Float32Array): void;
   /**

@@ -2,6 +2,7 @@
 // its state (velocity, moments, step count) in the config object it returns, so one config per
 // parameter is all a training loop has to carry. The arithmetic and the defaults are those of
 // torch.optim (https://pytorch.org/docs/1.13/optim.html), step for step.
+import { kernelsFor } from '../kernels/index.js';
 import {
   expectFloat, expectNumber, expectOptions, fmt, suggestName, ShapeError, DTypeError, ValueError,
   type FloatData, type FloatTensor,
@@ -126,9 +127,8 @@ function prepare(name: RuleName, w: FloatTensor, dw: FloatTensor, config: OptimC
 /** Vanilla SGD: g = dw + weightDecay·w;  w -= learningRate·g. */
 export function sgd(w: FloatTensor, dw: FloatTensor, config?: OptimConfig): OptimConfig {
   const cfg = prepare('sgd', w, dw, config);
-  const lr = cfg.learningRate, wd = cfg.weightDecay as number;
-  const x = w.data, g = dw.data;
-  for (let i = 0; i < x.length; i++) x[i] -= lr * (g[i] + wd * x[i]);
+  // w −= lr·(dw + weightDecay·w), on the kernels (a WASM SIMD loop for float32)
+  kernelsFor(w.dtype).sgdStep(w.data, dw.data, cfg.learningRate, cfg.weightDecay as number);
   return cfg;
 }
 
@@ -224,14 +224,11 @@ function adamStep(w: FloatTensor, dw: FloatTensor, cfg: Filled, l2: number): voi
   cfg.t = t;
   const stepSize = lr / (1 - b1 ** t);
   const invBc2Sqrt = 1 / Math.sqrt(1 - b2 ** t); // one multiply per element instead of a division
-  const x = w.data, dx = dw.data, m = cfg.m as FloatData, v = cfg.v as FloatData;
-  for (let i = 0; i < x.length; i++) {
-    const g = dx[i] + l2 * x[i];
-    const mi = b1 * m[i] + (1 - b1) * g, vi = b2 * v[i] + (1 - b2) * g * g; // in locals: no reload
-    m[i] = mi;
-    v[i] = vi;
-    x[i] -= (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps); // stepSize · m / (√v/√bc2 + eps)
-  }
+  // per element: g = dw + l2·w;  m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;
+  // w −= stepSize·m / (√v·invBc2Sqrt + eps), i.e. stepSize·m / (√v/√bc2 + eps) (kernels: adamStep)
+  kernelsFor(w.dtype).adamStep(w.data, dw.data, cfg.m as FloatData, cfg.v as FloatData, {
+    beta1: b1, beta2: b2, stepSize, invBc2Sqrt, eps, l2,
+  });
 }
 
 /** The rules by name, for the Solver's `updateRule: 'adam'` and the CLI. */

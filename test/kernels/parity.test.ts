@@ -44,6 +44,8 @@ function worstRel(got: Buf, want: Buf, scale: number): number {
   return worst;
 }
 
+const sameBitsArr = (a: Buf, b: Buf): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
 const SIZES = [1, 3, 5, 17, 63, 65, 127, 129, 257];
 const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]] as const;
 
@@ -275,6 +277,24 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
       one.channelCombine(got2, u, x, mean, coef, A, C, B);
       reference.channelCombine(want2, u, x, mean, coef, A, C, B);
       for (let i = 0; i < n; i++) expect(Object.is(got2[i], want2[i]), `combine ${A}x${C}x${B} [${i}]`).toBe(true);
+    }
+  });
+
+  it('sgdStep and adamStep bit for bit (float64 arithmetic), ragged lengths, weight decay on and off', () => {
+    const rng = new Rng(13);
+    for (const n of [...LENGTHS, 78_400]) {
+      for (const wd of [0, 1e-3]) {
+        const w = randView(rng, n), dw = randView(rng, n), m = randView(rng, n), v = randView(rng, n).map(Math.abs);
+        const [w1, w2] = [w.slice(), w.slice()];
+        one.sgdStep(w1, dw, 0.1, wd);
+        reference.sgdStep(w2, dw, 0.1, wd);
+        expect(sameBitsArr(w1, w2), `sgd ${n} wd ${wd}`).toBe(true);
+        const h = { beta1: 0.9, beta2: 0.999, stepSize: 1e-3 / (1 - 0.9 ** 3), invBc2Sqrt: 1 / Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, l2: wd };
+        const [a1, m1, v1, a2, m2, v2] = [w.slice(), m.slice(), v.slice(), w.slice(), m.slice(), v.slice()];
+        one.adamStep(a1, dw, m1, v1, h);
+        reference.adamStep(a2, dw, m2, v2, h);
+        expect(sameBitsArr(a1, a2) && sameBitsArr(m1, m2) && sameBitsArr(v1, v2), `adam ${n} l2 ${wd}`).toBe(true);
+      }
     }
   });
 

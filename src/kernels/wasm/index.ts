@@ -26,7 +26,7 @@
 // products run on the calling thread there (and without cross-origin isolation the memory is not
 // shared either: the unshared build is used).
 import { DTypeError, ShapeError, type DType } from '../../tensor/index.js';
-import type { Buf, ConvGeometry, GemmOpts, Kernels } from '../types.js';
+import type { AdamHypers, Buf, ConvGeometry, GemmOpts, Kernels } from '../types.js';
 import * as modules from './build/modules.js';
 
 /** How the backend was loaded, for reports and the bench. */
@@ -79,6 +79,9 @@ interface Exports {
   maxPool2x2Backward(dx: number, dout: number, x: number, planes: number, H: number, W: number): void;
   swapOuterAxes(out: number, x: number, A: number, B: number, P: number): void;
   zero(ptr: number, bytes: number): void;
+  sgdStep(w: number, dw: number, n: number, lr: number, wd: number): void;
+  adamStep(w: number, dw: number, m: number, v: number, n: number,
+    beta1: number, beta2: number, stepSize: number, invBc2Sqrt: number, eps: number, l2: number): void;
   im2col(cols: number, x: number, C: number, H: number, W: number, HH: number, WW: number,
     stride: number, pad: number, Hout: number, Wout: number, N: number): void;
   col2im(dx: number, cols: number, C: number, H: number, W: number, HH: number, WW: number,
@@ -628,6 +631,28 @@ class WasmBackend implements WasmKernels {
     ]);
     const [po, pu, pv, pm, pc] = placed.ptrs;
     this.ex.channelCombine(po, pu, pv, pm, pc, A, C, B);
+    this.finish(placed);
+  }
+
+  sgdStep(w: Buf, dw: Buf, lr: number, weightDecay: number): void {
+    f32Only('sgdStep', w, dw);
+    const n = w.length;
+    fits('sgdStep', 'dw', dw, n);
+    const placed = this.place([{ buf: w, n, role: 'inout' }, { buf: dw, n, role: 'in' }]);
+    const [pw, pdw] = placed.ptrs;
+    this.ex.sgdStep(pw, pdw, n, lr, weightDecay);
+    this.finish(placed);
+  }
+
+  adamStep(w: Buf, dw: Buf, m: Buf, v: Buf, h: AdamHypers): void {
+    f32Only('adamStep', w, dw, m, v);
+    const n = w.length;
+    for (const [name, b] of [['dw', dw], ['m', m], ['v', v]] as const) fits('adamStep', name, b, n);
+    const placed = this.place([
+      { buf: w, n, role: 'inout' }, { buf: dw, n, role: 'in' }, { buf: m, n, role: 'inout' }, { buf: v, n, role: 'inout' },
+    ]);
+    const [pw, pdw, pm, pv] = placed.ptrs;
+    this.ex.adamStep(pw, pdw, pm, pv, n, h.beta1, h.beta2, h.stepSize, h.invBc2Sqrt, h.eps, h.l2);
     this.finish(placed);
   }
 

@@ -628,3 +628,62 @@ export function channelCombine(out: usize, u: usize, v: usize, mean: usize, coef
     }
   }
 }
+
+// reference.ts: sgdStep. In place: w −= lr·(dw + wd·w), in float64 (two f64x2 per f32x4), rounded once.
+export function sgdStep(w: usize, dw: usize, n: i32, lr: f64, wd: f64): void {
+  const lr2 = f64x2.splat(lr), wd2 = f64x2.splat(wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2, x = v128.load(w + o), g = v128.load(dw + o);
+    const xl = f64x2.promote_low_f32x4(x), xh = promoteHigh(x);
+    const lo = f64x2.sub(xl, f64x2.mul(lr2, f64x2.add(f64x2.promote_low_f32x4(g), f64x2.mul(wd2, xl))));
+    const hi = f64x2.sub(xh, f64x2.mul(lr2, f64x2.add(promoteHigh(g), f64x2.mul(wd2, xh))));
+    v128.store(w + o, demote2(lo, hi));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2, x = <f64>load<f32>(w + o);
+    store<f32>(w + o, <f32>(x - lr * (<f64>load<f32>(dw + o) + wd * x)));
+  }
+}
+
+// Adam's per-element update on two f64 lanes (see adamStep); writes m and v (rounded on store by
+// the caller) through the globals below and returns the new w.
+let adamM: v128 = f64x2.splat(0), adamV: v128 = f64x2.splat(0);
+// @ts-ignore: decorator
+@inline function adamLanes(
+  x: v128, g0: v128, m: v128, v: v128, b1: v128, b2: v128, c1: v128, c2: v128, step: v128, ibc: v128, eps: v128, l2: v128,
+): v128 {
+  const g = f64x2.add(g0, f64x2.mul(l2, x));
+  const mi = f64x2.add(f64x2.mul(b1, m), f64x2.mul(c1, g));
+  const vi = f64x2.add(f64x2.mul(b2, v), f64x2.mul(f64x2.mul(c2, g), g));
+  adamM = mi;
+  adamV = vi;
+  return f64x2.sub(x, f64x2.div(f64x2.mul(step, mi), f64x2.add(f64x2.mul(f64x2.sqrt(vi), ibc), eps)));
+}
+
+// reference.ts: adamStep. In place on w, m, v (n floats each), in float64 as the reference.
+export function adamStep(
+  w: usize, dw: usize, m: usize, v: usize, n: i32,
+  beta1: f64, beta2: f64, stepSize: f64, invBc2Sqrt: f64, eps: f64, l2: f64,
+): void {
+  const b1 = f64x2.splat(beta1), b2 = f64x2.splat(beta2), c1 = f64x2.splat(1 - beta1), c2 = f64x2.splat(1 - beta2);
+  const step = f64x2.splat(stepSize), ibc = f64x2.splat(invBc2Sqrt), e = f64x2.splat(eps), k2 = f64x2.splat(l2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2, x = v128.load(w + o), g = v128.load(dw + o), mm = v128.load(m + o), vv = v128.load(v + o);
+    const lo = adamLanes(f64x2.promote_low_f32x4(x), f64x2.promote_low_f32x4(g), f64x2.promote_low_f32x4(mm), f64x2.promote_low_f32x4(vv), b1, b2, c1, c2, step, ibc, e, k2);
+    const mLo = adamM, vLo = adamV;
+    const hi = adamLanes(promoteHigh(x), promoteHigh(g), promoteHigh(mm), promoteHigh(vv), b1, b2, c1, c2, step, ibc, e, k2);
+    v128.store(m + o, demote2(mLo, adamM));
+    v128.store(v + o, demote2(vLo, adamV));
+    v128.store(w + o, demote2(lo, hi));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2, x = <f64>load<f32>(w + o);
+    const g = <f64>load<f32>(dw + o) + l2 * x;
+    const mi = beta1 * <f64>load<f32>(m + o) + (1 - beta1) * g, vi = beta2 * <f64>load<f32>(v + o) + (1 - beta2) * g * g;
+    store<f32>(m + o, <f32>mi);
+    store<f32>(v + o, <f32>vi);
+    store<f32>(w + o, <f32>(x - (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps)));
+  }
+}
