@@ -128,7 +128,7 @@ export class CaptioningRNN {
     const dv = temporalAffineBackward(dscores, vocab.cache);
     const dc = cell.kind === 'lstm' ? lstmBackward(dv.dx, cell.cache) : rnnBackward(dv.dx, cell.cache);
     const { dW: dWEmbed } = wordEmbeddingBackward(dc.dx, embed.cache);
-    const dp = affineBackward(dc.dh0, proj.cache);
+    const dp = affineBackward(dc.dh0, proj.cache, { inputGrad: false }); // the input is the features
     const grads = {
       W_proj: dp.dw, b_proj: dp.db, W_embed: dWEmbed, Wx: dc.dWx, Wh: dc.dWh, b: dc.db,
       W_vocab: dv.dw, b_vocab: dv.db,

@@ -117,11 +117,11 @@ export class FullyConnectedNet implements Model {
 
     const { loss, dx: dscores } = softmaxLoss(last.out, y);
     const grads: Record<string, FloatTensor> = {};
-    const top = affineBackward(dscores, last.cache);
+    const top = affineBackward(dscores, last.cache, { inputGrad: L > 1 }); // layer 1's input is X: no dx
     grads[`W${L}`] = top.dw;
     grads[`b${L}`] = top.db;
-    let dh = top.dx;
-    for (let i = L - 1; i >= 1; i--) dh = this.hiddenBackward(dh, caches[i - 1], i, grads);
+    let dh = 'dx' in top ? top.dx : null;
+    for (let i = L - 1; i >= 1 && dh; i--) dh = this.hiddenBackward(dh, caches[i - 1], i, grads);
     const weights = Array.from({ length: L }, (_, i) => `W${i + 1}`);
     return { loss: addL2(loss, grads, this.params, weights, this.reg), grads };
   }
@@ -150,8 +150,11 @@ export class FullyConnectedNet implements Model {
     return { out, cache: { affine: affine.cache, batchnorm, layernorm, relu: relu.cache, dropout } };
   }
 
-  /** The reverse of hiddenForward; writes dWi, dbi (and dgammai, dbetai) into grads, returns dh. */
-  private hiddenBackward(dout: FloatTensor, cache: HiddenCache, i: number, grads: Record<string, FloatTensor>): FloatTensor {
+  /**
+   * The reverse of hiddenForward; writes dWi, dbi (and dgammai, dbetai) into grads, returns dh
+   * (null for layer 1, whose input is X).
+   */
+  private hiddenBackward(dout: FloatTensor, cache: HiddenCache, i: number, grads: Record<string, FloatTensor>): FloatTensor | null {
     let d = cache.dropout ? dropoutBackward(dout, cache.dropout).dx : dout;
     d = reluBackward(d, cache.relu).dx;
     const norm = cache.batchnorm
@@ -164,10 +167,10 @@ export class FullyConnectedNet implements Model {
       grads[`beta${i}`] = norm.dbeta;
       d = norm.dx;
     }
-    const affine = affineBackward(d, cache.affine);
+    const affine = affineBackward(d, cache.affine, { inputGrad: i > 1 });
     grads[`W${i}`] = affine.dw;
     grads[`b${i}`] = affine.db;
-    return affine.dx;
+    return 'dx' in affine ? affine.dx : null;
   }
 
   private checkInput(X: Tensor): asserts X is FloatTensor {

@@ -53,7 +53,7 @@ export class LinearClassifier implements Model {
     const { out: scores, cache } = affineForward(X, W, b); // (N, C)
     if (y === undefined) return scores;
     const { loss, dx: dscores } = this.lossType === 'svm' ? svmLoss(scores, y) : softmaxLoss(scores, y);
-    const { dw, db } = affineBackward(dscores, cache);
+    const { dw, db } = affineBackward(dscores, cache, { inputGrad: false }); // the input is X
     const grads = { W: dw, b: db };
     return { loss: addL2(loss, grads, this.params, ['W'], this.reg), grads };
   }

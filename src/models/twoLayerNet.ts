@@ -53,7 +53,7 @@ export class TwoLayerNet implements Model {
     const { loss, dx: dscores } = softmaxLoss(fc2.out, y);
     const d2 = affineBackward(dscores, fc2.cache);
     const { dx: dh } = reluBackward(d2.dx, relu.cache);
-    const d1 = affineBackward(dh, fc1.cache);
+    const d1 = affineBackward(dh, fc1.cache, { inputGrad: false }); // the input is X: no dx wanted
     const grads = { W1: d1.dw, b1: d1.db, W2: d2.dw, b2: d2.db };
     return { loss: addL2(loss, grads, this.params, ['W1', 'W2'], this.reg), grads };
   }

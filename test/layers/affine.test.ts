@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { relError } from '../../src/gradcheck/index.js';
 import { affineBackward, affineForward } from '../../src/layers/index.js';
 import { Tensor } from '../../src/tensor/index.js';
-import { fixture, fromFixture, numericGrad, randn64, snapshot } from '../helpers.js';
+import { fixture, fromFixture, numericGrad, randn64, sameBits, snapshot } from '../helpers.js';
 
 type T = { shape: number[]; data: number[] };
 const ref = fixture<{ cases: { affine: Record<'x' | 'w' | 'b' | 'dout' | 'out' | 'dx' | 'dw' | 'db', T> } }>('fc_layers').cases.affine;
@@ -63,5 +63,28 @@ describe('affine', () => {
     expect(() => affineBackward(Tensor.zeros([2, 2]), cache)).toThrow(
       'affineBackward: dout has shape [2,2] but the forward output was [2,3]',
     );
+  });
+});
+
+describe('affineBackward without the input gradient', () => {
+  it('gives the same dw and db bit for bit, and no dx (float32 and float64, images as rows)', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = Tensor.randn([5, 3, 2, 2], { seed: 1, dtype }), w = Tensor.randn([12, 7], { seed: 2, dtype });
+      const b = Tensor.randn([7], { seed: 3, dtype }), dout = Tensor.randn([5, 7], { seed: 4, dtype });
+      const { cache } = affineForward(x, w, b);
+      const all = affineBackward(dout, cache), some = affineBackward(dout, cache, { inputGrad: false });
+      expect(Object.keys(some).sort()).toEqual(['db', 'dw']);
+      // @ts-expect-error: the result type has no dx either
+      expect(some.dx).toBeUndefined();
+      expect(sameBits(some.dw.data, all.dw.data) && sameBits(some.db.data, all.db.data)).toBe(true);
+      expect(sameBits(affineBackward(dout, cache, { inputGrad: true }).dx.data, all.dx.data)).toBe(true);
+    }
+  });
+
+  it('rejects a bad option with the function and option named', () => {
+    const { cache } = affineForward(randn64([2, 3], 5), randn64([3, 4], 6), randn64([4], 7));
+    const dout = randn64([2, 4], 8);
+    expect(() => affineBackward(dout, cache, { inputGrad: 'no' as unknown as boolean })).toThrow(/affineBackward: inputGrad must be true or false/);
+    expect(() => affineBackward(dout, cache, { inputGrads: false } as never)).toThrow(/affineBackward: unknown option 'inputGrads'/);
   });
 });
