@@ -45,6 +45,12 @@ function worstRel(got: Buf, want: Buf, scale: number): number {
 }
 
 const sameBitsArr = (a: Buf, b: Buf): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+/** The first index where a and b differ in bits (Object.is: NaN = NaN, −0 ≠ 0), or −1. */
+function firstDiff(a: Buf, b: Buf): number {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
 
 const SIZES = [1, 3, 5, 17, 63, 65, 127, 129, 257];
 const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]] as const;
@@ -241,11 +247,11 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
         const got = staleView(outLen), want = new Float32Array(outLen);
         one.maxPool2x2Forward(got, x, planes, H, W);
         reference.maxPool2x2Forward(want, x, planes, H, W);
-        for (let i = 0; i < outLen; i++) expect(Object.is(got[i], want[i]), `pool ${planes}x${H}x${W} ${kind} [${i}]`).toBe(true);
+        expect(firstDiff(got, want), `pool ${planes}x${H}x${W} ${kind}: first differing index`).toBe(-1);
         const dgot = staleView(n), dwant = new Float32Array(n);
         one.maxPool2x2Backward(dgot, dout, x, planes, H, W);
         reference.maxPool2x2Backward(dwant, dout, x, planes, H, W);
-        for (let i = 0; i < n; i++) expect(Object.is(dgot[i], dwant[i]), `dpool ${planes}x${H}x${W} ${kind} [${i}]`).toBe(true);
+        expect(firstDiff(dgot, dwant), `dpool ${planes}x${H}x${W} ${kind}: first differing index`).toBe(-1);
       }
     }
   });
@@ -272,11 +278,11 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
       const got = staleView(n), want = new Float32Array(n);
       one.channelNormalize(got, x, mean, scaleC, shift, A, C, B);
       reference.channelNormalize(want, x, mean, scaleC, shift, A, C, B);
-      for (let i = 0; i < n; i++) expect(Object.is(got[i], want[i]), `normalize ${A}x${C}x${B} [${i}]`).toBe(true);
+      expect(firstDiff(got, want), `normalize ${A}x${C}x${B}: first differing index`).toBe(-1);
       const got2 = staleView(n), want2 = new Float32Array(n);
       one.channelCombine(got2, u, x, mean, coef, A, C, B);
       reference.channelCombine(want2, u, x, mean, coef, A, C, B);
-      for (let i = 0; i < n; i++) expect(Object.is(got2[i], want2[i]), `combine ${A}x${C}x${B} [${i}]`).toBe(true);
+      expect(firstDiff(got2, want2), `combine ${A}x${C}x${B}: first differing index`).toBe(-1);
     }
   });
 
