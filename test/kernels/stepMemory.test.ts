@@ -238,6 +238,18 @@ describe('Solver with step memory', () => {
     });
   }
 
+  it('gives its blocks back when training ends, so that solver after solver does not grow WASM memory', () => {
+    const backend = setBackend('wasm') as unknown as { memory: { buffer: { byteLength: number } } };
+    const X = Tensor.randn([64, 1, 12, 12], { seed: 1 });
+    const y = Array.from({ length: 64 }, (_, i) => i % 10);
+    const train = () => new Solver(new ThreeLayerConvNet({ inputDim: [1, 12, 12], numFilters: 8, filterSize: 3, hiddenDim: 20, seed: 2 }),
+      { XTrain: X, yTrain: y }, { batchSize: 32, numEpochs: 1, metric: 'none', verbose: false, seed: 3 }).train();
+    train();
+    const size = backend.memory.buffer.byteLength;
+    for (let i = 0; i < 5; i++) train();
+    expect(backend.memory.buffer.byteLength).toBe(size);
+  });
+
   it('FullyConnectedNet (batch norm, dropout) and CaptioningRNN train bit for bit the same (wasm)', () => {
     setBackend('wasm');
     const X = Tensor.randn([30, 12], { seed: 2 });
