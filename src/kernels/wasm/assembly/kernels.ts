@@ -292,6 +292,29 @@ export function reluBackward(dx: usize, dout: usize, x: usize, len: i32): void {
   }
 }
 
+// n floats from src to dst (not overlapping): a v128 loop for the short rows of im2col (a call
+// to memory.copy costs more than copying 28 floats), memory.copy for long ones.
+// @ts-ignore: decorator
+@inline function copyFloats(dst: usize, src: usize, n: i32): void {
+  if (n >= 64) {
+    memory.copy(dst, src, <usize>n << 2);
+    return;
+  }
+  let k = 0;
+  for (; k + 4 <= n; k += 4) v128.store(dst + (<usize>k << 2), v128.load(src + (<usize>k << 2)));
+  for (; k < n; k++) store<f32>(dst + (<usize>k << 2), load<f32>(src + (<usize>k << 2)));
+}
+
+// n zero floats at dst (a loop for the few of a padded border, memory.fill for long runs).
+// @ts-ignore: decorator
+@inline function zeroFloats(dst: usize, n: i32): void {
+  if (n >= 64) {
+    memory.fill(dst, 0, <usize>n << 2);
+    return;
+  }
+  for (let k = 0; k < n; k++) store<f32>(dst + (<usize>k << 2), 0);
+}
+
 // reference.ts: im2col. cols[(c·HH + i)·WW + j, n·Hout·Wout + ho·Wout + wo] = x[n, c, ho·stride −
 // pad + i, wo·stride − pad + j], 0 off the image, for N images. The interior of each output row
 // (where the window is inside the image) is copied without bounds tests; with stride 1 it is one
@@ -314,19 +337,19 @@ export function im2col(
           const h = ho * stride - pad + i;
           const outOff = cols + (<usize>(colRow + ho * Wout) << 2);
           if (h < 0 || h >= H || woLo >= woHi) {
-            memory.fill(outOff, 0, <usize>Wout << 2);
+            zeroFloats(outOff, Wout);
             continue;
           }
           const xRow = x + (<usize>(xChan + h * W) << 2);
-          if (woLo > 0) memory.fill(outOff, 0, <usize>woLo << 2);
+          zeroFloats(outOff, woLo);
           if (stride == 1) {
-            memory.copy(outOff + (<usize>woLo << 2), xRow + (<usize>(woLo - pad + j) << 2), <usize>(woHi - woLo) << 2);
+            copyFloats(outOff + (<usize>woLo << 2), xRow + (<usize>(woLo - pad + j) << 2), woHi - woLo);
           } else {
             for (let wo = woLo; wo < woHi; wo++) {
               store<f32>(outOff + (<usize>wo << 2), load<f32>(xRow + (<usize>(wo * stride - pad + j) << 2)));
             }
           }
-          if (woHi < Wout) memory.fill(outOff + (<usize>woHi << 2), 0, <usize>(Wout - woHi) << 2);
+          zeroFloats(outOff + (<usize>woHi << 2), Wout - woHi);
         }
       }
     }
