@@ -37,7 +37,7 @@ async function compile(build: SimdBuild): Promise<Uint8Array> {
 }
 
 /**
- * GFLOP/s of the 4x8 register tile on one thread (best of 7), or null when this runtime does not
+ * GFLOP/s of the 4x8 register tile on one thread (best of 15), or null when this runtime does not
  * validate the build (relaxed SIMD on Node 20 without --experimental-wasm-relaxed-simd).
  */
 export async function ceilingGflops(build: SimdBuild): Promise<number | null> {
@@ -54,7 +54,7 @@ export async function ceilingGflops(build: SimdBuild): Promise<number | null> {
   for (let i = 0; i < 5000; i++) tile(4096, 8192, kc, 0);
   await new Promise((resolve) => setTimeout(resolve, 200));
   let best = 0;
-  for (let r = 0; r < 7; r++) {
+  for (let r = 0; r < 15; r++) {
     const t0 = performance.now();
     for (let i = 0; i < calls; i++) tile(4096, 8192, kc, 0);
     best = Math.max(best, (64 * kc * calls) / (performance.now() - t0) / 1e6);

@@ -12,8 +12,9 @@
 // 128³ product, under 1% from 512³; bench/wasm.ts measures it) but dominate the elementwise kernels.
 //
 // SIMD: the relaxed-SIMD build (fused multiply-add: one instruction per multiply-add instead of
-// two, so ~1.4x the GFLOP/s of plain f32x4 on the bench machine) is used wherever the runtime
-// validates it (feature detection by WebAssembly.validate), else the plain f32x4 build. Node 22+
+// two, so ~1.3x the GFLOP/s of plain f32x4 on the bench machine: 43.7 against 33.2 at the
+// register tile's ceiling, bench/ceiling.ts) is used wherever the runtime validates it (feature
+// detection by WebAssembly.validate), else the plain f32x4 build. Node 22+
 // and current browsers ship relaxed SIMD; Node 20-21 have it only when started with V8's
 // --experimental-wasm-relaxed-simd (a library does not flip V8 flags behind its user's back).
 // createWasmKernels({ simd: 'simd' }) forces the plain build.
