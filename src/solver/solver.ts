@@ -557,26 +557,40 @@ export class Solver<M extends SolverModel = SolverModel> {
     const M = Xs.shape[0];
     let correct = 0;
     const D = Xs.size / M;
-    for (let lo = 0; lo < M; lo += batchSize) {
-      const hi = Math.min(lo + batchSize, M);
-      // rows lo..hi-1 are contiguous: a view, no copy
-      const Xb =
-        lo === 0 && hi === M ? Xs : new Tensor(Xs.data.subarray(lo * D, hi * D), [hi - lo, ...Xs.shape.slice(1)]);
-      const scores = scoresOf(this.model, Xb);
-      if (!(scores instanceof Tensor) || scores.shape.length !== 2 || scores.shape[0] !== hi - lo) {
-        const got = scores instanceof Tensor ? `shape ${fmt(scores.shape)}` : 'no scores';
-        throw new ValueError(
-          `${fn}: model.loss(X) gave ${got} for ${hi - lo} rows; a model without a scores mode needs metric 'none' or evaluate`,
-        );
+    // Each batch's scores are counted before the next batch runs: step memory serves them too
+    // (given back at the end, so that checkAccuracy called on its own keeps nothing).
+    const mem = this.model.reusesStepMemory === true ? stepMemory() : null;
+    try {
+      for (let lo = 0; lo < M; lo += batchSize) {
+        const hi = Math.min(lo + batchSize, M);
+        // rows lo..hi-1 are contiguous: a view, no copy
+        const Xb =
+          lo === 0 && hi === M ? Xs : new Tensor(Xs.data.subarray(lo * D, hi * D), [hi - lo, ...Xs.shape.slice(1)]);
+        const scores = mem ? mem.run(() => scoresOf(this.model, Xb)) : scoresOf(this.model, Xb);
+        correct += this.countCorrect(fn, scores, labels, lo, hi);
       }
-      const C = scores.shape[1], s = scores.data;
-      for (let n = 0; n < hi - lo; n++) {
-        let best = 0;
-        for (let c = 1; c < C; c++) if (s[n * C + c] > s[n * C + best]) best = c;
-        if (best === labels[lo + n]) correct++;
-      }
+    } finally {
+      mem?.release();
     }
     return correct / M;
+  }
+
+  /** How many rows of scores (rows lo..hi of the evaluated set) have their argmax at the label. */
+  private countCorrect(fn: string, scores: unknown, labels: ArrayLike<number>, lo: number, hi: number): number {
+    if (!(scores instanceof Tensor) || scores.shape.length !== 2 || scores.shape[0] !== hi - lo) {
+      const got = scores instanceof Tensor ? `shape ${fmt(scores.shape)}` : 'no scores';
+      throw new ValueError(
+        `${fn}: model.loss(X) gave ${got} for ${hi - lo} rows; a model without a scores mode needs metric 'none' or evaluate`,
+      );
+    }
+    const C = scores.shape[1], s = scores.data;
+    let correct = 0;
+    for (let n = 0; n < hi - lo; n++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (s[n * C + c] > s[n * C + best]) best = c;
+      if (best === labels[lo + n]) correct++;
+    }
+    return correct;
   }
 
   /**

@@ -12,6 +12,7 @@ const single = createWasmKernels({ threads: 1 });
 const two = createWasmKernels({ threads: 2 });
 const plain = createWasmKernels({ threads: 2, simd: 'simd' }); // the build runtimes without relaxed SIMD get
 const started = two.warmUp();
+one.warmUp();
 plain.warmUp();
 afterAll(() => {
   single.close();
@@ -125,6 +126,41 @@ describe('wasm gemm across thread counts', () => {
         single.gemm(o1, a, b, M, K, N, { transA, transB });
         two.gemm(o2, a, b, M, K, N, { transA, transB });
         expect(o2.every((v, i) => Object.is(v, o1[i])), `${M}x${K}x${N} ${transA} ${transB}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('memory-bound kernels split across threads', () => {
+  it('give the same bits on 1 and 2 threads and as the reference, on sizes that split (>= 1 MB moved)', () => {
+    const rng = new Rng(14);
+    const rand = (n: number) => randView(rng, n);
+    const cases: Array<[string, (k: Kernels) => Buf[]]> = [];
+    const n = 64 * 32 * 28 * 28, x = rand(n), dout = rand(n);
+    cases.push(['reluForward', (k) => { const o = staleView(n); k.reluForward(o, x); return [o]; }]);
+    cases.push(['reluBackward', (k) => { const o = staleView(n); k.reluBackward(o, dout, x); return [o]; }]);
+    const planes = 64 * 32, pooled = rand(planes * 14 * 14);
+    cases.push(['maxPool2x2Forward', (k) => { const o = staleView(planes * 196); k.maxPool2x2Forward(o, x, planes, 28, 28); return [o]; }]);
+    cases.push(['maxPool2x2Backward', (k) => { const o = staleView(n); k.maxPool2x2Backward(o, pooled, x, planes, 28, 28); return [o]; }]);
+    const g: ConvGeometry = { C: 3, H: 28, W: 28, HH: 5, WW: 5, stride: 1, pad: 2, Hout: 28, Wout: 28 };
+    const N = 16, xs = rand(N * 3 * 784), colsLen = N * 3 * 25 * 784, cols = rand(colsLen);
+    cases.push(['im2col', (k) => { const o = staleView(colsLen); k.im2col(o, xs, g, N); return [o]; }]);
+    cases.push(['col2im', (k) => { const o = staleView(N * 3 * 784); k.col2im(o, cols, g, N); return [o]; }]);
+    cases.push(['swapOuterAxes', (k) => { const o = staleView(32 * 16 * 784); k.swapOuterAxes(o, x, 32, 16, 784); return [o]; }]);
+    const [A, C, B] = [64, 16, 784], mean = Float64Array.from({ length: C }, () => rng.normal());
+    const scale = Float64Array.from({ length: C }, () => rng.normal()), coef = Float64Array.from({ length: 3 * C }, () => rng.normal());
+    cases.push(['channelMoments', (k) => { const o = new Float64Array(2 * C); k.channelMoments(o, x, A, C, B); return [o]; }]);
+    cases.push(['channelDots', (k) => { const o = new Float64Array(2 * C); k.channelDots(o, dout, x, mean, A, C, B); return [o]; }]);
+    cases.push(['channelNormalize', (k) => { const o = staleView(A * C * B); k.channelNormalize(o, x, mean, scale, mean, A, C, B); return [o]; }]);
+    cases.push(['channelCombine', (k) => { const o = staleView(A * C * B); k.channelCombine(o, dout, x, mean, coef, A, C, B); return [o]; }]);
+    for (const [name, run] of cases) {
+      const [a] = run(single), [b] = run(two), [r] = run(reference);
+      expect(firstDiff(b, a), `${name}: 2 threads vs 1, first differing index`).toBe(-1);
+      if (name === 'channelMoments' || name === 'channelDots') {
+        const scaleR = Array.from(r).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(worstRel(a, r, 1e-12 * scaleR), name).toBeLessThan(1e-12); // float64 sums in another order
+      } else {
+        expect(firstDiff(a, r), `${name}: wasm vs reference, first differing index`).toBe(-1);
       }
     }
   });

@@ -244,10 +244,15 @@ describe('Solver with step memory', () => {
     const y = Array.from({ length: 64 }, (_, i) => i % 10);
     const train = () => new Solver(new ThreeLayerConvNet({ inputDim: [1, 12, 12], numFilters: 8, filterSize: 3, hiddenDim: 20, seed: 2 }),
       { XTrain: X, yTrain: y }, { batchSize: 32, numEpochs: 1, metric: 'none', verbose: false, seed: 3 }).train();
-    train();
+    const first = train();
     const size = backend.memory.buffer.byteLength;
     for (let i = 0; i < 5; i++) train();
+    // checkAccuracy runs its batches in step memory too, and gives it back
+    const accuracies = Array.from({ length: 5 }, () => first.checkAccuracy(X, y, null, 16));
     expect(backend.memory.buffer.byteLength).toBe(size);
+    const plain = Object.assign(Object.create(ThreeLayerConvNet.prototype), first.model, { reusesStepMemory: false });
+    const want = new Solver(plain, { XTrain: X, yTrain: y }, { metric: 'none', verbose: false }).checkAccuracy(X, y, null, 16);
+    expect(accuracies).toEqual(Array(5).fill(want));
   });
 
   it('FullyConnectedNet (batch norm, dropout) and CaptioningRNN train bit for bit the same (wasm)', () => {

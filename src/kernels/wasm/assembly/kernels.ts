@@ -13,7 +13,7 @@ const KC: i32 = 256; // depth of one packed block: a b micro-panel (KC x NR) is 
 const MC: i32 = 128; // rows of a per packed block: 128 KiB, in L2
 const NC: i32 = 512; // columns of b per packed block: 512 KiB, in L2 (NC 1024 measured no faster, at twice the scratch)
 
-// Where gemm counts the packed blocks it has finished (0: nowhere). gemmChunks points it at the
+// Where gemm counts the packed blocks it has finished (0: nowhere). runJob points it at the
 // calling worker's progress slot, so that the thread waiting for the workers can tell a busy
 // worker from a dead one (see runShared in ../index.ts). Globals are per instance, so per thread.
 let progress: usize = 0;
@@ -262,31 +262,32 @@ export function sumRows(out: usize, x: usize, M: i32, N: i32): void {
   }
 }
 
-// reference.ts: reluForward. out = max(x, 0) over len elements; NaN stays NaN (f32x4.max
-// propagates NaN, and max(-0, +0) is +0 as in the reference).
-export function reluForward(out: usize, x: usize, len: i32): void {
+// reference.ts: reluForward. out = max(x, 0) over elements [lo, hi) (a thread's share; the whole
+// call is [0, len)); NaN stays NaN (f32x4.max propagates NaN, and max(-0, +0) is +0 as in the
+// reference).
+export function reluForward(out: usize, x: usize, lo: i32, hi: i32): void {
   const zero = f32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
     const o = <usize>i << 2;
     v128.store(out + o, f32x4.max(v128.load(x + o), zero));
   }
-  for (; i < len; i++) {
+  for (; i < hi; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
     store<f32>(out + o, v > 0 ? v : v == v ? 0 : v);
   }
 }
 
-// reference.ts: reluBackward. dx = dout where x > 0, else 0, over len elements.
-export function reluBackward(dx: usize, dout: usize, x: usize, len: i32): void {
+// reference.ts: reluBackward. dx = dout where x > 0, else 0, over elements [lo, hi).
+export function reluBackward(dx: usize, dout: usize, x: usize, lo: i32, hi: i32): void {
   const zero = f32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
     const o = <usize>i << 2;
     v128.store(dx + o, v128.and(v128.load(dout + o), f32x4.gt(v128.load(x + o), zero)));
   }
-  for (; i < len; i++) {
+  for (; i < hi; i++) {
     const o = <usize>i << 2;
     store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dout + o) : 0);
   }
@@ -316,14 +317,16 @@ export function reluBackward(dx: usize, dout: usize, x: usize, len: i32): void {
 }
 
 // reference.ts: im2col. cols[(c·HH + i)·WW + j, n·Hout·Wout + ho·Wout + wo] = x[n, c, ho·stride −
-// pad + i, wo·stride − pad + j], 0 off the image, for N images. The interior of each output row
-// (where the window is inside the image) is copied without bounds tests; with stride 1 it is one
-// memory.copy.
+// pad + i, wo·stride − pad + j], 0 off the image, for N images; this call does the (channel,
+// image) pairs q = c·N + n in [q0, q1) (a thread's share; the whole call is [0, C·N)). The
+// interior of each output row (where the window is inside the image) is copied without bounds
+// tests.
 export function im2col(
   cols: usize, x: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32, stride: i32, pad: i32, Hout: i32, Wout: i32, N: i32,
+  q0: i32, q1: i32,
 ): void {
   const HWout = Hout * Wout;
-  for (let q = 0; q < C * N; q++) {
+  for (let q = q0; q < q1; q++) {
     const c = q / N, n = q % N; // c outer: the rows of one channel are written together
     const xChan = (n * C + c) * H * W;
     for (let i = 0; i < HH; i++) {
@@ -358,14 +361,16 @@ export function im2col(
 
 // reference.ts: col2im. dx[n, c, h, w] = Σ of every cols entry that im2col read from x[n, c, h, w].
 // Overwrites dx. Every pixel sums over (i, j) in the reference's order, so the rounding is the same.
+// This call does the planes dx[n, c] of the pairs q = c·N + n in [q0, q1).
 export function col2im(
   dx: usize, cols: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32, stride: i32, pad: i32, Hout: i32, Wout: i32, N: i32,
+  q0: i32, q1: i32,
 ): void {
   const HWout = Hout * Wout;
-  memory.fill(dx, 0, <usize>(N * C * H * W) << 2);
-  for (let q = 0; q < C * N; q++) {
+  for (let q = q0; q < q1; q++) {
     const c = q / N, n = q % N;
     const xChan = (n * C + c) * H * W;
+    memory.fill(dx + (<usize>xChan << 2), 0, <usize>(H * W) << 2);
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
         const colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
@@ -402,26 +407,75 @@ export function col2im(
   }
 }
 
-// reference.ts: gemm, shared between threads. The job at `job` (int32 slots) is one product split
-// into nChunks chunks of `chunk` rows (byRows) or columns of out; every thread calls this with
-// its own scratch and takes chunks from the atomic counter until none are left, so a thread that
-// starts late (or is descheduled) simply takes fewer. Slots: 0 next chunk, 1 nChunks, 2 byRows,
-// 3 chunk, 4..14 the gemm arguments out, a, b, M, K, N, rsA, csA, rsB, csB, ldc. `counter` (0 for
-// none) is an int32 this thread bumps for every packed block it finishes (its heartbeat).
-export function gemmChunks(job: usize, scratch: usize, counter: usize): void {
+// The job that threads share (int32 slots at `job`, see runShared in ../index.ts): 0 the next
+// chunk (an atomic counter), 1 the chunk count, 2 the kernel (JOB_* below), 3 units per chunk,
+// 4 units in all, 5..16 the kernel's integer arguments, and from byte 72 its float arguments.
+// Every thread calls runJob with its own scratch and takes chunks from the counter until none
+// are left, so a thread that starts late (or is descheduled) simply takes fewer. A chunk is a
+// range [lo, hi) of the kernel's outer unit: rows or columns of out for gemm, elements for relu,
+// (channel, image) pairs for im2col/col2im, planes for pooling, channels or images for batch
+// norm's sweeps. Each writes only its own part of the output, so the split changes no result.
+const JOB_GEMM_ROWS = 0, JOB_GEMM_COLS = 1, JOB_RELU_FWD = 2, JOB_RELU_BWD = 3, JOB_IM2COL = 4, JOB_COL2IM = 5;
+const JOB_SWAP = 6, JOB_POOL_FWD = 7, JOB_POOL_BWD = 8, JOB_MOMENTS = 9, JOB_DOTS = 10, JOB_NORMALIZE = 11;
+const JOB_COMBINE = 12;
+
+// @ts-ignore: decorator
+@inline function arg(job: usize, k: i32): i32 {
+  return load<i32>(job + 20 + (<usize>k << 2));
+}
+
+// `counter` (0 for none) is an int32 this thread bumps as it works (its heartbeat: per packed
+// block in gemm, per chunk otherwise).
+export function runJob(job: usize, scratch: usize, counter: usize): void {
   progress = counter;
-  const nChunks = load<i32>(job, 4), byRows = load<i32>(job, 8) != 0, chunk = load<i32>(job, 12);
-  const out = <usize>load<i32>(job, 16), a = <usize>load<i32>(job, 20), b = <usize>load<i32>(job, 24);
-  const M = load<i32>(job, 28), K = load<i32>(job, 32), N = load<i32>(job, 36);
-  const rsA = load<i32>(job, 40), csA = load<i32>(job, 44), rsB = load<i32>(job, 48), csB = load<i32>(job, 52);
-  const ldc = load<i32>(job, 56);
+  const nChunks = load<i32>(job, 4), kind = load<i32>(job, 8), chunk = load<i32>(job, 12), total = load<i32>(job, 16);
   for (let i = atomic.add<i32>(job, 1); i < nChunks; i = atomic.add<i32>(job, 1)) {
-    const lo = i * chunk; // rows lo .. lo + chunk of out (and of op(a)), or columns (and of op(b))
-    const rows = byRows ? min(chunk, M - lo) : M, cols = byRows ? N : min(chunk, N - lo);
-    const outAt = byRows ? lo * ldc : lo, aAt = byRows ? lo * rsA : 0, bAt = byRows ? 0 : lo * csB;
-    gemm(out + (<usize>outAt << 2), a + (<usize>aAt << 2), b + (<usize>bAt << 2), rows, K, cols, rsA, csA, rsB, csB, ldc, scratch);
+    const lo = i * chunk, hi = min(total, lo + chunk);
+    if (kind == JOB_GEMM_ROWS || kind == JOB_GEMM_COLS) gemmChunk(job, scratch, kind == JOB_GEMM_ROWS, lo, hi);
+    else rangeChunk(job, kind, lo, hi);
+    if (progress != 0) atomic.add<i32>(progress, 1);
   }
   progress = 0;
+}
+
+// reference.ts: gemm, rows (or columns) lo .. hi of out: the product of those rows of op(a) (or
+// columns of op(b)). Arguments: out, a, b, M, K, N, rsA, csA, rsB, csB, ldc.
+function gemmChunk(job: usize, scratch: usize, byRows: bool, lo: i32, hi: i32): void {
+  const out = <usize>arg(job, 0), a = <usize>arg(job, 1), b = <usize>arg(job, 2);
+  const M = arg(job, 3), K = arg(job, 4), N = arg(job, 5), rsA = arg(job, 6), csA = arg(job, 7);
+  const rsB = arg(job, 8), csB = arg(job, 9), ldc = arg(job, 10);
+  const rows = byRows ? hi - lo : M, cols = byRows ? N : hi - lo;
+  const outAt = byRows ? lo * ldc : lo, aAt = byRows ? lo * rsA : 0, bAt = byRows ? 0 : lo * csB;
+  gemm(out + (<usize>outAt << 2), a + (<usize>aAt << 2), b + (<usize>bAt << 2), rows, K, cols, rsA, csA, rsB, csB, ldc, scratch);
+}
+
+// The other kernels over their unit range [lo, hi), arguments in the order of their exports.
+function rangeChunk(job: usize, kind: i32, lo: i32, hi: i32): void {
+  const p0 = <usize>arg(job, 0), p1 = <usize>arg(job, 1), p2 = <usize>arg(job, 2);
+  switch (kind) {
+    case JOB_RELU_FWD: reluForward(p0, p1, lo, hi); break;
+    case JOB_RELU_BWD: reluBackward(p0, p1, p2, lo, hi); break;
+    case JOB_IM2COL:
+      im2col(p0, p1, arg(job, 2), arg(job, 3), arg(job, 4), arg(job, 5), arg(job, 6), arg(job, 7), arg(job, 8),
+        arg(job, 9), arg(job, 10), arg(job, 11), lo, hi);
+      break;
+    case JOB_COL2IM:
+      col2im(p0, p1, arg(job, 2), arg(job, 3), arg(job, 4), arg(job, 5), arg(job, 6), arg(job, 7), arg(job, 8),
+        arg(job, 9), arg(job, 10), arg(job, 11), lo, hi);
+      break;
+    case JOB_SWAP: swapOuterAxes(p0, p1, arg(job, 2), arg(job, 3), arg(job, 4), lo, hi); break;
+    case JOB_POOL_FWD: maxPool2x2Forward(p0, p1, lo, hi, arg(job, 2), arg(job, 3)); break;
+    case JOB_POOL_BWD: maxPool2x2Backward(p0, p1, p2, lo, hi, arg(job, 3), arg(job, 4)); break;
+    case JOB_MOMENTS: channelMoments(p0, p1, arg(job, 2), arg(job, 3), arg(job, 4), lo, hi); break;
+    case JOB_DOTS: channelDots(p0, p1, p2, <usize>arg(job, 3), arg(job, 4), arg(job, 5), arg(job, 6), lo, hi); break;
+    case JOB_NORMALIZE:
+      channelNormalize(p0, p1, p2, <usize>arg(job, 3), <usize>arg(job, 4), lo, hi, arg(job, 5), arg(job, 6));
+      break;
+    case JOB_COMBINE:
+      channelCombine(p0, p1, p2, <usize>arg(job, 3), <usize>arg(job, 4), lo, hi, arg(job, 5), arg(job, 6));
+      break;
+    default: unreachable();
+  }
 }
 
 // reference.ts: zero (Kernels.zero, no loop): bytes zero bytes at ptr.
@@ -429,10 +483,11 @@ export function zero(ptr: usize, bytes: usize): void {
   memory.fill(ptr, 0, bytes);
 }
 
-// reference.ts: swapOuterAxes. out (B, A, P) = x (A, B, P), rows of P floats copied whole.
-export function swapOuterAxes(out: usize, x: usize, A: i32, B: i32, P: i32): void {
+// reference.ts: swapOuterAxes. out (B, A, P) = x (A, B, P), rows of P floats copied whole; this
+// call does a in [a0, a1).
+export function swapOuterAxes(out: usize, x: usize, A: i32, B: i32, P: i32, a0: i32, a1: i32): void {
   const row = <usize>P << 2;
-  for (let a = 0; a < A; a++) {
+  for (let a = a0; a < a1; a++) {
     for (let b = 0; b < B; b++) memory.copy(out + <usize>(b * A + a) * row, x + <usize>(a * B + b) * row, row);
   }
 }
@@ -475,9 +530,10 @@ function firstMax2x2(r: usize, rowBytes: usize): i32 {
 
 // reference.ts: maxPool2x2Forward. out (planes, H/2, W/2) = each 2x2 window's first maximum.
 // Four windows at a time: two rows of 8 floats, split into even (left) and odd (right) cells.
-export function maxPool2x2Forward(out: usize, x: usize, planes: i32, H: i32, W: i32): void {
+// This call does planes [p0, p1).
+export function maxPool2x2Forward(out: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32): void {
   const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
-  for (let p = 0; p < planes; p++) {
+  for (let p = p0; p < p1; p++) {
     for (let ho = 0; ho < Hout; ho++) {
       const top = x + (<usize>((p * H + 2 * ho) * W) << 2), bot = top + rowBytes;
       const o = out + (<usize>((p * Hout + ho) * Wout) << 2);
@@ -501,10 +557,11 @@ export function maxPool2x2Forward(out: usize, x: usize, planes: i32, H: i32, W: 
 
 // reference.ts: maxPool2x2Backward. dx (planes, H, W) = dout at each window's first maximum of x, 0
 // elsewhere (an odd last row or column too).
-export function maxPool2x2Backward(dx: usize, dout: usize, x: usize, planes: i32, H: i32, W: i32): void {
+// This call does planes [p0, p1).
+export function maxPool2x2Backward(dx: usize, dout: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32): void {
   const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
-  memory.fill(dx, 0, <usize>(planes * H * W) << 2);
-  for (let p = 0; p < planes; p++) {
+  memory.fill(dx + (<usize>(p0 * H * W) << 2), 0, <usize>((p1 - p0) * H * W) << 2);
+  for (let p = p0; p < p1; p++) {
     for (let ho = 0; ho < Hout; ho++) {
       const at = <usize>((p * H + 2 * ho) * W) << 2, top = x + at, bot = top + rowBytes;
       const dtop = dx + at, dbot = dtop + rowBytes;
@@ -550,8 +607,9 @@ export function maxPool2x2Backward(dx: usize, dout: usize, x: usize, planes: i32
 }
 
 // reference.ts: channelMoments. sums (2C, float64) = [Σ d, Σ d²] per channel, d = x − x[0, c, 0].
-export function channelMoments(sums: usize, x: usize, A: i32, C: i32, B: i32): void {
-  for (let c = 0; c < C; c++) {
+// This call does channels [c0, c1).
+export function channelMoments(sums: usize, x: usize, A: i32, C: i32, B: i32, c0: i32, c1: i32): void {
+  for (let c = c0; c < c1; c++) {
     const K = <f64>load<f32>(x + (<usize>(c * B) << 2)), K2 = f64x2.splat(K);
     let s0 = f64x2.splat(0), s1 = f64x2.splat(0), q0 = f64x2.splat(0), q1 = f64x2.splat(0);
     let s: f64 = 0, q: f64 = 0;
@@ -579,8 +637,9 @@ export function channelMoments(sums: usize, x: usize, A: i32, C: i32, B: i32): v
 }
 
 // reference.ts: channelDots. sums (2C, float64) = [Σ u, Σ u·(v − mean[c])] per channel.
-export function channelDots(sums: usize, u: usize, v: usize, mean: usize, A: i32, C: i32, B: i32): void {
-  for (let c = 0; c < C; c++) {
+// This call does channels [c0, c1).
+export function channelDots(sums: usize, u: usize, v: usize, mean: usize, A: i32, C: i32, B: i32, c0: i32, c1: i32): void {
+  for (let c = c0; c < c1; c++) {
     const mu = load<f64>(mean + (<usize>c << 3)), mu2 = f64x2.splat(mu);
     let s0 = f64x2.splat(0), s1 = f64x2.splat(0), t0 = f64x2.splat(0), t1 = f64x2.splat(0);
     let s: f64 = 0, t: f64 = 0;
@@ -608,8 +667,9 @@ export function channelDots(sums: usize, u: usize, v: usize, mean: usize, A: i32
 }
 
 // reference.ts: channelNormalize. out = (x − mean[c])·scale[c] + shift[c], in float64, rounded once.
-export function channelNormalize(out: usize, x: usize, mean: usize, scale: usize, shift: usize, A: i32, C: i32, B: i32): void {
-  for (let a = 0; a < A; a++) {
+// This call does images [a0, a1).
+export function channelNormalize(out: usize, x: usize, mean: usize, scale: usize, shift: usize, a0: i32, a1: i32, C: i32, B: i32): void {
+  for (let a = a0; a < a1; a++) {
     for (let c = 0; c < C; c++) {
       const at = <usize>((a * C + c) * B) << 2, xr = x + at, orow = out + at, o8 = <usize>c << 3;
       const mu = load<f64>(mean + o8), k = load<f64>(scale + o8), sh = load<f64>(shift + o8);
@@ -630,8 +690,9 @@ export function channelNormalize(out: usize, x: usize, mean: usize, scale: usize
 }
 
 // reference.ts: channelCombine. out = coef[c]·u + coef[C + c]·(v − mean[c]) + coef[2C + c], in float64.
-export function channelCombine(out: usize, u: usize, v: usize, mean: usize, coef: usize, A: i32, C: i32, B: i32): void {
-  for (let a = 0; a < A; a++) {
+// This call does images [a0, a1).
+export function channelCombine(out: usize, u: usize, v: usize, mean: usize, coef: usize, a0: i32, a1: i32, C: i32, B: i32): void {
+  for (let a = a0; a < a1; a++) {
     for (let c = 0; c < C; c++) {
       const at = <usize>((a * C + c) * B) << 2, ur = u + at, vr = v + at, orow = out + at, o8 = <usize>c << 3;
       const mu = load<f64>(mean + o8), ku = load<f64>(coef + o8);
@@ -653,17 +714,18 @@ export function channelCombine(out: usize, u: usize, v: usize, mean: usize, coef
 }
 
 // reference.ts: sgdStep. In place: w −= lr·(dw + wd·w), in float64 (two f64x2 per f32x4), rounded once.
-export function sgdStep(w: usize, dw: usize, n: i32, lr: f64, wd: f64): void {
+// This call does elements [lo, hi).
+export function sgdStep(w: usize, dw: usize, lo: i32, hi: i32, lr: f64, wd: f64): void {
   const lr2 = f64x2.splat(lr), wd2 = f64x2.splat(wd);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
     const o = <usize>i << 2, x = v128.load(w + o), g = v128.load(dw + o);
     const xl = f64x2.promote_low_f32x4(x), xh = promoteHigh(x);
-    const lo = f64x2.sub(xl, f64x2.mul(lr2, f64x2.add(f64x2.promote_low_f32x4(g), f64x2.mul(wd2, xl))));
-    const hi = f64x2.sub(xh, f64x2.mul(lr2, f64x2.add(promoteHigh(g), f64x2.mul(wd2, xh))));
-    v128.store(w + o, demote2(lo, hi));
+    const rlo = f64x2.sub(xl, f64x2.mul(lr2, f64x2.add(f64x2.promote_low_f32x4(g), f64x2.mul(wd2, xl))));
+    const rhi = f64x2.sub(xh, f64x2.mul(lr2, f64x2.add(promoteHigh(g), f64x2.mul(wd2, xh))));
+    v128.store(w + o, demote2(rlo, rhi));
   }
-  for (; i < n; i++) {
+  for (; i < hi; i++) {
     const o = <usize>i << 2, x = <f64>load<f32>(w + o);
     store<f32>(w + o, <f32>(x - lr * (<f64>load<f32>(dw + o) + wd * x)));
   }
@@ -685,23 +747,24 @@ let adamM: v128 = f64x2.splat(0), adamV: v128 = f64x2.splat(0);
 }
 
 // reference.ts: adamStep. In place on w, m, v (n floats each), in float64 as the reference.
+// This call does elements [lo, hi).
 export function adamStep(
-  w: usize, dw: usize, m: usize, v: usize, n: i32,
+  w: usize, dw: usize, m: usize, v: usize, lo: i32, hi: i32,
   beta1: f64, beta2: f64, stepSize: f64, invBc2Sqrt: f64, eps: f64, l2: f64,
 ): void {
   const b1 = f64x2.splat(beta1), b2 = f64x2.splat(beta2), c1 = f64x2.splat(1 - beta1), c2 = f64x2.splat(1 - beta2);
   const step = f64x2.splat(stepSize), ibc = f64x2.splat(invBc2Sqrt), e = f64x2.splat(eps), k2 = f64x2.splat(l2);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
     const o = <usize>i << 2, x = v128.load(w + o), g = v128.load(dw + o), mm = v128.load(m + o), vv = v128.load(v + o);
-    const lo = adamLanes(f64x2.promote_low_f32x4(x), f64x2.promote_low_f32x4(g), f64x2.promote_low_f32x4(mm), f64x2.promote_low_f32x4(vv), b1, b2, c1, c2, step, ibc, e, k2);
+    const rlo = adamLanes(f64x2.promote_low_f32x4(x), f64x2.promote_low_f32x4(g), f64x2.promote_low_f32x4(mm), f64x2.promote_low_f32x4(vv), b1, b2, c1, c2, step, ibc, e, k2);
     const mLo = adamM, vLo = adamV;
-    const hi = adamLanes(promoteHigh(x), promoteHigh(g), promoteHigh(mm), promoteHigh(vv), b1, b2, c1, c2, step, ibc, e, k2);
+    const rhi = adamLanes(promoteHigh(x), promoteHigh(g), promoteHigh(mm), promoteHigh(vv), b1, b2, c1, c2, step, ibc, e, k2);
     v128.store(m + o, demote2(mLo, adamM));
     v128.store(v + o, demote2(vLo, adamV));
-    v128.store(w + o, demote2(lo, hi));
+    v128.store(w + o, demote2(rlo, rhi));
   }
-  for (; i < n; i++) {
+  for (; i < hi; i++) {
     const o = <usize>i << 2, x = <f64>load<f32>(w + o);
     const g = <f64>load<f32>(dw + o) + l2 * x;
     const mi = beta1 * <f64>load<f32>(m + o) + (1 - beta1) * g, vi = beta2 * <f64>load<f32>(v + o) + (1 - beta2) * g * g;
