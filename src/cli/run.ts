@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { parsePreprocessing, type Preprocessing } from '../data/index.js';
 import { readSafetensors, restoreModel, writeSafetensors, type SafetensorsContents } from '../io/index.js';
+import { stepMemory } from '../kernels/index.js';
 import type { Model } from '../models/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
 import { FileError, type DataSource } from './data.js';
@@ -112,11 +113,18 @@ export function loadCheckpointModel(command: string, path: string): { model: Mod
 export function scoresOf(model: Model, X: Tensor, batchSize = 256): FloatTensor {
   const N = X.shape[0], D = X.size / N;
   let out: FloatTensor | null = null;
-  for (let lo = 0; lo < N; lo += batchSize) {
-    const hi = Math.min(N, lo + batchSize);
-    const s = model.loss(new Tensor(X.data.subarray(lo * D, hi * D), [hi - lo, ...X.shape.slice(1)]));
-    out ??= Tensor.zeros([N, s.shape[1]], s.dtype);
-    out.data.set(s.data, lo * s.shape[1]);
+  // each batch's scores are copied out before the next batch runs: step memory can serve them
+  const mem = model.reusesStepMemory === true ? stepMemory() : null;
+  try {
+    for (let lo = 0; lo < N; lo += batchSize) {
+      const hi = Math.min(N, lo + batchSize);
+      const Xb = new Tensor(X.data.subarray(lo * D, hi * D), [hi - lo, ...X.shape.slice(1)]);
+      const s = mem ? mem.run(() => model.loss(Xb)) : model.loss(Xb);
+      out ??= Tensor.zeros([N, s.shape[1]], s.dtype);
+      out.data.set(s.data, lo * s.shape[1]);
+    }
+  } finally {
+    mem?.release();
   }
   return out as FloatTensor;
 }
