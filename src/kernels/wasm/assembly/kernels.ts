@@ -35,7 +35,8 @@ export function gemmScratchBytes(): i32 {
 // reference.ts: gemm (the micro-kernel). C[0..MR, 0..NR] (row stride ldc floats) = (accumulate
 // ? C : 0) + Ap (KC x MR, k-major) · Bp (KC x NR, k-major), over kc steps. Packing pads partial
 // tiles with zeros, so there is no tail here: edgeTile is the scalar tail of the product.
-function kernel4x8(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, accumulate: bool): void {
+// Exported for bench/ceiling.ts, which times it on data in L1.
+export function kernel4x8(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, accumulate: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
