@@ -20,12 +20,16 @@
 // createWasmKernels({ simd: 'simd' }) forces the plain build.
 //
 // Threads: Node (>= 20.16, for process.getBuiltinModule) starts one worker per extra core on the
-// first large product. A worker that dies or hangs mid-product cannot hang the caller: the
-// waiting thread watches each worker's heartbeat (a counter the kernels bump per packed block)
-// and, after workerTimeoutMs without one, stops the workers, warns once and redoes the product
-// on the calling thread. In a browser page the main thread may not block in Atomics.wait, so
-// products run on the calling thread there (and without cross-origin isolation the memory is not
-// shared either: the unshared build is used).
+// first large job: a product of THREAD_MIN_WORK multiply-adds or more, or a memory-bound kernel
+// (relu, pooling, im2col/col2im, batch norm's sweeps) that moves PARALLEL_MIN_BYTES or more. A
+// job is cut into chunks of its outer unit that the threads take from a shared counter (runJob
+// in kernels.ts); each chunk writes only its own part, so the split never changes a result.
+// Threads spin SPIN_MS before they sleep. A worker that dies or hangs mid-job cannot hang the
+// caller: the waiting thread watches each worker's heartbeat (a counter bumped per packed block
+// of gemm and per chunk of the other kernels) and, after workerTimeoutMs without one, stops the
+// workers, warns once and redoes the job on the calling thread. In a browser page the main thread
+// may not block in Atomics.wait, so jobs run on the calling thread there (and without
+// cross-origin isolation the memory is not shared either: the unshared build is used).
 import { DTypeError, ShapeError, type DType } from '../../tensor/index.js';
 import type { AdamHypers, Buf, ConvGeometry, GemmOpts, Kernels } from '../types.js';
 import * as modules from './build/modules.js';
