@@ -85,6 +85,25 @@ export interface Kernels {
   ): void;
   /** out = coef[c]·u + coef[C + c]·(v − mean[c]) + coef[2C + c] over (A, C, B), in float64, rounded once. Overwrites out. */
   channelCombine(out: Buf, u: Buf, v: Buf, mean: Float64Array, coef: Float64Array, A: number, C: number, B: number): void;
+  /**
+   * Direct convolution at stride 1 (for a small C·HH·WW, e.g. a network's first layer):
+   * out (N, F, Hout, Wout) = Σ over taps (c, i, j) of w[f, c, i, j]·x[n, c, ho − pad + i, wo − pad + j]
+   * (zero off the image) + b[f], Hout = H + 2pad − HH + 1. Overwrites out.
+   */
+  convDirect(
+    out: Buf, x: Buf, w: Buf, b: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number, pad: number,
+  ): void;
+  /** dw (F, C, HH, WW) and db (F) of convDirect from dout (N, F, Hout, Wout) and x. Overwrites dw, db. */
+  convDirectWeightGrad(
+    dw: Buf, db: Buf, dout: Buf, x: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
+    pad: number,
+  ): void;
+  /**
+   * Optional: whether this backend wants convDirect for this geometry (faster than im2col + gemm,
+   * and its per-thread scratch holds a padded image). Layers never send convolutions to the
+   * convDirect of a backend without it; the reference's convDirect is the definition only.
+   */
+  convDirectFits?(C: number, H: number, W: number, pad: number): boolean;
   /** In place, torch's SGD: w −= lr·(dw + weightDecay·w), in float64, rounded once. */
   sgdStep(w: Buf, dw: Buf, lr: number, weightDecay: number): void;
   /** In place, torch's Adam: updates w, m and v (see reference.ts: adamStep), in float64. */

@@ -2,7 +2,7 @@
 // The naive pair is the readable definition, loop by loop; the fast pair lowers blocks of images
 // to columns (im2col) so that the work is one gemm per block and product, with the bias folded in. Both share one cache, so either
 // backward accepts either forward's cache.
-import { kernelsFor, type Buf, type ConvGeometry } from '../kernels/index.js';
+import { kernelsFor, type Buf, type ConvGeometry, type Kernels } from '../kernels/index.js';
 import {
   expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor,
   type FloatTensor,
@@ -171,6 +171,20 @@ export function convBackwardNaive(dout: Tensor, cache: ConvCache, options: ConvB
   return dx ? { dx, dw, db } : { dw, db };
 }
 
+/** The most taps (C·HH·WW) for which convolutions at stride 1 run the direct kernel. */
+const DIRECT_MAX_TAPS = 75;
+
+/**
+ * Whether this convolution runs the direct kernel (convDirect) instead of im2col + gemm: stride 1
+ * and few taps (C·HH·WW up to 3x5x5, a network's first layer), where the lowered product is only
+ * that many rows deep and lowering, packing and the axis swap cost more than the arithmetic; on
+ * backends that offer it (convDirectFits: the wasm one; the reference keeps the lowered path).
+ * (The weight gradient goes direct only without dx, which the lowered path computes alongside.)
+ */
+function directConv(k: Kernels, g: ConvGeometry): boolean {
+  return g.stride === 1 && g.C * g.HH * g.WW <= DIRECT_MAX_TAPS && (k.convDirectFits?.(g.C, g.H, g.W, g.pad) ?? false);
+}
+
 /**
  * Images per lowered block: cols holds (C·HH·WW + 1)·G·Hout·Wout entries, at most 2^16 (256 KiB in
  * float32) unless one image needs more, so that a block's columns and outputs stay in L2. Measured
@@ -208,6 +222,11 @@ export function convForward(
   const N = x.shape[0], F = w.shape[0];
   const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, G = imagesPerBlock(N, K, P);
   const k = kernelsFor(x.dtype);
+  if (directConv(k, g)) {
+    const out = Tensor.empty([N, F, g.Hout, g.Wout], x.dtype); // written in full by the kernel
+    k.convDirect(out.data, x.data, w.data, b.data, N, g.C, g.H, g.W, F, g.HH, g.WW, g.pad);
+    return { out, cache: { x, w, geometry: g } };
+  }
   // empty: out, cols and outT are written in full below (swapOuterAxes, im2col + ones, gemm)
   const out = Tensor.empty([N, F, g.Hout, g.Wout], x.dtype);
   const wb = withBias(w.data, b.data, F, K); // (F, K + 1)
@@ -240,6 +259,11 @@ export function convBackward(dout: Tensor, cache: ConvCache, options: ConvBackwa
   const N = x.shape[0], F = w.shape[0];
   const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W, G = imagesPerBlock(N, K, P);
   const k = kernelsFor(x.dtype);
+  if (!inputGrad && directConv(k, g)) {
+    const dw = Tensor.empty(w.shape, x.dtype), db = Tensor.empty([F], x.dtype); // written in full by the kernel
+    k.convDirectWeightGrad(dw.data, db.data, dout.data, x.data, N, g.C, g.H, g.W, F, g.HH, g.WW, g.pad);
+    return { dw, db };
+  }
   // empty: dx (col2im per block), cols, doutT and dwbT are written in full; dw, db accumulate
   const dx = inputGrad ? Tensor.empty(x.shape, x.dtype) : null;
   const dw = Tensor.zeros(w.shape, x.dtype), db = Tensor.zeros([F], x.dtype);

@@ -166,6 +166,53 @@ describe('memory-bound kernels split across threads', () => {
   });
 });
 
+describe('direct convolution (stride 1, small C·HH·WW)', () => {
+  const GEOMS: Array<[number, number, number, number, number, number, number, number]> = [
+    // N, C, H, W, F, HH, WW, pad
+    [5, 1, 28, 28, 7, 5, 5, 2], [3, 3, 9, 11, 4, 3, 3, 1], [2, 2, 6, 5, 3, 2, 2, 0], [4, 1, 13, 17, 5, 3, 5, 1],
+    [1, 3, 32, 32, 8, 5, 5, 2], [64, 1, 28, 28, 32, 5, 5, 2], [2, 1, 4, 4, 2, 4, 4, 0], [3, 2, 7, 3, 2, 1, 1, 0],
+  ];
+  it('forward and weight gradient agree with the reference to 1e-5, and across thread counts bit for bit', () => {
+    const rng = new Rng(15);
+    for (const [N, C, H, W, F, HH, WW, pad] of GEOMS) {
+      const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1, what = `${N}x${C}x${H}x${W} * ${F}x${HH}x${WW} pad ${pad}`;
+      const x = randView(rng, N * C * H * W), w = randView(rng, F * C * HH * WW), b = randView(rng, F);
+      const dout = randView(rng, N * F * Hout * Wout);
+      const fwd = (k: Kernels) => { const o = staleView(N * F * Hout * Wout); k.convDirect(o, x, w, b, N, C, H, W, F, HH, WW, pad); return o; };
+      const bwd = (k: Kernels) => {
+        const dw = staleView(F * C * HH * WW), db = staleView(F);
+        k.convDirectWeightGrad(dw, db, dout, x, N, C, H, W, F, HH, WW, pad);
+        return [dw, db];
+      };
+      const want = fwd(reference), got1 = fwd(single), got2 = fwd(two);
+      expect(worstRel(got1, want, Math.sqrt(C * HH * WW)), `convDirect ${what}`).toBeLessThan(1e-5); // relative to the size of a sum of C·HH·WW unit products
+      expect(firstDiff(got2, got1), `convDirect ${what}: 2 threads vs 1`).toBe(-1);
+      const [dwR, dbR] = bwd(reference), [dw1, db1] = bwd(single), [dw2, db2] = bwd(two);
+      const scale = Math.sqrt(N * Hout * Wout); // the size of a sum of that many unit products
+      expect(worstRel(dw1, dwR, scale), `convDirectWeightGrad dw ${what}`).toBeLessThan(1e-5);
+      expect(worstRel(db1, dbR, scale), `convDirectWeightGrad db ${what}`).toBeLessThan(1e-5);
+      expect(firstDiff(dw2, dw1) + firstDiff(db2, db1), `convDirectWeightGrad ${what}: 2 threads vs 1`).toBe(-2);
+    }
+  });
+
+  it('matches im2col + gemm (the reference conv lowering) on the reference backend', () => {
+    const [N, C, H, W, F, HH, WW, pad] = [2, 3, 7, 6, 4, 3, 3, 1];
+    const g: ConvGeometry = { C, H, W, HH, WW, stride: 1, pad, Hout: H + 2 * pad - HH + 1, Wout: W + 2 * pad - WW + 1 };
+    const rng = new Rng(16), P = g.Hout * g.Wout, K = C * HH * WW;
+    const x = Float64Array.from({ length: N * C * H * W }, () => rng.normal()), w = Float64Array.from({ length: F * K }, () => rng.normal());
+    const b = Float64Array.from({ length: F }, () => rng.normal());
+    const direct = new Float64Array(N * F * P);
+    reference.convDirect(direct, x, w, b, N, C, H, W, F, HH, WW, pad);
+    for (let n = 0; n < N; n++) {
+      const cols = new Float64Array(K * P), out = new Float64Array(F * P);
+      reference.im2col(cols, x.subarray(n * C * H * W, (n + 1) * C * H * W), g);
+      reference.gemm(out, w, cols, F, K, P);
+      for (let f = 0; f < F; f++) for (let p = 0; p < P; p++) out[f * P + p] += b[f];
+      expect(worstRel(direct.subarray(n * F * P, (n + 1) * F * P), out, 1e-9)).toBeLessThan(1e-12);
+    }
+  });
+});
+
 describe('a gemm worker that dies mid-product', () => {
   it('does not hang the caller: the product is redone on the calling thread, with one warning', () => {
     const k = createWasmKernels({ threads: 2, workerTimeoutMs: 200 });

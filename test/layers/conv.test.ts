@@ -236,7 +236,7 @@ describe('conv backward with { inputGrad: false } (the first layer: no dx)', () 
   const dtypes: FloatDType[] = ['float32', 'float64'];
   for (const [name, forward, backward] of pairs) {
     for (const dtype of dtypes) {
-      it(`${name}, ${dtype}: dw and db are bit-identical to the default call's, and there is no dx`, () => {
+      it(`${name}, ${dtype}: dw and db equal the default call's, and there is no dx`, () => {
         geometries.forEach(([xs, ws, param], i) => {
           const seed = (k: number) => ({ seed: 10 * i + k, dtype });
           const x = Tensor.randn(xs, seed(0)), w = Tensor.randn(ws, seed(1)), b = Tensor.randn([ws[0]], seed(2));
@@ -252,7 +252,16 @@ describe('conv backward with { inputGrad: false } (the first layer: no dx)', () 
           for (const key of ['dw', 'db'] as const) {
             expect(some[key].dtype, `${geometry} ${key}`).toBe(dtype);
             expect(some[key].shape, `${geometry} ${key}`).toEqual(full[key].shape);
-            expect(sameBits(some[key].data, full[key].data), `${geometry} ${key}`).toBe(true);
+            // the wasm backend's direct kernel (stride 1, C·HH·WW <= 75, float32) sums in another order
+            // than the lowered product that the default call runs with dx; everything else: bit for bit
+            const direct = name === 'fast' && dtype === 'float32' && param.stride === 1 && ws[1] * ws[2] * ws[3] <= 75;
+            if (direct) {
+              const tol = 1e-5, scale = Math.sqrt(out.size / out.shape[1]);
+              const err = Math.max(...Array.from(some[key].data, (v, j) => Math.abs(v - full[key].data[j]) / (scale + Math.abs(full[key].data[j]))));
+              expect(err, `${geometry} ${key}`).toBeLessThan(tol);
+            } else {
+              expect(sameBits(some[key].data, full[key].data), `${geometry} ${key}`).toBe(true);
+            }
             expect(some[key].data.some((v) => v !== 0), `${geometry} ${key}`).toBe(true);
           }
         });

@@ -114,7 +114,7 @@ const PARALLEL_MIN_BYTES = 1 << 20;
 // The kernels of a job (runJob in kernels.ts).
 const JOB_GEMM_ROWS = 0, JOB_GEMM_COLS = 1, JOB_RELU_FWD = 2, JOB_RELU_BWD = 3, JOB_IM2COL = 4, JOB_COL2IM = 5;
 const JOB_SWAP = 6, JOB_POOL_FWD = 7, JOB_POOL_BWD = 8, JOB_MOMENTS = 9, JOB_DOTS = 10, JOB_NORMALIZE = 11;
-const JOB_COMBINE = 12;
+const JOB_COMBINE = 12, JOB_CONV_DIRECT = 13, JOB_CONV_DW = 14;
 
 /** One job for runJob: the kernel, its range of units (split at multiples of `unit`) and its integer arguments. */
 interface Job {
@@ -688,6 +688,52 @@ class WasmBackend implements WasmKernels {
     ]);
     const [pw, pdw, pm, pv] = placed.ptrs;
     this.ex.adamStep(pw, pdw, pm, pv, 0, n, h.beta1, h.beta2, h.stepSize, h.invBc2Sqrt, h.eps, h.l2); // one thread, as sgdStep
+    this.finish(placed);
+  }
+
+  /** Whether convDirect's padded image (plus its float64 sums) fits this backend's per-thread scratch. */
+  convDirectFits(C: number, H: number, W: number, pad: number): boolean {
+    return (C * (H + 2 * pad) * (W + 2 * pad) + 16) * 4 + 8 + 64 * 1024 <= this.scratchBytes;
+  }
+
+  convDirect(
+    out: Buf, x: Buf, w: Buf, b: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number, pad: number,
+  ): void {
+    f32Only('convDirect', out, x, w, b);
+    const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1, xLen = N * C * H * W, outLen = N * F * Hout * Wout;
+    fits('convDirect', 'x', x, xLen);
+    fits('convDirect', 'out', out, outLen);
+    fits('convDirect', 'w', w, F * C * HH * WW);
+    fits('convDirect', 'b', b, F);
+    if (!this.convDirectFits(C, H, W, pad)) throw new ShapeError(`wasm.convDirect: a padded ${C}x${H}x${W} image does not fit the scratch`);
+    const placed = this.place([
+      { buf: out, n: outLen, role: 'out' }, { buf: x, n: xLen, role: 'in' }, { buf: w, n: F * C * HH * WW, role: 'in' }, { buf: b, n: F, role: 'in' },
+    ]);
+    const [po, px, pw, pb] = placed.ptrs;
+    this.runKernel({ kind: JOB_CONV_DIRECT, total: N, unit: 1, ints: [po, px, pw, pb, C, H, W, F, HH, WW, pad] }, 4 * (xLen + outLen)); // images
+    this.finish(placed);
+  }
+
+  convDirectWeightGrad(
+    dw: Buf, db: Buf, dout: Buf, x: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
+    pad: number,
+  ): void {
+    f32Only('convDirectWeightGrad', dw, db, dout, x);
+    const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1, xLen = N * C * H * W, outLen = N * F * Hout * Wout;
+    fits('convDirectWeightGrad', 'x', x, xLen);
+    fits('convDirectWeightGrad', 'dout', dout, outLen);
+    fits('convDirectWeightGrad', 'dw', dw, F * C * HH * WW);
+    fits('convDirectWeightGrad', 'db', db, F);
+    const K = C * HH * WW;
+    if (!this.convDirectFits(C, H, W, pad) || (C * (H + 2 * pad) * (W + 2 * pad) + 18) * 4 + F * (K + 1) * 8 > this.scratchBytes) {
+      throw new ShapeError(`wasm.convDirectWeightGrad: a padded ${C}x${H}x${W} image and ${F}x${K + 1} sums do not fit the scratch`);
+    }
+    const placed = this.place([
+      { buf: dw, n: F * K, role: 'out' }, { buf: db, n: F, role: 'out' }, { buf: dout, n: outLen, role: 'in' }, { buf: x, n: xLen, role: 'in' },
+    ]);
+    const [pdw, pdb, pdout, px] = placed.ptrs;
+    // filters split across threads: each sums all images for its own filters (no cross-thread sums)
+    this.runKernel({ kind: JOB_CONV_DW, total: F, unit: 1, ints: [pdw, pdb, pdout, px, N, C, H, W, F, HH, WW, pad] }, 4 * (xLen + outLen));
     this.finish(placed);
   }
 

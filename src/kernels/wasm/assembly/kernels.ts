@@ -418,7 +418,7 @@ export function col2im(
 // norm's sweeps. Each writes only its own part of the output, so the split changes no result.
 const JOB_GEMM_ROWS = 0, JOB_GEMM_COLS = 1, JOB_RELU_FWD = 2, JOB_RELU_BWD = 3, JOB_IM2COL = 4, JOB_COL2IM = 5;
 const JOB_SWAP = 6, JOB_POOL_FWD = 7, JOB_POOL_BWD = 8, JOB_MOMENTS = 9, JOB_DOTS = 10, JOB_NORMALIZE = 11;
-const JOB_COMBINE = 12;
+const JOB_COMBINE = 12, JOB_CONV_DIRECT = 13, JOB_CONV_DW = 14;
 
 // @ts-ignore: decorator
 @inline function arg(job: usize, k: i32): i32 {
@@ -433,7 +433,7 @@ export function runJob(job: usize, scratch: usize, counter: usize): void {
   for (let i = atomic.add<i32>(job, 1); i < nChunks; i = atomic.add<i32>(job, 1)) {
     const lo = i * chunk, hi = min(total, lo + chunk);
     if (kind == JOB_GEMM_ROWS || kind == JOB_GEMM_COLS) gemmChunk(job, scratch, kind == JOB_GEMM_ROWS, lo, hi);
-    else rangeChunk(job, kind, lo, hi);
+    else rangeChunk(job, kind, lo, hi, scratch);
     if (progress != 0) atomic.add<i32>(progress, 1);
   }
   progress = 0;
@@ -451,7 +451,7 @@ function gemmChunk(job: usize, scratch: usize, byRows: bool, lo: i32, hi: i32): 
 }
 
 // The other kernels over their unit range [lo, hi), arguments in the order of their exports.
-function rangeChunk(job: usize, kind: i32, lo: i32, hi: i32): void {
+function rangeChunk(job: usize, kind: i32, lo: i32, hi: i32, scratch: usize): void {
   const p0 = <usize>arg(job, 0), p1 = <usize>arg(job, 1), p2 = <usize>arg(job, 2);
   switch (kind) {
     case JOB_RELU_FWD: reluForward(p0, p1, lo, hi); break;
@@ -474,6 +474,14 @@ function rangeChunk(job: usize, kind: i32, lo: i32, hi: i32): void {
       break;
     case JOB_COMBINE:
       channelCombine(p0, p1, p2, <usize>arg(job, 3), <usize>arg(job, 4), lo, hi, arg(job, 5), arg(job, 6));
+      break;
+    case JOB_CONV_DIRECT:
+      convDirect(p0, p1, p2, <usize>arg(job, 3), arg(job, 4), arg(job, 5), arg(job, 6), arg(job, 7), arg(job, 8),
+        arg(job, 9), arg(job, 10), lo, hi, scratch);
+      break;
+    case JOB_CONV_DW:
+      convDirectWeightGrad(p0, p1, p2, <usize>arg(job, 3), arg(job, 4), arg(job, 5), arg(job, 6), arg(job, 7),
+        arg(job, 8), arg(job, 9), arg(job, 10), arg(job, 11), lo, hi, scratch);
       break;
     default: unreachable();
   }
@@ -773,4 +781,147 @@ export function adamStep(
     store<f32>(v + o, <f32>vi);
     store<f32>(w + o, <f32>(x - (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps)));
   }
+}
+
+// Direct convolution at stride 1 for a small C·HH·WW (a network's first layer, whose columns
+// would be a 25-row product that im2col, packing and the axis swap cost more than): each image is
+// copied once into this thread's scratch with its zero border (C, H + 2pad, W + 2pad), then every
+// output row is a sum of shifted rows of it. Output rows go 16 at a time through 4 f32x4
+// accumulators (independent chains: an f32x4 add takes 4 cycles).
+
+// Copies image x (C, H, W) into xp (C, Hp, Wp) with a zero border of pad, plus 16 zero floats after
+// it (the last output vectors of a row read up to 3 floats past it).
+function padImage(xp: usize, x: usize, C: i32, H: i32, W: i32, pad: i32): void {
+  const Hp = H + 2 * pad, Wp = W + 2 * pad;
+  memory.fill(xp, 0, <usize>(C * Hp * Wp + 16) << 2);
+  for (let c = 0; c < C; c++) {
+    for (let h = 0; h < H; h++) {
+      copyFloats(xp + (<usize>((c * Hp + h + pad) * Wp + pad) << 2), x + (<usize>((c * H + h) * W) << 2), W);
+    }
+  }
+}
+
+// reference.ts: convDirect. out (N, F, Hout, Wout) = Σ over taps (c, i, j), in that order, of
+// w[f, c, i, j]·x[n, c, ho − pad + i, wo − pad + j] (0 off the image), then + b[f]; this call does
+// images [n0, n1). Hout = H + 2pad − HH + 1, Wout likewise.
+export function convDirect(
+  out: usize, x: usize, w: usize, b: usize, C: i32, H: i32, W: i32, F: i32, HH: i32, WW: i32, pad: i32,
+  n0: i32, n1: i32, scratch: usize,
+): void {
+  const Hp = H + 2 * pad, Wp = W + 2 * pad, Hout = Hp - HH + 1, Wout = Wp - WW + 1, K = C * HH * WW;
+  for (let n = n0; n < n1; n++) {
+    padImage(scratch, x + (<usize>(n * C * H * W) << 2), C, H, W, pad);
+    for (let f = 0; f < F; f++) {
+      const wf = w + (<usize>(f * K) << 2), bias = f32x4.splat(load<f32>(b + (<usize>f << 2)));
+      const plane = out + (<usize>((n * F + f) * Hout * Wout) << 2);
+      for (let ho = 0; ho < Hout; ho++) {
+        for (let wo = 0; wo < Wout; wo += 16) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          let tap = wf;
+          for (let c = 0; c < C; c++) {
+            for (let i = 0; i < HH; i++) {
+              const row = scratch + (<usize>((c * Hp + ho + i) * Wp + wo) << 2);
+              for (let j = 0; j < WW; j++) {
+                const t = v128.load32_splat(tap), p = row + (<usize>j << 2);
+                a0 = f32x4.add(a0, f32x4.mul(t, v128.load(p)));
+                a1 = f32x4.add(a1, f32x4.mul(t, v128.load(p, 16)));
+                a2 = f32x4.add(a2, f32x4.mul(t, v128.load(p, 32)));
+                a3 = f32x4.add(a3, f32x4.mul(t, v128.load(p, 48)));
+                tap += 4;
+              }
+            }
+          }
+          storeRow16(plane + (<usize>(ho * Wout + wo) << 2), Wout - wo,
+            f32x4.add(a0, bias), f32x4.add(a1, bias), f32x4.add(a2, bias), f32x4.add(a3, bias));
+        }
+      }
+    }
+  }
+}
+
+// Stores the first min(n, 4) lanes of v at dst.
+// @ts-ignore: decorator
+@inline function storeLanes(dst: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(dst, v);
+    return;
+  }
+  if (n > 0) store<f32>(dst, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
+}
+
+// Stores the first min(n, 16) floats of the 16 in v0..v3 at dst (n > 0).
+function storeRow16(dst: usize, n: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  storeLanes(dst, v0, n);
+  if (n > 4) storeLanes(dst + 16, v1, n - 4);
+  if (n > 8) storeLanes(dst + 32, v2, n - 8);
+  if (n > 12) storeLanes(dst + 48, v3, n - 12);
+}
+
+// reference.ts: convDirectWeightGrad. dw[f, c, i, j] = Σ over n, ho, wo of dout[n, f, ho, wo]·
+// x[n, c, ho − pad + i, wo − pad + j] and db[f] = Σ over n, ho, wo of dout[n, f, ho, wo]; this call
+// does filters [f0, f1) over all N images. Each image's sum runs in float32 (16 partial sums),
+// the images add up in float64 (kept in scratch after the padded image). Overwrites dw, db.
+export function convDirectWeightGrad(
+  dw: usize, db: usize, dout: usize, x: usize, N: i32, C: i32, H: i32, W: i32, F: i32, HH: i32, WW: i32, pad: i32,
+  f0: i32, f1: i32, scratch: usize,
+): void {
+  const Hp = H + 2 * pad, Wp = W + 2 * pad, Hout = Hp - HH + 1, Wout = Wp - WW + 1, K = C * HH * WW;
+  const sums = scratch + ((<usize>(C * Hp * Wp + 16) << 2) + 7 & ~7); // (f1 − f0, K + 1) float64
+  memory.fill(sums, 0, <usize>((f1 - f0) * (K + 1)) << 3);
+  for (let n = 0; n < N; n++) {
+    padImage(scratch, x + (<usize>(n * C * H * W) << 2), C, H, W, pad);
+    for (let f = f0; f < f1; f++) {
+      const plane = dout + (<usize>((n * F + f) * Hout * Wout) << 2);
+      const acc = sums + (<usize>((f - f0) * (K + 1)) << 3);
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < HH; i++) {
+          for (let j = 0; j < WW; j++) {
+            const tap = (c * HH + i) * WW + j;
+            const xAt = scratch + (<usize>((c * Hp + i) * Wp + j) << 2);
+            store<f64>(acc + (<usize>tap << 3), load<f64>(acc + (<usize>tap << 3)) + rowsDot(plane, xAt, Hout, Wout, Wp));
+          }
+        }
+      }
+      store<f64>(acc + (<usize>K << 3), load<f64>(acc + (<usize>K << 3)) + rowsDot(plane, 0, Hout, Wout, 0));
+    }
+  }
+  for (let f = f0; f < f1; f++) {
+    const acc = sums + (<usize>((f - f0) * (K + 1)) << 3);
+    for (let t = 0; t < K; t++) store<f32>(dw + (<usize>(f * K + t) << 2), <f32>load<f64>(acc + (<usize>t << 3)));
+    store<f32>(db + (<usize>f << 2), <f32>load<f64>(acc + (<usize>K << 3)));
+  }
+}
+
+// Σ over ho, wo of d[ho, wo]·x[ho·xStride + wo] for d (Hout, Wout) contiguous, in float32 partial
+// sums (4 accumulators of 4 lanes, then a scalar tail). x = 0: Σ d (the bias gradient).
+function rowsDot(d: usize, x: usize, Hout: i32, Wout: i32, xStride: i32): f64 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let tail: f32 = 0;
+  const ones = f32x4.splat(1);
+  for (let ho = 0; ho < Hout; ho++) {
+    const dr = d + (<usize>(ho * Wout) << 2), xr = x + (<usize>(ho * xStride) << 2);
+    let wo = 0;
+    if (x == 0) {
+      for (; wo + 4 <= Wout; wo += 4) a0 = f32x4.add(a0, f32x4.mul(v128.load(dr + (<usize>wo << 2)), ones));
+      for (; wo < Wout; wo++) tail += load<f32>(dr + (<usize>wo << 2));
+      continue;
+    }
+    for (; wo + 16 <= Wout; wo += 16) {
+      const o = <usize>wo << 2;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(dr + o), v128.load(xr + o)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(dr + o, 16), v128.load(xr + o, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(dr + o, 32), v128.load(xr + o, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(dr + o, 48), v128.load(xr + o, 48)));
+    }
+    for (; wo + 4 <= Wout; wo += 4) {
+      const o = <usize>wo << 2;
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(dr + o), v128.load(xr + o)));
+    }
+    for (; wo < Wout; wo++) tail += load<f32>(dr + (<usize>wo << 2)) * load<f32>(xr + (<usize>wo << 2));
+  }
+  const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  return <f64>f32x4.extract_lane(s, 0) + <f64>f32x4.extract_lane(s, 1) + <f64>f32x4.extract_lane(s, 2) +
+    <f64>f32x4.extract_lane(s, 3) + <f64>tail;
 }
