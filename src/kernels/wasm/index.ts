@@ -693,7 +693,7 @@ class WasmBackend implements WasmKernels {
 
   /** Whether convDirect's padded image (plus its float64 sums) fits this backend's per-thread scratch. */
   convDirectFits(C: number, H: number, W: number, pad: number): boolean {
-    return (C * (H + 2 * pad) * (W + 2 * pad) + 16) * 4 + 8 + 64 * 1024 <= this.scratchBytes;
+    return (C * (H + 2 * pad) * (W + 2 * pad) + (W + 2 * pad) + 16) * 4 + 8 + 64 * 1024 <= this.scratchBytes;
   }
 
   convDirect(
@@ -725,7 +725,7 @@ class WasmBackend implements WasmKernels {
     fits('convDirectWeightGrad', 'dw', dw, F * C * HH * WW);
     fits('convDirectWeightGrad', 'db', db, F);
     const K = C * HH * WW;
-    if (!this.convDirectFits(C, H, W, pad) || (C * (H + 2 * pad) * (W + 2 * pad) + 18) * 4 + F * (K + 1) * 8 > this.scratchBytes) {
+    if (!this.convDirectFits(C, H, W, pad) || (C * (H + 2 * pad) * (W + 2 * pad) + (W + 2 * pad) + 18) * 4 + F * (K + 1) * 8 > this.scratchBytes) {
       throw new ShapeError(`wasm.convDirectWeightGrad: a padded ${C}x${H}x${W} image and ${F}x${K + 1} sums do not fit the scratch`);
     }
     const placed = this.place([

@@ -789,11 +789,12 @@ export function adamStep(
 // output row is a sum of shifted rows of it. Output rows go 16 at a time through 4 f32x4
 // accumulators (independent chains: an f32x4 add takes 4 cycles).
 
-// Copies image x (C, H, W) into xp (C, Hp, Wp) with a zero border of pad, plus 16 zero floats after
-// it (the last output vectors of a row read up to 3 floats past it).
+// Copies image x (C, H, W) into xp (C, Hp, Wp) with a zero border of pad, plus one zero row and
+// 16 zero floats after it (the last output vectors of a row read up to 15 floats past it, and
+// the odd last row of convDirect's row pairs one row further).
 function padImage(xp: usize, x: usize, C: i32, H: i32, W: i32, pad: i32): void {
   const Hp = H + 2 * pad, Wp = W + 2 * pad;
-  memory.fill(xp, 0, <usize>(C * Hp * Wp + 16) << 2);
+  memory.fill(xp, 0, <usize>(C * Hp * Wp + Wp + 16) << 2);
   for (let c = 0; c < C; c++) {
     for (let h = 0; h < H; h++) {
       copyFloats(xp + (<usize>((c * Hp + h + pad) * Wp + pad) << 2), x + (<usize>((c * H + h) * W) << 2), W);
@@ -803,36 +804,48 @@ function padImage(xp: usize, x: usize, C: i32, H: i32, W: i32, pad: i32): void {
 
 // reference.ts: convDirect. out (N, F, Hout, Wout) = Σ over taps (c, i, j), in that order, of
 // w[f, c, i, j]·x[n, c, ho − pad + i, wo − pad + j] (0 off the image), then + b[f]; this call does
-// images [n0, n1). Hout = H + 2pad − HH + 1, Wout likewise.
+// images [n0, n1). Hout = H + 2pad − HH + 1, Wout likewise. Two output rows at a time share each
+// tap's weight: 8 accumulators of 4 outputs, enough independent adds to hide their latency.
 export function convDirect(
   out: usize, x: usize, w: usize, b: usize, C: i32, H: i32, W: i32, F: i32, HH: i32, WW: i32, pad: i32,
   n0: i32, n1: i32, scratch: usize,
 ): void {
   const Hp = H + 2 * pad, Wp = W + 2 * pad, Hout = Hp - HH + 1, Wout = Wp - WW + 1, K = C * HH * WW;
+  const rowBytes = <usize>Wp << 2;
   for (let n = n0; n < n1; n++) {
     padImage(scratch, x + (<usize>(n * C * H * W) << 2), C, H, W, pad);
     for (let f = 0; f < F; f++) {
       const wf = w + (<usize>(f * K) << 2), bias = f32x4.splat(load<f32>(b + (<usize>f << 2)));
       const plane = out + (<usize>((n * F + f) * Hout * Wout) << 2);
-      for (let ho = 0; ho < Hout; ho++) {
+      for (let ho = 0; ho < Hout; ho += 2) {
+        const two = ho + 1 < Hout; // the second row of the pair exists (else its sums are dropped)
         for (let wo = 0; wo < Wout; wo += 16) {
           let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
           let tap = wf;
           for (let c = 0; c < C; c++) {
             for (let i = 0; i < HH; i++) {
               const row = scratch + (<usize>((c * Hp + ho + i) * Wp + wo) << 2);
               for (let j = 0; j < WW; j++) {
-                const t = v128.load32_splat(tap), p = row + (<usize>j << 2);
+                const t = v128.load32_splat(tap), p = row + (<usize>j << 2), q = p + rowBytes;
                 a0 = f32x4.add(a0, f32x4.mul(t, v128.load(p)));
                 a1 = f32x4.add(a1, f32x4.mul(t, v128.load(p, 16)));
                 a2 = f32x4.add(a2, f32x4.mul(t, v128.load(p, 32)));
                 a3 = f32x4.add(a3, f32x4.mul(t, v128.load(p, 48)));
+                e0 = f32x4.add(e0, f32x4.mul(t, v128.load(q)));
+                e1 = f32x4.add(e1, f32x4.mul(t, v128.load(q, 16)));
+                e2 = f32x4.add(e2, f32x4.mul(t, v128.load(q, 32)));
+                e3 = f32x4.add(e3, f32x4.mul(t, v128.load(q, 48)));
                 tap += 4;
               }
             }
           }
-          storeRow16(plane + (<usize>(ho * Wout + wo) << 2), Wout - wo,
-            f32x4.add(a0, bias), f32x4.add(a1, bias), f32x4.add(a2, bias), f32x4.add(a3, bias));
+          const at = plane + (<usize>(ho * Wout + wo) << 2);
+          storeRow16(at, Wout - wo, f32x4.add(a0, bias), f32x4.add(a1, bias), f32x4.add(a2, bias), f32x4.add(a3, bias));
+          if (two) {
+            storeRow16(at + (<usize>Wout << 2), Wout - wo,
+              f32x4.add(e0, bias), f32x4.add(e1, bias), f32x4.add(e2, bias), f32x4.add(e3, bias));
+          }
         }
       }
     }
@@ -868,7 +881,7 @@ export function convDirectWeightGrad(
   f0: i32, f1: i32, scratch: usize,
 ): void {
   const Hp = H + 2 * pad, Wp = W + 2 * pad, Hout = Hp - HH + 1, Wout = Wp - WW + 1, K = C * HH * WW;
-  const sums = scratch + ((<usize>(C * Hp * Wp + 16) << 2) + 7 & ~7); // (f1 − f0, K + 1) float64
+  const sums = scratch + ((<usize>(C * Hp * Wp + Wp + 16) << 2) + 7 & ~7); // (f1 − f0, K + 1) float64
   memory.fill(sums, 0, <usize>((f1 - f0) * (K + 1)) << 3);
   for (let n = 0; n < N; n++) {
     padImage(scratch, x + (<usize>(n * C * H * W) << 2), C, H, W, pad);
