@@ -699,12 +699,7 @@ class WasmBackend implements WasmKernels {
   convDirect(
     out: Buf, x: Buf, w: Buf, b: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number, pad: number,
   ): void {
-    f32Only('convDirect', out, x, w, b);
-    const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1, xLen = N * C * H * W, outLen = N * F * Hout * Wout;
-    fits('convDirect', 'x', x, xLen);
-    fits('convDirect', 'out', out, outLen);
-    fits('convDirect', 'w', w, F * C * HH * WW);
-    fits('convDirect', 'b', b, F);
+    const { xLen, outLen } = directConvLengths('convDirect', ['out', out], x, ['w', w], ['b', b], [N, C, H, W, F, HH, WW, pad]);
     if (!this.convDirectFits(C, H, W, pad)) throw new ShapeError(`wasm.convDirect: a padded ${C}x${H}x${W} image does not fit the scratch`);
     const placed = this.place([
       { buf: out, n: outLen, role: 'out' }, { buf: x, n: xLen, role: 'in' }, { buf: w, n: F * C * HH * WW, role: 'in' }, { buf: b, n: F, role: 'in' },
@@ -718,12 +713,8 @@ class WasmBackend implements WasmKernels {
     dw: Buf, db: Buf, dout: Buf, x: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
     pad: number,
   ): void {
-    f32Only('convDirectWeightGrad', dw, db, dout, x);
-    const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1, xLen = N * C * H * W, outLen = N * F * Hout * Wout;
-    fits('convDirectWeightGrad', 'x', x, xLen);
-    fits('convDirectWeightGrad', 'dout', dout, outLen);
-    fits('convDirectWeightGrad', 'dw', dw, F * C * HH * WW);
-    fits('convDirectWeightGrad', 'db', db, F);
+    const dims = [N, C, H, W, F, HH, WW, pad] as const;
+    const { xLen, outLen } = directConvLengths('convDirectWeightGrad', ['dout', dout], x, ['dw', dw], ['db', db], dims);
     const K = C * HH * WW;
     if (!this.convDirectFits(C, H, W, pad) || (C * (H + 2 * pad) * (W + 2 * pad) + (W + 2 * pad) + 18) * 4 + F * (K + 1) * 8 > this.scratchBytes) {
       throw new ShapeError(`wasm.convDirectWeightGrad: a padded ${C}x${H}x${W} image and ${F}x${K + 1} sums do not fit the scratch`);
@@ -769,6 +760,23 @@ const byteLength = (op: Operand): number => op.n * op.buf.BYTES_PER_ELEMENT;
 function overlapsAnother(ops: readonly Operand[], ptrs: readonly number[], i: number): boolean {
   const lo = ptrs[i], hi = lo + byteLength(ops[i]);
   return ops.some((op, j) => j !== i && ptrs[j] >= 0 && ptrs[j] < hi && lo < ptrs[j] + byteLength(op));
+}
+
+/**
+ * Checks the operands of convDirect / convDirectWeightGrad against the geometry (out or dout, x,
+ * w or dw, b or db, named as the caller names them) and returns the lengths of x and out.
+ */
+function directConvLengths(
+  fn: string, [outName, out]: [string, Buf], x: Buf, [wName, w]: [string, Buf], [bName, b]: [string, Buf],
+  [N, C, H, W, F, HH, WW, pad]: readonly number[],
+): { xLen: number; outLen: number } {
+  f32Only(fn, out, x, w, b);
+  const xLen = N * C * H * W, outLen = N * F * (H + 2 * pad - HH + 1) * (W + 2 * pad - WW + 1);
+  fits(fn, 'x', x, xLen);
+  fits(fn, outName, out, outLen);
+  fits(fn, wName, w, F * C * HH * WW);
+  fits(fn, bName, b, F);
+  return { xLen, outLen };
 }
 
 function f32Only(fn: string, ...bufs: Buf[]): void {
