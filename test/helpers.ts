@@ -3,7 +3,7 @@
 import { evalNumericalGradientArray } from '../src/gradcheck/index.js';
 import type { Model } from '../src/models/index.js';
 import { adam, type OptimConfig } from '../src/optim/index.js';
-import { Rng, Tensor, type FloatTensor } from '../src/tensor/index.js';
+import { argmaxRows, Rng, Tensor, type FloatTensor } from '../src/tensor/index.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -41,14 +41,8 @@ export function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 
 /** Fraction of rows of scores (N, C) whose argmax (first one on ties) is the label y[n]. */
 export function accuracy(scores: Tensor, y: ArrayLike<number>): number {
-  const [N, C] = scores.shape;
-  let correct = 0;
-  for (let n = 0; n < N; n++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (scores.data[n * C + c] > scores.data[n * C + best]) best = c;
-    if (best === y[n]) correct++;
-  }
-  return correct / N;
+  const pred = argmaxRows(scores);
+  return pred.filter((p, n) => p === y[n]).length / pred.length;
 }
 
 /**

@@ -2,7 +2,7 @@
 // test/browser/bundle.test.ts runs the same code in a browser-like context: the spirals toy
 // problem, a small Sequential net trained by full-batch Adam, and float64 gradient checks of
 // a few layers. Imports only the browser entry.
-import { gradcheck, layers, nn, optim, Rng, Tensor, type FloatTensor, type Labels } from '../../src/browser.js';
+import { gradcheck, layers, nn, optim, Rng, Tensor, tensor, type FloatTensor, type Labels } from '../../src/browser.js';
 
 /** A classification problem: X (N, 2) points, y (N) class ids. */
 export interface Problem {
@@ -25,15 +25,7 @@ export function spirals(N: number, C: number, seed: number, noise = 0.2): Proble
 }
 
 /** Index of the largest score in each row.   scores: (N, C) => (N) */
-export function predict(scores: Tensor): Int32Array {
-  const [N, C] = scores.shape, d = scores.data, out = new Int32Array(N);
-  for (let n = 0; n < N; n++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (d[n * C + c] > d[n * C + best]) best = c;
-    out[n] = best;
-  }
-  return out;
-}
+export const predict = (scores: Tensor): Int32Array => tensor.argmaxRows(scores);
 
 /** The fraction of rows whose largest score is at the label. */
 export function accuracy(scores: Tensor, y: ArrayLike<number>): number {

@@ -129,16 +129,7 @@ export function scoresOf(model: Model, X: Tensor, batchSize = 256): FloatTensor 
   return out as FloatTensor;
 }
 
-/** argmax of each row of scores (N, C). */
-export function argmaxRows(scores: Tensor): Int32Array {
-  const [N, C] = scores.shape, s = scores.data, out = new Int32Array(N);
-  for (let n = 0; n < N; n++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (s[n * C + c] > s[n * C + best]) best = c;
-    out[n] = best;
-  }
-  return out;
-}
+export { argmaxRows } from '../tensor/index.js';
 
 /** confusion[t][p] = how many samples of true class t were predicted as p. */
 export function confusionMatrix(pred: Int32Array, y: Int32Array, C: number): number[][] {

@@ -8,13 +8,13 @@ import {
   checkModelFits, modelTensors, readTrainingCheckpoint, restoreModel, saveTrainingCheckpoint, type TrainingCheckpoint,
 } from '../io/checkpoint.js';
 import { stepMemory, type StepMemory } from '../kernels/index.js';
-import type { LossResult, ModelConfig } from '../models/index.js';
+import type { LossResult, Model, ModelConfig } from '../models/index.js';
 import {
   checkSchedule, clipGradNorm, getUpdateRule, learningRateFactor, RULE_DEFAULTS,
   type OptimConfig, type RuleName, type ScheduleOptions, type UpdateRule,
 } from '../optim/index.js';
 import {
-  expectFinite, expectNumber, expectOptions, expectTensor, fmt, Rng, defaultRng, ShapeError, Tensor, ValueError,
+  argmaxRows, expectFinite, expectNumber, expectOptions, expectTensor, fmt, Rng, defaultRng, ShapeError, Tensor, ValueError,
   type FloatData, type FloatTensor, type Labels, type RngState,
 } from '../tensor/index.js';
 
@@ -25,18 +25,7 @@ import {
  * loss(features, captions) always returns { loss, grads }) trains with metric: 'none' or an
  * `evaluate` hook.
  */
-export interface SolverModel {
-  readonly params: Record<string, FloatTensor>;
-  /** Saved with the best params and in checkpoints (batch-norm running statistics). */
-  readonly buffers?: Record<string, FloatTensor>;
-  readonly config?: ModelConfig;
-  /** Training-time randomness of the model (dropout); its state goes into checkpoints. */
-  readonly rng?: Rng;
-  /**
-   * True when loss(X, y) keeps nothing it allocates past its next call (see Model): the Solver
-   * then serves those allocations from memory it reuses every step (kernels.StepMemory).
-   */
-  readonly reusesStepMemory?: boolean;
+export interface SolverModel extends Pick<Model, 'params' | 'buffers' | 'config' | 'rng' | 'reusesStepMemory'> {
   /** Train mode: { loss, grads }. For metric 'accuracy', loss(X) without y must give scores (N, C). */
   loss(X: Tensor, y: Labels): Tensor | LossResult;
 }
@@ -583,14 +572,7 @@ export class Solver<M extends SolverModel = SolverModel> {
         `${fn}: model.loss(X) gave ${got} for ${hi - lo} rows; a model without a scores mode needs metric 'none' or evaluate`,
       );
     }
-    const C = scores.shape[1], s = scores.data;
-    let correct = 0;
-    for (let n = 0; n < hi - lo; n++) {
-      let best = 0;
-      for (let c = 1; c < C; c++) if (s[n * C + c] > s[n * C + best]) best = c;
-      if (best === labels[lo + n]) correct++;
-    }
-    return correct;
+    return argmaxRows(scores).filter((p, n) => p === labels[lo + n]).length;
   }
 
   /**

@@ -275,3 +275,19 @@ function inferShape(values: ArrayLike<number> | readonly unknown[]): number[] {
   }
   return shape;
 }
+
+/**
+ * The index of the largest score in each row (the first one on ties), e.g. the predicted class
+ * of each sample. Comparisons with NaN are false: a later NaN never wins, and a NaN in the first
+ * column is never replaced.   scores: (N, C) => (N)
+ */
+export function argmaxRows(scores: Tensor): Int32Array {
+  if (scores.shape.length !== 2) throw new ShapeError(`argmaxRows: scores has shape ${fmt(scores.shape)} but must be (N, C)`);
+  const [N, C] = scores.shape, s = scores.data, out = new Int32Array(N);
+  for (let n = 0; n < N; n++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (s[n * C + c] > s[n * C + best]) best = c;
+    out[n] = best;
+  }
+  return out;
+}

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { expectOptions, expectShape, labelsOf, Tensor } from '../../src/tensor/index.js';
+import { argmaxRows, expectOptions, expectShape, labelsOf, Tensor } from '../../src/tensor/index.js';
 
 describe('Tensor', () => {
+  it('argmaxRows: the first largest score of each row; comparisons with NaN are false; scores must be (N, C)', () => {
+    const s = Tensor.from([[1, 3, 3], [NaN, -1, -2], [-0, 0, -5], [2, NaN, 7]], undefined, 'float64');
+    expect(Array.from(argmaxRows(s))).toEqual([1, 0, 0, 2]);
+    expect(() => argmaxRows(Tensor.zeros([3]))).toThrow(/argmaxRows: scores has shape \[3\] but must be \(N, C\)/);
+  });
   it('empty gives the shape and dtype asked for (zeroed outside step memory) and checks its arguments', () => {
     const e = Tensor.empty([3, 2], 'float64');
     expect(e.shape).toEqual([3, 2]);

@@ -532,26 +532,24 @@ class WasmBackend implements WasmKernels {
   }
 
   im2col(cols: Buf, x: Buf, g: ConvGeometry, N = 1): void {
-    f32Only('im2col', cols, x);
-    const xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
-    fits('im2col', 'x', x, xLen);
-    fits('im2col', 'cols', cols, colsLen);
-    const placed = this.place([{ buf: cols, n: colsLen, role: 'out' }, { buf: x, n: xLen, role: 'in' }]);
-    const [pcols, px] = placed.ptrs;
-    const ints = [pcols, px, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout, N];
-    this.runKernel({ kind: JOB_IM2COL, total: g.C * N, unit: 1, ints }, 4 * (colsLen + xLen)); // (channel, image) pairs
-    this.finish(placed);
+    this.lowering('im2col', JOB_IM2COL, ['cols', cols], ['x', x], g, N);
   }
 
   col2im(dx: Buf, cols: Buf, g: ConvGeometry, N = 1): void {
-    f32Only('col2im', dx, cols);
+    this.lowering('col2im', JOB_COL2IM, ['dx', dx], ['cols', cols], g, N);
+  }
+
+  /** im2col or col2im of N images (the output named first), split over (channel, image) pairs. */
+  private lowering(fn: string, kind: number, [outName, out]: [string, Buf], [inName, inp]: [string, Buf], g: ConvGeometry, N: number): void {
+    f32Only(fn, out, inp);
     const xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
-    fits('col2im', 'dx', dx, xLen);
-    fits('col2im', 'cols', cols, colsLen);
-    const placed = this.place([{ buf: dx, n: xLen, role: 'out' }, { buf: cols, n: colsLen, role: 'in' }]);
-    const [pdx, pcols] = placed.ptrs;
-    const ints = [pdx, pcols, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout, N];
-    this.runKernel({ kind: JOB_COL2IM, total: g.C * N, unit: 1, ints }, 4 * (colsLen + xLen)); // (channel, image) planes of dx
+    const [outLen, inLen] = kind === JOB_IM2COL ? [colsLen, xLen] : [xLen, colsLen];
+    fits(fn, inName, inp, inLen);
+    fits(fn, outName, out, outLen);
+    const placed = this.place([{ buf: out, n: outLen, role: 'out' }, { buf: inp, n: inLen, role: 'in' }]);
+    const [pout, pin] = placed.ptrs;
+    const ints = [pout, pin, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout, N];
+    this.runKernel({ kind, total: g.C * N, unit: 1, ints }, 4 * (colsLen + xLen));
     this.finish(placed);
   }
 

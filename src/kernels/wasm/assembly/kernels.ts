@@ -229,38 +229,30 @@ function edgeTile(C: usize, ldc: i32, tile: usize, rows: i32, cols: i32, accumul
   }
 }
 
+// dst[k] += src[k] for k < n (elementwise, so the rounding is the reference's).
+// @ts-ignore: decorator
+@inline function addFloats(dst: usize, src: usize, n: i32): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
 // reference.ts: addRowVector. In place: x[m, n] += v[n] for x (M, N), v (N).
 export function addRowVector(x: usize, v: usize, M: i32, N: i32): void {
-  for (let m = 0; m < M; m++) {
-    const row = x + (<usize>(m * N) << 2);
-    let n = 0;
-    for (; n + 4 <= N; n += 4) {
-      const o = <usize>n << 2;
-      v128.store(row + o, f32x4.add(v128.load(row + o), v128.load(v + o)));
-    }
-    for (; n < N; n++) {
-      const o = <usize>n << 2;
-      store<f32>(row + o, load<f32>(row + o) + load<f32>(v + o));
-    }
-  }
+  for (let m = 0; m < M; m++) addFloats(x + (<usize>(m * N) << 2), v, N);
 }
 
 // reference.ts: sumRows. out[n] = Σ_m x[m, n] for x (M, N). Overwrites out. Summed in row
 // order, like the reference, so the rounding is the same.
 export function sumRows(out: usize, x: usize, M: i32, N: i32): void {
   memory.fill(out, 0, <usize>N << 2);
-  for (let m = 0; m < M; m++) {
-    const row = x + (<usize>(m * N) << 2);
-    let n = 0;
-    for (; n + 4 <= N; n += 4) {
-      const o = <usize>n << 2;
-      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(row + o)));
-    }
-    for (; n < N; n++) {
-      const o = <usize>n << 2;
-      store<f32>(out + o, load<f32>(out + o) + load<f32>(row + o));
-    }
-  }
+  for (let m = 0; m < M; m++) addFloats(out, x + (<usize>(m * N) << 2), N);
 }
 
 // reference.ts: reluForward. out = max(x, 0) over elements [lo, hi) (a thread's share; the whole
@@ -385,17 +377,7 @@ export function col2im(
           const colOff = cols + (<usize>(colRow + ho * Wout) << 2);
           if (stride == 1) {
             // dx[h, wo − pad + j] += cols[.., wo] for wo in [woLo, woHi): contiguous on both sides
-            const d = xRow + (<usize>(woLo - pad + j) << 2), s = colOff + (<usize>woLo << 2);
-            const n = woHi - woLo;
-            let t = 0;
-            for (; t + 4 <= n; t += 4) {
-              const o = <usize>t << 2;
-              v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
-            }
-            for (; t < n; t++) {
-              const o = <usize>t << 2;
-              store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
-            }
+            addFloats(xRow + (<usize>(woLo - pad + j) << 2), colOff + (<usize>woLo << 2), woHi - woLo);
           } else {
             for (let wo = woLo; wo < woHi; wo++) {
               const p = xRow + (<usize>(wo * stride - pad + j) << 2);
