@@ -276,11 +276,15 @@ class WasmBackend implements WasmKernels {
     }
   }
 
-  /** A region of `bytes` (64-byte aligned): a free one that fits, else new memory at the top. */
+  /** A region of `bytes` (64-byte aligned): the front of a free one that fits, else new memory at the top. */
   private region(bytes: number): number {
     bytes = align(bytes);
     const i = this.free.findIndex((r) => r.bytes >= bytes);
-    if (i >= 0) return this.free.splice(i, 1)[0].base;
+    if (i >= 0) {
+      const r = this.free.splice(i, 1)[0];
+      if (r.bytes > bytes) this.free.push({ base: r.base + bytes, bytes: r.bytes - bytes }); // the rest stays free
+      return r.base;
+    }
     this.grow(this.top + bytes);
     const base = this.top;
     this.top += bytes;
