@@ -219,11 +219,11 @@ function firstMax2x2(x: Buf, r: number, W: number): number {
 }
 
 /**
- * Max pooling over 2x2 windows at stride 2 of `planes` planes (H, W): out[p, ho, wo] = the first
- * maximum (firstMax2x2) of x[p, 2ho .. 2ho + 1, 2wo .. 2wo + 1]; an odd last row or column is not
- * read.   x: (planes, H, W) => out: (planes, ⌊H/2⌋, ⌊W/2⌋). Overwrites out.
+ * Calls visit(o, cell) for every 2x2 window at stride 2 of `planes` planes (H, W), in output
+ * order: o is the window's index in (planes, ⌊H/2⌋, ⌊W/2⌋), cell the index in x of its first
+ * maximum (firstMax2x2); an odd last row or column is not read.
  */
-export function maxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W: number): void {
+function forEachWindowMax(x: Buf, planes: number, H: number, W: number, visit: (o: number, cell: number) => void): void {
   const Hout = H >> 1, Wout = W >> 1;
   let o = 0;
   for (let p = 0; p < planes; p++) {
@@ -231,10 +231,21 @@ export function maxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W
       const row = (p * H + 2 * ho) * W;
       for (let wo = 0; wo < Wout; wo++, o++) {
         const r = row + 2 * wo, best = firstMax2x2(x, r, W);
-        out[o] = x[r + (best >> 1) * W + (best & 1)];
+        visit(o, r + (best >> 1) * W + (best & 1));
       }
     }
   }
+}
+
+/**
+ * Max pooling over 2x2 windows at stride 2 of `planes` planes (H, W): out[p, ho, wo] = the first
+ * maximum (firstMax2x2) of x[p, 2ho .. 2ho + 1, 2wo .. 2wo + 1].
+ * x: (planes, H, W) => out: (planes, ⌊H/2⌋, ⌊W/2⌋). Overwrites out.
+ */
+export function maxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W: number): void {
+  forEachWindowMax(x, planes, H, W, (o, cell) => {
+    out[o] = x[cell];
+  });
 }
 
 /**
@@ -243,18 +254,10 @@ export function maxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W
  * dout: (planes, ⌊H/2⌋, ⌊W/2⌋), x: (planes, H, W) => dx: (planes, H, W). Overwrites dx.
  */
 export function maxPool2x2Backward(dx: Buf, dout: Buf, x: Buf, planes: number, H: number, W: number): void {
-  const Hout = H >> 1, Wout = W >> 1;
   dx.fill(0, 0, planes * H * W);
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    for (let ho = 0; ho < Hout; ho++) {
-      const row = (p * H + 2 * ho) * W;
-      for (let wo = 0; wo < Wout; wo++, o++) {
-        const r = row + 2 * wo, best = firstMax2x2(x, r, W);
-        dx[r + (best >> 1) * W + (best & 1)] = dout[o];
-      }
-    }
-  }
+  forEachWindowMax(x, planes, H, W, (o, cell) => {
+    dx[cell] = dout[o];
+  });
 }
 
 /** out (B, A, P) = x (A, B, P): the two outer axes swapped, rows of P copied whole. Overwrites out. */

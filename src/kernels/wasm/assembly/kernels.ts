@@ -309,6 +309,17 @@ export function reluBackward(dx: usize, dout: usize, x: usize, lo: i32, hi: i32)
   for (let k = 0; k < n; k++) store<f32>(dst + (<usize>k << 2), 0);
 }
 
+// The output columns wo whose tap j of a window lands inside a row of W pixels,
+// 0 <= wo·stride − pad + j < W: from windowStart (inclusive) to windowEnd (exclusive, <= Wout).
+// @ts-ignore: decorator
+@inline function windowStart(j: i32, stride: i32, pad: i32): i32 {
+  return j >= pad ? 0 : (pad - j + stride - 1) / stride;
+}
+// @ts-ignore: decorator
+@inline function windowEnd(j: i32, stride: i32, pad: i32, W: i32, Wout: i32): i32 {
+  return min(Wout, W + pad - j > 0 ? (W + pad - j - 1) / stride + 1 : 0);
+}
+
 // reference.ts: im2col. cols[(c·HH + i)·WW + j, n·Hout·Wout + ho·Wout + wo] = x[n, c, ho·stride −
 // pad + i, wo·stride − pad + j], 0 off the image, for N images; this call does the (channel,
 // image) pairs q = c·N + n in [q0, q1) (a thread's share; the whole call is [0, C·N)). The
@@ -325,10 +336,7 @@ export function im2col(
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
         const colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
-        // wo range with 0 <= wo·stride − pad + j < W
-        const woLo = j >= pad ? 0 : (pad - j + stride - 1) / stride;
-        let woHi = W + pad - j > 0 ? (W + pad - j - 1) / stride + 1 : 0;
-        if (woHi > Wout) woHi = Wout;
+        const woLo = windowStart(j, stride, pad), woHi = windowEnd(j, stride, pad, W, Wout);
         for (let ho = 0; ho < Hout; ho++) {
           const h = ho * stride - pad + i;
           const outOff = cols + (<usize>(colRow + ho * Wout) << 2);
@@ -367,9 +375,7 @@ export function col2im(
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
         const colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
-        const woLo = j >= pad ? 0 : (pad - j + stride - 1) / stride;
-        let woHi = W + pad - j > 0 ? (W + pad - j - 1) / stride + 1 : 0;
-        if (woHi > Wout) woHi = Wout;
+        const woLo = windowStart(j, stride, pad), woHi = windowEnd(j, stride, pad, W, Wout);
         for (let ho = 0; ho < Hout; ho++) {
           const h = ho * stride - pad + i;
           if (h < 0 || h >= H) continue;
