@@ -20,7 +20,9 @@ export function readFileBytes(fn: string, path: string): Uint8Array {
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new Error(`${fn}: ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${(e as Error).message})`}`);
+    throw new Error(`${fn}: ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${(e as Error).message})`}`, {
+      cause: e,
+    });
   }
   // a plain Uint8Array view: Buffer#slice would share memory instead of copying
   if (!path.endsWith('.gz')) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -28,8 +30,8 @@ export function readFileBytes(fn: string, path: string): Uint8Array {
     return new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }));
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`${fn}: ${path}: decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes`);
-    throw new Error(`${fn}: ${path}: cannot decompress (${(e as Error).message})`);
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`${fn}: ${path}: decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes`, { cause: e });
+    throw new Error(`${fn}: ${path}: cannot decompress (${(e as Error).message})`, { cause: e });
   }
 }
 
@@ -131,7 +133,7 @@ export function findMnistIdxFiles(dir: string, prefix?: string): Record<Role, st
   try {
     names = readdirSync(dir).filter((n) => statSync(join(dir, n)).isFile());
   } catch (e) {
-    throw new Error(`loadMnistIdx: cannot read the folder ${dir} (${(e as Error).message})`);
+    throw new Error(`loadMnistIdx: cannot read the folder ${dir} (${(e as Error).message})`, { cause: e });
   }
   const found = {} as Record<Role, string>;
   for (const role of Object.keys(ROLE_PATTERNS) as Role[]) {

@@ -2,7 +2,7 @@
 // `mnist` (1.1.0), so that `layerwise train` works offline with nothing to download.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Tensor, expectNumber, expectOptions, type FloatTensor } from '../tensor/index.js';
+import { Tensor, expectNumber, expectOptions } from '../tensor/index.js';
 import { holdoutSplit, type ClassificationData } from './batching.js';
 
 export type { ClassificationData } from './batching.js';
@@ -53,7 +53,7 @@ function parseDigitFile(bytes: Uint8Array, file: string): Uint8Array {
   expectText('[');
   const out = new Uint8Array(Math.ceil(bytes.length / 2)); // every value takes >= 2 bytes ("0,")
   const len = bytes.length;
-  let n = 0, c = 0;
+  let n = 0, c: number;
   // One pass over the bytes; the common case "0," costs two reads. Whitespace is allowed around
   // values. `c` holds the byte after the value when the inner loops end.
   for (;;) {

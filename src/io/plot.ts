@@ -82,8 +82,14 @@ class Canvas {
       this.rect(x + lo, y + lo, thickness, thickness, c);
       if (x === x2 && y === y2) break;
       const e2 = 2 * err;
-      if (e2 >= dy) err += dy, (x += sx);
-      if (e2 <= dx) err += dx, (y += sy);
+      if (e2 >= dy) {
+        err += dy;
+        x += sx;
+      }
+      if (e2 <= dx) {
+        err += dx;
+        y += sy;
+      }
     }
   }
 

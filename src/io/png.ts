@@ -104,7 +104,10 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   const out = new Uint8Array(8 + chunks.reduce((s, c) => s + c.length, 0));
   out.set(SIGNATURE, 0);
   let off = 8;
-  for (const c of chunks) out.set(c, off), (off += c.length);
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
   return out;
 }
 
@@ -211,7 +214,7 @@ export function readPng(path: string): PngImage {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`readPng: cannot read ${path}: ${(e as Error).message}`);
+    throw new Error(`readPng: cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
   return decodePng(bytes, path);
 }
@@ -221,7 +224,10 @@ const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let off = 0;
-  for (const p of parts) out.set(p, off), (off += p.length);
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 
@@ -518,7 +524,10 @@ function borderMean({ data, H, W }: Planes): number {
   for (const plane of data) {
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
-        if (y === 0 || y === H - 1 || x === 0 || x === W - 1) s += plane[y * W + x], n++;
+        if (y === 0 || y === H - 1 || x === 0 || x === W - 1) {
+          s += plane[y * W + x];
+          n++;
+        }
       }
     }
   }
@@ -537,7 +546,10 @@ export function resizeWeights(inSize: number, outSize: number): { idx: number[];
       const lo = j * ratio, hi = (j + 1) * ratio, idx: number[] = [], w: number[] = [];
       for (let i = Math.floor(lo); i < Math.min(inSize, Math.ceil(hi)); i++) {
         const overlap = Math.min(hi, i + 1) - Math.max(lo, i);
-        if (overlap > 1e-12) idx.push(i), w.push(overlap / ratio);
+        if (overlap > 1e-12) {
+          idx.push(i);
+          w.push(overlap / ratio);
+        }
       }
       return { idx, w };
     }

@@ -47,7 +47,7 @@ function select(name: BackendName): Kernels {
     return (preferred = loadWasm());
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    if (name === 'wasm') throw new Error(`setBackend: backend 'wasm' cannot load here: ${why}`);
+    if (name === 'wasm') throw new Error(`setBackend: backend 'wasm' cannot load here: ${why}`, { cause: e });
     if (!warned) {
       warned = true;
       console.warn(`layerwise: the wasm kernels cannot load here (${why}); using the reference kernels`);

@@ -12,7 +12,7 @@
 // run() of the same StepMemory starts, or release(). Whatever must outlive a step (params,
 // running statistics, optimizer state) is created outside run(). The Solver wraps only the
 // model's loss(X, y) (and the gathering of its batch), and only for models that declare
-// reusesStepMemory (see models/model.ts).
+// reusesStepMemory (see nn/model.ts).
 import { setAllocator, type Allocator, type DType, type TensorData } from '../tensor/index.js';
 import type { Kernels } from './types.js';
 

@@ -7,13 +7,14 @@ import {
   rnnStepForward, temporalAffineBackward, temporalAffineForward, temporalSoftmaxLoss, wordEmbeddingBackward,
   wordEmbeddingForward,
 } from '../layers/index.js';
-import { tokenIdsOf, type TokenIds } from '../layers/embedding.js';
+import type { TokenIds } from '../layers/index.js';
+import { tokenIdsOf } from '../layers/internal.js';
 import {
   DTypeError, expectFloat, expectNdim, expectNumber, expectOptions, fmt, ShapeError, Tensor, ValueError,
   type FloatDType, type FloatTensor, type IntTensor,
 } from '../tensor/index.js';
 import { checkDType, gaussianWeight, positiveInt, rngFor } from './init.js';
-import type { LossResult, ModelConfig } from './model.js';
+import type { LossResult, ModelConfig } from '../nn/index.js';
 
 export type CellType = 'rnn' | 'lstm';
 

@@ -11,7 +11,8 @@ import {
   type FloatDType, type FloatTensor, type Labels,
 } from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
-import { addL2, type LossResult, type Model, type ModelConfig } from './model.js';
+import type { LossResult, Model, ModelConfig } from '../nn/index.js';
+import { addL2 } from '../nn/internal.js';
 
 export type Normalization = 'batchnorm' | 'layernorm' | null;
 

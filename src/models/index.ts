@@ -1,6 +1,5 @@
 // src/models/index.ts: the classic models of the curriculum.
-export type { Model, LossResult, ModelConfig } from './model.js';
-export { addL2 } from './model.js';
+export type { Model, LossResult, ModelConfig } from '../nn/index.js';
 export { LinearClassifier } from './linearClassifier.js';
 export type { LinearClassifierOptions } from './linearClassifier.js';
 export { TwoLayerNet } from './twoLayerNet.js';

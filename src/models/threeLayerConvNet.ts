@@ -12,7 +12,8 @@ import {
   type FloatDType, type FloatTensor, type Labels,
 } from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt } from './init.js';
-import { addL2, type LossResult, type Model, type ModelConfig } from './model.js';
+import type { LossResult, Model, ModelConfig } from '../nn/index.js';
+import { addL2 } from '../nn/internal.js';
 
 export interface ThreeLayerConvNetOptions {
   inputDim?: readonly [number, number, number]; // [C, H, W], default [3, 32, 32]

@@ -2,7 +2,8 @@
 import { affineBackward, affineForward, reluBackward, reluForward, softmaxLoss } from '../layers/index.js';
 import { expectOptions, Tensor, type FloatDType, type FloatTensor, type Labels } from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
-import { addL2, type LossResult, type Model, type ModelConfig } from './model.js';
+import type { LossResult, Model, ModelConfig } from '../nn/index.js';
+import { addL2 } from '../nn/internal.js';
 
 export interface TwoLayerNetOptions {
   inputDim?: number; // D, default 3072 (3·32·32)

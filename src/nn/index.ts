@@ -1,5 +1,6 @@
 // src/nn/index.ts: stateful modules over the functional layers, and Sequential.
 export { Module } from './module.js';
+export type { Model, LossResult, ModelConfig } from './model.js';
 // -- issue 3 (dense and normalisation modules, Sequential) --
 export { Linear } from './linear.js';
 export type { LinearOptions } from './linear.js';

@@ -2,7 +2,8 @@
 // Solver trains it like the classic models, through params/buffers keyed by dotted path
 // ('0.weight', '1.runningMean') and loss(X, y?).
 import { softmaxLoss, svmLoss } from '../layers/index.js';
-import { addL2, type LossResult, type Model } from '../models/model.js';
+import { addL2 } from './internal.js';
+import type { LossResult, Model } from './model.js';
 import {
   defaultRng, expectFloat, expectNumber, expectOptions, Rng, ValueError, type FloatTensor, type Labels, type Tensor,
 } from '../tensor/index.js';

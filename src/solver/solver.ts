@@ -3,12 +3,12 @@
 // schedules, accuracy checks, best-validation params (with batch-norm statistics), early
 // stopping, a progress callback, and training checkpoints from which a resumed run continues
 // bit for bit as if it had never stopped.
-import { gatherLabels, gatherRows } from '../data/batching.js';
+import { gatherLabels, gatherRows } from '../data/index.js';
 import {
   checkModelFits, modelTensors, readTrainingCheckpoint, restoreModel, saveTrainingCheckpoint, type TrainingCheckpoint,
-} from '../io/checkpoint.js';
+} from '../io/internal.js';
 import { stepMemory, type StepMemory } from '../kernels/index.js';
-import type { LossResult, Model, ModelConfig } from '../models/index.js';
+import type { LossResult, Model } from '../models/index.js';
 import {
   checkSchedule, clipGradNorm, getUpdateRule, learningRateFactor, RULE_DEFAULTS,
   type OptimConfig, type RuleName, type ScheduleOptions, type UpdateRule,

@@ -191,7 +191,9 @@ describe('toModelInput', () => {
       for (let x = 0; x < 28; x++) {
         const v = t.data[y * 28 + x];
         if (v > 0.5) rows.push(y);
-        (m += v), (my += v * y), (mx += v * x);
+        m += v;
+        my += v * y;
+        mx += v * x;
       }
     }
     expect(Math.max(...rows) - Math.min(...rows) + 1).toBe(20); // the 40-pixel bar becomes 20
@@ -208,7 +210,11 @@ describe('toModelInput', () => {
       const big = grey(112, 112, (x, y) => 255 - Math.round(255 * digit[Math.floor(y / 4) * 28 + Math.floor(x / 4)]));
       const t = toModelInput(decodePng(encodePng(big.data, 112, 112, 1)), [1, 28, 28], { fit: 'digit' });
       let dot = 0, a = 0, b = 0;
-      for (let i = 0; i < 784; i++) (dot += t.data[i] * digit[i]), (a += t.data[i] ** 2), (b += digit[i] ** 2);
+      for (let i = 0; i < 784; i++) {
+        dot += t.data[i] * digit[i];
+        a += t.data[i] ** 2;
+        b += digit[i] ** 2;
+      }
       expect(dot / Math.sqrt(a * b)).toBeGreaterThan(0.9); // cosine similarity to the original (usually 1)
     }
   });

@@ -87,7 +87,10 @@ for (const k of backends) {
           k.im2col(cols, x, g);
           k.col2im(dx, c, g);
           let lhs = 0, rhs = 0, scale = 0;
-          for (let q = 0; q < cols.length; q++) (lhs += cols[q] * c[q]), (scale += Math.abs(cols[q] * c[q]));
+          for (let q = 0; q < cols.length; q++) {
+            lhs += cols[q] * c[q];
+            scale += Math.abs(cols[q] * c[q]);
+          }
           for (let q = 0; q < dx.length; q++) rhs += x[q] * dx[q];
           expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual((dtype === 'float64' ? 1e-12 : 1e-5) * Math.max(1, scale));
         });

@@ -1,5 +1,5 @@
-// src/models/model.ts: what every trainable model offers the Solver and the checkpoint code,
-// plus the L2 penalty the classic models share.
+// src/nn/model.ts: what every trainable model (a Sequential or a src/models class) offers the
+// Solver and the checkpoint code, plus the L2 penalty the classic models share.
 import type { FloatTensor, Labels, Rng, Tensor } from '../tensor/index.js';
 
 export interface LossResult {

@@ -1,0 +1,3 @@
+// src/layers/internal.ts: helpers that src/models and src/nn share with the layers, not part of
+// the public API.
+export { tokenIdsOf } from './embedding.js';
