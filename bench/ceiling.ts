@@ -7,30 +7,52 @@ import { fileURLToPath } from 'node:url';
 
 /** The compiler's entry (imported by a computed name: its typings redeclare globals such as console). */
 interface Asc {
-  main(argv: string[], options: { writeFile(name: string, contents: Uint8Array | string): void }): Promise<{ error: Error | null; stderr: { toString(): string } }>;
+  main(
+    argv: string[],
+    options: { writeFile(name: string, contents: Uint8Array | string): void },
+  ): Promise<{ error: Error | null; stderr: { toString(): string } }>;
 }
 const ASC_MODULE = 'assemblyscript/asc';
 
 export type SimdBuild = 'simd' | 'relaxed';
 
 // The WebAssembly JS API members used here (the project's lib has no DOM/WebAssembly types).
-const wasm = (globalThis as unknown as {
-  WebAssembly: {
-    validate(bytes: Uint8Array): boolean;
-    Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
-    Module: new (bytes: Uint8Array) => object;
-    Instance: new (m: object, imports: object) => { exports: object };
-  };
-}).WebAssembly;
+const wasm = (
+  globalThis as unknown as {
+    WebAssembly: {
+      validate(bytes: Uint8Array): boolean;
+      Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
+      Module: new (bytes: Uint8Array) => object;
+      Instance: new (m: object, imports: object) => { exports: object };
+    };
+  }
+).WebAssembly;
 
 async function compile(build: SimdBuild): Promise<Uint8Array> {
   const source = fileURLToPath(new URL('../../bench/assembly/ceiling.ts', import.meta.url));
   const asc = ((await import(ASC_MODULE)) as { default: Asc }).default;
   let binary: Uint8Array | null = null;
   const { error, stderr } = await asc.main(
-    [source, '-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--importMemory', '--enable', 'simd',
-      ...(build === 'relaxed' ? ['--enable', 'relaxed-simd'] : []), '--outFile', 'ceiling.wasm'],
-    { writeFile: (_name, contents) => { if (contents instanceof Uint8Array) binary = contents; } },
+    [
+      source,
+      '-O3',
+      '--runtime',
+      'stub',
+      '--noAssert',
+      '--use',
+      'abort=',
+      '--importMemory',
+      '--enable',
+      'simd',
+      ...(build === 'relaxed' ? ['--enable', 'relaxed-simd'] : []),
+      '--outFile',
+      'ceiling.wasm',
+    ],
+    {
+      writeFile: (_name, contents) => {
+        if (contents instanceof Uint8Array) binary = contents;
+      },
+    },
   );
   if (error || !binary) throw new Error(`bench/ceiling: asc failed: ${stderr.toString()}`);
   return binary;
@@ -49,7 +71,8 @@ export async function ceilingGflops(build: SimdBuild): Promise<number | null> {
   };
   const f = new Float32Array(memory.buffer);
   for (let i = 0; i < 12 * 256; i++) f[1024 + i] = Math.random();
-  const kc = 256, calls = 20000; // panels of 4 KiB + 8 KiB at 4096 and 8192: in L1
+  const kc = 256,
+    calls = 20000; // panels of 4 KiB + 8 KiB at 4096 and 8192: in L1
   // V8 tiers a WASM function up to its optimising compiler (in the background) after enough calls
   for (let i = 0; i < 5000; i++) tile(4096, 8192, kc, 0);
   await new Promise((resolve) => setTimeout(resolve, 200));

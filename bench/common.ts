@@ -19,13 +19,18 @@ export interface BenchRow {
 
 /** Median (or least) wall time in ms of fn over `reps` runs after `warmup` runs (or ~minMs total). */
 export async function timeMs(
-  fn: () => unknown | Promise<unknown>, opts: { warmup?: number; reps?: number; minMs?: number; stat?: 'median' | 'min' } = {},
+  fn: () => unknown | Promise<unknown>,
+  opts: { warmup?: number; reps?: number; minMs?: number; stat?: 'median' | 'min' } = {},
 ): Promise<number> {
-  const warmup = opts.warmup ?? 1, minMs = opts.minMs ?? 300;
+  const warmup = opts.warmup ?? 1,
+    minMs = opts.minMs ?? 300;
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   const start = performance.now();
-  while (times.length < (opts.reps ?? 3) || (performance.now() - start < minMs && times.length < 50)) {
+  while (
+    times.length < (opts.reps ?? 3) ||
+    (performance.now() - start < minMs && times.length < 50)
+  ) {
     const t0 = performance.now();
     await fn();
     times.push(performance.now() - t0);
@@ -37,7 +42,8 @@ export async function timeMs(
 
 /** The ratio of `impl` to the baseline, oriented so that > 1 means impl is better. */
 export function ratio(row: BenchRow, impl: string): number {
-  const v = row.values[impl], base = row.values[row.baseline];
+  const v = row.values[impl],
+    base = row.values[row.baseline];
   return row.higherIsBetter ? v / base : base / v;
 }
 
@@ -50,15 +56,39 @@ export function machineName(): string {
 export function printRows(rows: readonly BenchRow[]): void {
   for (const row of rows) {
     const parts = Object.entries(row.values).map(([impl, v]) => {
-      const r = impl === row.baseline || row.ratios === false ? '' : ` (${ratio(row, impl).toFixed(2)}x ${row.baseline})`;
+      const r =
+        impl === row.baseline || row.ratios === false
+          ? ''
+          : ` (${ratio(row, impl).toFixed(2)}x ${row.baseline})`;
       return `${impl} ${v.toFixed(v >= 100 ? 0 : 2)}${r}`;
     });
-    console.log(`${row.section.padEnd(10)} ${row.name.padEnd(28)} ${row.unit.padEnd(10)} ${parts.join('  |  ')}`);
+    console.log(
+      `${row.section.padEnd(10)} ${row.name.padEnd(28)} ${row.unit.padEnd(10)} ${parts.join('  |  ')}`,
+    );
   }
 }
 
 export function writeJson(path: string, rows: readonly BenchRow[]): void {
   mkdirSync(new URL('.', `file://${path}`).pathname, { recursive: true });
-  const ratios = rows.map((r) => r.ratios === false ? {} : Object.fromEntries(Object.keys(r.values).filter((k) => k !== r.baseline).map((k) => [k, ratio(r, k)])));
-  writeFileSync(path, JSON.stringify({ machine: machineName(), date: new Date().toISOString(), rows: rows.map((r, i) => ({ ...r, ratios: ratios[i] })) }, null, 2));
+  const ratios = rows.map((r) =>
+    r.ratios === false
+      ? {}
+      : Object.fromEntries(
+          Object.keys(r.values)
+            .filter((k) => k !== r.baseline)
+            .map((k) => [k, ratio(r, k)]),
+        ),
+  );
+  writeFileSync(
+    path,
+    JSON.stringify(
+      {
+        machine: machineName(),
+        date: new Date().toISOString(),
+        rows: rows.map((r, i) => ({ ...r, ratios: ratios[i] })),
+      },
+      null,
+      2,
+    ),
+  );
 }

@@ -8,12 +8,18 @@ export async function benchGemm(sizes: readonly number[] = [256, 512, 1024]): Pr
   const tf = await loadTf('cpu');
   const rows: BenchRow[] = [];
   for (const n of sizes) {
-    const a = Tensor.randn([n, n], { seed: 1 }), b = Tensor.randn([n, n], { seed: 2 });
+    const a = Tensor.randn([n, n], { seed: 1 }),
+      b = Tensor.randn([n, n], { seed: 2 });
     const out = new Float32Array(n * n);
     const flops = 2 * n * n * n;
-    const ref = await timeMs(() => reference.gemm(out, a.data, b.data, n, n, n), { reps: n >= 1024 ? 2 : 3 });
-    const ta = tf.tensor2d(a.data as Float32Array, [n, n]), tb = tf.tensor2d(b.data as Float32Array, [n, n]);
-    const tfCpu = await timeMs(() => tf.tidy(() => void tf.matMul(ta, tb).dataSync()), { reps: n >= 1024 ? 2 : 3 });
+    const ref = await timeMs(() => reference.gemm(out, a.data, b.data, n, n, n), {
+      reps: n >= 1024 ? 2 : 3,
+    });
+    const ta = tf.tensor2d(a.data as Float32Array, [n, n]),
+      tb = tf.tensor2d(b.data as Float32Array, [n, n]);
+    const tfCpu = await timeMs(() => tf.tidy(() => void tf.matMul(ta, tb).dataSync()), {
+      reps: n >= 1024 ? 2 : 3,
+    });
     ta.dispose();
     tb.dispose();
     rows.push({

@@ -7,4 +7,10 @@ import { residentSgemm } from './sgemm.js';
 
 const sizes = process.argv.slice(2).map(Number);
 const sgemm = await residentSgemm(sizes, 'auto');
-console.log(JSON.stringify({ ceiling: await ceilingGflops('relaxed'), simd: sgemm.simd, sgemm: sgemm.gflops }));
+console.log(
+  JSON.stringify({
+    ceiling: await ceilingGflops('relaxed'),
+    simd: sgemm.simd,
+    sgemm: sgemm.gflops,
+  }),
+);

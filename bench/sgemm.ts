@@ -6,20 +6,34 @@ import { timeMs } from './common.js';
 
 /** GFLOP/s at each n for 1 and 2 threads; simd: which build ran ('relaxed' or plain 'simd'). */
 export async function residentSgemm(
-  sizes: readonly number[], simd: 'auto' | 'simd',
+  sizes: readonly number[],
+  simd: 'auto' | 'simd',
 ): Promise<{ simd: string; gflops: Record<number, Record<string, number>> }> {
-  const one = createWasmKernels({ threads: 1, simd }), two = createWasmKernels({ threads: 2, simd });
+  const one = createWasmKernels({ threads: 1, simd }),
+    two = createWasmKernels({ threads: 2, simd });
   two.warmUp();
   const gflops: Record<number, Record<string, number>> = {};
   for (const n of sizes) {
     gflops[n] = {};
-    const a = Tensor.randn([n, n], { seed: 1 }).data, b = Tensor.randn([n, n], { seed: 2 }).data;
-    for (const [label, k] of [['1t', one], [`${two.info.threads}t`, two]] as const) {
-      const [ra, rb, out] = [k.residentBlock(n * n), k.residentBlock(n * n), k.residentBlock(n * n)];
-      if (!ra || !rb || !out) throw new Error('bench: this runtime gives no resident blocks (no shared memory)');
+    const a = Tensor.randn([n, n], { seed: 1 }).data,
+      b = Tensor.randn([n, n], { seed: 2 }).data;
+    for (const [label, k] of [
+      ['1t', one],
+      [`${two.info.threads}t`, two],
+    ] as const) {
+      const [ra, rb, out] = [
+        k.residentBlock(n * n),
+        k.residentBlock(n * n),
+        k.residentBlock(n * n),
+      ];
+      if (!ra || !rb || !out)
+        throw new Error('bench: this runtime gives no resident blocks (no shared memory)');
       ra.set(a);
       rb.set(b);
-      const ms = await timeMs(() => k.gemm(out, ra, rb, n, n, n), { reps: n >= 1024 ? 5 : 9, stat: 'min' });
+      const ms = await timeMs(() => k.gemm(out, ra, rb, n, n, n), {
+        reps: n >= 1024 ? 5 : 9,
+        stat: 'min',
+      });
       gflops[n][label] = (2 * n ** 3) / ms / 1e6;
       for (const block of [ra, rb, out]) k.releaseBlock(block);
     }

@@ -64,7 +64,14 @@ export async function benchWasm(): Promise<BenchRow[]> {
 /** The 1-minute load average over the core count: above ~0.5 other processes share the cores. */
 function loadRow(when: string): BenchRow {
   const perCore = os.loadavg()[0] / os.cpus().length;
-  return { section: 'wasm', name: `machine load per core (${when})`, unit: 'load', values: { uptime: perCore }, baseline: 'uptime', higherIsBetter: false };
+  return {
+    section: 'wasm',
+    name: `machine load per core (${when})`,
+    unit: 'load',
+    values: { uptime: perCore },
+    baseline: 'uptime',
+    higherIsBetter: false,
+  };
 }
 
 /**
@@ -75,55 +82,87 @@ function loadRow(when: string): BenchRow {
  */
 async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
   const resident = await residentSgemm(sizes, 'auto');
-  const relaxed = resident.simd === 'relaxed'
-    ? { ceiling: await ceilingGflops('relaxed'), sgemm: resident.gflops }
-    : relaxedInChild(sizes);
+  const relaxed =
+    resident.simd === 'relaxed'
+      ? { ceiling: await ceilingGflops('relaxed'), sgemm: resident.gflops }
+      : relaxedInChild(sizes);
   const two = createWasmKernels({ threads: 2 });
   two.warmUp();
   const rows: BenchRow[] = [];
   for (const n of sizes) {
-    const a = Tensor.randn([n, n], { seed: 1 }), b = Tensor.randn([n, n], { seed: 2 });
+    const a = Tensor.randn([n, n], { seed: 1 }),
+      b = Tensor.randn([n, n], { seed: 2 });
     // best of reps for every implementation alike: kernel throughput on a shared machine
-    const out = new Float32Array(n * n), flops = 2 * n * n * n, reps = n >= 1024 ? 5 : 9, stat = 'min' as const;
+    const out = new Float32Array(n * n),
+      flops = 2 * n * n * n,
+      reps = n >= 1024 ? 5 : 9,
+      stat = 'min' as const;
     const gflops = (ms: number): number => flops / ms / 1e6;
     const values: Record<string, number> = {};
     for (const backend of ['wasm', 'cpu'] as const) {
       if (backend === 'cpu' && n > 512) continue; // minutes at 1 GFLOP/s
       values[`tfjs-${backend}`] = await onTf(backend, async (tf) => {
-        const ta = tf.tensor2d(a.data as Float32Array, [n, n]), tb = tf.tensor2d(b.data as Float32Array, [n, n]);
+        const ta = tf.tensor2d(a.data as Float32Array, [n, n]),
+          tb = tf.tensor2d(b.data as Float32Array, [n, n]);
         // read outside tidy: dataSync inside tf.tidy is ~20x slower on tfjs-wasm 4.22
-        const ms = await timeMs(() => {
-          const o = tf.tidy(() => tf.matMul(ta, tb));
-          o.dataSync();
-          o.dispose();
-        }, { reps, stat });
+        const ms = await timeMs(
+          () => {
+            const o = tf.tidy(() => tf.matMul(ta, tb));
+            o.dataSync();
+            o.dispose();
+          },
+          { reps, stat },
+        );
         tf.dispose([ta, tb]);
         return gflops(ms);
       });
     }
-    for (const [threads, v] of Object.entries(resident.gflops[n])) values[`layerwise-wasm-${threads}`] = v;
-    values[`layerwise-wasm-${two.info.threads}t-copying`] = gflops(await timeMs(() => two.gemm(out, a.data, b.data, n, n, n), { reps, stat }));
+    for (const [threads, v] of Object.entries(resident.gflops[n]))
+      values[`layerwise-wasm-${threads}`] = v;
+    values[`layerwise-wasm-${two.info.threads}t-copying`] = gflops(
+      await timeMs(() => two.gemm(out, a.data, b.data, n, n, n), { reps, stat }),
+    );
     if (relaxed && resident.simd !== 'relaxed') {
-      for (const [threads, v] of Object.entries(relaxed.sgemm[n] ?? {})) values[`layerwise-relaxed-${threads}`] = v;
+      for (const [threads, v] of Object.entries(relaxed.sgemm[n] ?? {}))
+        values[`layerwise-relaxed-${threads}`] = v;
     }
-    rows.push({ section: 'wasm', name: `sgemm n=${n} (${resident.simd})`, unit: 'GFLOP/s', values, baseline: 'tfjs-wasm', higherIsBetter: true });
+    rows.push({
+      section: 'wasm',
+      name: `sgemm n=${n} (${resident.simd})`,
+      unit: 'GFLOP/s',
+      values,
+      baseline: 'tfjs-wasm',
+      higherIsBetter: true,
+    });
   }
   two.close();
   const ceiling: Record<string, number> = { 'f32x4-mul-add': (await ceilingGflops('simd')) ?? NaN };
   if (relaxed?.ceiling) ceiling['relaxed-fma'] = relaxed.ceiling;
   rows.push({
-    section: 'wasm', name: 'SIMD multiply-add ceiling, 1 thread, data in L1', unit: 'GFLOP/s', values: ceiling,
-    baseline: 'f32x4-mul-add', higherIsBetter: true,
+    section: 'wasm',
+    name: 'SIMD multiply-add ceiling, 1 thread, data in L1',
+    unit: 'GFLOP/s',
+    values: ceiling,
+    baseline: 'f32x4-mul-add',
+    higherIsBetter: true,
   });
   return rows;
 }
 
 /** bench/relaxed.ts in a child process with V8's relaxed-SIMD flag (Node 20-21); null if it cannot run. */
-function relaxedInChild(sizes: readonly number[]): { ceiling: number | null; sgemm: Record<number, Record<string, number>> } | null {
+function relaxedInChild(
+  sizes: readonly number[],
+): { ceiling: number | null; sgemm: Record<number, Record<string, number>> } | null {
   const script = fileURLToPath(new URL('./relaxed.js', import.meta.url));
-  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', script, ...sizes.map(String)], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['--experimental-wasm-relaxed-simd', script, ...sizes.map(String)],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) {
-    console.warn(`bench: the relaxed-SIMD rows are skipped (${(r.stderr || r.error?.message || '').trim().split('\n')[0]})`);
+    console.warn(
+      `bench: the relaxed-SIMD rows are skipped (${(r.stderr || r.error?.message || '').trim().split('\n')[0]})`,
+    );
     return null;
   }
   const got = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
@@ -139,17 +178,26 @@ async function benchCopies(sizes: readonly number[]): Promise<BenchRow[]> {
   const k = createWasmKernels({ threads: 1 });
   const rows: BenchRow[] = [];
   for (const n of sizes) {
-    const a = Tensor.randn([n, n], { seed: 1 }), b = Tensor.randn([n, n], { seed: 2 }), out = new Float32Array(n * n);
+    const a = Tensor.randn([n, n], { seed: 1 }),
+      b = Tensor.randn([n, n], { seed: 2 }),
+      out = new Float32Array(n * n);
     const arena = new Float32Array(new SharedArrayBuffer(3 * n * n * 4));
-    const copies = await timeMs(() => {
-      arena.set(a.data, 0);
-      arena.set(b.data, n * n);
-      out.set(arena.subarray(2 * n * n, 3 * n * n));
-    }, { reps: 20 });
+    const copies = await timeMs(
+      () => {
+        arena.set(a.data, 0);
+        arena.set(b.data, n * n);
+        out.set(arena.subarray(2 * n * n, 3 * n * n));
+      },
+      { reps: 20 },
+    );
     const total = await timeMs(() => k.gemm(out, a.data, b.data, n, n, n), { reps: 5 });
     rows.push({
-      section: 'wasm', name: `copy share of gemm n=${n}`, unit: '%', values: { 'layerwise-wasm-1t': (100 * copies) / total },
-      baseline: 'layerwise-wasm-1t', higherIsBetter: false,
+      section: 'wasm',
+      name: `copy share of gemm n=${n}`,
+      unit: '%',
+      values: { 'layerwise-wasm-1t': (100 * copies) / total },
+      baseline: 'layerwise-wasm-1t',
+      higherIsBetter: false,
     });
   }
   return rows;
@@ -164,7 +212,8 @@ type Conv = (x: TF.Tensor4D, w: TF.Tensor4D) => TF.Tensor4D;
  * of x read as (C, H, W, N) by dy read as (Hout, Wout, N, F), padded by (HH − 1)/2.
  */
 function tfConv(tf: typeof TF): Conv {
-  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) return (x, w) => tf.conv2d(x, w, 1, 'same');
+  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend()))
+    return (x, w) => tf.conv2d(x, w, 1, 'same');
   const conv = tf.customGrad((...args: Array<TF.Tensor | ((ts: TF.Tensor[]) => void)>) => {
     const [x4, w4, save] = args as [TF.Tensor4D, TF.Tensor4D, (ts: TF.Tensor[]) => void];
     save([x4, w4]);
@@ -172,9 +221,13 @@ function tfConv(tf: typeof TF): Conv {
       value: tf.conv2d(x4, w4, 1, 'same'),
       gradFunc: (dy: TF.Tensor4D, saved: TF.Tensor[]) => {
         const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
-        const dy4 = dy as TF.Tensor4D, pad = (ws.shape[0] - 1) / 2;
+        const dy4 = dy as TF.Tensor4D,
+          pad = (ws.shape[0] - 1) / 2;
         const dx = tf.conv2dTranspose(dy4, ws, xs.shape, 1, 'same');
-        const dw = tf.transpose(tf.conv2d(tf.transpose(xs, [3, 1, 2, 0]), tf.transpose(dy4, [1, 2, 0, 3]), 1, pad), [1, 2, 0, 3]);
+        const dw = tf.transpose(
+          tf.conv2d(tf.transpose(xs, [3, 1, 2, 0]), tf.transpose(dy4, [1, 2, 0, 3]), 1, pad),
+          [1, 2, 0, 3],
+        );
         return [dx, dw];
       },
     };
@@ -184,23 +237,36 @@ function tfConv(tf: typeof TF): Conv {
 
 /** The CNN's conv layer: x (64, 1, 28, 28), w (32, 1, 5, 5), pad 2; forward + backward. */
 async function benchConvLayer(): Promise<BenchRow> {
-  const x = Tensor.randn([BATCH, 1, 28, 28], { seed: 3 }), w = Tensor.randn([32, 1, 5, 5], { seed: 4, std: 0.1 });
-  const b = Tensor.zeros([32]), dout = Tensor.randn([BATCH, 32, 28, 28], { seed: 5 });
+  const x = Tensor.randn([BATCH, 1, 28, 28], { seed: 3 }),
+    w = Tensor.randn([32, 1, 5, 5], { seed: 4, std: 0.1 });
+  const b = Tensor.zeros([32]),
+    dout = Tensor.randn([BATCH, 32, 28, 28], { seed: 5 });
   const values: Record<string, number> = {};
   for (const backend of ['wasm', 'cpu'] as const) {
     values[`tfjs-${backend}`] = await onTf(backend, async (tf) => {
       // tfjs convolves NHWC with filters (HH, WW, C, F)
-      const tx = tf.transpose(tf.tensor4d(x.data as Float32Array, [BATCH, 1, 28, 28]), [0, 2, 3, 1]);
+      const tx = tf.transpose(
+        tf.tensor4d(x.data as Float32Array, [BATCH, 1, 28, 28]),
+        [0, 2, 3, 1],
+      );
       const tw = tf.transpose(tf.tensor4d(w.data as Float32Array, [32, 1, 5, 5]), [2, 3, 1, 0]);
       const tb = tf.zeros([32]);
-      const tdout = tf.transpose(tf.tensor4d(dout.data as Float32Array, [BATCH, 32, 28, 28]), [0, 2, 3, 1]);
+      const tdout = tf.transpose(
+        tf.tensor4d(dout.data as Float32Array, [BATCH, 32, 28, 28]),
+        [0, 2, 3, 1],
+      );
       const conv = tfConv(tf);
-      const g = tf.grads((xi: TF.Tensor, wi: TF.Tensor, bi: TF.Tensor) => tf.add(conv(xi as TF.Tensor4D, wi as TF.Tensor4D), bi));
-      const ms = await timeMs(() => {
-        const gs = tf.tidy(() => g([tx, tw, tb], tdout));
-        for (const t of gs) t.dataSync();
-        tf.dispose(gs);
-      }, backend === 'cpu' ? { warmup: 0, reps: 1, minMs: 0 } : { reps: 5 }); // tfjs-cpu: ~10 s a run
+      const g = tf.grads((xi: TF.Tensor, wi: TF.Tensor, bi: TF.Tensor) =>
+        tf.add(conv(xi as TF.Tensor4D, wi as TF.Tensor4D), bi),
+      );
+      const ms = await timeMs(
+        () => {
+          const gs = tf.tidy(() => g([tx, tw, tb], tdout));
+          for (const t of gs) t.dataSync();
+          tf.dispose(gs);
+        },
+        backend === 'cpu' ? { warmup: 0, reps: 1, minMs: 0 } : { reps: 5 },
+      ); // tfjs-cpu: ~10 s a run
       tf.dispose([tx, tw, tb, tdout]);
       return ms;
     });
@@ -211,15 +277,26 @@ async function benchConvLayer(): Promise<BenchRow> {
   };
   for (const name of ['reference', 'wasm'] as const) {
     setBackend(name);
-    values[`layerwise-${name}${name === 'wasm' ? '-copying' : ''}`] = await timeMs(() => layer(x, dout), { reps: name === 'reference' ? 2 : 5 });
+    values[`layerwise-${name}${name === 'wasm' ? '-copying' : ''}`] = await timeMs(
+      () => layer(x, dout),
+      { reps: name === 'reference' ? 2 : 5 },
+    );
   }
   // as in training: x, dout and every tensor of the layer in step memory (WASM memory, no copies)
-  const inputs = stepMemory(), mem = stepMemory();
+  const inputs = stepMemory(),
+    mem = stepMemory();
   const [xr, doutr] = inputs.run(() => [x, dout].map((t) => Tensor.from(t.data, t.shape)));
   values['layerwise-wasm'] = await timeMs(() => mem.run(() => layer(xr, doutr)), { reps: 5 });
   inputs.release();
   mem.release();
-  return { section: 'wasm', name: 'conv 64x1x28x28 * 32x5x5 fwd+bwd', unit: 'ms', values, baseline: 'tfjs-wasm', higherIsBetter: false };
+  return {
+    section: 'wasm',
+    name: 'conv 64x1x28x28 * 32x5x5 fwd+bwd',
+    unit: 'ms',
+    values,
+    baseline: 'tfjs-wasm',
+    higherIsBetter: false,
+  };
 }
 
 /**
@@ -229,38 +306,54 @@ async function benchConvLayer(): Promise<BenchRow> {
  */
 function layerwiseStep(model: Model, X: Tensor, y: number[], mem: StepMemory | null): void {
   const { grads } = mem ? mem.run(() => model.loss(X, y)) : model.loss(X, y);
-  for (const key of Object.keys(model.params)) sgd(model.params[key], grads[key], { learningRate: LR });
+  for (const key of Object.keys(model.params))
+    sgd(model.params[key], grads[key], { learningRate: LR });
 }
 
 /** The same step in tfjs: tf.variableGrads of the mean softmax cross-entropy, then sgd. */
 function tfStep(tf: typeof TF, kind: 'mlp' | 'cnn', X: TF.Tensor, yHot: TF.Tensor): () => void {
-  const v = (shape: number[], std: number): TF.Variable => tf.variable(tf.randomNormal(shape, 0, std));
+  const v = (shape: number[], std: number): TF.Variable =>
+    tf.variable(tf.randomNormal(shape, 0, std));
   const opt = tf.train.sgd(LR);
   if (kind === 'mlp') {
-    const W1 = v([784, 100], 0.01), b1 = tf.variable(tf.zeros([100])), W2 = v([100, 10], 0.01), b2 = tf.variable(tf.zeros([10]));
+    const W1 = v([784, 100], 0.01),
+      b1 = tf.variable(tf.zeros([100])),
+      W2 = v([100, 10], 0.01),
+      b2 = tf.variable(tf.zeros([10]));
     const f = (): TF.Scalar => {
       const h = tf.relu(tf.add(tf.matMul(X as TF.Tensor2D, W1), b1));
-      return tf.losses.softmaxCrossEntropy(yHot, tf.add(tf.matMul(h as TF.Tensor2D, W2), b2)) as TF.Scalar;
+      return tf.losses.softmaxCrossEntropy(
+        yHot,
+        tf.add(tf.matMul(h as TF.Tensor2D, W2), b2),
+      ) as TF.Scalar;
     };
-    return () => tf.tidy(() => {
-      const { grads } = tf.variableGrads(f);
-      opt.applyGradients(grads);
-    });
+    return () =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(f);
+        opt.applyGradients(grads);
+      });
   }
-  const W1 = v([5, 5, 1, 32], 0.01), b1 = tf.variable(tf.zeros([32]));
-  const W2 = v([14 * 14 * 32, 100], 0.01), b2 = tf.variable(tf.zeros([100]));
-  const W3 = v([100, 10], 0.01), b3 = tf.variable(tf.zeros([10]));
+  const W1 = v([5, 5, 1, 32], 0.01),
+    b1 = tf.variable(tf.zeros([32]));
+  const W2 = v([14 * 14 * 32, 100], 0.01),
+    b2 = tf.variable(tf.zeros([100]));
+  const W3 = v([100, 10], 0.01),
+    b3 = tf.variable(tf.zeros([10]));
   const conv = tfConv(tf);
   const f = (): TF.Scalar => {
     const c = tf.relu(tf.add(conv(X as TF.Tensor4D, W1 as TF.Tensor4D), b1));
     const p = tf.reshape(tf.maxPool(c as TF.Tensor4D, 2, 2, 'valid'), [BATCH, 14 * 14 * 32]);
     const h = tf.relu(tf.add(tf.matMul(p as TF.Tensor2D, W2), b2));
-    return tf.losses.softmaxCrossEntropy(yHot, tf.add(tf.matMul(h as TF.Tensor2D, W3), b3)) as TF.Scalar;
+    return tf.losses.softmaxCrossEntropy(
+      yHot,
+      tf.add(tf.matMul(h as TF.Tensor2D, W3), b3),
+    ) as TF.Scalar;
   };
-  return () => tf.tidy(() => {
-    const { grads } = tf.variableGrads(f);
-    opt.applyGradients(grads);
-  });
+  return () =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(f);
+      opt.applyGradients(grads);
+    });
 }
 
 async function benchStep(kind: 'mlp' | 'cnn'): Promise<BenchRow[]> {
@@ -271,41 +364,83 @@ async function benchStep(kind: 'mlp' | 'cnn'): Promise<BenchRow[]> {
   const values: Record<string, number> = {};
   for (const backend of ['wasm', 'cpu'] as const) {
     values[`tfjs-${backend}`] = await onTf(backend, async (tf) => {
-      const tx = kind === 'mlp' ? tf.tensor2d(X.data as Float32Array, [BATCH, 784])
-        : tf.transpose(tf.tensor4d(X.data as Float32Array, [BATCH, 1, 28, 28]), [0, 2, 3, 1]);
+      const tx =
+        kind === 'mlp'
+          ? tf.tensor2d(X.data as Float32Array, [BATCH, 784])
+          : tf.transpose(tf.tensor4d(X.data as Float32Array, [BATCH, 1, 28, 28]), [0, 2, 3, 1]);
       const yHot = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
       const step = tfStep(tf, kind, tx, yHot);
       const slow = kind === 'cnn' && backend === 'cpu'; // seconds a step
-      const ms = await timeMs(step, slow ? { warmup: 1, reps: 1, minMs: 0 } : { warmup: 2, reps: 5, minMs: 1000 });
+      const ms = await timeMs(
+        step,
+        slow ? { warmup: 1, reps: 1, minMs: 0 } : { warmup: 2, reps: 5, minMs: 1000 },
+      );
       tf.dispose([tx, yHot]);
       tf.disposeVariables();
       return rate(ms);
     });
   }
-  const make = (): Model => kind === 'mlp'
-    ? new TwoLayerNet({ inputDim: 784, hiddenDim: 100, numClasses: 10, weightScale: 0.01, seed: 1 })
-    : new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 32, filterSize: 5, hiddenDim: 100, weightScale: 0.01, seed: 1 });
-  const runs = [['reference', true], ['wasm', false], ['wasm', true]] as const; // wasm with step memory last
+  const make = (): Model =>
+    kind === 'mlp'
+      ? new TwoLayerNet({
+          inputDim: 784,
+          hiddenDim: 100,
+          numClasses: 10,
+          weightScale: 0.01,
+          seed: 1,
+        })
+      : new ThreeLayerConvNet({
+          inputDim: [1, 28, 28],
+          numFilters: 32,
+          filterSize: 5,
+          hiddenDim: 100,
+          weightScale: 0.01,
+          seed: 1,
+        });
+  const runs = [
+    ['reference', true],
+    ['wasm', false],
+    ['wasm', true],
+  ] as const; // wasm with step memory last
   const mems: StepMemory[] = [];
   for (const [name, reuse] of runs) {
     setBackend(name);
-    const model = make(), mem = reuse ? stepMemory() : null;
+    const model = make(),
+      mem = reuse ? stepMemory() : null;
     if (mem) mems.push(mem);
-    const ms = await timeMs(() => layerwiseStep(model, X, y, mem), { warmup: 2, reps: name === 'reference' && kind === 'cnn' ? 2 : 5, minMs: 1000 });
+    const ms = await timeMs(() => layerwiseStep(model, X, y, mem), {
+      warmup: 2,
+      reps: name === 'reference' && kind === 'cnn' ? 2 : 5,
+      minMs: 1000,
+    });
     values[`layerwise-${name}${reuse ? '' : '-fresh'}`] = rate(ms);
   }
-  const label = kind === 'mlp' ? 'train step MLP 784-100-10 b64' : 'train step CNN 32c5-pool-100-10 b64';
-  const model = make(), mem = stepMemory(); // under the wasm backend, selected last above
+  const label =
+    kind === 'mlp' ? 'train step MLP 784-100-10 b64' : 'train step CNN 32c5-pool-100-10 b64';
+  const model = make(),
+    mem = stepMemory(); // under the wasm backend, selected last above
   const memory = (reuse: boolean): Record<string, number> => {
     const m = stepCost(() => layerwiseStep(model, X, y, reuse ? mem : null));
     const how = reuse ? 'step-memory' : 'fresh';
     return { [`${how}-allocated`]: m.allocated, [`${how}-copied`]: m.copied };
   };
   const rows: BenchRow[] = [
-    { section: 'wasm', name: label, unit: 'samples/s', values, baseline: 'tfjs-wasm', higherIsBetter: true },
     {
-      section: 'wasm', name: `${label} memory traffic`, unit: 'MB/step', values: { ...memory(false), ...memory(true) },
-      baseline: 'fresh-allocated', higherIsBetter: false, ratios: false,
+      section: 'wasm',
+      name: label,
+      unit: 'samples/s',
+      values,
+      baseline: 'tfjs-wasm',
+      higherIsBetter: true,
+    },
+    {
+      section: 'wasm',
+      name: `${label} memory traffic`,
+      unit: 'MB/step',
+      values: { ...memory(false), ...memory(true) },
+      baseline: 'fresh-allocated',
+      higherIsBetter: false,
+      ratios: false,
     },
   ];
   for (const m of [...mems, mem]) m.release();
@@ -325,7 +460,11 @@ function stepCost(fn: () => void): { allocated: number; copied: number } {
   let bytes = 0;
   const previous = setAllocator((dtype, n) => {
     bytes += n * (dtype === 'float64' ? 8 : 4);
-    return dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : new Int32Array(n);
+    return dtype === 'float32'
+      ? new Float32Array(n)
+      : dtype === 'float64'
+        ? new Float64Array(n)
+        : new Int32Array(n);
   });
   try {
     fn();
@@ -334,4 +473,3 @@ function stepCost(fn: () => void): { allocated: number; copied: number } {
   }
   return { allocated: bytes / 2 ** 20, copied: ((wasm.copiedBytes ?? 0) - copied0) / 2 ** 20 };
 }
-

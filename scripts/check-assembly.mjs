@@ -14,7 +14,8 @@ for (const folder of folders) {
     const text = readFileSync(join(root, file), 'utf8');
     if (!text.endsWith('\n')) problems.push(`${file}: no final newline`);
     text.split('\n').forEach((line, i) => {
-      if (line.length > 100) problems.push(`${file}:${i + 1}: ${line.length} columns (at most 100)`);
+      if (line.length > 100)
+        problems.push(`${file}:${i + 1}: ${line.length} columns (at most 100)`);
       if (/\t/.test(line)) problems.push(`${file}:${i + 1}: a tab`);
       if (/\s$/.test(line)) problems.push(`${file}:${i + 1}: trailing space`);
     });

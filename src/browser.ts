@@ -23,7 +23,14 @@
 // the unshared build; workers start only in Node, so a page runs the kernels on one thread; where
 // WebAssembly or SIMD is missing, 'auto' falls back to the reference kernels with one console.warn.
 export { Tensor, Rng, ShapeError, DTypeError, ValueError } from './tensor/index.js';
-export type { DType, FloatDType, FloatTensor, IntTensor, Labels, RngState } from './tensor/index.js';
+export type {
+  DType,
+  FloatDType,
+  FloatTensor,
+  IntTensor,
+  Labels,
+  RngState,
+} from './tensor/index.js';
 export * as tensor from './tensor/index.js';
 export * as kernels from './kernels/index.js';
 export { setBackend } from './kernels/index.js';
@@ -38,12 +45,30 @@ import type * as batching from './data/batching.js';
 import type * as preprocess from './data/preprocess.js';
 import type * as augment from './data/augment.js';
 import type * as captions from './data/captions.js';
-import { gatherRows, gatherLabels, holdoutSplit, holdoutDestinations, splitValidation } from './data/batching.js';
-import { fitPreprocessing, applyPreprocessing, parsePreprocessing, PREPROCESSING_KINDS } from './data/preprocess.js';
+import {
+  gatherRows,
+  gatherLabels,
+  holdoutSplit,
+  holdoutDestinations,
+  splitValidation,
+} from './data/batching.js';
+import {
+  fitPreprocessing,
+  applyPreprocessing,
+  parsePreprocessing,
+  PREPROCESSING_KINDS,
+} from './data/preprocess.js';
 import { randomShift, randomFlipCrop, makeAugment, AUGMENT_KINDS } from './data/augment.js';
 import {
-  DIGIT_WORDS, DIGIT_VOCABULARY, digitWordToIdx, composeDigitCaptions, slotFeatures, gatherSlotFeatures,
-  scoreCaptions, captionDigits, digitsToWords,
+  DIGIT_WORDS,
+  DIGIT_VOCABULARY,
+  digitWordToIdx,
+  composeDigitCaptions,
+  slotFeatures,
+  gatherSlotFeatures,
+  scoreCaptions,
+  captionDigits,
+  digitsToWords,
 } from './data/captions.js';
 
 /**
@@ -51,11 +76,28 @@ import {
  * without the file loaders (see the header).
  */
 export const data = Object.freeze({
-  gatherRows, gatherLabels, holdoutSplit, holdoutDestinations, splitValidation,
-  fitPreprocessing, applyPreprocessing, parsePreprocessing, PREPROCESSING_KINDS,
-  randomShift, randomFlipCrop, makeAugment, AUGMENT_KINDS,
-  DIGIT_WORDS, DIGIT_VOCABULARY, digitWordToIdx, composeDigitCaptions, slotFeatures, gatherSlotFeatures,
-  scoreCaptions, captionDigits, digitsToWords,
+  gatherRows,
+  gatherLabels,
+  holdoutSplit,
+  holdoutDestinations,
+  splitValidation,
+  fitPreprocessing,
+  applyPreprocessing,
+  parsePreprocessing,
+  PREPROCESSING_KINDS,
+  randomShift,
+  randomFlipCrop,
+  makeAugment,
+  AUGMENT_KINDS,
+  DIGIT_WORDS,
+  DIGIT_VOCABULARY,
+  digitWordToIdx,
+  composeDigitCaptions,
+  slotFeatures,
+  gatherSlotFeatures,
+  scoreCaptions,
+  captionDigits,
+  digitsToWords,
 });
 
 /** The types of `data`, so that `data.ClassificationData` names the same type as in Node. */

@@ -1,6 +1,13 @@
 // src/index.ts: the public surface of layerwise. Anything not re-exported here is private.
 export { Tensor, Rng, ShapeError, DTypeError, ValueError } from './tensor/index.js';
-export type { DType, FloatDType, FloatTensor, IntTensor, Labels, RngState } from './tensor/index.js';
+export type {
+  DType,
+  FloatDType,
+  FloatTensor,
+  IntTensor,
+  Labels,
+  RngState,
+} from './tensor/index.js';
 export * as tensor from './tensor/index.js';
 export * as kernels from './kernels/index.js';
 export { setBackend } from './kernels/index.js';

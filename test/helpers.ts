@@ -18,7 +18,9 @@ export function numericGrad(f: (x: Tensor) => Tensor, x: Tensor, dout: Tensor, h
 }
 
 /** Reads test/fixtures/<name>.json (written by a committed script in test/fixtures/gen/). */
-export function fixture<T = Record<string, unknown>>(name: string): T & { generator: string; version: string } {
+export function fixture<T = Record<string, unknown>>(
+  name: string,
+): T & { generator: string; version: string } {
   const path = fileURLToPath(new URL(`./fixtures/${name}.json`, import.meta.url));
   return JSON.parse(readFileSync(path, 'utf8'));
 }
@@ -49,12 +51,20 @@ export function accuracy(scores: Tensor, y: ArrayLike<number>): number {
  * `steps` full-batch steps of the library's Adam (torch's defaults but the learning rate), one
  * config per param; returns the loss before each step.
  */
-export function adamSteps(model: Model, X: Tensor, y: ArrayLike<number>, steps: number, learningRate: number): number[] {
-  const configs: Record<string, OptimConfig> = {}, losses: number[] = [];
+export function adamSteps(
+  model: Model,
+  X: Tensor,
+  y: ArrayLike<number>,
+  steps: number,
+  learningRate: number,
+): number[] {
+  const configs: Record<string, OptimConfig> = {},
+    losses: number[] = [];
   for (let t = 0; t < steps; t++) {
     const { loss, grads } = model.loss(X, y);
     losses.push(loss);
-    for (const [key, w] of Object.entries(model.params)) configs[key] = adam(w, grads[key], configs[key] ?? { learningRate });
+    for (const [key, w] of Object.entries(model.params))
+      configs[key] = adam(w, grads[key], configs[key] ?? { learningRate });
   }
   return losses;
 }
@@ -71,9 +81,14 @@ export interface BlobOptions {
 }
 
 /** C Gaussian blobs in D dimensions (float32), labels 0..C-1: a seeded, learnable problem. */
-export function blobs({ seed, N, D, C = 3, std = 1.5 }: BlobOptions): { X: FloatTensor; y: Int32Array } {
-  const rng = new Rng(seed), centres = Tensor.randn([C, D], { rng, std });
-  const X = Tensor.zeros([N, D]), y = new Int32Array(N);
+export function blobs({ seed, N, D, C = 3, std = 1.5 }: BlobOptions): {
+  X: FloatTensor;
+  y: Int32Array;
+} {
+  const rng = new Rng(seed),
+    centres = Tensor.randn([C, D], { rng, std });
+  const X = Tensor.zeros([N, D]),
+    y = new Int32Array(N);
   for (let n = 0; n < N; n++) {
     y[n] = rng.int(C);
     for (let d = 0; d < D; d++) X.data[n * D + d] = centres.data[y[n] * D + d] + rng.normal();
@@ -85,7 +100,9 @@ export function blobs({ seed, N, D, C = 3, std = 1.5 }: BlobOptions): { X: Float
 export function trainValSplit({ X, y }: { X: FloatTensor; y: Int32Array }, nTrain: number) {
   const [N, D] = X.shape;
   return {
-    XTrain: Tensor.from(X.data.subarray(0, nTrain * D), [nTrain, D]), yTrain: y.subarray(0, nTrain),
-    XVal: Tensor.from(X.data.subarray(nTrain * D), [N - nTrain, D]), yVal: y.subarray(nTrain),
+    XTrain: Tensor.from(X.data.subarray(0, nTrain * D), [nTrain, D]),
+    yTrain: y.subarray(0, nTrain),
+    XVal: Tensor.from(X.data.subarray(nTrain * D), [N - nTrain, D]),
+    yVal: y.subarray(nTrain),
   };
 }

@@ -4,7 +4,15 @@
 // only the browser entry (dist/src/browser.js), as a native ES module, with no bundler.
 //   npm run build && node examples/browser/serve.mjs   then open the printed address
 import { kernels, setBackend, Tensor, type optim } from '../../src/browser.js';
-import { accuracy, adamStep, layerGradchecks, predict, spiralNet, spirals, type GradcheckRow } from './toy.js';
+import {
+  accuracy,
+  adamStep,
+  layerGradchecks,
+  predict,
+  spiralNet,
+  spirals,
+  type GradcheckRow,
+} from './toy.js';
 
 // The few DOM members used here (the project's lib has no DOM types).
 interface Context2D {
@@ -51,7 +59,10 @@ const ctx2d = (id: string): { g: Context2D; W: number; H: number } => {
   return { g, W: c.width, H: c.height };
 };
 
-const C = 3, STEPS = 1500, STEPS_PER_FRAME = 15, LEARNING_RATE = 0.01;
+const C = 3,
+  STEPS = 1500,
+  STEPS_PER_FRAME = 15,
+  LEARNING_RATE = 0.01;
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c'];
 const REGION_COLOURS = ['#c6dbef', '#fcc5c0', '#c7e9c0'];
 
@@ -66,8 +77,11 @@ function describeBackend(): string {
 /** The loss per step, on a log scale, with the first and last values written out. */
 function drawLoss(losses: readonly number[]): void {
   const { g, W, H } = ctx2d('loss');
-  const pad = 36, top = Math.log10(Math.max(...losses, 1.2)), bottom = Math.log10(Math.max(1e-3, Math.min(...losses)));
-  const lo = Math.floor(bottom), hi = Math.ceil(top);
+  const pad = 36,
+    top = Math.log10(Math.max(...losses, 1.2)),
+    bottom = Math.log10(Math.max(1e-3, Math.min(...losses)));
+  const lo = Math.floor(bottom),
+    hi = Math.ceil(top);
   const x = (i: number): number => pad + ((W - pad - 8) * i) / (STEPS - 1);
   const y = (v: number): number => 8 + ((H - pad) * (hi - Math.log10(v))) / (hi - lo);
   g.clearRect(0, 0, W, H);
@@ -93,8 +107,10 @@ function drawLoss(losses: readonly number[]): void {
 /** The class the net predicts over [-1, 1]², cell by cell, with the training points on top. */
 function drawRegions(net: ReturnType<typeof spiralNet>, X: ArrayLike<number>, y: Int32Array): void {
   const { g, W, H } = ctx2d('regions');
-  const cells = 80, grid = new Float32Array(cells * cells * 2);
-  const toX = (px: number): number => (2 * px) / W - 1, toY = (py: number): number => 1 - (2 * py) / H;
+  const cells = 80,
+    grid = new Float32Array(cells * cells * 2);
+  const toX = (px: number): number => (2 * px) / W - 1,
+    toY = (py: number): number => 1 - (2 * py) / H;
   for (let r = 0; r < cells; r++) {
     for (let c = 0; c < cells; c++) {
       grid[2 * (r * cells + c)] = toX(((c + 0.5) * W) / cells);
@@ -105,7 +121,12 @@ function drawRegions(net: ReturnType<typeof spiralNet>, X: ArrayLike<number>, y:
   for (let r = 0; r < cells; r++) {
     for (let c = 0; c < cells; c++) {
       g.fillStyle = REGION_COLOURS[labels[r * cells + c]];
-      g.fillRect(Math.floor((c * W) / cells), Math.floor((r * H) / cells), Math.ceil(W / cells), Math.ceil(H / cells));
+      g.fillRect(
+        Math.floor((c * W) / cells),
+        Math.floor((r * H) / cells),
+        Math.ceil(W / cells),
+        Math.ceil(H / cells),
+      );
     }
   }
   for (let n = 0; n < y.length; n++) {
@@ -126,7 +147,8 @@ function showGradchecks(rows: readonly GradcheckRow[]): boolean {
   return rows.every((r) => r.relError < r.bound);
 }
 
-const train = spirals(100, C, 1), test = spirals(50, C, 2);
+const train = spirals(100, C, 1),
+  test = spirals(50, C, 2);
 let run = 0;
 
 /** Trains a fresh net from `seed`, STEPS_PER_FRAME steps per timer tick, redrawing as it goes. */
@@ -161,8 +183,13 @@ function start(seed: number): void {
     const testAcc = accuracy(net.loss(test.X), test.y);
     el('progress').textContent += `  test acc ${(100 * testAcc).toFixed(1)}%`;
     el('summary').textContent = JSON.stringify({
-      backend: describeBackend(), steps: STEPS, firstLoss: losses[0], finalLoss: losses[STEPS - 1],
-      trainAcc, testAcc, msPerStep: ms / STEPS,
+      backend: describeBackend(),
+      steps: STEPS,
+      firstLoss: losses[0],
+      finalLoss: losses[STEPS - 1],
+      trainAcc,
+      testAcc,
+      msPerStep: ms / STEPS,
     });
     doc.body.dataset.status = 'done';
   };
@@ -171,7 +198,11 @@ function start(seed: number): void {
 
 let seed = 0;
 // ?backend=reference starts on the reference kernels (e.g. to compare speed, or headless checks)
-if (new URLSearchParams((globalThis as unknown as { location: { search: string } }).location.search).get('backend') === 'reference') {
+if (
+  new URLSearchParams(
+    (globalThis as unknown as { location: { search: string } }).location.search,
+  ).get('backend') === 'reference'
+) {
   el('backend').value = 'reference';
 }
 el('restart').addEventListener('click', () => start(++seed));

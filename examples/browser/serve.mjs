@@ -25,7 +25,11 @@ const TYPES = {
 const server = createServer(async (req, res) => {
   const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
   const file = normalize(join(root, path));
-  const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-store' };
+  const headers = {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cache-Control': 'no-store',
+  };
   if (!file.startsWith(root) && file + sep !== root) {
     res.writeHead(403, headers).end('forbidden');
     return;
@@ -33,7 +37,12 @@ const server = createServer(async (req, res) => {
   try {
     const target = (await stat(file)).isDirectory() ? join(file, 'index.html') : file;
     const body = await readFile(target);
-    res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(target)] ?? 'application/octet-stream' }).end(body);
+    res
+      .writeHead(200, {
+        ...headers,
+        'Content-Type': TYPES[extname(target)] ?? 'application/octet-stream',
+      })
+      .end(body);
   } catch {
     res.writeHead(404, headers).end('not found');
   }

@@ -35,7 +35,9 @@ function folderOf(srcRoot, file) {
 export const layeringRule = {
   meta: {
     type: 'problem',
-    docs: { description: 'imports in src/ point downward and enter a folder by index.ts or internal.ts' },
+    docs: {
+      description: 'imports in src/ point downward and enter a folder by index.ts or internal.ts',
+    },
     schema: [],
   },
   create(context) {
@@ -52,19 +54,28 @@ export const layeringRule = {
       const toRank = RANKS[to];
       if (fromRank === undefined || toRank === undefined) {
         const unknown = fromRank === undefined ? from : to;
-        context.report({ node, message: `src/${unknown}/ has no rank in scripts/eslint/layering.mjs` });
+        context.report({
+          node,
+          message: `src/${unknown}/ has no rank in scripts/eslint/layering.mjs`,
+        });
         return;
       }
       const here = from === '' ? 'an entry' : `src/${from}/`;
       if (toRank >= fromRank) {
-        context.report({ node, message: `${here} may not import src/${to}/ (imports point downward: see RANKS)` });
+        context.report({
+          node,
+          message: `${here} may not import src/${to}/ (imports point downward: see RANKS)`,
+        });
         return;
       }
       const rel = path.relative(path.join(srcRoot, to), target).split(path.sep);
       const door = rel.length === 1 ? rel[0].replace(/\.(js|ts)$/, '') : '';
       if (!DOORS.has(door) || (from === '' && door === 'internal')) {
         const doors = from === '' ? 'index.js' : 'index.js or internal.js';
-        context.report({ node, message: `${here} reaches into src/${to}/${rel.join('/')}; import src/${to}/${doors}` });
+        context.report({
+          node,
+          message: `${here} reaches into src/${to}/${rel.join('/')}; import src/${to}/${doors}`,
+        });
       }
     };
     return {

@@ -22,14 +22,29 @@ export type FlagSpecs = Record<string, FlagSpec>;
 export type FlagValues = Record<string, string | number | boolean | undefined>;
 
 /** Parses argv against specs: returns typed flag values and the positional arguments. */
-export function parseFlags(command: string, argv: readonly string[], specs: FlagSpecs): { flags: FlagValues; positionals: string[] } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+export function parseFlags(
+  command: string,
+  argv: readonly string[],
+  specs: FlagSpecs,
+): { flags: FlagValues; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
   for (const [name, spec] of Object.entries(specs)) {
-    options[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string', ...(spec.short ? { short: spec.short } : {}) };
+    options[name] = {
+      type: spec.type === 'boolean' ? 'boolean' : 'string',
+      ...(spec.short ? { short: spec.short } : {}),
+    };
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true, allowNegative: true } as Parameters<typeof parseArgs>[0]);
+    parsed = parseArgs({
+      args: [...argv],
+      options,
+      allowPositionals: true,
+      strict: true,
+      allowNegative: true,
+    } as Parameters<typeof parseArgs>[0]);
   } catch (err) {
     throw new CliError(explainParseError(command, err as Error, Object.keys(options)));
   }
@@ -42,19 +57,29 @@ export function parseFlags(command: string, argv: readonly string[], specs: Flag
   return { flags, positionals: parsed.positionals };
 }
 
-function convert(command: string, name: string, spec: FlagSpec, v: string | boolean): string | number | boolean {
+function convert(
+  command: string,
+  name: string,
+  spec: FlagSpec,
+  v: string | boolean,
+): string | number | boolean {
   if (spec.type === 'boolean') return v as boolean;
   const s = String(v);
   if (spec.choices && !spec.choices.includes(s)) {
     const hint = suggestName(s, spec.choices);
-    throw new CliError(`${command}: --${name} must be one of ${spec.choices.join(', ')}, got '${s}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
+    throw new CliError(
+      `${command}: --${name} must be one of ${spec.choices.join(', ')}, got '${s}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
+    );
   }
   if (spec.type === 'string') return s;
   const n = Number(s);
   if (s.trim() === '' || !Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) {
-    throw new CliError(`${command}: --${name} must be ${spec.type === 'int' ? 'an integer' : 'a number'}, got '${s}'`);
+    throw new CliError(
+      `${command}: --${name} must be ${spec.type === 'int' ? 'an integer' : 'a number'}, got '${s}'`,
+    );
   }
-  if (spec.min !== undefined && n < spec.min) throw new CliError(`${command}: --${name} must be >= ${spec.min}, got ${s}`);
+  if (spec.min !== undefined && n < spec.min)
+    throw new CliError(`${command}: --${name} must be >= ${spec.min}, got ${s}`);
   return n;
 }
 
@@ -72,12 +97,18 @@ function explainParseError(command: string, err: Error, known: string[]): string
 /** The help text of a command: usage line, description and one line per flag. */
 export function formatHelp(usage: string, description: string, specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
-    const meta = spec.type === 'boolean' ? '' : ` ${spec.metavar ?? (spec.choices ? spec.choices.join('|') : spec.type === 'string' ? 'VALUE' : 'N')}`;
+    const meta =
+      spec.type === 'boolean'
+        ? ''
+        : ` ${spec.metavar ?? (spec.choices ? spec.choices.join('|') : spec.type === 'string' ? 'VALUE' : 'N')}`;
     const left = `  ${spec.short ? `-${spec.short}, ` : ''}--${name}${meta}`;
-    const def = spec.default !== undefined && spec.default !== false ? ` (default: ${spec.default})` : '';
+    const def =
+      spec.default !== undefined && spec.default !== false ? ` (default: ${spec.default})` : '';
     return [left, `${spec.help}${def}`] as const;
   });
   const width = Math.min(38, Math.max(...rows.map(([l]) => l.length), 10) + 2);
-  const lines = rows.map(([l, r]) => (l.length >= width ? `${l}\n${' '.repeat(width)}${r}` : `${l.padEnd(width)}${r}`));
+  const lines = rows.map(([l, r]) =>
+    l.length >= width ? `${l}\n${' '.repeat(width)}${r}` : `${l.padEnd(width)}${r}`,
+  );
   return `Usage: ${usage}\n\n${description}\n\nOptions:\n${lines.join('\n')}\n  -h, --help${' '.repeat(Math.max(1, width - 12))}show this help\n`;
 }

@@ -6,8 +6,17 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  applyPreprocessing, composeDigitCaptions, captionDigits, digitsToWords, digitWordToIdx, fitPreprocessing,
-  gatherSlotFeatures, loadEmbeddedMnist, scoreCaptions, slotFeatures, type DigitCaptions,
+  applyPreprocessing,
+  composeDigitCaptions,
+  captionDigits,
+  digitsToWords,
+  digitWordToIdx,
+  fitPreprocessing,
+  gatherSlotFeatures,
+  loadEmbeddedMnist,
+  scoreCaptions,
+  slotFeatures,
+  type DigitCaptions,
 } from '../data/index.js';
 import { saveModel } from '../io/index.js';
 import { affineForward, convForward, maxPoolForward, reluForward } from '../layers/index.js';
@@ -21,22 +30,65 @@ const MAX_DIGITS = 4;
 
 export const CAPTION_FLAGS: FlagSpecs = {
   epochs: { type: 'int', min: 1, default: 8, help: 'epochs of captioning-model training' },
-  'cnn-epochs': { type: 'int', min: 1, default: 6, help: 'epochs of the digit conv net that gives the image features' },
-  features: { type: 'string', choices: ['cnn', 'random'], default: 'cnn', help: "per-slot image features: a conv net's hidden layer, or a fixed random projection + relu" },
-  cell: { type: 'string', choices: ['lstm', 'rnn'], default: 'lstm', help: 'recurrent cell of the captioning model' },
+  'cnn-epochs': {
+    type: 'int',
+    min: 1,
+    default: 6,
+    help: 'epochs of the digit conv net that gives the image features',
+  },
+  features: {
+    type: 'string',
+    choices: ['cnn', 'random'],
+    default: 'cnn',
+    help: "per-slot image features: a conv net's hidden layer, or a fixed random projection + relu",
+  },
+  cell: {
+    type: 'string',
+    choices: ['lstm', 'rnn'],
+    default: 'lstm',
+    help: 'recurrent cell of the captioning model',
+  },
   hidden: { type: 'int', min: 1, default: 96, help: 'hidden size of the captioning model' },
   wordvec: { type: 'int', min: 1, default: 32, help: 'word vector size' },
   lr: { type: 'number', min: 0, default: 5e-3, help: 'Adam learning rate' },
   'lr-decay': { type: 'number', min: 0, default: 0.8, help: 'learning-rate factor per epoch' },
   'batch-size': { type: 'int', min: 1, default: 100, help: 'minibatch size' },
-  'train-images': { type: 'int', min: 1, default: 20000, help: 'composed training images (from the train split)' },
-  'val-images': { type: 'int', min: 1, default: 500, help: 'composed validation images (from the validation split)' },
-  'test-images': { type: 'int', min: 1, default: 1000, help: 'composed held-out images (from the TEST split)' },
-  beam: { type: 'int', min: 1, default: 3, help: 'beam size of the second evaluation (1: greedy only)' },
+  'train-images': {
+    type: 'int',
+    min: 1,
+    default: 20000,
+    help: 'composed training images (from the train split)',
+  },
+  'val-images': {
+    type: 'int',
+    min: 1,
+    default: 500,
+    help: 'composed validation images (from the validation split)',
+  },
+  'test-images': {
+    type: 'int',
+    min: 1,
+    default: 1000,
+    help: 'composed held-out images (from the TEST split)',
+  },
+  beam: {
+    type: 'int',
+    min: 1,
+    default: 3,
+    help: 'beam size of the second evaluation (1: greedy only)',
+  },
   samples: { type: 'int', min: 0, default: 6, help: 'held-out sample captions to print' },
   seed: { type: 'int', default: 0, help: 'seed of the composition, initialisation and shuffling' },
-  out: { type: 'string', metavar: 'DIR', help: 'write captioner.safetensors (and digit-cnn.safetensors) to DIR' },
-  checkpoint: { type: 'string', metavar: 'PATH', help: "Solver training checkpoint written every epoch ('{epoch}' is replaced)" },
+  out: {
+    type: 'string',
+    metavar: 'DIR',
+    help: 'write captioner.safetensors (and digit-cnn.safetensors) to DIR',
+  },
+  checkpoint: {
+    type: 'string',
+    metavar: 'PATH',
+    help: "Solver training checkpoint written every epoch ('{epoch}' is replaced)",
+  },
 };
 
 const DESCRIPTION = `Trains the captioning RNN on images of 2-4 MNIST digits side by side (the digits that ship
@@ -55,7 +107,10 @@ type Log = (line: string) => void;
 
 /** Slot images of every digit → features (N, K): the conv net's relu hidden layer, in chunks. */
 function cnnFeatures(net: ThreeLayerConvNet, X: FloatTensor): FloatTensor {
-  const p = net.params, N = X.shape[0], chunk = 256, parts: FloatTensor[] = [];
+  const p = net.params,
+    N = X.shape[0],
+    chunk = 256,
+    parts: FloatTensor[] = [];
   const pad = (p.W1.shape[2] - 1) / 2;
   for (let start = 0; start < N; start += chunk) {
     const end = Math.min(N, start + chunk);
@@ -64,7 +119,8 @@ function cnnFeatures(net: ThreeLayerConvNet, X: FloatTensor): FloatTensor {
     const pool = maxPoolForward(conv, { poolHeight: 2, poolWidth: 2, stride: 2 }).out;
     parts.push(reluForward(affineForward(pool, p.W2, p.b2).out).out);
   }
-  const K = parts[0].shape[1], out = Tensor.zeros([N, K]);
+  const K = parts[0].shape[1],
+    out = Tensor.zeros([N, K]);
   parts.forEach((t, i) => out.data.set(t.data, i * chunk * K));
   return out;
 }
@@ -75,28 +131,60 @@ interface Split {
 }
 
 /** The whole task; returns the test accuracies. Prints progress and results through `log`. */
-export function captionTask(flags: Record<string, string | number | boolean | undefined>, log: Log): { exact: number; perWord: number } {
-  const seed = flags.seed as number, started = Date.now();
+export function captionTask(
+  flags: Record<string, string | number | boolean | undefined>,
+  log: Log,
+): { exact: number; perWord: number } {
+  const seed = flags.seed as number,
+    started = Date.now();
   const secs = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   const d = loadEmbeddedMnist({ seed });
-  log(`data: ${d.XTrain.shape[0]} train / ${d.XVal.shape[0]} validation / ${d.XTest.shape[0]} test digits (embedded MNIST)`);
+  log(
+    `data: ${d.XTrain.shape[0]} train / ${d.XVal.shape[0]} validation / ${d.XTest.shape[0]} test digits (embedded MNIST)`,
+  );
   const compose = (X: FloatTensor, y: Int32Array, count: number, offset: number) =>
-    composeDigitCaptions(X, y, { count, minDigits: 2, maxDigits: MAX_DIGITS, seed: seed * 3 + offset });
+    composeDigitCaptions(X, y, {
+      count,
+      minDigits: 2,
+      maxDigits: MAX_DIGITS,
+      seed: seed * 3 + offset,
+    });
   const composed = {
     train: compose(d.XTrain, d.yTrain, flags['train-images'] as number, 1),
     val: compose(d.XVal, d.yVal, flags['val-images'] as number, 2),
     test: compose(d.XTest, d.yTest, flags['test-images'] as number, 3),
   };
 
-  let digitFeatures: (X: FloatTensor) => FloatTensor, cnn: ThreeLayerConvNet | null = null;
+  let digitFeatures: (X: FloatTensor) => FloatTensor,
+    cnn: ThreeLayerConvNet | null = null;
   if (flags.features === 'cnn') {
-    cnn = new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 8, filterSize: 5, hiddenDim: 64, numClasses: 10, weightScale: 0.05, seed });
-    const net = cnn;
-    const digitSolver = new Solver(net, { XTrain: d.XTrain, yTrain: d.yTrain, XVal: d.XVal, yVal: d.yVal }, {
-      updateRule: 'adam', optimConfig: { learningRate: 2e-3 }, batchSize: 100, numEpochs: flags['cnn-epochs'] as number,
-      numTrainSamples: 500, seed,
-      onProgress: (p) => p.epochEnd && log(`  digit cnn epoch ${p.epoch}/${p.numEpochs}: loss ${p.loss.toFixed(3)}, validation digit accuracy ${pct(p.valAcc)} (${secs()})`),
+    cnn = new ThreeLayerConvNet({
+      inputDim: [1, 28, 28],
+      numFilters: 8,
+      filterSize: 5,
+      hiddenDim: 64,
+      numClasses: 10,
+      weightScale: 0.05,
+      seed,
     });
+    const net = cnn;
+    const digitSolver = new Solver(
+      net,
+      { XTrain: d.XTrain, yTrain: d.yTrain, XVal: d.XVal, yVal: d.yVal },
+      {
+        updateRule: 'adam',
+        optimConfig: { learningRate: 2e-3 },
+        batchSize: 100,
+        numEpochs: flags['cnn-epochs'] as number,
+        numTrainSamples: 500,
+        seed,
+        onProgress: (p) =>
+          p.epochEnd &&
+          log(
+            `  digit cnn epoch ${p.epoch}/${p.numEpochs}: loss ${p.loss.toFixed(3)}, validation digit accuracy ${pct(p.valAcc)} (${secs()})`,
+          ),
+      },
+    );
     log(`features: training a digit conv net (8 5x5 filters, 64 hidden) on single train digits`);
     digitSolver.train();
     digitFeatures = (X) => cnnFeatures(net, X);
@@ -111,31 +199,68 @@ export function captionTask(flags: Record<string, string | number | boolean | un
     test: gatherSlotFeatures(composed.test, digitFeatures(d.XTest), blank),
   };
   const prep = fitPreprocessing(raw.train, 'per-channel'); // per-feature mean and std of the training images
-  const split = (k: 'train' | 'val' | 'test'): Split => ({ composed: composed[k], features: applyPreprocessing(raw[k], prep) });
-  const train = split('train'), val = split('val'), test = split('test');
+  const split = (k: 'train' | 'val' | 'test'): Split => ({
+    composed: composed[k],
+    features: applyPreprocessing(raw[k], prep),
+  });
+  const train = split('train'),
+    val = split('val'),
+    test = split('test');
 
   const model = new CaptioningRNN({
-    wordToIdx: digitWordToIdx(), inputDim: train.features.shape[1], wordvecDim: flags.wordvec as number,
-    hiddenDim: flags.hidden as number, cellType: flags.cell as 'lstm' | 'rnn', seed,
+    wordToIdx: digitWordToIdx(),
+    inputDim: train.features.shape[1],
+    wordvecDim: flags.wordvec as number,
+    hiddenDim: flags.hidden as number,
+    cellType: flags.cell as 'lstm' | 'rnn',
+    seed,
   });
   const maxLength = MAX_DIGITS + 1;
-  log(`captioning: CaptioningRNN (${flags.cell}, hidden ${flags.hidden}) on ${train.features.shape[0]} composed train images, ${train.features.shape[1]} features each`);
-  const solver = new Solver(model, { XTrain: train.features, yTrain: train.composed.captions, XVal: val.features, yVal: val.composed.captions }, {
-    updateRule: 'adam', optimConfig: { learningRate: flags.lr as number }, lrDecay: flags['lr-decay'] as number,
-    batchSize: flags['batch-size'] as number, numEpochs: flags.epochs as number, numTrainSamples: 500, seed,
-    checkpoint: (flags.checkpoint as string | undefined) ?? null,
-    evaluate: (m, X, y) => scoreCaptions(m.sample(X, maxLength), captionDigits(y as Tensor)).exact,
-    onProgress: (p) => p.epochEnd && log(`  epoch ${p.epoch}/${p.numEpochs}: loss ${p.loss.toFixed(3)}, exact captions: train ${pct(p.trainAcc)}, validation ${pct(p.valAcc)} (${secs()})`),
-  });
+  log(
+    `captioning: CaptioningRNN (${flags.cell}, hidden ${flags.hidden}) on ${train.features.shape[0]} composed train images, ${train.features.shape[1]} features each`,
+  );
+  const solver = new Solver(
+    model,
+    {
+      XTrain: train.features,
+      yTrain: train.composed.captions,
+      XVal: val.features,
+      yVal: val.composed.captions,
+    },
+    {
+      updateRule: 'adam',
+      optimConfig: { learningRate: flags.lr as number },
+      lrDecay: flags['lr-decay'] as number,
+      batchSize: flags['batch-size'] as number,
+      numEpochs: flags.epochs as number,
+      numTrainSamples: 500,
+      seed,
+      checkpoint: (flags.checkpoint as string | undefined) ?? null,
+      evaluate: (m, X, y) =>
+        scoreCaptions(m.sample(X, maxLength), captionDigits(y as Tensor)).exact,
+      onProgress: (p) =>
+        p.epochEnd &&
+        log(
+          `  epoch ${p.epoch}/${p.numEpochs}: loss ${p.loss.toFixed(3)}, exact captions: train ${pct(p.trainAcc)}, validation ${pct(p.valAcc)} (${secs()})`,
+        ),
+    },
+  );
   solver.train(); // leaves the best-validation params in the model
 
   const greedy = model.sample(test.features, maxLength);
   const g = scoreCaptions(greedy, test.composed.digits);
-  log(`held-out (${test.features.shape[0]} images of TEST digits), greedy: exact captions ${pct(g.exact)}, per-word ${pct(g.perWord)}`);
+  log(
+    `held-out (${test.features.shape[0]} images of TEST digits), greedy: exact captions ${pct(g.exact)}, per-word ${pct(g.perWord)}`,
+  );
   let best = g;
   if ((flags.beam as number) > 1) {
-    const b = scoreCaptions(model.sample(test.features, maxLength, { beamSize: flags.beam as number }), test.composed.digits);
-    log(`held-out, beam search (beam ${flags.beam}): exact captions ${pct(b.exact)}, per-word ${pct(b.perWord)}`);
+    const b = scoreCaptions(
+      model.sample(test.features, maxLength, { beamSize: flags.beam as number }),
+      test.composed.digits,
+    );
+    log(
+      `held-out, beam search (beam ${flags.beam}): exact captions ${pct(b.exact)}, per-word ${pct(b.perWord)}`,
+    );
     best = b.exact >= g.exact ? b : g;
   }
   printSamples(test.composed, g.predicted, flags.samples as number, log);
@@ -143,7 +268,9 @@ export function captionTask(flags: Record<string, string | number | boolean | un
     mkdirSync(flags.out, { recursive: true });
     saveModel(join(flags.out, 'captioner.safetensors'), model);
     if (cnn) saveModel(join(flags.out, 'digit-cnn.safetensors'), cnn);
-    log(`saved ${join(flags.out, 'captioner.safetensors')}${cnn ? ` and ${join(flags.out, 'digit-cnn.safetensors')}` : ''}`);
+    log(
+      `saved ${join(flags.out, 'captioner.safetensors')}${cnn ? ` and ${join(flags.out, 'digit-cnn.safetensors')}` : ''}`,
+    );
   }
   log(`done in ${secs()}`);
   return { exact: best.exact, perWord: best.perWord };
@@ -153,20 +280,26 @@ const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`
 
 /** A few held-out images as text (4×2-pixel blocks), each with its generated and true caption. */
 function printSamples(c: DigitCaptions, predicted: number[][], count: number, log: Log): void {
-  const shades = ' .:-=+*#%@', W = c.images.shape[3];
+  const shades = ' .:-=+*#%@',
+    W = c.images.shape[3];
   for (let m = 0; m < Math.min(count, predicted.length); m++) {
-    const ok = predicted[m].length === c.digits[m].length && predicted[m].every((v, j) => v === c.digits[m][j]);
+    const ok =
+      predicted[m].length === c.digits[m].length &&
+      predicted[m].every((v, j) => v === c.digits[m][j]);
     log('');
     for (let r = 0; r < 28; r += 4) {
       let line = '    ';
       for (let col = 0; col < W; col += 2) {
         let s = 0;
-        for (let i = 0; i < 4; i++) for (let j = 0; j < 2; j++) s += c.images.data[(m * 28 + r + i) * W + col + j];
+        for (let i = 0; i < 4; i++)
+          for (let j = 0; j < 2; j++) s += c.images.data[(m * 28 + r + i) * W + col + j];
         line += shades[Math.min(shades.length - 1, Math.floor((s / 8) * shades.length))];
       }
       log(line.trimEnd());
     }
-    log(`    generated: ${digitsToWords(predicted[m]) || '(nothing)'}   true: ${digitsToWords(c.digits[m])}   ${ok ? 'ok' : 'WRONG'}`);
+    log(
+      `    generated: ${digitsToWords(predicted[m]) || '(nothing)'}   true: ${digitsToWords(c.digits[m])}   ${ok ? 'ok' : 'WRONG'}`,
+    );
   }
 }
 
@@ -177,7 +310,8 @@ export async function runCaption(argv: string[]): Promise<number> {
     process.stdout.write(formatHelp(`${CMD} [options]`, DESCRIPTION, CAPTION_FLAGS));
     return 0;
   }
-  if (positionals.length > 0) throw new CliError(`${CMD}: unexpected argument '${positionals[0]}' (see '${CMD} --help')`);
+  if (positionals.length > 0)
+    throw new CliError(`${CMD}: unexpected argument '${positionals[0]}' (see '${CMD} --help')`);
   captionTask(flags, (line) => process.stdout.write(`${line}\n`));
   return 0;
 }

@@ -1,7 +1,13 @@
 // src/cli/data.ts: the data sets of `layerwise train` and `layerwise eval`, chosen by
 // --dataset / --data-dir / --limit, and the file-related errors of the CLI.
 import { existsSync, statSync } from 'node:fs';
-import { loadCifar10, loadEmbeddedMnist, loadMnistIdx, loadNpyDataset, type ClassificationData } from '../data/index.js';
+import {
+  loadCifar10,
+  loadEmbeddedMnist,
+  loadMnistIdx,
+  loadNpyDataset,
+  type ClassificationData,
+} from '../data/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
 import { CliError } from './args.js';
 
@@ -46,7 +52,9 @@ function limitData(d: ClassificationData, limit: number): ClassificationData {
   const pick = (X: FloatTensor, y: Int32Array): [FloatTensor, Int32Array] => {
     const N = X.shape[0];
     if (N <= limit) return [X, y];
-    const D = X.size / N, Xs = Tensor.zeros([limit, ...X.shape.slice(1)], X.dtype), ys = new Int32Array(limit);
+    const D = X.size / N,
+      Xs = Tensor.zeros([limit, ...X.shape.slice(1)], X.dtype),
+      ys = new Int32Array(limit);
     for (let i = 0; i < limit; i++) {
       const n = Math.floor((i * N) / limit);
       Xs.data.set(X.data.subarray(n * D, (n + 1) * D), i * D);
@@ -54,7 +62,8 @@ function limitData(d: ClassificationData, limit: number): ClassificationData {
     }
     return [Xs, ys];
   };
-  const [XTrain, yTrain] = pick(d.XTrain, d.yTrain), [XVal, yVal] = pick(d.XVal, d.yVal);
+  const [XTrain, yTrain] = pick(d.XTrain, d.yTrain),
+    [XVal, yVal] = pick(d.XVal, d.yVal);
   const [XTest, yTest] = pick(d.XTest, d.yTest);
   return { XTrain, yTrain, XVal, yVal, XTest, yTest, classNames: d.classNames };
 }

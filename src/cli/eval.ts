@@ -8,9 +8,18 @@ import { argmaxRows, confusionMatrix, loadCheckpointModel, scoresOf } from './ru
 const CMD = 'layerwise eval';
 
 export const EVAL_FLAGS: FlagSpecs = {
-  dataset: { type: 'string', choices: DATASETS, help: "data set to evaluate on (default: the run's)" },
+  dataset: {
+    type: 'string',
+    choices: DATASETS,
+    help: "data set to evaluate on (default: the run's)",
+  },
   'data-dir': { type: 'string', metavar: 'DIR', help: 'folder of the data set files' },
-  split: { type: 'string', default: 'test', choices: ['test', 'val', 'train'], help: 'which split' },
+  split: {
+    type: 'string',
+    default: 'test',
+    choices: ['test', 'val', 'train'],
+    help: 'which split',
+  },
   limit: { type: 'int', min: 1, metavar: 'N', help: 'at most N rows of the split, evenly spaced' },
 };
 
@@ -21,11 +30,15 @@ columns: predicted class).`;
 export function runEval(argv: readonly string[]): number {
   const { flags, positionals } = parseFlags(CMD, argv, EVAL_FLAGS);
   if (flags.help) {
-    process.stdout.write(formatHelp('layerwise eval <checkpoint> [options]', DESCRIPTION, EVAL_FLAGS));
+    process.stdout.write(
+      formatHelp('layerwise eval <checkpoint> [options]', DESCRIPTION, EVAL_FLAGS),
+    );
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new CliError(`${CMD}: expected one checkpoint file, got ${positionals.length} arguments (see '${CMD} --help')`);
+    throw new CliError(
+      `${CMD}: expected one checkpoint file, got ${positionals.length} arguments (see '${CMD} --help')`,
+    );
   }
   const path = positionals[0];
   const { model, info } = loadCheckpointModel(CMD, path);
@@ -38,14 +51,24 @@ export function runEval(argv: readonly string[]): number {
   };
   const d = loadData(CMD, source);
   const split = flags.split as 'test' | 'val' | 'train';
-  const [Xraw, y] = split === 'test' ? [d.XTest, d.yTest] : split === 'val' ? [d.XVal, d.yVal] : [d.XTrain, d.yTrain];
+  const [Xraw, y] =
+    split === 'test'
+      ? [d.XTest, d.yTest]
+      : split === 'val'
+        ? [d.XVal, d.yVal]
+        : [d.XTrain, d.yTrain];
   const sample = Xraw.shape.slice(1);
   if (sample.join(',') !== info.inputShape.join(',')) {
-    throw new CliError(`${CMD}: ${path} takes inputs of shape [${info.inputShape.join(',')}] but ${dataLabel(source)} has [${sample.join(',')}]`);
+    throw new CliError(
+      `${CMD}: ${path} takes inputs of shape [${info.inputShape.join(',')}] but ${dataLabel(source)} has [${sample.join(',')}]`,
+    );
   }
   const C = info.classNames.length;
   const bad = y.findIndex((label) => label >= C);
-  if (bad >= 0) throw new CliError(`${CMD}: ${dataLabel(source)} has label ${y[bad]} but the model knows ${C} classes`);
+  if (bad >= 0)
+    throw new CliError(
+      `${CMD}: ${dataLabel(source)} has label ${y[bad]} but the model knows ${C} classes`,
+    );
   const pred = argmaxRows(scoresOf(model, applyPreprocessing(Xraw, info.preprocessing)));
   const correct = pred.reduce((c, p, i) => c + (p === y[i] ? 1 : 0), 0);
   const n = (v: number) => v.toLocaleString('en-US');
@@ -64,7 +87,11 @@ function modelName(spec: { type?: string } | object): string {
 /** The confusion matrix as a table, with per-class recall in the last column. */
 export function formatConfusion(m: number[][], classNames: readonly string[]): string {
   const names = classNames.map((c) => (c.length > 10 ? `${c.slice(0, 9)}.` : c));
-  const width = Math.max(5, ...m.flat().map((v) => String(v).length + 1), ...names.map((c) => c.length + 1));
+  const width = Math.max(
+    5,
+    ...m.flat().map((v) => String(v).length + 1),
+    ...names.map((c) => c.length + 1),
+  );
   const label = Math.max(...names.map((c) => c.length), 'true\\pred'.length) + 1;
   const head = `${'true\\pred'.padEnd(label)}${names.map((c) => c.padStart(width)).join('')}   recall`;
   const rows = m.map((row, t) => {

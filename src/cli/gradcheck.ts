@@ -1,16 +1,26 @@
 // src/cli/gradcheck.ts: `layerwise gradcheck`: every layer's backward against centred
 // differences of its forward, in float64, printed as a table of relative errors with pass/fail
 // against DESIGN.md's thresholds (1e-7 for smooth layers, 1e-5 where kinks make it looser).
-import { evalNumericalGradient, evalNumericalGradientArray, relError, type StencilOrder } from '../gradcheck/index.js';
+import {
+  evalNumericalGradient,
+  evalNumericalGradientArray,
+  relError,
+  type StencilOrder,
+} from '../gradcheck/index.js';
 import * as L from '../layers/index.js';
 import { Rng, Tensor, type FloatTensor } from '../tensor/index.js';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from './args.js';
 
 const CMD = 'layerwise gradcheck';
-const SMOOTH = 1e-7, KINK = 1e-5;
+const SMOOTH = 1e-7,
+  KINK = 1e-5;
 
 export const GRADCHECK_FLAGS: FlagSpecs = {
-  seed: { type: 'int', default: 0, help: 'seed of the random inputs (with other inputs, about one seed in 80, an element whose gradient is near zero can exceed the threshold by round-off)' },
+  seed: {
+    type: 'int',
+    default: 0,
+    help: 'seed of the random inputs (with other inputs, about one seed in 80, an element whose gradient is near zero can exceed the threshold by round-off)',
+  },
   only: { type: 'string', metavar: 'TEXT', help: 'check only the layers whose name contains TEXT' },
 };
 
@@ -29,7 +39,8 @@ type Grads = Record<string, Tensor>;
  * zero; layers with kinks keep ±1e-5 so that no step crosses a kink. Set by runGradcheck.
  */
 let stencil: { h: number; order: StencilOrder } = { h: 1e-5, order: 2 };
-const SMOOTH_STENCIL = { h: 2e-3, order: 4 } as const, KINK_STENCIL = { h: 1e-5, order: 2 } as const;
+const SMOOTH_STENCIL = { h: 2e-3, order: 4 } as const,
+  KINK_STENCIL = { h: 1e-5, order: 2 } as const;
 interface Check {
   readonly layer: string;
   readonly threshold: number;
@@ -37,36 +48,65 @@ interface Check {
   readonly run: (rng: Rng) => Record<string, number>;
 }
 
-const randn = (rng: Rng, ...shape: number[]): FloatTensor => Tensor.randn(shape, { rng, dtype: 'float64' });
+const randn = (rng: Rng, ...shape: number[]): FloatTensor =>
+  Tensor.randn(shape, { rng, dtype: 'float64' });
 /** Recurrent inputs at std 0.5, as in the layer tests: saturated tanh/sigmoid units would make tiny gradients. */
-const randnHalf = (rng: Rng, ...shape: number[]): FloatTensor => Tensor.randn(shape, { rng, dtype: 'float64', std: 0.5 });
+const randnHalf = (rng: Rng, ...shape: number[]): FloatTensor =>
+  Tensor.randn(shape, { rng, dtype: 'float64', std: 0.5 });
 
 /**
  * Errors of backward's gradients for each input of an array-valued forward: dout is random,
  * backward(dout) gives 'd' + name for every input, compared with the numerical vector-Jacobian product.
  */
-function vjpErrors(rng: Rng, inputs: Record<string, FloatTensor>, forward: () => Tensor, backward: (dout: Tensor) => Grads): Record<string, number> {
+function vjpErrors(
+  rng: Rng,
+  inputs: Record<string, FloatTensor>,
+  forward: () => Tensor,
+  backward: (dout: Tensor) => Grads,
+): Record<string, number> {
   const dout = Tensor.randn(forward().shape, { rng, dtype: 'float64' });
   const analytic = backward(dout);
   const errors: Record<string, number> = {};
   for (const [name, x] of Object.entries(inputs)) {
-    errors[`d${name}`] = relError(analytic[`d${name}`], evalNumericalGradientArray(() => forward(), x, dout, stencil.h, stencil.order));
+    errors[`d${name}`] = relError(
+      analytic[`d${name}`],
+      evalNumericalGradientArray(() => forward(), x, dout, stencil.h, stencil.order),
+    );
   }
   return errors;
 }
 
 /** Errors of a scalar loss's dx. */
-function lossErrors(x: FloatTensor, loss: () => { loss: number; dx: Tensor }): Record<string, number> {
+function lossErrors(
+  x: FloatTensor,
+  loss: () => { loss: number; dx: Tensor },
+): Record<string, number> {
   const { dx } = loss();
-  return { dx: relError(dx, evalNumericalGradient(() => loss().loss, x, stencil.h, stencil.order)) };
+  return {
+    dx: relError(
+      dx,
+      evalNumericalGradient(() => loss().loss, x, stencil.h, stencil.order),
+    ),
+  };
 }
 
-function elementwise(layer: string, threshold: number, fwd: (x: Tensor) => { out: Tensor; cache: unknown }, bwd: (d: Tensor, c: never) => { dx: Tensor }): Check {
+function elementwise(
+  layer: string,
+  threshold: number,
+  fwd: (x: Tensor) => { out: Tensor; cache: unknown },
+  bwd: (d: Tensor, c: never) => { dx: Tensor },
+): Check {
   return {
-    layer, threshold,
+    layer,
+    threshold,
     run: (rng) => {
       const x = randn(rng, 4, 5);
-      return vjpErrors(rng, { x }, () => fwd(x).out, (d) => bwd(d, fwd(x).cache as never));
+      return vjpErrors(
+        rng,
+        { x },
+        () => fwd(x).out,
+        (d) => bwd(d, fwd(x).cache as never),
+      );
     },
   };
 }
@@ -74,10 +114,18 @@ function elementwise(layer: string, threshold: number, fwd: (x: Tensor) => { out
 function affineChecks(): Check[] {
   return [
     {
-      layer: 'affine', threshold: SMOOTH,
+      layer: 'affine',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, 3, 2, 3), w = randn(rng, 6, 4), b = randn(rng, 4);
-        return vjpErrors(rng, { x, w, b }, () => L.affineForward(x, w, b).out, (d) => L.affineBackward(d, L.affineForward(x, w, b).cache));
+        const x = randn(rng, 3, 2, 3),
+          w = randn(rng, 6, 4),
+          b = randn(rng, 4);
+        return vjpErrors(
+          rng,
+          { x, w, b },
+          () => L.affineForward(x, w, b).out,
+          (d) => L.affineBackward(d, L.affineForward(x, w, b).cache),
+        );
       },
     },
     elementwise('relu', KINK, L.reluForward, L.reluBackward),
@@ -85,16 +133,20 @@ function affineChecks(): Check[] {
     elementwise('sigmoid', SMOOTH, L.sigmoidForward, L.sigmoidBackward),
     elementwise('tanh', SMOOTH, L.tanhForward, L.tanhBackward),
     {
-      layer: 'svm loss', threshold: KINK,
+      layer: 'svm loss',
+      threshold: KINK,
       run: (rng) => {
-        const x = randn(rng, 6, 5), y = Int32Array.from({ length: 6 }, () => rng.int(5));
+        const x = randn(rng, 6, 5),
+          y = Int32Array.from({ length: 6 }, () => rng.int(5));
         return lossErrors(x, () => L.svmLoss(x, y));
       },
     },
     {
-      layer: 'softmax loss', threshold: SMOOTH,
+      layer: 'softmax loss',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, 6, 5), y = Int32Array.from({ length: 6 }, () => rng.int(5));
+        const x = randn(rng, 6, 5),
+          y = Int32Array.from({ length: 6 }, () => rng.int(5));
         return lossErrors(x, () => L.softmaxLoss(x, y));
       },
     },
@@ -103,35 +155,64 @@ function affineChecks(): Check[] {
 
 function normChecks(): Check[] {
   const bn = (backward: typeof L.batchnormBackward) => (rng: Rng) => {
-    const x = randn(rng, 6, 4), gamma = randn(rng, 4), beta = randn(rng, 4);
+    const x = randn(rng, 6, 4),
+      gamma = randn(rng, 4),
+      beta = randn(rng, 4);
     const fwd = () => L.batchnormForward(x, gamma, beta, { mode: 'train' });
-    return vjpErrors(rng, { x, gamma, beta }, () => fwd().out, (d) => backward(d, fwd().cache));
+    return vjpErrors(
+      rng,
+      { x, gamma, beta },
+      () => fwd().out,
+      (d) => backward(d, fwd().cache),
+    );
   };
   return [
     { layer: 'batchnorm', threshold: SMOOTH, run: bn(L.batchnormBackward) },
     { layer: 'batchnorm (Alt)', threshold: SMOOTH, run: bn(L.batchnormBackwardAlt) },
     {
-      layer: 'spatial batchnorm', threshold: SMOOTH,
+      layer: 'spatial batchnorm',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, 2, 3, 3, 2), gamma = randn(rng, 3), beta = randn(rng, 3);
+        const x = randn(rng, 2, 3, 3, 2),
+          gamma = randn(rng, 3),
+          beta = randn(rng, 3);
         const fwd = () => L.spatialBatchnormForward(x, gamma, beta, { mode: 'train' });
-        return vjpErrors(rng, { x, gamma, beta }, () => fwd().out, (d) => L.spatialBatchnormBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x, gamma, beta },
+          () => fwd().out,
+          (d) => L.spatialBatchnormBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'layernorm', threshold: SMOOTH,
+      layer: 'layernorm',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, 4, 5), gamma = randn(rng, 5), beta = randn(rng, 5);
+        const x = randn(rng, 4, 5),
+          gamma = randn(rng, 5),
+          beta = randn(rng, 5);
         const fwd = () => L.layernormForward(x, gamma, beta);
-        return vjpErrors(rng, { x, gamma, beta }, () => fwd().out, (d) => L.layernormBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x, gamma, beta },
+          () => fwd().out,
+          (d) => L.layernormBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'dropout (seed 123)', threshold: SMOOTH,
+      layer: 'dropout (seed 123)',
+      threshold: SMOOTH,
       run: (rng) => {
         const x = randn(rng, 5, 6);
         const fwd = () => L.dropoutForward(x, { p: 0.3, mode: 'train', seed: 123 });
-        return vjpErrors(rng, { x }, () => fwd().out, (d) => L.dropoutBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x },
+          () => fwd().out,
+          (d) => L.dropoutBackward(d, fwd().cache),
+        );
       },
     },
   ];
@@ -139,54 +220,107 @@ function normChecks(): Check[] {
 
 function convChecks(): Check[] {
   const conv = (fwd: typeof L.convForward, bwd: typeof L.convBackward) => (rng: Rng) => {
-    const x = randn(rng, 2, 2, 5, 5), w = randn(rng, 3, 2, 3, 3), b = randn(rng, 3), param = { stride: 2, pad: 1 };
-    return vjpErrors(rng, { x, w, b }, () => fwd(x, w, b, param).out, (d) => bwd(d, fwd(x, w, b, param).cache));
+    const x = randn(rng, 2, 2, 5, 5),
+      w = randn(rng, 3, 2, 3, 3),
+      b = randn(rng, 3),
+      param = { stride: 2, pad: 1 };
+    return vjpErrors(
+      rng,
+      { x, w, b },
+      () => fwd(x, w, b, param).out,
+      (d) => bwd(d, fwd(x, w, b, param).cache),
+    );
   };
   const pool = { poolHeight: 2, poolWidth: 2, stride: 2 };
   return [
     { layer: 'conv (fast)', threshold: SMOOTH, run: conv(L.convForward, L.convBackward) },
-    { layer: 'conv (naive)', threshold: SMOOTH, run: conv(L.convForwardNaive, L.convBackwardNaive) },
     {
-      layer: 'max pool', threshold: KINK,
+      layer: 'conv (naive)',
+      threshold: SMOOTH,
+      run: conv(L.convForwardNaive, L.convBackwardNaive),
+    },
+    {
+      layer: 'max pool',
+      threshold: KINK,
       run: (rng) => {
         const x = randn(rng, 2, 2, 4, 4);
-        return vjpErrors(rng, { x }, () => L.maxPoolForward(x, pool).out, (d) => L.maxPoolBackward(d, L.maxPoolForward(x, pool).cache));
+        return vjpErrors(
+          rng,
+          { x },
+          () => L.maxPoolForward(x, pool).out,
+          (d) => L.maxPoolBackward(d, L.maxPoolForward(x, pool).cache),
+        );
       },
     },
     {
-      layer: 'avg pool', threshold: SMOOTH,
+      layer: 'avg pool',
+      threshold: SMOOTH,
       run: (rng) => {
         const x = randn(rng, 2, 2, 4, 4);
-        return vjpErrors(rng, { x }, () => L.avgPoolForward(x, pool).out, (d) => L.avgPoolBackward(d, L.avgPoolForward(x, pool).cache));
+        return vjpErrors(
+          rng,
+          { x },
+          () => L.avgPoolForward(x, pool).out,
+          (d) => L.avgPoolBackward(d, L.avgPoolForward(x, pool).cache),
+        );
       },
     },
   ];
 }
 
 function recurrentChecks(): Check[] {
-  const N = 2, T = 3, D = 4, H = 3, V = 5;
+  const N = 2,
+    T = 3,
+    D = 4,
+    H = 3,
+    V = 5;
   return [
     {
-      layer: 'rnn step', threshold: SMOOTH,
+      layer: 'rnn step',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randnHalf(rng, N, D), prevH = randnHalf(rng, N, H), Wx = randnHalf(rng, D, H), Wh = randnHalf(rng, H, H), b = randnHalf(rng, H);
+        const x = randnHalf(rng, N, D),
+          prevH = randnHalf(rng, N, H),
+          Wx = randnHalf(rng, D, H),
+          Wh = randnHalf(rng, H, H),
+          b = randnHalf(rng, H);
         const fwd = () => L.rnnStepForward(x, prevH, Wx, Wh, b);
-        return vjpErrors(rng, { x, prevH, Wx, Wh, b }, () => fwd().nextH, (d) => L.rnnStepBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x, prevH, Wx, Wh, b },
+          () => fwd().nextH,
+          (d) => L.rnnStepBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'rnn sequence', threshold: SMOOTH,
+      layer: 'rnn sequence',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randnHalf(rng, N, T, D), h0 = randnHalf(rng, N, H), Wx = randnHalf(rng, D, H), Wh = randnHalf(rng, H, H), b = randnHalf(rng, H);
+        const x = randnHalf(rng, N, T, D),
+          h0 = randnHalf(rng, N, H),
+          Wx = randnHalf(rng, D, H),
+          Wh = randnHalf(rng, H, H),
+          b = randnHalf(rng, H);
         const fwd = () => L.rnnForward(x, h0, Wx, Wh, b);
-        return vjpErrors(rng, { x, h0, Wx, Wh, b }, () => fwd().h, (d) => L.rnnBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x, h0, Wx, Wh, b },
+          () => fwd().h,
+          (d) => L.rnnBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'lstm step', threshold: SMOOTH,
+      layer: 'lstm step',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randnHalf(rng, N, D), prevH = randnHalf(rng, N, H), prevC = randnHalf(rng, N, H);
-        const Wx = randnHalf(rng, D, 4 * H), Wh = randnHalf(rng, H, 4 * H), b = randnHalf(rng, 4 * H);
+        const x = randnHalf(rng, N, D),
+          prevH = randnHalf(rng, N, H),
+          prevC = randnHalf(rng, N, H);
+        const Wx = randnHalf(rng, D, 4 * H),
+          Wh = randnHalf(rng, H, 4 * H),
+          b = randnHalf(rng, 4 * H);
         const fwd = () => L.lstmStepForward(x, prevH, prevC, Wx, Wh, b);
         // h and c both flow on: check Σ nextH·dnextH + Σ nextC·dnextC through one stacked output (2, N, H)
         const both = () => {
@@ -197,63 +331,119 @@ function recurrentChecks(): Check[] {
           return out;
         };
         return vjpErrors(rng, { x, prevH, prevC, Wx, Wh, b }, both, (d) => {
-          const dnextH = new Tensor(d.data.slice(0, N * H), [N, H]), dnextC = new Tensor(d.data.slice(N * H), [N, H]);
+          const dnextH = new Tensor(d.data.slice(0, N * H), [N, H]),
+            dnextC = new Tensor(d.data.slice(N * H), [N, H]);
           return L.lstmStepBackward(dnextH, dnextC, fwd().cache);
         });
       },
     },
     {
-      layer: 'lstm sequence', threshold: SMOOTH,
+      layer: 'lstm sequence',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randnHalf(rng, N, T, D), h0 = randnHalf(rng, N, H), Wx = randnHalf(rng, D, 4 * H), Wh = randnHalf(rng, H, 4 * H), b = randnHalf(rng, 4 * H);
+        const x = randnHalf(rng, N, T, D),
+          h0 = randnHalf(rng, N, H),
+          Wx = randnHalf(rng, D, 4 * H),
+          Wh = randnHalf(rng, H, 4 * H),
+          b = randnHalf(rng, 4 * H);
         const fwd = () => L.lstmForward(x, h0, Wx, Wh, b);
-        return vjpErrors(rng, { x, h0, Wx, Wh, b }, () => fwd().h, (d) => L.lstmBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x, h0, Wx, Wh, b },
+          () => fwd().h,
+          (d) => L.lstmBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'gru step', threshold: SMOOTH,
+      layer: 'gru step',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randnHalf(rng, N, D), prevH = randnHalf(rng, N, H), Wx = randnHalf(rng, D, 3 * H), Wh = randnHalf(rng, H, 3 * H), b = randnHalf(rng, 3 * H);
+        const x = randnHalf(rng, N, D),
+          prevH = randnHalf(rng, N, H),
+          Wx = randnHalf(rng, D, 3 * H),
+          Wh = randnHalf(rng, H, 3 * H),
+          b = randnHalf(rng, 3 * H);
         const fwd = () => L.gruStepForward(x, prevH, Wx, Wh, b);
-        return vjpErrors(rng, { x, prevH, Wx, Wh, b }, () => fwd().nextH, (d) => L.gruStepBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x, prevH, Wx, Wh, b },
+          () => fwd().nextH,
+          (d) => L.gruStepBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'gru sequence', threshold: SMOOTH,
+      layer: 'gru sequence',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randnHalf(rng, N, T, D), h0 = randnHalf(rng, N, H), Wx = randnHalf(rng, D, 3 * H), Wh = randnHalf(rng, H, 3 * H), b = randnHalf(rng, 3 * H);
+        const x = randnHalf(rng, N, T, D),
+          h0 = randnHalf(rng, N, H),
+          Wx = randnHalf(rng, D, 3 * H),
+          Wh = randnHalf(rng, H, 3 * H),
+          b = randnHalf(rng, 3 * H);
         const fwd = () => L.gruForward(x, h0, Wx, Wh, b);
-        return vjpErrors(rng, { x, h0, Wx, Wh, b }, () => fwd().h, (d) => L.gruBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x, h0, Wx, Wh, b },
+          () => fwd().h,
+          (d) => L.gruBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'word embedding', threshold: SMOOTH,
+      layer: 'word embedding',
+      threshold: SMOOTH,
       run: (rng) => {
-        const ids = Tensor.from([0, 3, 3, 1, 4, 0], [N, T], 'int32'), W = randn(rng, V, D);
+        const ids = Tensor.from([0, 3, 3, 1, 4, 0], [N, T], 'int32'),
+          W = randn(rng, V, D);
         const fwd = () => L.wordEmbeddingForward(ids, W);
-        return vjpErrors(rng, { W }, () => fwd().out, (d) => L.wordEmbeddingBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { W },
+          () => fwd().out,
+          (d) => L.wordEmbeddingBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'temporal affine', threshold: SMOOTH,
+      layer: 'temporal affine',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, N, T, D), w = randn(rng, D, V), b = randn(rng, V);
+        const x = randn(rng, N, T, D),
+          w = randn(rng, D, V),
+          b = randn(rng, V);
         const fwd = () => L.temporalAffineForward(x, w, b);
-        return vjpErrors(rng, { x, w, b }, () => fwd().out, (d) => L.temporalAffineBackward(d, fwd().cache));
+        return vjpErrors(
+          rng,
+          { x, w, b },
+          () => fwd().out,
+          (d) => L.temporalAffineBackward(d, fwd().cache),
+        );
       },
     },
     {
-      layer: 'temporal softmax loss', threshold: SMOOTH,
+      layer: 'temporal softmax loss',
+      threshold: SMOOTH,
       run: (rng) => {
-        const x = randn(rng, N, T, V), y = Tensor.from([1, 0, 4, 2, 2, 3], [N, T], 'int32');
-        const mask = [[true, true, false], [true, false, true]];
+        const x = randn(rng, N, T, V),
+          y = Tensor.from([1, 0, 4, 2, 2, 3], [N, T], 'int32');
+        const mask = [
+          [true, true, false],
+          [true, false, true],
+        ];
         return lossErrors(x, () => L.temporalSoftmaxLoss(x, y, mask));
       },
     },
   ];
 }
 
-export const CHECKS: readonly Check[] = [...affineChecks(), ...normChecks(), ...convChecks(), ...recurrentChecks()];
+export const CHECKS: readonly Check[] = [
+  ...affineChecks(),
+  ...normChecks(),
+  ...convChecks(),
+  ...recurrentChecks(),
+];
 
 export function runGradcheck(argv: readonly string[]): number {
   const { flags, positionals } = parseFlags(CMD, argv, GRADCHECK_FLAGS);
@@ -261,12 +451,16 @@ export function runGradcheck(argv: readonly string[]): number {
     process.stdout.write(formatHelp('layerwise gradcheck [options]', DESCRIPTION, GRADCHECK_FLAGS));
     return 0;
   }
-  if (positionals.length > 0) throw new CliError(`${CMD}: unexpected argument '${positionals[0]}' (see '${CMD} --help')`);
+  if (positionals.length > 0)
+    throw new CliError(`${CMD}: unexpected argument '${positionals[0]}' (see '${CMD} --help')`);
   const only = typeof flags.only === 'string' ? flags.only.toLowerCase() : null;
   const checks = CHECKS.filter((c) => only === null || c.layer.toLowerCase().includes(only));
-  if (checks.length === 0) throw new CliError(`${CMD}: no layer matches --only '${String(flags.only)}'`);
+  if (checks.length === 0)
+    throw new CliError(`${CMD}: no layer matches --only '${String(flags.only)}'`);
   const width = Math.max(...checks.map((c) => c.layer.length)) + 2;
-  process.stdout.write(`${'layer'.padEnd(width)}${'gradient'.padEnd(10)}${'rel. error'.padStart(11)}  ${'threshold'.padStart(9)}  result\n`);
+  process.stdout.write(
+    `${'layer'.padEnd(width)}${'gradient'.padEnd(10)}${'rel. error'.padStart(11)}  ${'threshold'.padStart(9)}  result\n`,
+  );
   let failed = 0;
   checks.forEach((c, i) => {
     let errors: Record<string, number>;
@@ -275,7 +469,9 @@ export function runGradcheck(argv: readonly string[]): number {
       errors = c.run(new Rng((flags.seed as number) * 1000 + i));
     } catch (e) {
       failed++;
-      process.stdout.write(`${c.layer.padEnd(width)}FAIL: ${(e as Error).message.split('\n')[0]}\n`);
+      process.stdout.write(
+        `${c.layer.padEnd(width)}FAIL: ${(e as Error).message.split('\n')[0]}\n`,
+      );
       return;
     }
     for (const [grad, err] of Object.entries(errors)) {
@@ -286,6 +482,8 @@ export function runGradcheck(argv: readonly string[]): number {
       );
     }
   });
-  process.stdout.write(failed === 0 ? `all ${checks.length} layers pass\n` : `${failed} check(s) FAILED\n`);
+  process.stdout.write(
+    failed === 0 ? `all ${checks.length} layers pass\n` : `${failed} check(s) FAILED\n`,
+  );
   return failed === 0 ? 0 : 1;
 }

@@ -5,8 +5,21 @@ import { readFileSync } from 'node:fs';
 import * as models from '../models/index.js';
 import type { Model } from '../models/index.js';
 import {
-  AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, LayerNorm, LeakyReLU, Linear, MaxPool2d, ReLU, Sequential,
-  Sigmoid, Tanh, type Module,
+  AvgPool2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  Conv2d,
+  Dropout,
+  Flatten,
+  LayerNorm,
+  LeakyReLU,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+  Sigmoid,
+  Tanh,
+  type Module,
 } from '../nn/index.js';
 import { Rng, suggestName, Tensor } from '../tensor/index.js';
 import { FileError } from './data.js';
@@ -17,7 +30,12 @@ export type LayerSpec = { readonly type: string } & Readonly<Record<string, unkn
 /** A resolved model: a model class with options, or a chain of nn modules. */
 export type ModelSpec =
   | { readonly type: string; readonly options: Readonly<Record<string, unknown>> }
-  | { readonly sequential: readonly LayerSpec[]; readonly loss?: 'softmax' | 'svm'; readonly reg?: number; readonly seed?: number };
+  | {
+      readonly sequential: readonly LayerSpec[];
+      readonly loss?: 'softmax' | 'svm';
+      readonly reg?: number;
+      readonly seed?: number;
+    };
 
 export const BUILTIN_MODELS = ['cnn', 'mlp', 'fc'] as const;
 
@@ -38,23 +56,55 @@ Modules and their keys: ${MODULE_NAMES.map((n) => `${n}(${[...LAYERS[n].args, ..
 }
 
 /** The modules of a sequential file: positional arguments, then option keys. */
-const LAYERS: Record<string, { args: readonly string[]; options: readonly string[]; make: (a: unknown[], o: object) => Module }> = {
+const LAYERS: Record<
+  string,
+  { args: readonly string[]; options: readonly string[]; make: (a: unknown[], o: object) => Module }
+> = {
   Conv2d: {
-    args: ['inChannels', 'outChannels', 'kernelSize'], options: ['stride', 'pad', 'bias', 'weightScale'],
+    args: ['inChannels', 'outChannels', 'kernelSize'],
+    options: ['stride', 'pad', 'bias', 'weightScale'],
     make: (a, o) => new Conv2d(a[0] as number, a[1] as number, a[2] as number, o),
   },
-  Linear: { args: ['inFeatures', 'outFeatures'], options: ['bias', 'weightScale'], make: (a, o) => new Linear(a[0] as number, a[1] as number, o) },
+  Linear: {
+    args: ['inFeatures', 'outFeatures'],
+    options: ['bias', 'weightScale'],
+    make: (a, o) => new Linear(a[0] as number, a[1] as number, o),
+  },
   ReLU: { args: [], options: [], make: () => new ReLU() },
-  LeakyReLU: { args: [], options: ['negativeSlope'], make: (_, o) => new LeakyReLU((o as { negativeSlope?: number }).negativeSlope) },
+  LeakyReLU: {
+    args: [],
+    options: ['negativeSlope'],
+    make: (_, o) => new LeakyReLU((o as { negativeSlope?: number }).negativeSlope),
+  },
   Sigmoid: { args: [], options: [], make: () => new Sigmoid() },
   Tanh: { args: [], options: [], make: () => new Tanh() },
-  BatchNorm1d: { args: ['numFeatures'], options: ['eps', 'momentum'], make: (a, o) => new BatchNorm1d(a[0] as number, o) },
-  BatchNorm2d: { args: ['numFeatures'], options: ['eps', 'momentum'], make: (a, o) => new BatchNorm2d(a[0] as number, o) },
-  LayerNorm: { args: ['normalizedShape'], options: ['eps'], make: (a, o) => new LayerNorm(a[0] as number, o) },
+  BatchNorm1d: {
+    args: ['numFeatures'],
+    options: ['eps', 'momentum'],
+    make: (a, o) => new BatchNorm1d(a[0] as number, o),
+  },
+  BatchNorm2d: {
+    args: ['numFeatures'],
+    options: ['eps', 'momentum'],
+    make: (a, o) => new BatchNorm2d(a[0] as number, o),
+  },
+  LayerNorm: {
+    args: ['normalizedShape'],
+    options: ['eps'],
+    make: (a, o) => new LayerNorm(a[0] as number, o),
+  },
   Dropout: { args: [], options: ['p'], make: (_, o) => new Dropout((o as { p?: number }).p) },
   Flatten: { args: [], options: [], make: () => new Flatten() },
-  MaxPool2d: { args: ['kernelSize'], options: ['stride'], make: (a, o) => new MaxPool2d(a[0] as number, (o as { stride?: number }).stride) },
-  AvgPool2d: { args: ['kernelSize'], options: ['stride'], make: (a, o) => new AvgPool2d(a[0] as number, (o as { stride?: number }).stride) },
+  MaxPool2d: {
+    args: ['kernelSize'],
+    options: ['stride'],
+    make: (a, o) => new MaxPool2d(a[0] as number, (o as { stride?: number }).stride),
+  },
+  AvgPool2d: {
+    args: ['kernelSize'],
+    options: ['stride'],
+    make: (a, o) => new AvgPool2d(a[0] as number, (o as { stride?: number }).stride),
+  },
 };
 export const MODULE_NAMES = Object.keys(LAYERS);
 
@@ -73,14 +123,34 @@ export function resolveModelSpec(command: string, arg: string, shape: ModelShape
     const inputDim = shape.inputShape.length === 3 ? [...shape.inputShape] : [1, 1, D];
     return {
       type: 'ThreeLayerConvNet',
-      options: { inputDim, numFilters: 16, filterSize: 5, hiddenDim: 100, weightScale: 0.05, normalization: 'batchnorm', dropout: 0.3, ...common },
+      options: {
+        inputDim,
+        numFilters: 16,
+        filterSize: 5,
+        hiddenDim: 100,
+        weightScale: 0.05,
+        normalization: 'batchnorm',
+        dropout: 0.3,
+        ...common,
+      },
     };
   }
-  if (arg === 'mlp') return { type: 'TwoLayerNet', options: { inputDim: D, hiddenDim: 256, weightScale: 0.01, ...common } };
+  if (arg === 'mlp')
+    return {
+      type: 'TwoLayerNet',
+      options: { inputDim: D, hiddenDim: 256, weightScale: 0.01, ...common },
+    };
   if (arg === 'fc') {
     return {
       type: 'FullyConnectedNet',
-      options: { inputDim: D, hiddenDims: [256, 128], normalization: 'batchnorm', dropout: 0.2, weightScale: 0.05, ...common },
+      options: {
+        inputDim: D,
+        hiddenDims: [256, 128],
+        normalization: 'batchnorm',
+        dropout: 0.2,
+        weightScale: 0.05,
+        ...common,
+      },
     };
   }
   return readArchitecture(command, arg, shape);
@@ -91,9 +161,12 @@ function readArchitecture(command: string, file: string, shape: ModelShape): Mod
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    const why =
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
     const hint = suggestName(file, BUILTIN_MODELS);
-    throw new FileError(`${command}: ${file}: ${why} (--model is ${BUILTIN_MODELS.join(', ')} or an architecture file${hint ? `; did you mean '${hint}'?` : ''})`);
+    throw new FileError(
+      `${command}: ${file}: ${why} (--model is ${BUILTIN_MODELS.join(', ')} or an architecture file${hint ? `; did you mean '${hint}'?` : ''})`,
+    );
   }
   let json: unknown;
   try {
@@ -104,29 +177,45 @@ function readArchitecture(command: string, file: string, shape: ModelShape): Mod
   const bad = (why: string): never => {
     throw new FileError(`${command}: ${file}: ${why}`);
   };
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) bad('must be a JSON object with "type" and "options", or "sequential"');
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    bad('must be a JSON object with "type" and "options", or "sequential"');
   const o = json as Record<string, unknown>;
   if ('sequential' in o) {
     unknownKeys(bad, '', o, ['sequential', 'loss', 'reg', 'seed']);
-    if (!Array.isArray(o.sequential) || o.sequential.length === 0) bad('"sequential" must be a non-empty array of modules');
+    if (!Array.isArray(o.sequential) || o.sequential.length === 0)
+      bad('"sequential" must be a non-empty array of modules');
     (o.sequential as unknown[]).forEach((m, i) => checkLayer(bad, m, i));
-    return { ...(o as object), seed: typeof o.seed === 'number' ? o.seed : shape.seed } as ModelSpec;
+    return {
+      ...(o as object),
+      seed: typeof o.seed === 'number' ? o.seed : shape.seed,
+    } as ModelSpec;
   }
   unknownKeys(bad, '', o, ['type', 'options']);
   if (typeof o.type !== 'string') bad('"type" must name a model class, e.g. "FullyConnectedNet"');
   const options = o.options ?? {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) bad('"options" must be an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    bad('"options" must be an object');
   const type = o.type as string;
   const D = shape.inputShape.reduce((a, b) => a * b, 1);
   const inputDim = type === 'ThreeLayerConvNet' ? [...shape.inputShape] : D;
-  return { type, options: { inputDim, numClasses: shape.numClasses, seed: shape.seed, ...(options as object) } };
+  return {
+    type,
+    options: { inputDim, numClasses: shape.numClasses, seed: shape.seed, ...(options as object) },
+  };
 }
 
-function unknownKeys(bad: (why: string) => never, where: string, o: object, known: readonly string[]): void {
+function unknownKeys(
+  bad: (why: string) => never,
+  where: string,
+  o: object,
+  known: readonly string[],
+): void {
   for (const key of Object.keys(o)) {
     if (known.includes(key)) continue;
     const hint = suggestName(key, known);
-    bad(`${where}unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`);
+    bad(
+      `${where}unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`,
+    );
   }
 }
 
@@ -134,10 +223,13 @@ function checkLayer(bad: (why: string) => never, m: unknown, i: number): void {
   if (m === null || typeof m !== 'object' || typeof (m as { type?: unknown }).type !== 'string') {
     bad(`sequential[${i}] must be an object with a "type"`);
   }
-  const type = (m as LayerSpec).type, layer = LAYERS[type];
+  const type = (m as LayerSpec).type,
+    layer = LAYERS[type];
   if (layer === undefined) {
     const hint = suggestName(type, MODULE_NAMES);
-    bad(`sequential[${i}]: unknown module type '${type}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${MODULE_NAMES.join(', ')})`}`);
+    bad(
+      `sequential[${i}]: unknown module type '${type}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${MODULE_NAMES.join(', ')})`}`,
+    );
   }
   const where = `sequential[${i}] (${type}): `;
   unknownKeys(bad, where, m as object, ['type', ...layer.args, ...layer.options]);
@@ -147,12 +239,18 @@ function checkLayer(bad: (why: string) => never, m: unknown, i: number): void {
 /** Builds the model of a spec; `where` (the file or checkpoint) prefixes any error. */
 export function buildModel(spec: ModelSpec, where: string): Model {
   if ('sequential' in spec) return buildSequential(spec, where);
-  const ctor = Object.hasOwn(models, spec.type) ? (models as Record<string, unknown>)[spec.type] : undefined;
-  const isModel = typeof ctor === 'function' && typeof (ctor.prototype as { loss?: unknown } | undefined)?.loss === 'function';
+  const ctor = Object.hasOwn(models, spec.type)
+    ? (models as Record<string, unknown>)[spec.type]
+    : undefined;
+  const isModel =
+    typeof ctor === 'function' &&
+    typeof (ctor.prototype as { loss?: unknown } | undefined)?.loss === 'function';
   if (!isModel || spec.type === 'CaptioningRNN') {
     const known = ['LinearClassifier', 'TwoLayerNet', 'FullyConnectedNet', 'ThreeLayerConvNet'];
     const hint = suggestName(spec.type, known);
-    throw new FileError(`${where}: unknown model type '${spec.type}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`);
+    throw new FileError(
+      `${where}: unknown model type '${spec.type}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`,
+    );
   }
   try {
     return new (ctor as new (o: object) => Model)(spec.options);
@@ -161,7 +259,10 @@ export function buildModel(spec: ModelSpec, where: string): Model {
   }
 }
 
-function buildSequential(spec: Extract<ModelSpec, { sequential: readonly LayerSpec[] }>, where: string): Sequential {
+function buildSequential(
+  spec: Extract<ModelSpec, { sequential: readonly LayerSpec[] }>,
+  where: string,
+): Sequential {
   const rng = new Rng(spec.seed ?? 0);
   const mods = spec.sequential.map((m, i) => {
     const layer = LAYERS[m.type];
@@ -176,7 +277,11 @@ function buildSequential(spec: Extract<ModelSpec, { sequential: readonly LayerSp
     }
   });
   try {
-    return new Sequential(...mods, { loss: spec.loss ?? 'softmax', reg: spec.reg ?? 0, seed: (spec.seed ?? 0) + 1 });
+    return new Sequential(...mods, {
+      loss: spec.loss ?? 'softmax',
+      reg: spec.reg ?? 0,
+      seed: (spec.seed ?? 0) + 1,
+    });
   } catch (e) {
     throw new FileError(`${where}: ${(e as Error).message}`);
   }
@@ -188,9 +293,13 @@ export function checkModelFitsData(model: Model, where: string, shape: ModelShap
   try {
     scores = model.loss(Tensor.zeros([1, ...shape.inputShape]));
   } catch (e) {
-    throw new FileError(`${where}: the network does not fit inputs of shape [${shape.inputShape.join(',')}]: ${(e as Error).message}`);
+    throw new FileError(
+      `${where}: the network does not fit inputs of shape [${shape.inputShape.join(',')}]: ${(e as Error).message}`,
+    );
   }
   if (scores.shape.length !== 2 || scores.shape[1] !== shape.numClasses) {
-    throw new FileError(`${where}: the network gives scores of shape [${scores.shape.join(',')}] for one sample but the data has ${shape.numClasses} classes`);
+    throw new FileError(
+      `${where}: the network gives scores of shape [${scores.shape.join(',')}] for one sample but the data has ${shape.numClasses} classes`,
+    );
   }
 }

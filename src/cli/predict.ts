@@ -10,9 +10,25 @@ import { loadCheckpointModel, oneLine, scoresOf } from './run.js';
 const CMD = 'layerwise predict';
 
 export const PREDICT_FLAGS: FlagSpecs = {
-  top: { type: 'int', default: 3, min: 1, metavar: 'K', help: 'how many classes to list per image' },
-  fit: { type: 'string', default: 'stretch', choices: ['stretch', 'digit'], help: "resize the whole image, or centre the ink like MNIST ('digit', for drawn digits)" },
-  invert: { type: 'string', default: 'auto', choices: ['auto', 'yes', 'no'], help: 'light background to dark (auto: for grey models, when the border is light)' },
+  top: {
+    type: 'int',
+    default: 3,
+    min: 1,
+    metavar: 'K',
+    help: 'how many classes to list per image',
+  },
+  fit: {
+    type: 'string',
+    default: 'stretch',
+    choices: ['stretch', 'digit'],
+    help: "resize the whole image, or centre the ink like MNIST ('digit', for drawn digits)",
+  },
+  invert: {
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'yes', 'no'],
+    help: 'light background to dark (auto: for grey models, when the border is light)',
+  },
 };
 
 const DESCRIPTION = `Classifies PNG images with a model written by 'layerwise train'. Each image (any size, grey or
@@ -22,17 +38,27 @@ models dark-on-light inverted), preprocessed as in training, and printed with it
 export function runPredict(argv: readonly string[]): number {
   const { flags, positionals } = parseFlags(CMD, argv, PREDICT_FLAGS);
   if (flags.help) {
-    process.stdout.write(formatHelp('layerwise predict <checkpoint> <image.png ...> [options]', DESCRIPTION, PREDICT_FLAGS));
+    process.stdout.write(
+      formatHelp(
+        'layerwise predict <checkpoint> <image.png ...> [options]',
+        DESCRIPTION,
+        PREDICT_FLAGS,
+      ),
+    );
     return 0;
   }
   if (positionals.length < 2) {
-    throw new CliError(`${CMD}: expected a checkpoint and at least one PNG image (see '${CMD} --help')`);
+    throw new CliError(
+      `${CMD}: expected a checkpoint and at least one PNG image (see '${CMD} --help')`,
+    );
   }
   const [path, ...images] = positionals;
   const { model, info } = loadCheckpointModel(CMD, path);
   const [C, H, W] = info.inputShape;
   if (info.inputShape.length !== 3 || (C !== 1 && C !== 3)) {
-    throw new CliError(`${CMD}: ${path} takes inputs of shape [${info.inputShape.join(',')}], not images`);
+    throw new CliError(
+      `${CMD}: ${path} takes inputs of shape [${info.inputShape.join(',')}], not images`,
+    );
   }
   const invert = flags.invert === 'auto' ? 'auto' : flags.invert === 'yes';
   const X = Tensor.zeros([images.length, C, H, W]);
@@ -52,7 +78,9 @@ export function runPredict(argv: readonly string[]): number {
   images.forEach((file, i) => {
     const probs = softmaxRow(scores.data, i, scores.shape[1]);
     const order = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, K);
-    const top = order.map((c) => `${info.classNames[c]} ${(probs[c] * 100).toFixed(1)}%`).join(', ');
+    const top = order
+      .map((c) => `${info.classNames[c]} ${(probs[c] * 100).toFixed(1)}%`)
+      .join(', ');
     process.stdout.write(`${file.padEnd(nameWidth)}  ${info.classNames[order[0]]}  (${top})\n`);
   });
   return 0;
@@ -70,5 +98,8 @@ function softmaxRow(s: ArrayLike<number>, n: number, C: number): number[] {
 function pngReason(e: unknown, file: string): string {
   const msg = oneLine(e);
   if (/ENOENT/.test(msg)) return 'no such file';
-  return msg.replace(/^readPng: cannot read /, '').replace(/^decodePng: /, '').replace(`${file}: `, '');
+  return msg
+    .replace(/^readPng: cannot read /, '')
+    .replace(/^decodePng: /, '')
+    .replace(`${file}: `, '');
 }

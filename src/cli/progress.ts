@@ -13,7 +13,10 @@ export interface ProgressState {
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
-  const s = Math.round(seconds), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const s = Math.round(seconds),
+    h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    r = s % 60;
   const mmss = `${String(m).padStart(h > 0 ? 2 : 1, '0')}:${String(r).padStart(2, '0')}`;
   return h > 0 ? `${h}:${mmss}` : mmss;
 }
@@ -40,14 +43,16 @@ export class ProgressBar {
   update(s: ProgressState): void {
     const now = Date.now();
     const done = s.iteration / Math.max(1, s.numIterations);
-    const ran = s.iteration - this.firstIteration, left = s.numIterations - s.iteration;
+    const ran = s.iteration - this.firstIteration,
+      left = s.numIterations - s.iteration;
     const eta = ran > 0 ? ((now - this.started) / 1000) * (left / ran) : NaN;
     const acc = s.accuracy !== undefined ? `  acc ${(s.accuracy * 100).toFixed(1)}%` : '';
     const text = `epoch ${s.epoch}/${s.numEpochs}  loss ${s.loss.toFixed(4)}${acc}  ${Math.round(s.samplesPerSec).toLocaleString('en-US')} samples/s  ${formatDuration(eta)} left`;
     if (this.isTty) {
       if (now - this.lastDraw < 100 && s.iteration < s.numIterations) return;
       this.lastDraw = now;
-      const width = 24, filled = Math.round(done * width);
+      const width = 24,
+        filled = Math.round(done * width);
       const bar = `[${'='.repeat(filled)}${filled < width ? '>' : ''}${' '.repeat(Math.max(0, width - filled - 1))}]`;
       this.stream.write(`\r\x1b[2K${bar} ${(done * 100).toFixed(0).padStart(3)}%  ${text}`);
       this.drawn = true;

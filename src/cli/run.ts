@@ -3,7 +3,12 @@
 // progress), loading a checkpoint back as a model, and batched prediction for eval/predict.
 import { existsSync } from 'node:fs';
 import { parsePreprocessing, type Preprocessing } from '../data/index.js';
-import { readSafetensors, restoreModel, writeSafetensors, type SafetensorsContents } from '../io/index.js';
+import {
+  readSafetensors,
+  restoreModel,
+  writeSafetensors,
+  type SafetensorsContents,
+} from '../io/index.js';
 import { stepMemory } from '../kernels/index.js';
 import type { Model } from '../models/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
@@ -66,7 +71,9 @@ export function readCheckpointFile(command: string, path: string): SafetensorsCo
   try {
     return readSafetensors(path);
   } catch (e) {
-    const why = oneLine(e).replace(/^readSafetensors: /, '').replace(`${path}: `, '');
+    const why = oneLine(e)
+      .replace(/^readSafetensors: /, '')
+      .replace(`${path}: `, '');
     throw new FileError(`${command}: ${path}: not a layerwise checkpoint (${why})`);
   }
 }
@@ -77,15 +84,21 @@ export function runInfoOf(command: string, path: string, contents: SafetensorsCo
   const bad = (why: string): never => {
     throw new FileError(`${command}: ${path}: ${why}`);
   };
-  if (text === undefined) return bad(`has no '${CLI_KEY}' metadata; it was not written by 'layerwise train'`);
+  if (text === undefined)
+    return bad(`has no '${CLI_KEY}' metadata; it was not written by 'layerwise train'`);
   let info: RunInfo;
   try {
     info = JSON.parse(text) as RunInfo;
   } catch {
     return bad(`metadata '${CLI_KEY}' is not valid JSON`);
   }
-  if (info === null || typeof info !== 'object' || info.version !== RUN_VERSION) bad(`metadata '${CLI_KEY}' has an unknown version`);
-  if (!Array.isArray(info.inputShape) || !Array.isArray(info.classNames) || typeof info.model !== 'object') {
+  if (info === null || typeof info !== 'object' || info.version !== RUN_VERSION)
+    bad(`metadata '${CLI_KEY}' has an unknown version`);
+  if (
+    !Array.isArray(info.inputShape) ||
+    !Array.isArray(info.classNames) ||
+    typeof info.model !== 'object'
+  ) {
     bad(`metadata '${CLI_KEY}' lacks the model, input shape or class names`);
   }
   try {
@@ -97,7 +110,10 @@ export function runInfoOf(command: string, path: string, contents: SafetensorsCo
 }
 
 /** The model stored in a checkpoint (model or training file) and its run info. */
-export function loadCheckpointModel(command: string, path: string): { model: Model; info: RunInfo } {
+export function loadCheckpointModel(
+  command: string,
+  path: string,
+): { model: Model; info: RunInfo } {
   const contents = readCheckpointFile(command, path);
   const info = runInfoOf(command, path, contents);
   const model = buildModel(info.model, `${command}: ${path}`);
@@ -111,7 +127,8 @@ export function loadCheckpointModel(command: string, path: string): { model: Mod
 
 /** Test-mode scores of X in batches: (N, C). */
 export function scoresOf(model: Model, X: Tensor, batchSize = 256): FloatTensor {
-  const N = X.shape[0], D = X.size / N;
+  const N = X.shape[0],
+    D = X.size / N;
   let out: FloatTensor | null = null;
   // each batch's scores are copied out before the next batch runs: step memory can serve them
   const mem = model.reusesStepMemory === true ? stepMemory() : null;

@@ -4,41 +4,131 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  applyPreprocessing, fitPreprocessing, makeAugment, PREPROCESSING_KINDS, type AugmentFn, type ClassificationData,
+  applyPreprocessing,
+  fitPreprocessing,
+  makeAugment,
+  PREPROCESSING_KINDS,
+  type AugmentFn,
+  type ClassificationData,
   type PreprocessingKind,
 } from '../data/index.js';
 import { saveModel, writeFileAtomic } from '../io/index.js';
 import { currentBackend } from '../kernels/index.js';
 import type { Model } from '../models/index.js';
 import type { RuleName } from '../optim/index.js';
-import { Solver, type SolverData, type SolverOptions, type SolverProgress } from '../solver/index.js';
+import {
+  Solver,
+  type SolverData,
+  type SolverOptions,
+  type SolverProgress,
+} from '../solver/index.js';
 import { CliError, formatHelp, parseFlags, type FlagSpecs, type FlagValues } from './args.js';
-import { DATASETS, dataLabel, FileError, loadData, type DataSource, type DatasetName } from './data.js';
-import { architectureHelp, BUILTIN_MODELS, buildModel, checkModelFitsData, resolveModelSpec } from './modelSpec.js';
+import {
+  DATASETS,
+  dataLabel,
+  FileError,
+  loadData,
+  type DataSource,
+  type DatasetName,
+} from './data.js';
+import {
+  architectureHelp,
+  BUILTIN_MODELS,
+  buildModel,
+  checkModelFitsData,
+  resolveModelSpec,
+} from './modelSpec.js';
 import { formatDuration, ProgressBar } from './progress.js';
-import { addRunInfo, argmaxRows, loadCheckpointModel, oneLine, readCheckpointFile, runInfoOf, scoresOf, type EpochRow, type RunInfo, type TrainSettings } from './run.js';
+import {
+  addRunInfo,
+  argmaxRows,
+  loadCheckpointModel,
+  oneLine,
+  readCheckpointFile,
+  runInfoOf,
+  scoresOf,
+  type EpochRow,
+  type RunInfo,
+  type TrainSettings,
+} from './run.js';
 import { curvesPng, writeFilters } from './trainOutputs.js';
 
 const CMD = 'layerwise train';
-const OPTIMIZERS: readonly RuleName[] = ['sgd', 'sgdMomentum', 'nesterov', 'rmsprop', 'adagrad', 'adam', 'adamw'];
+const OPTIMIZERS: readonly RuleName[] = [
+  'sgd',
+  'sgdMomentum',
+  'nesterov',
+  'rmsprop',
+  'adagrad',
+  'adam',
+  'adamw',
+];
 
 export const TRAIN_FLAGS: FlagSpecs = {
-  model: { type: 'string', default: 'cnn', metavar: 'cnn|mlp|fc|FILE', help: 'the network: a built-in one or an architecture file (see below)' },
-  dataset: { type: 'string', default: 'mnist', choices: DATASETS, help: 'mnist: the embedded digits, or IDX files in --data-dir' },
-  'data-dir': { type: 'string', metavar: 'DIR', help: 'folder of the data set files (needed for cifar10 and npy)' },
+  model: {
+    type: 'string',
+    default: 'cnn',
+    metavar: 'cnn|mlp|fc|FILE',
+    help: 'the network: a built-in one or an architecture file (see below)',
+  },
+  dataset: {
+    type: 'string',
+    default: 'mnist',
+    choices: DATASETS,
+    help: 'mnist: the embedded digits, or IDX files in --data-dir',
+  },
+  'data-dir': {
+    type: 'string',
+    metavar: 'DIR',
+    help: 'folder of the data set files (needed for cifar10 and npy)',
+  },
   epochs: { type: 'int', default: 15, min: 1, help: 'passes over the training set' },
   'batch-size': { type: 'int', default: 64, min: 1, help: 'minibatch size' },
   optimizer: { type: 'string', default: 'adam', choices: OPTIMIZERS, help: 'update rule' },
   lr: { type: 'number', default: 2e-3, min: 0, help: 'base learning rate' },
-  schedule: { type: 'string', default: 'cosine', choices: ['cosine', 'step'], help: 'learning-rate schedule' },
+  schedule: {
+    type: 'string',
+    default: 'cosine',
+    choices: ['cosine', 'step'],
+    help: 'learning-rate schedule',
+  },
   'lr-decay': { type: 'number', default: 1, min: 0, help: "per-epoch factor of schedule 'step'" },
-  warmup: { type: 'number', default: 0.5, min: 0, metavar: 'EPOCHS', help: 'linear learning-rate warm-up' },
-  augment: { type: 'string', default: 'auto', metavar: 'auto|none|shift:N|flip-crop:N', help: 'training-time augmentation; auto = shift:2 for mnist, flip-crop:4 for cifar10, none for npy' },
-  preprocess: { type: 'string', default: 'auto', choices: ['auto', ...PREPROCESSING_KINDS], help: 'input preprocessing fitted on the training split; auto = none for mnist, per-channel otherwise' },
-  seed: { type: 'int', default: 0, help: 'seed of the weights, shuffling, dropout and augmentation' },
-  limit: { type: 'int', min: 1, metavar: 'N', help: 'use at most N rows of each split, evenly spaced (quick trials)' },
+  warmup: {
+    type: 'number',
+    default: 0.5,
+    min: 0,
+    metavar: 'EPOCHS',
+    help: 'linear learning-rate warm-up',
+  },
+  augment: {
+    type: 'string',
+    default: 'auto',
+    metavar: 'auto|none|shift:N|flip-crop:N',
+    help: 'training-time augmentation; auto = shift:2 for mnist, flip-crop:4 for cifar10, none for npy',
+  },
+  preprocess: {
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', ...PREPROCESSING_KINDS],
+    help: 'input preprocessing fitted on the training split; auto = none for mnist, per-channel otherwise',
+  },
+  seed: {
+    type: 'int',
+    default: 0,
+    help: 'seed of the weights, shuffling, dropout and augmentation',
+  },
+  limit: {
+    type: 'int',
+    min: 1,
+    metavar: 'N',
+    help: 'use at most N rows of each split, evenly spaced (quick trials)',
+  },
   out: { type: 'string', metavar: 'DIR', help: 'output folder (default: runs/<dataset>-<model>)' },
-  resume: { type: 'string', metavar: 'CHECKPOINT', help: 'continue the run saved in CHECKPOINT with its own options (only --out may be given)' },
+  resume: {
+    type: 'string',
+    metavar: 'CHECKPOINT',
+    help: 'continue the run saved in CHECKPOINT with its own options (only --out may be given)',
+  },
 };
 
 const DESCRIPTION = `Trains a network with the Solver, printing per-epoch train/val accuracy and the final test
@@ -66,18 +156,29 @@ export async function runTrain(argv: readonly string[]): Promise<number> {
     process.stdout.write(trainHelp());
     return 0;
   }
-  if (positionals.length > 0) throw new CliError(`${CMD}: unexpected argument '${positionals[0]}' (see '${CMD} --help')`);
-  const run = typeof flags.resume === 'string' ? prepareResume(flags.resume, argv, flags) : prepareNew(flags);
+  if (positionals.length > 0)
+    throw new CliError(`${CMD}: unexpected argument '${positionals[0]}' (see '${CMD} --help')`);
+  const run =
+    typeof flags.resume === 'string' ? prepareResume(flags.resume, argv, flags) : prepareNew(flags);
   mkdirOut(run.info.settings.out);
   return train(run);
 }
 
 function prepareNew(flags: FlagValues): Prepared {
   const dataset = flags.dataset as DatasetName;
-  const source: DataSource = { dataset, dataDir: (flags['data-dir'] as string | undefined) ?? null, limit: (flags.limit as number | undefined) ?? null };
+  const source: DataSource = {
+    dataset,
+    dataDir: (flags['data-dir'] as string | undefined) ?? null,
+    limit: (flags.limit as number | undefined) ?? null,
+  };
   const augment = checkAugment(String(flags.augment), dataset);
   const raw = loadData(CMD, source);
-  const preprocess = flags.preprocess === 'auto' ? (dataset === 'mnist' ? 'none' : 'per-channel') : String(flags.preprocess);
+  const preprocess =
+    flags.preprocess === 'auto'
+      ? dataset === 'mnist'
+        ? 'none'
+        : 'per-channel'
+      : String(flags.preprocess);
   const preprocessing = fitPreprocessing(raw.XTrain, preprocess as PreprocessingKind);
   const inputShape = raw.XTrain.shape.slice(1);
   const seed = flags.seed as number;
@@ -89,27 +190,49 @@ function prepareNew(flags: FlagValues): Prepared {
   checkModelFitsData(model, where, shape);
   const modelLabel = modelArg.replace(/^.*[\\/]/, '').replace(/\.json$/i, '');
   const settings: TrainSettings = {
-    model: modelArg, optimizer: String(flags.optimizer), lr: flags.lr as number, batchSize: flags['batch-size'] as number,
-    epochs: flags.epochs as number, seed, schedule: flags.schedule as 'cosine' | 'step', lrDecay: flags['lr-decay'] as number,
-    warmup: flags.warmup as number, augment, preprocess,
+    model: modelArg,
+    optimizer: String(flags.optimizer),
+    lr: flags.lr as number,
+    batchSize: flags['batch-size'] as number,
+    epochs: flags.epochs as number,
+    seed,
+    schedule: flags.schedule as 'cosine' | 'step',
+    lrDecay: flags['lr-decay'] as number,
+    warmup: flags.warmup as number,
+    augment,
+    preprocess,
     out: (flags.out as string | undefined) ?? join('runs', `${dataLabel(source)}-${modelLabel}`),
   };
   const info: RunInfo = {
-    version: 1, model: spec, preprocessing, classNames: raw.classNames, inputShape, data: source, settings,
-    epochs: [], trainSeconds: 0, samplesSeen: 0,
+    version: 1,
+    model: spec,
+    preprocessing,
+    classNames: raw.classNames,
+    inputShape,
+    data: source,
+    settings,
+    epochs: [],
+    trainSeconds: 0,
+    samplesSeen: 0,
   };
   return { data: preprocessed(raw, info), model, info, resumeFrom: null };
 }
 
 function prepareResume(path: string, argv: readonly string[], flags: FlagValues): Prepared {
   const explicit = parseFlags(CMD, argv, withoutDefaults(TRAIN_FLAGS)).flags;
-  const extra = Object.keys(TRAIN_FLAGS).find((k) => k !== 'resume' && k !== 'out' && explicit[k] !== undefined);
+  const extra = Object.keys(TRAIN_FLAGS).find(
+    (k) => k !== 'resume' && k !== 'out' && explicit[k] !== undefined,
+  );
   if (extra !== undefined) {
-    throw new CliError(`${CMD}: --resume continues the saved run with its own options; drop --${extra}`);
+    throw new CliError(
+      `${CMD}: --resume continues the saved run with its own options; drop --${extra}`,
+    );
   }
   const contents = readCheckpointFile(CMD, path);
   if (contents.metadata['layerwise.kind'] !== 'training') {
-    throw new FileError(`${CMD}: ${path}: is not a training checkpoint (use the checkpoint.safetensors of the run)`);
+    throw new FileError(
+      `${CMD}: ${path}: is not a training checkpoint (use the checkpoint.safetensors of the run)`,
+    );
   }
   const info = runInfoOf(CMD, path, contents);
   if (typeof flags.out === 'string') info.settings.out = flags.out;
@@ -118,22 +241,29 @@ function prepareResume(path: string, argv: readonly string[], flags: FlagValues)
 }
 
 function withoutDefaults(specs: FlagSpecs): FlagSpecs {
-  return Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, { ...s, default: undefined }]));
+  return Object.fromEntries(
+    Object.entries(specs).map(([k, s]) => [k, { ...s, default: undefined }]),
+  );
 }
 
 function preprocessed(raw: ClassificationData, info: RunInfo): ClassificationData {
   const p = info.preprocessing;
   return {
     ...raw,
-    XTrain: applyPreprocessing(raw.XTrain, p), XVal: applyPreprocessing(raw.XVal, p), XTest: applyPreprocessing(raw.XTest, p),
+    XTrain: applyPreprocessing(raw.XTrain, p),
+    XVal: applyPreprocessing(raw.XVal, p),
+    XTest: applyPreprocessing(raw.XTest, p),
   };
 }
 
 /** Checks --augment and resolves 'auto' for the data set. */
 function checkAugment(value: string, dataset: DatasetName): string {
-  if (value === 'auto') return dataset === 'mnist' ? 'shift:2' : dataset === 'cifar10' ? 'flip-crop:4' : 'none';
+  if (value === 'auto')
+    return dataset === 'mnist' ? 'shift:2' : dataset === 'cifar10' ? 'flip-crop:4' : 'none';
   if (value === 'none' || /^(shift|flip-crop):\d+$/.test(value)) return value;
-  throw new CliError(`${CMD}: --augment must be auto, none, shift:N or flip-crop:N, got '${value}'`);
+  throw new CliError(
+    `${CMD}: --augment must be auto, none, shift:N or flip-crop:N, got '${value}'`,
+  );
 }
 
 function augmentFn(value: string): AugmentFn | undefined {
@@ -152,9 +282,16 @@ function mkdirOut(out: string): void {
 
 function solverOptions(s: TrainSettings): SolverOptions {
   return {
-    updateRule: s.optimizer as RuleName, optimConfig: { learningRate: s.lr }, batchSize: s.batchSize, numEpochs: s.epochs,
-    seed: s.seed, schedule: s.schedule, ...(s.schedule === 'step' ? { lrDecay: s.lrDecay } : {}), warmupEpochs: s.warmup,
-    numTrainSamples: 1000, numValSamples: null,
+    updateRule: s.optimizer as RuleName,
+    optimConfig: { learningRate: s.lr },
+    batchSize: s.batchSize,
+    numEpochs: s.epochs,
+    seed: s.seed,
+    schedule: s.schedule,
+    ...(s.schedule === 'step' ? { lrDecay: s.lrDecay } : {}),
+    warmupEpochs: s.warmup,
+    numTrainSamples: 1000,
+    numValSamples: null,
   };
 }
 
@@ -165,26 +302,50 @@ function samplesAfter(iteration: number, perEpoch: number, N: number, B: number)
 
 async function train(run: Prepared): Promise<number> {
   const { data, model, info } = run;
-  const out = info.settings.out, ckptPath = join(out, 'checkpoint.safetensors');
-  const solverData: SolverData = { XTrain: data.XTrain, yTrain: data.yTrain, XVal: data.XVal, yVal: data.yVal };
+  const out = info.settings.out,
+    ckptPath = join(out, 'checkpoint.safetensors');
+  const solverData: SolverData = {
+    XTrain: data.XTrain,
+    yTrain: data.yTrain,
+    XVal: data.XVal,
+    yVal: data.yVal,
+  };
   const bar = new ProgressBar();
   const base = { seconds: info.trainSeconds, started: performance.now() };
   const elapsed = () => base.seconds + (performance.now() - base.started) / 1000;
   let solver: Solver | null = null;
   const saveState = (s: Solver) => {
     info.trainSeconds = elapsed();
-    info.samplesSeen = samplesAfter(s.iteration, s.iterationsPerEpoch, data.XTrain.shape[0], s.batchSize);
+    info.samplesSeen = samplesAfter(
+      s.iteration,
+      s.iterationsPerEpoch,
+      data.XTrain.shape[0],
+      s.batchSize,
+    );
     s.saveCheckpoint(ckptPath);
     addRunInfo(ckptPath, info);
   };
   const onProgress = (p: SolverProgress) => {
     const acc = p.valAcc ?? p.trainAcc ?? undefined;
-    bar.update({ epoch: p.epoch, numEpochs: p.numEpochs, iteration: p.iteration, numIterations: p.totalIterations, loss: p.loss, samplesPerSec: p.samplesPerSecond, accuracy: acc });
+    bar.update({
+      epoch: p.epoch,
+      numEpochs: p.numEpochs,
+      iteration: p.iteration,
+      numIterations: p.totalIterations,
+      loss: p.loss,
+      samplesPerSec: p.samplesPerSecond,
+      accuracy: acc,
+    });
     if (!p.epochEnd || solver === null) return;
     const losses = solver.lossHistory.slice(-p.iterationsPerEpoch);
     const row: EpochRow = {
-      epoch: p.epoch, loss: losses.reduce((a, b) => a + b, 0) / losses.length, trainAcc: p.trainAcc, valAcc: p.valAcc,
-      lr: p.learningRate, samplesPerSecond: p.samplesPerSecond, seconds: elapsed(),
+      epoch: p.epoch,
+      loss: losses.reduce((a, b) => a + b, 0) / losses.length,
+      trainAcc: p.trainAcc,
+      valAcc: p.valAcc,
+      lr: p.learningRate,
+      samplesPerSecond: p.samplesPerSecond,
+      seconds: elapsed(),
     };
     info.epochs.push(row);
     bar.clear();
@@ -193,15 +354,18 @@ async function train(run: Prepared): Promise<number> {
   };
   const augment = augmentFn(info.settings.augment);
   const hooks = { onProgress, ...(augment ? { augment } : {}) };
-  solver = run.resumeFrom === null
-    ? new Solver(model, solverData, { ...solverOptions(info.settings), ...hooks })
-    : Solver.resume(run.resumeFrom, model, solverData, hooks);
+  solver =
+    run.resumeFrom === null
+      ? new Solver(model, solverData, { ...solverOptions(info.settings), ...hooks })
+      : Solver.resume(run.resumeFrom, model, solverData, hooks);
   bar.startAt(solver.iteration);
   printStart(run, solver);
   const stopped = await trainUntilInterrupted(solver, bar);
   if (stopped) {
     saveState(solver);
-    process.stderr.write(`interrupted: saved ${ckptPath}; resume with: layerwise train --resume ${ckptPath}\n`);
+    process.stderr.write(
+      `interrupted: saved ${ckptPath}; resume with: layerwise train --resume ${ckptPath}\n`,
+    );
     return 130;
   }
   bar.clear();
@@ -231,15 +395,24 @@ const pct = (v: number | null) => (v === null ? '--' : `${(v * 100).toFixed(1)}%
 
 export function epochLine(r: EpochRow, numEpochs: number): string {
   return [
-    `epoch ${r.epoch}/${numEpochs}`, `loss ${r.loss.toFixed(4)}`, `train acc ${pct(r.trainAcc)}`, `val acc ${pct(r.valAcc)}`,
-    `lr ${r.lr.toExponential(1)}`, `${Math.round(r.samplesPerSecond).toLocaleString('en-US')} samples/s`, formatDuration(r.seconds),
+    `epoch ${r.epoch}/${numEpochs}`,
+    `loss ${r.loss.toFixed(4)}`,
+    `train acc ${pct(r.trainAcc)}`,
+    `val acc ${pct(r.valAcc)}`,
+    `lr ${r.lr.toExponential(1)}`,
+    `${Math.round(r.samplesPerSecond).toLocaleString('en-US')} samples/s`,
+    formatDuration(r.seconds),
   ].join('  ');
 }
 
 function printStart(run: Prepared, solver: Solver): void {
-  const { data, info } = run, s = info.settings;
+  const { data, info } = run,
+    s = info.settings;
   const n = (v: number) => v.toLocaleString('en-US');
-  const what = run.resumeFrom === null ? 'training' : `resuming at epoch ${solver.epoch + 1} (iteration ${solver.iteration})`;
+  const what =
+    run.resumeFrom === null
+      ? 'training'
+      : `resuming at epoch ${solver.epoch + 1} (iteration ${solver.iteration})`;
   process.stdout.write(
     `${what} ${s.model} on ${dataLabel(info.data)} (${n(data.XTrain.shape[0])} train / ${n(data.XVal.shape[0])} val / ` +
       `${n(data.XTest.shape[0])} test): ${s.optimizer} lr ${s.lr} ${s.schedule}, batch ${s.batchSize}, ${s.epochs} epochs, ` +
@@ -249,7 +422,8 @@ function printStart(run: Prepared, solver: Solver): void {
 
 /** After training: the best model, test accuracy, metrics.json and the pictures. */
 function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
-  const { data, model, info } = run, out = info.settings.out;
+  const { data, model, info } = run,
+    out = info.settings.out;
   const modelPath = join(out, 'model.safetensors');
   saveModel(modelPath, model);
   addRunInfo(modelPath, info);
@@ -261,13 +435,36 @@ function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
   const samplesPerSecond = info.samplesSeen / Math.max(info.trainSeconds, 1e-9);
   const best = solver.valAccHistory.indexOf(solver.bestValAcc) + 1;
   const metrics = {
-    command: 'layerwise train', settings: info.settings, model: info.model, preprocessing: info.preprocessing.kind,
-    data: { ...info.data, train: data.XTrain.shape[0], val: data.XVal.shape[0], test: data.XTest.shape[0] },
-    backend: currentBackend().name, epochs: info.epochs, lossHistory: solver.lossHistory,
-    trainAccHistory: solver.trainAccHistory, valAccHistory: solver.valAccHistory,
-    bestValAcc: solver.bestValAcc, bestEpoch: best, testAcc, testCorrect: correct, testCount: data.yTest.length,
-    trainSeconds: info.trainSeconds, wallSeconds, samplesPerSecond,
-    files: ['model.safetensors', 'checkpoint.safetensors', 'metrics.json', 'curves.png', ...(filters ? [filters] : [])],
+    command: 'layerwise train',
+    settings: info.settings,
+    model: info.model,
+    preprocessing: info.preprocessing.kind,
+    data: {
+      ...info.data,
+      train: data.XTrain.shape[0],
+      val: data.XVal.shape[0],
+      test: data.XTest.shape[0],
+    },
+    backend: currentBackend().name,
+    epochs: info.epochs,
+    lossHistory: solver.lossHistory,
+    trainAccHistory: solver.trainAccHistory,
+    valAccHistory: solver.valAccHistory,
+    bestValAcc: solver.bestValAcc,
+    bestEpoch: best,
+    testAcc,
+    testCorrect: correct,
+    testCount: data.yTest.length,
+    trainSeconds: info.trainSeconds,
+    wallSeconds,
+    samplesPerSecond,
+    files: [
+      'model.safetensors',
+      'checkpoint.safetensors',
+      'metrics.json',
+      'curves.png',
+      ...(filters ? [filters] : []),
+    ],
   };
   writeFileAtomic(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   process.stdout.write(

@@ -16,19 +16,31 @@ export function curvesPng(lossHistory: readonly number[], info: RunInfo): Uint8A
   const epochs = info.epochs.map((e) => e.epoch);
   const perEpoch = Math.max(1, Math.round(lossHistory.length / Math.max(1, epochs.length)));
   const acc = (pick: (e: RunInfo['epochs'][number]) => number | null) =>
-    info.epochs.filter((e) => pick(e) !== null).map((e) => ({ x: e.epoch, y: (pick(e) as number) * 100 }));
-  const train = acc((e) => e.trainAcc), val = acc((e) => e.valAcc);
+    info.epochs
+      .filter((e) => pick(e) !== null)
+      .map((e) => ({ x: e.epoch, y: (pick(e) as number) * 100 }));
+  const train = acc((e) => e.trainAcc),
+    val = acc((e) => e.valAcc);
   return linePlotPng(
     [
       {
-        title: 'training loss', xLabel: 'iteration', yLabel: 'loss', logY: true,
+        title: 'training loss',
+        xLabel: 'iteration',
+        yLabel: 'loss',
+        logY: true,
         series: [
           { name: 'minibatch', y: lossHistory },
-          { name: 'epoch mean', x: epochs.map((e) => e * perEpoch), y: info.epochs.map((e) => e.loss) },
+          {
+            name: 'epoch mean',
+            x: epochs.map((e) => e * perEpoch),
+            y: info.epochs.map((e) => e.loss),
+          },
         ],
       },
       {
-        title: 'accuracy', xLabel: 'epoch', yLabel: '%',
+        title: 'accuracy',
+        xLabel: 'epoch',
+        yLabel: '%',
         series: [
           { name: 'train', x: train.map((p) => p.x), y: train.map((p) => p.y) },
           { name: 'val', x: val.map((p) => p.x), y: val.map((p) => p.y) },
@@ -51,9 +63,11 @@ export function firstLayerImages(model: Model, inputShape: readonly number[]): F
   const [C, H, W] = inputShape.length === 3 ? inputShape : [0, 0, 0];
   const dense = params.find((p) => p.shape.length === 2 && p.shape[0] === C * H * W);
   if (dense === undefined || (C !== 1 && C !== 3)) return null;
-  const [D, M] = dense.shape, K = Math.min(M, MAX_FILTERS);
+  const [D, M] = dense.shape,
+    K = Math.min(M, MAX_FILTERS);
   const out = Tensor.zeros([K, C, H, W], dense.dtype);
-  for (let m = 0; m < K; m++) for (let d = 0; d < D; d++) out.data[m * D + d] = dense.data[d * M + m];
+  for (let m = 0; m < K; m++)
+    for (let d = 0; d < D; d++) out.data[m * D + d] = dense.data[d * M + m];
   return out;
 }
 
@@ -63,7 +77,11 @@ function firstRows(t: FloatTensor, K: number): FloatTensor {
 }
 
 /** Writes filters.png when the first layer can be drawn; returns its file name or null. */
-export function writeFilters(out: string, model: Model, inputShape: readonly number[]): string | null {
+export function writeFilters(
+  out: string,
+  model: Model,
+  inputShape: readonly number[],
+): string | null {
   const images = firstLayerImages(model, inputShape);
   if (images === null) return null;
   const scale = images.shape[2] <= 8 ? FILTER_SCALE : 2;

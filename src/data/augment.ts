@@ -1,7 +1,15 @@
 // src/data/augment.ts: training-time data augmentation, drawn from an Rng the caller owns, so a
 // seeded run sees the same augmented minibatches every time. Each function has the signature of
 // the Solver's `augment` hook once its amount is bound (see makeAugment).
-import { Rng, Tensor, ValueError, expectFloat, expectNdim, expectNumber, type FloatTensor } from '../tensor/index.js';
+import {
+  Rng,
+  Tensor,
+  ValueError,
+  expectFloat,
+  expectNdim,
+  expectNumber,
+  type FloatTensor,
+} from '../tensor/index.js';
 
 /** The Solver's augmentation hook: a fresh batch from a batch, never modifying its input. */
 export type AugmentFn = (X: FloatTensor, rng: Rng) => FloatTensor;
@@ -12,15 +20,24 @@ export type AugmentFn = (X: FloatTensor, rng: Rng) => FloatTensor;
  * 0 where h - dy or w - dx falls outside the image.
  */
 function placeImage(
-  x: ArrayLike<number>, out: Float32Array | Float64Array, off: number,
-  C: number, H: number, W: number, dy: number, dx: number, flip: boolean,
+  x: ArrayLike<number>,
+  out: Float32Array | Float64Array,
+  off: number,
+  C: number,
+  H: number,
+  W: number,
+  dy: number,
+  dx: number,
+  flip: boolean,
 ): void {
-  const w0 = Math.max(0, dx), w1 = Math.min(W, W + dx); // output columns with a source pixel
+  const w0 = Math.max(0, dx),
+    w1 = Math.min(W, W + dx); // output columns with a source pixel
   for (let c = 0; c < C; c++) {
     for (let h = 0; h < H; h++) {
       const hs = h - dy;
       if (hs < 0 || hs >= H) continue; // zero fill (out starts zeroed)
-      const srcRow = off + (c * H + hs) * W, outRow = off + (c * H + h) * W;
+      const srcRow = off + (c * H + hs) * W,
+        outRow = off + (c * H + h) * W;
       for (let w = w0; w < w1; w++) {
         const ws = w - dx;
         out[outRow + w] = x[srcRow + (flip ? W - 1 - ws : ws)];
@@ -43,10 +60,12 @@ export function randomShift(X: FloatTensor, rng: Rng, maxShift: number): FloatTe
   checkImages('randomShift', X);
   expectNumber('randomShift', 'maxShift', maxShift, { min: 0, integer: true });
   if (!(rng instanceof Rng)) throw new TypeError('randomShift: rng must be an Rng');
-  const [N, C, H, W] = X.shape, D = C * H * W;
+  const [N, C, H, W] = X.shape,
+    D = C * H * W;
   const out = Tensor.zeros(X.shape, X.dtype); // the zero fill around each moved image
   for (let n = 0; n < N; n++) {
-    const dy = rng.int(2 * maxShift + 1) - maxShift, dx = rng.int(2 * maxShift + 1) - maxShift;
+    const dy = rng.int(2 * maxShift + 1) - maxShift,
+      dx = rng.int(2 * maxShift + 1) - maxShift;
     placeImage(X.data, out.data, n * D, C, H, W, dy, dx, false);
   }
   return out;
@@ -62,11 +81,13 @@ export function randomFlipCrop(X: FloatTensor, rng: Rng, pad: number): FloatTens
   checkImages('randomFlipCrop', X);
   expectNumber('randomFlipCrop', 'pad', pad, { min: 0, integer: true });
   if (!(rng instanceof Rng)) throw new TypeError('randomFlipCrop: rng must be an Rng');
-  const [N, C, H, W] = X.shape, D = C * H * W;
+  const [N, C, H, W] = X.shape,
+    D = C * H * W;
   const out = Tensor.zeros(X.shape, X.dtype); // the zero fill around each cropped image
   for (let n = 0; n < N; n++) {
     const flip = rng.int(2) === 1;
-    const oy = rng.int(2 * pad + 1), ox = rng.int(2 * pad + 1);
+    const oy = rng.int(2 * pad + 1),
+      ox = rng.int(2 * pad + 1);
     placeImage(X.data, out.data, n * D, C, H, W, pad - oy, pad - ox, flip);
   }
   return out;
@@ -81,7 +102,9 @@ export const AUGMENT_KINDS: readonly AugmentKind[] = ['shift', 'flip-crop'];
  */
 export function makeAugment(kind: AugmentKind, amount: number): AugmentFn {
   if (!AUGMENT_KINDS.includes(kind)) {
-    throw new ValueError(`makeAugment: kind must be one of ${AUGMENT_KINDS.join(', ')}, got '${String(kind)}'`);
+    throw new ValueError(
+      `makeAugment: kind must be one of ${AUGMENT_KINDS.join(', ')}, got '${String(kind)}'`,
+    );
   }
   expectNumber('makeAugment', 'amount', amount, { min: 0, integer: true });
   return kind === 'shift'

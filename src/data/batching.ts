@@ -1,6 +1,14 @@
 // src/data/batching.ts: row selection and the seeded train/validation holdout shared by every
 // loader. The Solver draws its own minibatches; these helpers are for building data sets.
-import { fmt, Rng, Tensor, ValueError, expectNumber, expectTensor, type FloatTensor } from '../tensor/index.js';
+import {
+  fmt,
+  Rng,
+  Tensor,
+  ValueError,
+  expectNumber,
+  expectTensor,
+  type FloatTensor,
+} from '../tensor/index.js';
 
 /** A labelled image classification data set, split three ways. */
 export interface ClassificationData {
@@ -19,13 +27,18 @@ export interface ClassificationData {
  */
 export function gatherRows<T extends Tensor>(X: T, indices: ArrayLike<number>): T {
   expectTensor('gatherRows', 'X', X);
-  if (X.shape.length === 0) throw new ValueError('gatherRows: X must have at least 1 dimension, got a scalar');
-  const N = X.shape[0], D = N === 0 ? 0 : X.size / N, B = indices.length;
+  if (X.shape.length === 0)
+    throw new ValueError('gatherRows: X must have at least 1 dimension, got a scalar');
+  const N = X.shape[0],
+    D = N === 0 ? 0 : X.size / N,
+    B = indices.length;
   const out = Tensor.zeros([B, ...X.shape.slice(1)], X.dtype);
   for (let b = 0; b < B; b++) {
     const n = indices[b];
     if (!Number.isInteger(n) || n < 0 || n >= N) {
-      throw new ValueError(`gatherRows: indices[${b}] = ${n} is outside [0, ${N}) for X of shape ${fmt(X.shape)}`);
+      throw new ValueError(
+        `gatherRows: indices[${b}] = ${n} is outside [0, ${N}) for X of shape ${fmt(X.shape)}`,
+      );
     }
     out.data.set(X.data.subarray(n * D, (n + 1) * D), b * D);
   }
@@ -50,7 +63,11 @@ export function gatherLabels(y: ArrayLike<number>, indices: ArrayLike<number>): 
  * Rng(seed).permutation) become validation rows; both index lists are returned in ascending
  * order, so the training rows keep the source order.
  */
-export function holdoutSplit(N: number, valFraction: number, seed: number): { train: Int32Array; val: Int32Array } {
+export function holdoutSplit(
+  N: number,
+  valFraction: number,
+  seed: number,
+): { train: Int32Array; val: Int32Array } {
   expectNumber('holdoutSplit', 'N', N, { min: 0, integer: true });
   expectNumber('holdoutSplit', 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
   expectNumber('holdoutSplit', 'seed', seed);
@@ -66,11 +83,19 @@ export function holdoutSplit(N: number, valFraction: number, seed: number): { tr
  * write every sample straight into its final tensor: source row i goes to row `row[i]` of the
  * validation set when isVal[i] is 1, else of the training set (both in source order).
  */
-export function holdoutDestinations(N: number, valFraction: number, seed: number): {
-  nTrain: number; nVal: number; isVal: Uint8Array; row: Int32Array;
+export function holdoutDestinations(
+  N: number,
+  valFraction: number,
+  seed: number,
+): {
+  nTrain: number;
+  nVal: number;
+  isVal: Uint8Array;
+  row: Int32Array;
 } {
   const { train, val } = holdoutSplit(N, valFraction, seed);
-  const isVal = new Uint8Array(N), row = new Int32Array(N);
+  const isVal = new Uint8Array(N),
+    row = new Int32Array(N);
   train.forEach((i, r) => (row[i] = r));
   val.forEach((i, r) => ((row[i] = r), (isVal[i] = 1)));
   return { nTrain: train.length, nVal: val.length, isVal, row };

@@ -4,10 +4,30 @@
 // features, and scoreCaptions measures exact-caption and per-word accuracy.
 import { kernelsFor } from '../kernels/index.js';
 import {
-  expectNdim, expectNumber, expectOptions, fmt, Rng, ShapeError, Tensor, ValueError, type FloatTensor, type IntTensor,
+  expectNdim,
+  expectNumber,
+  expectOptions,
+  fmt,
+  Rng,
+  ShapeError,
+  Tensor,
+  ValueError,
+  type FloatTensor,
+  type IntTensor,
 } from '../tensor/index.js';
 
-export const DIGIT_WORDS: readonly string[] = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+export const DIGIT_WORDS: readonly string[] = [
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+];
 /** The vocabulary: <NULL> 0 (padding), <START> 1, <END> 2, then 'zero'..'nine' as 3..12. */
 export const DIGIT_VOCABULARY: readonly string[] = ['<NULL>', '<START>', '<END>', ...DIGIT_WORDS];
 const SIDE = 28;
@@ -38,7 +58,11 @@ export interface DigitCaptions {
  * replacement across images), all from Rng(seed), so the same call gives the same images.
  * Compose from the test split for held-out evaluation: no test digit is ever seen in training.
  */
-export function composeDigitCaptions(X: Tensor, y: ArrayLike<number>, options: DigitCaptionOptions): DigitCaptions {
+export function composeDigitCaptions(
+  X: Tensor,
+  y: ArrayLike<number>,
+  options: DigitCaptionOptions,
+): DigitCaptions {
   const fn = 'composeDigitCaptions';
   expectOptions(fn, options, ['count', 'minDigits', 'maxDigits', 'seed']);
   expectNdim(fn, 'X', X, 4, '(N, 1, 28, 28)');
@@ -47,26 +71,38 @@ export function composeDigitCaptions(X: Tensor, y: ArrayLike<number>, options: D
   }
   const N = X.shape[0];
   if (y.length !== N) throw new ShapeError(`${fn}: y has ${y.length} labels but X has ${N} images`);
-  const count = options.count, minDigits = options.minDigits ?? 2, maxDigits = options.maxDigits ?? 4;
+  const count = options.count,
+    minDigits = options.minDigits ?? 2,
+    maxDigits = options.maxDigits ?? 4;
   expectNumber(fn, 'count', count, { integer: true, min: 0 });
   expectNumber(fn, 'minDigits', minDigits, { integer: true, min: 1 });
   expectNumber(fn, 'maxDigits', maxDigits, { integer: true, min: minDigits });
   if (N === 0 && count > 0) throw new ValueError(`${fn}: X has no images to compose from`);
-  const rng = new Rng(options.seed ?? 0), Wimg = SIDE * maxDigits, L = maxDigits + 2;
-  const images = Tensor.zeros([count, 1, SIDE, Wimg], X.dtype === 'float64' ? 'float64' : 'float32');
-  const captions = Tensor.zeros([count, L], 'int32'), sources = new Int32Array(count * maxDigits).fill(-1);
+  const rng = new Rng(options.seed ?? 0),
+    Wimg = SIDE * maxDigits,
+    L = maxDigits + 2;
+  const images = Tensor.zeros(
+    [count, 1, SIDE, Wimg],
+    X.dtype === 'float64' ? 'float64' : 'float32',
+  );
+  const captions = Tensor.zeros([count, L], 'int32'),
+    sources = new Int32Array(count * maxDigits).fill(-1);
   const digits: number[][] = [];
   for (let m = 0; m < count; m++) {
-    const k = minDigits + rng.int(maxDigits - minDigits + 1), row: number[] = [];
+    const k = minDigits + rng.int(maxDigits - minDigits + 1),
+      row: number[] = [];
     captions.data[m * L] = 1; // <START>
     for (let j = 0; j < k; j++) {
-      const src = rng.int(N), label = y[src];
-      if (!Number.isInteger(label) || label < 0 || label > 9) throw new ValueError(`${fn}: y[${src}] = ${label} is not a digit 0..9`);
+      const src = rng.int(N),
+        label = y[src];
+      if (!Number.isInteger(label) || label < 0 || label > 9)
+        throw new ValueError(`${fn}: y[${src}] = ${label} is not a digit 0..9`);
       sources[m * maxDigits + j] = src;
       row.push(label);
       captions.data[m * L + 1 + j] = 3 + label;
       for (let r = 0; r < SIDE; r++) {
-        const from = src * SIDE * SIDE + r * SIDE, to = (m * SIDE + r) * Wimg + j * SIDE;
+        const from = src * SIDE * SIDE + r * SIDE,
+          to = (m * SIDE + r) * Wimg + j * SIDE;
         images.data.set(X.data.subarray(from, from + SIDE), to);
       }
     }
@@ -91,28 +127,37 @@ export interface SlotFeatureOptions {
 export function slotFeatures(images: Tensor, options: SlotFeatureOptions): FloatTensor {
   const fn = 'slotFeatures';
   expectOptions(fn, options, ['slots', 'dim', 'seed']);
-  const S = options.slots, dim = options.dim ?? 256;
+  const S = options.slots,
+    dim = options.dim ?? 256;
   expectNumber(fn, 'slots', S, { integer: true, min: 1 });
   expectNumber(fn, 'dim', dim, { integer: true, min: 1 });
   expectNdim(fn, 'images', images, 4, '(M, 1, 28, 28·slots)');
   const [M, , Himg, Wimg] = images.shape;
   if (images.shape[1] !== 1 || Himg !== SIDE || Wimg !== SIDE * S) {
-    throw new ShapeError(`${fn}: images has shape ${fmt(images.shape)} but ${S} slots need (M, 1, 28, ${SIDE * S})`);
+    throw new ShapeError(
+      `${fn}: images has shape ${fmt(images.shape)} but ${S} slots need (M, 1, 28, ${SIDE * S})`,
+    );
   }
-  const rng = new Rng(options.seed ?? 0), P2 = SIDE * SIDE;
-  const P = Tensor.randn([P2, dim], { rng, std: 1 / SIDE }), c = Tensor.randn([dim], { rng, std: 0.5 });
-  const k = kernelsFor('float32'), x = new Float32Array(M * P2), proj = new Float32Array(M * dim);
+  const rng = new Rng(options.seed ?? 0),
+    P2 = SIDE * SIDE;
+  const P = Tensor.randn([P2, dim], { rng, std: 1 / SIDE }),
+    c = Tensor.randn([dim], { rng, std: 0.5 });
+  const k = kernelsFor('float32'),
+    x = new Float32Array(M * P2),
+    proj = new Float32Array(M * dim);
   const out = Tensor.zeros([M, S * dim]);
   for (let s = 0; s < S; s++) {
     for (let m = 0; m < M; m++) {
       for (let r = 0; r < SIDE; r++) {
-        const from = (m * SIDE + r) * Wimg + s * SIDE, to = m * P2 + r * SIDE;
+        const from = (m * SIDE + r) * Wimg + s * SIDE,
+          to = m * P2 + r * SIDE;
         for (let q = 0; q < SIDE; q++) x[to + q] = images.data[from + q] - 0.5;
       }
     }
     k.gemm(proj, x, P.data, M, P2, dim); // (M, 784)·(784, dim)
     for (let m = 0; m < M; m++) {
-      const to = m * S * dim + s * dim, from = m * dim;
+      const to = m * S * dim + s * dim,
+        from = m * dim;
       for (let j = 0; j < dim; j++) out.data[to + j] = Math.max(0, proj[from + j] + c.data[j]);
     }
   }
@@ -126,20 +171,35 @@ export function slotFeatures(images: Tensor, options: SlotFeatureOptions): Float
  * running the (per-slot) feature extractor on the composed image, slot by slot, at a fraction of
  * the cost.   sources: (M, S), digitFeatures: (N, K), blank: (K) or (1, K)  =>  (M, S·K)
  */
-export function gatherSlotFeatures(composed: Pick<DigitCaptions, 'sources' | 'maxDigits'>, digitFeatures: Tensor, blank: Tensor): FloatTensor {
+export function gatherSlotFeatures(
+  composed: Pick<DigitCaptions, 'sources' | 'maxDigits'>,
+  digitFeatures: Tensor,
+  blank: Tensor,
+): FloatTensor {
   const fn = 'gatherSlotFeatures';
   expectNdim(fn, 'digitFeatures', digitFeatures, 2, '(N, K)');
-  const [N, K] = digitFeatures.shape, S = composed.maxDigits, M = composed.sources.length / S;
-  if (blank.size !== K) throw new ShapeError(`${fn}: blank has shape ${fmt(blank.shape)} but digitFeatures has ${K} columns`);
+  const [N, K] = digitFeatures.shape,
+    S = composed.maxDigits,
+    M = composed.sources.length / S;
+  if (blank.size !== K)
+    throw new ShapeError(
+      `${fn}: blank has shape ${fmt(blank.shape)} but digitFeatures has ${K} columns`,
+    );
   if (digitFeatures.dtype === 'int32' || blank.dtype !== digitFeatures.dtype) {
-    throw new ValueError(`${fn}: digitFeatures (${digitFeatures.dtype}) and blank (${blank.dtype}) must be float of one dtype`);
+    throw new ValueError(
+      `${fn}: digitFeatures (${digitFeatures.dtype}) and blank (${blank.dtype}) must be float of one dtype`,
+    );
   }
   const out = Tensor.zeros([M, S * K], digitFeatures.dtype === 'float64' ? 'float64' : 'float32');
   for (let m = 0; m < M; m++) {
     for (let j = 0; j < S; j++) {
       const src = composed.sources[m * S + j];
-      if (src >= N) throw new ValueError(`${fn}: sources[${m}, ${j}] = ${src} but digitFeatures has ${N} rows`);
-      out.data.set(src < 0 ? blank.data : digitFeatures.data.subarray(src * K, (src + 1) * K), (m * S + j) * K);
+      if (src >= N)
+        throw new ValueError(`${fn}: sources[${m}, ${j}] = ${src} but digitFeatures has ${N} rows`);
+      out.data.set(
+        src < 0 ? blank.data : digitFeatures.data.subarray(src * K, (src + 1) * K),
+        (m * S + j) * K,
+      );
     }
   }
   return out;
@@ -162,15 +222,24 @@ function digitsOf(ids: ArrayLike<number>, off: number, L: number): number[] {
  * exact = fraction of images whose generated words, up to <END>, are exactly their digits;
  * perWord = fraction of true digits whose position holds the right word.
  */
-export function scoreCaptions(generated: Tensor, digits: readonly (readonly number[])[]): { exact: number; perWord: number; predicted: number[][] } {
+export function scoreCaptions(
+  generated: Tensor,
+  digits: readonly (readonly number[])[],
+): { exact: number; perWord: number; predicted: number[][] } {
   const fn = 'scoreCaptions';
   expectNdim(fn, 'generated', generated, 2, '(M, L) ids');
   const [M, L] = generated.shape;
-  if (digits.length !== M) throw new ShapeError(`${fn}: digits has ${digits.length} rows but generated has shape ${fmt(generated.shape)}`);
-  let exact = 0, right = 0, total = 0;
+  if (digits.length !== M)
+    throw new ShapeError(
+      `${fn}: digits has ${digits.length} rows but generated has shape ${fmt(generated.shape)}`,
+    );
+  let exact = 0,
+    right = 0,
+    total = 0;
   const predicted: number[][] = [];
   for (let m = 0; m < M; m++) {
-    const pred = digitsOf(generated.data, m * L, L), truth = digits[m];
+    const pred = digitsOf(generated.data, m * L, L),
+      truth = digits[m];
     predicted.push(pred);
     if (pred.length === truth.length && pred.every((d, j) => d === truth[j])) exact++;
     truth.forEach((d, j) => (right += pred[j] === d ? 1 : 0));
@@ -182,7 +251,8 @@ export function scoreCaptions(generated: Tensor, digits: readonly (readonly numb
 /** The digits of true captions (M, L) (<START> words <END> <NULL>...), e.g. a Solver's y rows. */
 export function captionDigits(captions: Tensor): number[][] {
   expectNdim('captionDigits', 'captions', captions, 2, '(M, L) ids');
-  const [M, L] = captions.shape, out: number[][] = [];
+  const [M, L] = captions.shape,
+    out: number[][] = [];
   for (let m = 0; m < M; m++) out.push(digitsOf(captions.data, m * L + 1, L - 1));
   return out;
 }

@@ -3,14 +3,30 @@
 // (1024 red, 1024 green, 1024 blue, each 32x32 row-major), i.e. already (3, 32, 32) per image.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor, ValueError, expectNumber, expectOptions, type FloatTensor } from '../tensor/index.js';
+import {
+  Tensor,
+  ValueError,
+  expectNumber,
+  expectOptions,
+  type FloatTensor,
+} from '../tensor/index.js';
 import { holdoutDestinations, type ClassificationData } from './batching.js';
 import { readFileBytes } from './idx.js';
 
 export const CIFAR10_CLASSES: readonly string[] = [
-  'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
 ];
-const RECORD = 3073, PIXELS = 3072;
+const RECORD = 3073,
+  PIXELS = 3072;
 
 export interface Cifar10Options {
   /** Fraction of the training images held out for validation (seeded). Default 0.1. */
@@ -34,13 +50,19 @@ export interface Cifar10Options {
 export function loadCifar10(dir: string, opts: Cifar10Options = {}): ClassificationData {
   const fn = 'loadCifar10';
   expectOptions(fn, opts, ['valFraction', 'seed', 'maxTrain', 'maxTest']);
-  const valFraction = opts.valFraction ?? 0.1, seed = opts.seed ?? 0;
+  const valFraction = opts.valFraction ?? 0.1,
+    seed = opts.seed ?? 0;
   expectNumber(fn, 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
   expectNumber(fn, 'seed', seed);
-  if (opts.maxTrain !== undefined) expectNumber(fn, 'maxTrain', opts.maxTrain, { min: 1, integer: true });
-  if (opts.maxTest !== undefined) expectNumber(fn, 'maxTest', opts.maxTest, { min: 1, integer: true });
+  if (opts.maxTrain !== undefined)
+    expectNumber(fn, 'maxTrain', opts.maxTrain, { min: 1, integer: true });
+  if (opts.maxTest !== undefined)
+    expectNumber(fn, 'maxTest', opts.maxTest, { min: 1, integer: true });
   const sub = join(dir, 'cifar-10-batches-bin');
-  const root = !existsSync(join(dir, 'data_batch_1.bin')) && existsSync(join(sub, 'data_batch_1.bin')) ? sub : dir;
+  const root =
+    !existsSync(join(dir, 'data_batch_1.bin')) && existsSync(join(sub, 'data_batch_1.bin'))
+      ? sub
+      : dir;
   const trainFiles = [1, 2, 3, 4, 5].map((i) => join(root, `data_batch_${i}.bin`));
   const testFile = join(root, 'test_batch.bin');
   const missing = [...trainFiles, testFile].filter((f) => !existsSync(f));
@@ -48,13 +70,26 @@ export function loadCifar10(dir: string, opts: Cifar10Options = {}): Classificat
   const trainCounts = recordCounts(fn, trainFiles, opts.maxTrain ?? Infinity);
   const testCounts = recordCounts(fn, [testFile], opts.maxTest ?? Infinity);
   const plan = holdoutDestinations(sum(trainCounts), valFraction, seed);
-  const XTrain = Tensor.zeros([plan.nTrain, 3, 32, 32]), yTrain = new Int32Array(plan.nTrain);
-  const XVal = Tensor.zeros([plan.nVal, 3, 32, 32]), yVal = new Int32Array(plan.nVal);
-  const XTest = Tensor.zeros([sum(testCounts), 3, 32, 32]), yTest = new Int32Array(sum(testCounts));
+  const XTrain = Tensor.zeros([plan.nTrain, 3, 32, 32]),
+    yTrain = new Int32Array(plan.nTrain);
+  const XVal = Tensor.zeros([plan.nVal, 3, 32, 32]),
+    yVal = new Int32Array(plan.nVal);
+  const XTest = Tensor.zeros([sum(testCounts), 3, 32, 32]),
+    yTest = new Int32Array(sum(testCounts));
   // every record is written once, straight into its final tensor
-  readRecords(fn, trainFiles, trainCounts, (n) => (plan.isVal[n] ? [XVal.data, yVal, plan.row[n]] : [XTrain.data, yTrain, plan.row[n]]));
+  readRecords(fn, trainFiles, trainCounts, (n) =>
+    plan.isVal[n] ? [XVal.data, yVal, plan.row[n]] : [XTrain.data, yTrain, plan.row[n]],
+  );
   readRecords(fn, [testFile], testCounts, (n) => [XTest.data, yTest, n]);
-  return { XTrain, yTrain, XVal, yVal, XTest, yTest, classNames: readClassNames(fn, join(root, 'batches.meta.txt')) };
+  return {
+    XTrain,
+    yTrain,
+    XVal,
+    yVal,
+    XTest,
+    yTest,
+    classNames: readClassNames(fn, join(root, 'batches.meta.txt')),
+  };
 }
 
 const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
@@ -66,7 +101,9 @@ function recordCounts(fn: string, files: string[], max: number): number[] {
   for (const f of files) {
     const size = statSync(f).size;
     if (size === 0 || size % RECORD !== 0) {
-      throw new ValueError(`${fn}: ${f} has ${size} bytes, not a whole number of ${RECORD}-byte records`);
+      throw new ValueError(
+        `${fn}: ${f} has ${size} bytes, not a whole number of ${RECORD}-byte records`,
+      );
     }
     const take = Math.min(size / RECORD, max - total);
     if (take <= 0) break;
@@ -80,16 +117,23 @@ const GREY_LEVEL = new Float32Array(256).map((_, k) => k / 255);
 
 /** Reads counts[b] records of files[b]; record n (over all files) goes to row of dest(n). */
 function readRecords(
-  fn: string, files: string[], counts: number[], dest: (n: number) => [FloatTensor['data'], Int32Array, number],
+  fn: string,
+  files: string[],
+  counts: number[],
+  dest: (n: number) => [FloatTensor['data'], Int32Array, number],
 ): void {
   let n = 0;
   counts.forEach((count, b) => {
     const bytes = readFileBytes(fn, files[b]);
-    if (bytes.length < count * RECORD) throw new ValueError(`${fn}: ${files[b]} changed while being read`);
+    if (bytes.length < count * RECORD)
+      throw new ValueError(`${fn}: ${files[b]} changed while being read`);
     for (let r = 0; r < count; r++, n++) {
-      const off = r * RECORD, label = bytes[off];
-      if (label > 9) throw new ValueError(`${fn}: ${files[b]}: record ${r} has label ${label} (must be 0..9)`);
-      const [x, y, row] = dest(n), outOff = row * PIXELS;
+      const off = r * RECORD,
+        label = bytes[off];
+      if (label > 9)
+        throw new ValueError(`${fn}: ${files[b]}: record ${r} has label ${label} (must be 0..9)`);
+      const [x, y, row] = dest(n),
+        outOff = row * PIXELS;
       y[row] = label;
       for (let p = 0; p < PIXELS; p++) x[outOff + p] = GREY_LEVEL[bytes[off + 1 + p]];
     }
@@ -99,7 +143,11 @@ function readRecords(
 /** batches.meta.txt: one class name per line (blank lines ignored); must list 10 names. */
 function readClassNames(fn: string, path: string): string[] {
   if (!existsSync(path)) return [...CIFAR10_CLASSES];
-  const names = readFileSync(path, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
-  if (names.length !== 10) throw new ValueError(`${fn}: ${path} lists ${names.length} class names, expected 10`);
+  const names = readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (names.length !== 10)
+    throw new ValueError(`${fn}: ${path} lists ${names.length} class names, expected 10`);
   return names;
 }

@@ -4,7 +4,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { fmt, Tensor, ValueError, expectNumber, expectOptions, type FloatTensor } from '../tensor/index.js';
+import {
+  fmt,
+  Tensor,
+  ValueError,
+  expectNumber,
+  expectOptions,
+  type FloatTensor,
+} from '../tensor/index.js';
 import { holdoutDestinations, type ClassificationData } from './batching.js';
 
 /** Decompressed data larger than this is refused (a gzip bomb, or not a data set we can hold). */
@@ -20,17 +27,24 @@ export function readFileBytes(fn: string, path: string): Uint8Array {
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new Error(`${fn}: ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${(e as Error).message})`}`, {
-      cause: e,
-    });
+    throw new Error(
+      `${fn}: ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${(e as Error).message})`}`,
+      {
+        cause: e,
+      },
+    );
   }
   // a plain Uint8Array view: Buffer#slice would share memory instead of copying
-  if (!path.endsWith('.gz')) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!path.endsWith('.gz'))
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     return new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }));
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`${fn}: ${path}: decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes`, { cause: e });
+    if (code === 'ERR_BUFFER_TOO_LARGE')
+      throw new Error(`${fn}: ${path}: decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes`, {
+        cause: e,
+      });
     throw new Error(`${fn}: ${path}: cannot decompress (${(e as Error).message})`, { cause: e });
   }
 }
@@ -44,8 +58,12 @@ export interface IdxArray {
 }
 
 const IDX_TYPES: Record<number, [IdxDType, number]> = {
-  0x08: ['uint8', 1], 0x09: ['int8', 1], 0x0b: ['int16', 2],
-  0x0c: ['int32', 4], 0x0d: ['float32', 4], 0x0e: ['float64', 8],
+  0x08: ['uint8', 1],
+  0x09: ['int8', 1],
+  0x0b: ['int16', 2],
+  0x0c: ['int32', 4],
+  0x0d: ['float32', 4],
+  0x0e: ['float64', 8],
 };
 
 /**
@@ -60,34 +78,57 @@ export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
   };
   if (bytes.length < 4) fail(`file is too short for an IDX header (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0), typeCode = bytes[2], ndim = bytes[3];
+  const magic = view.getUint32(0),
+    typeCode = bytes[2],
+    ndim = bytes[3];
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     const hex = magic.toString(16).padStart(8, '0');
-    fail(`bad magic number 0x${hex} (an IDX file starts with two zero bytes, a type code and a dimension count)`);
+    fail(
+      `bad magic number 0x${hex} (an IDX file starts with two zero bytes, a type code and a dimension count)`,
+    );
   }
   const type = IDX_TYPES[typeCode];
-  if (type === undefined) fail(`unknown data type code 0x${typeCode.toString(16).padStart(2, '0')}`);
+  if (type === undefined)
+    fail(`unknown data type code 0x${typeCode.toString(16).padStart(2, '0')}`);
   const [dtype, itemSize] = type;
   if (ndim === 0) fail('the header declares 0 dimensions');
   const headerBytes = 4 + 4 * ndim;
-  if (bytes.length < headerBytes) fail(`truncated header: ${ndim} dimensions need ${headerBytes} bytes, the file has ${bytes.length}`);
+  if (bytes.length < headerBytes)
+    fail(
+      `truncated header: ${ndim} dimensions need ${headerBytes} bytes, the file has ${bytes.length}`,
+    );
   const shape = Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i));
   const available = bytes.length - headerBytes;
   let needed = itemSize;
   for (const d of shape) needed *= d; // exact up to 2^53; anything that large fails the next check
   if (needed > available) {
-    fail(`truncated: shape ${fmt(shape)} of ${dtype} needs ${needed} bytes of data but the file has ${available}`);
+    fail(
+      `truncated: shape ${fmt(shape)} of ${dtype} needs ${needed} bytes of data but the file has ${available}`,
+    );
   }
-  if (needed < available) fail(`${available - needed} unexpected bytes after the data of shape ${fmt(shape)}`);
+  if (needed < available)
+    fail(`${available - needed} unexpected bytes after the data of shape ${fmt(shape)}`);
   const n = needed / itemSize;
   let data: IdxArray['data'];
   switch (dtype) {
-    case 'uint8': data = bytes.slice(headerBytes); break;
-    case 'int8': data = new Int8Array(bytes.slice(headerBytes).buffer); break;
-    case 'int16': data = new Int16Array(n).map((_, i) => view.getInt16(headerBytes + 2 * i)); break;
-    case 'int32': data = new Int32Array(n).map((_, i) => view.getInt32(headerBytes + 4 * i)); break;
-    case 'float32': data = new Float32Array(n).map((_, i) => view.getFloat32(headerBytes + 4 * i)); break;
-    case 'float64': data = new Float64Array(n).map((_, i) => view.getFloat64(headerBytes + 8 * i)); break;
+    case 'uint8':
+      data = bytes.slice(headerBytes);
+      break;
+    case 'int8':
+      data = new Int8Array(bytes.slice(headerBytes).buffer);
+      break;
+    case 'int16':
+      data = new Int16Array(n).map((_, i) => view.getInt16(headerBytes + 2 * i));
+      break;
+    case 'int32':
+      data = new Int32Array(n).map((_, i) => view.getInt32(headerBytes + 4 * i));
+      break;
+    case 'float32':
+      data = new Float32Array(n).map((_, i) => view.getFloat32(headerBytes + 4 * i));
+      break;
+    case 'float64':
+      data = new Float64Array(n).map((_, i) => view.getFloat64(headerBytes + 8 * i));
+      break;
   }
   return { dtype, shape, data };
 }
@@ -99,7 +140,16 @@ export function readIdx(path: string): IdxArray {
 
 /** The class names of Fashion-MNIST, in label order. */
 export const FASHION_MNIST_CLASSES: readonly string[] = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 
 export interface MnistIdxOptions {
@@ -133,7 +183,9 @@ export function findMnistIdxFiles(dir: string, prefix?: string): Record<Role, st
   try {
     names = readdirSync(dir).filter((n) => statSync(join(dir, n)).isFile());
   } catch (e) {
-    throw new Error(`loadMnistIdx: cannot read the folder ${dir} (${(e as Error).message})`, { cause: e });
+    throw new Error(`loadMnistIdx: cannot read the folder ${dir} (${(e as Error).message})`, {
+      cause: e,
+    });
   }
   const found = {} as Record<Role, string>;
   for (const role of Object.keys(ROLE_PATTERNS) as Role[]) {
@@ -143,19 +195,30 @@ export function findMnistIdxFiles(dir: string, prefix?: string): Record<Role, st
     });
     const prefixes = [...new Set(matches.map((n) => ROLE_PATTERNS[role].exec(n)![1]))].sort();
     if (matches.length === 0) {
-      const want = role.replace(/([A-Z])/g, '-$1').toLowerCase().replace('test', 't10k');
-      throw new Error(`loadMnistIdx: no ${prefix ?? ''}${want}-idx${role.endsWith('Images') ? 3 : 1}-ubyte[.gz] file in ${dir}`);
+      const want = role
+        .replace(/([A-Z])/g, '-$1')
+        .toLowerCase()
+        .replace('test', 't10k');
+      throw new Error(
+        `loadMnistIdx: no ${prefix ?? ''}${want}-idx${role.endsWith('Images') ? 3 : 1}-ubyte[.gz] file in ${dir}`,
+      );
     }
     if (prefixes.length > 1) {
       const list = prefixes.map((p) => `'${p}'`).join(', ');
-      throw new Error(`loadMnistIdx: ${dir} holds several data sets (prefixes ${list}); pass the prefix option`);
+      throw new Error(
+        `loadMnistIdx: ${dir} holds several data sets (prefixes ${list}); pass the prefix option`,
+      );
     }
     // the same file plain and gzipped: prefer the plain one (no decompression)
     found[role] = join(dir, matches.sort((a, b) => a.length - b.length)[0]);
   }
-  const used = (Object.keys(found) as Role[]).map((role) => ROLE_PATTERNS[role].exec(basename(found[role]))![1]);
+  const used = (Object.keys(found) as Role[]).map(
+    (role) => ROLE_PATTERNS[role].exec(basename(found[role]))![1],
+  );
   if (new Set(used).size > 1) {
-    throw new Error(`loadMnistIdx: the files in ${dir} have different prefixes (${used.map((p) => `'${p}'`).join(', ')}); pass the prefix option`);
+    throw new Error(
+      `loadMnistIdx: the files in ${dir} have different prefixes (${used.map((p) => `'${p}'`).join(', ')}); pass the prefix option`,
+    );
   }
   return found;
 }
@@ -171,29 +234,47 @@ export function findMnistIdxFiles(dir: string, prefix?: string): Record<Role, st
  */
 export function loadMnistIdx(dir: string, opts: MnistIdxOptions = {}): ClassificationData {
   const fn = 'loadMnistIdx';
-  expectOptions(fn, opts, ['valFraction', 'seed', 'prefix', 'classNames', 'transpose', 'maxTrain', 'maxTest']);
-  const valFraction = opts.valFraction ?? 0.1, seed = opts.seed ?? 0;
+  expectOptions(fn, opts, [
+    'valFraction',
+    'seed',
+    'prefix',
+    'classNames',
+    'transpose',
+    'maxTrain',
+    'maxTest',
+  ]);
+  const valFraction = opts.valFraction ?? 0.1,
+    seed = opts.seed ?? 0;
   expectNumber(fn, 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
   expectNumber(fn, 'seed', seed);
   const files = findMnistIdxFiles(dir, opts.prefix);
   const prefix = opts.prefix ?? ROLE_PATTERNS.trainImages.exec(basename(files.trainImages))![1];
   const transpose = opts.transpose ?? prefix.startsWith('emnist');
-  if (opts.maxTrain !== undefined) expectNumber(fn, 'maxTrain', opts.maxTrain, { min: 1, integer: true });
-  if (opts.maxTest !== undefined) expectNumber(fn, 'maxTest', opts.maxTest, { min: 1, integer: true });
+  if (opts.maxTrain !== undefined)
+    expectNumber(fn, 'maxTrain', opts.maxTrain, { min: 1, integer: true });
+  if (opts.maxTest !== undefined)
+    expectNumber(fn, 'maxTest', opts.maxTest, { min: 1, integer: true });
   const train = readImagesAndLabels(fn, files.trainImages, files.trainLabels);
   const test = readImagesAndLabels(fn, files.testImages, files.testLabels);
-  const nTrain = Math.min(train.N, opts.maxTrain ?? train.N), nTest = Math.min(test.N, opts.maxTest ?? test.N);
+  const nTrain = Math.min(train.N, opts.maxTrain ?? train.N),
+    nTest = Math.min(test.N, opts.maxTest ?? test.N);
   const plan = holdoutDestinations(nTrain, valFraction, seed);
   const [H, W] = [train.H, train.W];
   if (test.H !== H || test.W !== W) {
-    throw new ValueError(`${fn}: ${files.testImages} holds ${test.H}x${test.W} images but ${files.trainImages} ${H}x${W}`);
+    throw new ValueError(
+      `${fn}: ${files.testImages} holds ${test.H}x${test.W} images but ${files.trainImages} ${H}x${W}`,
+    );
   }
-  const XTrain = Tensor.zeros([plan.nTrain, 1, H, W]), yTrain = new Int32Array(plan.nTrain);
-  const XVal = Tensor.zeros([plan.nVal, 1, H, W]), yVal = new Int32Array(plan.nVal);
-  const XTest = Tensor.zeros([nTest, 1, H, W]), yTest = new Int32Array(nTest);
+  const XTrain = Tensor.zeros([plan.nTrain, 1, H, W]),
+    yTrain = new Int32Array(plan.nTrain);
+  const XVal = Tensor.zeros([plan.nVal, 1, H, W]),
+    yVal = new Int32Array(plan.nVal);
+  const XTest = Tensor.zeros([nTest, 1, H, W]),
+    yTest = new Int32Array(nTest);
   // every image is written once, straight into its final tensor
   for (let i = 0; i < nTrain; i++) {
-    const [X, y] = plan.isVal[i] ? [XVal, yVal] : [XTrain, yTrain], row = plan.row[i];
+    const [X, y] = plan.isVal[i] ? [XVal, yVal] : [XTrain, yTrain],
+      row = plan.row[i];
     copyImage(train.pixels, i, X.data, row, H, W, transpose);
     y[row] = train.labels[i];
   }
@@ -209,9 +290,17 @@ const GREY_LEVEL = new Float32Array(256).map((_, k) => k / 255);
 
 /** Image i of (N, H, W) uint8 pixels -> row `row` of an (M, 1, H, W) tensor, as v/255 (transposed for EMNIST). */
 function copyImage(
-  src: Uint8Array, i: number, dst: FloatTensor['data'], row: number, H: number, W: number, transpose: boolean,
+  src: Uint8Array,
+  i: number,
+  dst: FloatTensor['data'],
+  row: number,
+  H: number,
+  W: number,
+  transpose: boolean,
 ): void {
-  const P = H * W, inOff = i * P, outOff = row * P;
+  const P = H * W,
+    inOff = i * P,
+    outOff = row * P;
   if (!transpose) {
     for (let p = 0; p < P; p++) dst[outOff + p] = GREY_LEVEL[src[inOff + p]];
   } else {
@@ -222,26 +311,44 @@ function copyImage(
 }
 
 /** Reads and checks a (N, H, W) uint8 image file and its (N) uint8 label file. */
-function readImagesAndLabels(fn: string, imagesPath: string, labelsPath: string): {
-  pixels: Uint8Array; labels: Uint8Array; N: number; H: number; W: number;
+function readImagesAndLabels(
+  fn: string,
+  imagesPath: string,
+  labelsPath: string,
+): {
+  pixels: Uint8Array;
+  labels: Uint8Array;
+  N: number;
+  H: number;
+  W: number;
 } {
-  const images = readIdx(imagesPath), labels = readIdx(labelsPath);
+  const images = readIdx(imagesPath),
+    labels = readIdx(labelsPath);
   if (images.dtype !== 'uint8' || images.shape.length !== 3) {
-    throw new ValueError(`${fn}: ${imagesPath} holds ${images.dtype} ${fmt(images.shape)}, expected uint8 images (N, H, W)`);
+    throw new ValueError(
+      `${fn}: ${imagesPath} holds ${images.dtype} ${fmt(images.shape)}, expected uint8 images (N, H, W)`,
+    );
   }
   if (labels.dtype !== 'uint8' || labels.shape.length !== 1) {
-    throw new ValueError(`${fn}: ${labelsPath} holds ${labels.dtype} ${fmt(labels.shape)}, expected uint8 labels (N)`);
+    throw new ValueError(
+      `${fn}: ${labelsPath} holds ${labels.dtype} ${fmt(labels.shape)}, expected uint8 labels (N)`,
+    );
   }
   const [N, H, W] = images.shape;
   if (labels.shape[0] !== N) {
-    throw new ValueError(`${fn}: ${imagesPath} has ${N} images but ${labelsPath} has ${labels.shape[0]} labels`);
+    throw new ValueError(
+      `${fn}: ${imagesPath} has ${N} images but ${labelsPath} has ${labels.shape[0]} labels`,
+    );
   }
   return { pixels: images.data as Uint8Array, labels: labels.data as Uint8Array, N, H, W };
 }
 
 /** Class names: the given ones (checked against the labels) or '0'..'K-1', K = largest label + 1. */
 export function classNamesFor(
-  fn: string, labelSets: Int32Array[], given: readonly string[] | undefined, source: string,
+  fn: string,
+  labelSets: Int32Array[],
+  given: readonly string[] | undefined,
+  source: string,
 ): string[] {
   let maxLabel = -1;
   for (const y of labelSets) for (let i = 0; i < y.length; i++) maxLabel = Math.max(maxLabel, y[i]);
@@ -250,7 +357,9 @@ export function classNamesFor(
     throw new TypeError(`${fn}: classNames must be an array of strings`);
   }
   if (maxLabel >= given.length) {
-    throw new ValueError(`${fn}: ${source} has label ${maxLabel} but only ${given.length} class names were given`);
+    throw new ValueError(
+      `${fn}: ${source} has label ${maxLabel} but only ${given.length} class names were given`,
+    );
   }
   return [...given];
 }

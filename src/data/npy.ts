@@ -3,7 +3,14 @@
 // dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (N, ...)}, then the raw data.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt, Tensor, ValueError, expectNumber, expectOptions, type FloatTensor } from '../tensor/index.js';
+import {
+  fmt,
+  Tensor,
+  ValueError,
+  expectNumber,
+  expectOptions,
+  type FloatTensor,
+} from '../tensor/index.js';
 import { splitValidation, type ClassificationData } from './batching.js';
 import { classNamesFor, readFileBytes } from './idx.js';
 
@@ -20,8 +27,13 @@ export interface NpyArray {
 }
 
 const DESCRS: Record<string, [NpyDType, number]> = {
-  '<f4': ['float32', 4], '<f8': ['float64', 8], '|u1': ['uint8', 1], '<u1': ['uint8', 1], '>u1': ['uint8', 1],
-  '<i4': ['int32', 4], '<i8': ['int64', 8],
+  '<f4': ['float32', 4],
+  '<f8': ['float64', 8],
+  '|u1': ['uint8', 1],
+  '<u1': ['uint8', 1],
+  '>u1': ['uint8', 1],
+  '<i4': ['int32', 4],
+  '<i8': ['int64', 8],
 };
 const MAGIC = [0x93, 78, 85, 77, 80, 89]; // \x93NUMPY
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -33,15 +45,22 @@ export function parseNpy(input: Uint8Array, name = 'npy data'): NpyArray {
   const fail = (why: string): never => {
     throw new ValueError(`readNpy: ${name}: ${why}`);
   };
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) fail('not a .npy file (bad magic string)');
-  const major = bytes[6], view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    fail('not a .npy file (bad magic string)');
+  const major = bytes[6],
+    view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (major < 1 || major > 3) fail(`unsupported format version ${major}.${bytes[7]}`);
   const lenBytes = major === 1 ? 2 : 4;
   if (bytes.length < 8 + lenBytes) fail('truncated header');
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = 8 + lenBytes + headerLen;
-  if (dataStart > bytes.length) fail(`truncated: the header claims ${headerLen} bytes but the file has ${bytes.length - 8 - lenBytes} after the length field`);
-  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(8 + lenBytes, dataStart));
+  if (dataStart > bytes.length)
+    fail(
+      `truncated: the header claims ${headerLen} bytes but the file has ${bytes.length - 8 - lenBytes} after the length field`,
+    );
+  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
+    bytes.subarray(8 + lenBytes, dataStart),
+  );
   if (/['"]descr['"]\s*:\s*\[/.test(text)) fail('structured dtypes are not supported');
   const header = parseHeaderDict(text, fail);
   const descr = header.descr;
@@ -49,8 +68,13 @@ export function parseNpy(input: Uint8Array, name = 'npy data'): NpyArray {
   if (descr.includes('O')) fail(`object arrays ('${descr}') are not supported`);
   const type = DESCRS[descr];
   if (type === undefined) {
-    if (descr.startsWith('>')) fail(`big-endian data ('${descr}') is not supported; save it little-endian, e.g. a.astype('<${descr.slice(1)}')`);
-    fail(`unsupported dtype '${descr}' (supported: '<f4' float32, '<f8' float64, '|u1' uint8, '<i4' int32, '<i8' int64)`);
+    if (descr.startsWith('>'))
+      fail(
+        `big-endian data ('${descr}') is not supported; save it little-endian, e.g. a.astype('<${descr.slice(1)}')`,
+      );
+    fail(
+      `unsupported dtype '${descr}' (supported: '<f4' float32, '<f8' float64, '|u1' uint8, '<i4' int32, '<i8' int64)`,
+    );
   }
   const [dtype, itemSize] = type;
   const shape = header.shape;
@@ -62,21 +86,34 @@ export function parseNpy(input: Uint8Array, name = 'npy data'): NpyArray {
   const available = bytes.length - dataStart;
   let needed = itemSize;
   for (const d of shape) needed *= d;
-  if (needed > available) fail(`truncated: shape ${fmtTuple(shape)} of ${dtype} needs ${needed} bytes of data but the file has ${available}`);
-  if (needed < available) fail(`${available - needed} unexpected bytes after the data of shape ${fmtTuple(shape)}`);
+  if (needed > available)
+    fail(
+      `truncated: shape ${fmtTuple(shape)} of ${dtype} needs ${needed} bytes of data but the file has ${available}`,
+    );
+  if (needed < available)
+    fail(`${available - needed} unexpected bytes after the data of shape ${fmtTuple(shape)}`);
   if (!LITTLE_ENDIAN_HOST) fail('reading .npy files needs a little-endian machine');
   const raw = bytes.slice(dataStart).buffer; // a copy, aligned for the typed array
   const n = needed / itemSize;
   switch (dtype) {
-    case 'float32': return { dtype, shape, data: new Float32Array(raw) };
-    case 'float64': return { dtype, shape, data: new Float64Array(raw) };
-    case 'uint8': return { dtype, shape, data: new Uint8Array(raw) };
-    case 'int32': return { dtype, shape, data: new Int32Array(raw) };
+    case 'float32':
+      return { dtype, shape, data: new Float32Array(raw) };
+    case 'float64':
+      return { dtype, shape, data: new Float64Array(raw) };
+    case 'uint8':
+      return { dtype, shape, data: new Uint8Array(raw) };
+    case 'int32':
+      return { dtype, shape, data: new Int32Array(raw) };
     case 'int64': {
-      const words = new Int32Array(raw), out = new Int32Array(n);
+      const words = new Int32Array(raw),
+        out = new Int32Array(n);
       for (let i = 0; i < n; i++) {
-        const lo = words[2 * i], hi = words[2 * i + 1];
-        if (hi !== lo >> 31) fail(`int64 value ${BigInt(hi) * 4294967296n + BigInt(lo >>> 0)} at flat index ${i} does not fit in int32`);
+        const lo = words[2 * i],
+          hi = words[2 * i + 1];
+        if (hi !== lo >> 31)
+          fail(
+            `int64 value ${BigInt(hi) * 4294967296n + BigInt(lo >>> 0)} at flat index ${i} does not fit in int32`,
+          );
         out[i] = lo;
       }
       return { dtype, shape, data: out };
@@ -95,7 +132,8 @@ type HeaderValue = string | boolean | number[];
  */
 function parseHeaderDict(text: string, fail: (why: string) => never): Record<string, HeaderValue> {
   let pos = 0;
-  const bad = (what: string): never => fail(`malformed header (${what} at character ${pos}): ${JSON.stringify(text.trim())}`);
+  const bad = (what: string): never =>
+    fail(`malformed header (${what} at character ${pos}): ${JSON.stringify(text.trim())}`);
   const space = () => {
     while (pos < text.length && /\s/.test(text[pos])) pos++;
   };
@@ -117,8 +155,8 @@ function parseHeaderDict(text: string, fail: (why: string) => never): Record<str
   const value = (): HeaderValue => {
     space();
     if (text[pos] === "'" || text[pos] === '"') return str();
-    if (text.startsWith('True', pos)) return (pos += 4), true;
-    if (text.startsWith('False', pos)) return (pos += 5), false;
+    if (text.startsWith('True', pos)) return ((pos += 4), true);
+    if (text.startsWith('False', pos)) return ((pos += 5), false);
     if (text[pos] === '[') return bad('a list (structured dtype) where a simple value is expected');
     if (text[pos] !== '(') return bad('expected a string, True, False or a tuple');
     pos++;
@@ -154,7 +192,8 @@ function parseHeaderDict(text: string, fail: (why: string) => never): Record<str
   space();
   if (pos !== text.length) bad('unexpected text after the dict');
   const keys = Object.keys(dict).sort().join(',');
-  if (keys !== 'descr,fortran_order,shape') fail(`header keys are ${keys || 'none'}, expected descr, fortran_order, shape`);
+  if (keys !== 'descr,fortran_order,shape')
+    fail(`header keys are ${keys || 'none'}, expected descr, fortran_order, shape`);
   return dict;
 }
 
@@ -169,7 +208,12 @@ export function readNpy(path: string): NpyArray {
  * images by 1/255). The data is copied.
  */
 export function npyToTensor(a: NpyArray): Tensor {
-  const dtype = a.dtype === 'float64' ? 'float64' : a.dtype === 'int32' || a.dtype === 'int64' ? 'int32' : 'float32';
+  const dtype =
+    a.dtype === 'float64'
+      ? 'float64'
+      : a.dtype === 'int32' || a.dtype === 'int64'
+        ? 'int32'
+        : 'float32';
   const t = Tensor.zeros(a.shape, dtype);
   t.data.set(a.data);
   return t;
@@ -208,23 +252,34 @@ export interface NpyDatasetOptions {
  * - y: (N) class indices, any integer dtype (or floats holding integers), >= 0.
  * - without X_val.npy, a seeded valFraction of the training set is held out (holdoutSplit).
  */
-export function loadNpyDataset(source: string | NpyFiles, opts: NpyDatasetOptions = {}): ClassificationData {
+export function loadNpyDataset(
+  source: string | NpyFiles,
+  opts: NpyDatasetOptions = {},
+): ClassificationData {
   const fn = 'loadNpyDataset';
   expectOptions(fn, opts, ['valFraction', 'seed', 'layout', 'classNames']);
-  const valFraction = opts.valFraction ?? 0.1, seed = opts.seed ?? 0, layout = opts.layout ?? 'NCHW';
+  const valFraction = opts.valFraction ?? 0.1,
+    seed = opts.seed ?? 0,
+    layout = opts.layout ?? 'NCHW';
   expectNumber(fn, 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
   expectNumber(fn, 'seed', seed);
-  if (layout !== 'NCHW' && layout !== 'NHWC') throw new ValueError(`${fn}: layout must be 'NCHW' or 'NHWC', got '${String(layout)}'`);
+  if (layout !== 'NCHW' && layout !== 'NHWC')
+    throw new ValueError(`${fn}: layout must be 'NCHW' or 'NHWC', got '${String(layout)}'`);
   const files = typeof source === 'string' ? npyFilesIn(source) : source;
   const part = (x: string, y: string) => {
-    const X = npyImages(fn, readNpy(x), x, layout), labels = npyLabels(fn, readNpy(y), y);
+    const X = npyImages(fn, readNpy(x), x, layout),
+      labels = npyLabels(fn, readNpy(y), y);
     if (labels.length !== X.shape[0]) {
-      throw new ValueError(`${fn}: ${x} has ${X.shape[0]} samples but ${y} has ${labels.length} labels`);
+      throw new ValueError(
+        `${fn}: ${x} has ${X.shape[0]} samples but ${y} has ${labels.length} labels`,
+      );
     }
     return { X, y: labels };
   };
-  const train = part(files.XTrain, files.yTrain), test = part(files.XTest, files.yTest);
-  if ((files.XVal === undefined) !== (files.yVal === undefined)) throw new Error(`${fn}: give both XVal and yVal, or neither`);
+  const train = part(files.XTrain, files.yTrain),
+    test = part(files.XTest, files.yTest);
+  if ((files.XVal === undefined) !== (files.yVal === undefined))
+    throw new Error(`${fn}: give both XVal and yVal, or neither`);
   let split: Pick<ClassificationData, 'XTrain' | 'yTrain' | 'XVal' | 'yVal'>;
   if (files.XVal !== undefined && files.yVal !== undefined) {
     const val = part(files.XVal, files.yVal);
@@ -232,16 +287,29 @@ export function loadNpyDataset(source: string | NpyFiles, opts: NpyDatasetOption
   } else {
     split = splitValidation(train.X, train.y, valFraction, seed);
   }
-  for (const [name, X] of [['X_val', split.XVal], ['X_test', test.X]] as const) {
+  for (const [name, X] of [
+    ['X_val', split.XVal],
+    ['X_test', test.X],
+  ] as const) {
     if (fmt(X.shape.slice(1)) !== fmt(train.X.shape.slice(1))) {
-      throw new ValueError(`${fn}: ${name} samples have shape ${fmt(X.shape.slice(1))} but X_train samples ${fmt(train.X.shape.slice(1))}`);
+      throw new ValueError(
+        `${fn}: ${name} samples have shape ${fmt(X.shape.slice(1))} but X_train samples ${fmt(train.X.shape.slice(1))}`,
+      );
     }
   }
   let given = opts.classNames;
   if (given === undefined && files.classes !== undefined) {
-    given = readFileSync(files.classes, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
+    given = readFileSync(files.classes, 'utf8')
+      .split(/\r?\n/)
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   }
-  const classNames = classNamesFor(fn, [split.yTrain, split.yVal, test.y], given, files.classes ?? files.yTrain);
+  const classNames = classNamesFor(
+    fn,
+    [split.yTrain, split.yVal, test.y],
+    given,
+    files.classes ?? files.yTrain,
+  );
   return { ...split, XTest: test.X, yTest: test.y, classNames };
 }
 
@@ -252,8 +320,13 @@ function npyFilesIn(dir: string): NpyFiles {
   if (missing.length > 0) throw new Error(`loadNpyDataset: ${dir} has no ${missing.join(', ')}`);
   const has = (n: string) => existsSync(at(n)) && statSync(at(n)).isFile();
   return {
-    XTrain: at('X_train.npy'), yTrain: at('y_train.npy'), XTest: at('X_test.npy'), yTest: at('y_test.npy'),
-    ...(has('X_val.npy') || has('y_val.npy') ? { XVal: at('X_val.npy'), yVal: at('y_val.npy') } : {}),
+    XTrain: at('X_train.npy'),
+    yTrain: at('y_train.npy'),
+    XTest: at('X_test.npy'),
+    yTest: at('y_test.npy'),
+    ...(has('X_val.npy') || has('y_val.npy')
+      ? { XVal: at('X_val.npy'), yVal: at('y_val.npy') }
+      : {}),
     ...(has('classes.txt') ? { classes: at('classes.txt') } : {}),
   };
 }
@@ -261,14 +334,21 @@ function npyFilesIn(dir: string): NpyFiles {
 /** X as float32: uint8 / 255, floats as they are; 3-D gets a channel axis, NHWC is transposed. */
 function npyImages(fn: string, a: NpyArray, path: string, layout: 'NCHW' | 'NHWC'): FloatTensor {
   if (a.dtype !== 'uint8' && a.dtype !== 'float32' && a.dtype !== 'float64') {
-    throw new ValueError(`${fn}: ${path} holds ${a.dtype} data; X must be uint8 (scaled by 1/255), float32 or float64`);
+    throw new ValueError(
+      `${fn}: ${path} holds ${a.dtype} data; X must be uint8 (scaled by 1/255), float32 or float64`,
+    );
   }
   if (a.shape.length < 2 || a.shape.length > 4) {
-    throw new ValueError(`${fn}: ${path} has shape ${fmtTuple(a.shape)}; X must be (N, D), (N, H, W) or 4-D images`);
+    throw new ValueError(
+      `${fn}: ${path} has shape ${fmtTuple(a.shape)}; X must be (N, D), (N, H, W) or 4-D images`,
+    );
   }
-  const scale = a.dtype === 'uint8' ? 1 / 255 : 1, src = a.data;
+  const scale = a.dtype === 'uint8' ? 1 / 255 : 1,
+    src = a.data;
   if (a.shape.length === 4 && layout === 'NHWC') {
-    const [N, H, W, C] = a.shape, X = Tensor.zeros([N, C, H, W]), x = X.data;
+    const [N, H, W, C] = a.shape,
+      X = Tensor.zeros([N, C, H, W]),
+      x = X.data;
     for (let n = 0; n < N; n++) {
       for (let h = 0; h < H; h++) {
         for (let w = 0; w < W; w++) {
@@ -280,18 +360,21 @@ function npyImages(fn: string, a: NpyArray, path: string, layout: 'NCHW' | 'NHWC
     return X;
   }
   const shape = a.shape.length === 3 ? [a.shape[0], 1, a.shape[1], a.shape[2]] : a.shape;
-  const X = Tensor.zeros(shape), x = X.data;
+  const X = Tensor.zeros(shape),
+    x = X.data;
   for (let i = 0; i < src.length; i++) x[i] = src[i] * scale;
   return X;
 }
 
 /** y as Int32Array: (N) non-negative integers of any numeric dtype. */
 function npyLabels(fn: string, a: NpyArray, path: string): Int32Array {
-  if (a.shape.length !== 1) throw new ValueError(`${fn}: ${path} has shape ${fmtTuple(a.shape)}; y must be 1-D (N,)`);
+  if (a.shape.length !== 1)
+    throw new ValueError(`${fn}: ${path} has shape ${fmtTuple(a.shape)}; y must be 1-D (N,)`);
   const y = new Int32Array(a.data.length);
   for (let i = 0; i < y.length; i++) {
     const v = a.data[i];
-    if (!Number.isInteger(v) || v < 0 || v > 2147483647) throw new ValueError(`${fn}: ${path}: y[${i}] = ${v} is not a class index`);
+    if (!Number.isInteger(v) || v < 0 || v > 2147483647)
+      throw new ValueError(`${fn}: ${path}: y[${i}] = ${v} is not a class index`);
     y[i] = v;
   }
   return y;

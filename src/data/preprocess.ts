@@ -1,9 +1,20 @@
 // src/data/preprocess.ts: the classic input preprocessing, fitted on the training set and stored
 // as plain JSON beside a checkpoint, so that evaluation and prediction apply exactly the same.
-import { fmt, ShapeError, Tensor, ValueError, expectFloat, type FloatTensor } from '../tensor/index.js';
+import {
+  fmt,
+  ShapeError,
+  Tensor,
+  ValueError,
+  expectFloat,
+  type FloatTensor,
+} from '../tensor/index.js';
 
 export type PreprocessingKind = 'mean-image' | 'per-channel' | 'none';
-export const PREPROCESSING_KINDS: readonly PreprocessingKind[] = ['mean-image', 'per-channel', 'none'];
+export const PREPROCESSING_KINDS: readonly PreprocessingKind[] = [
+  'mean-image',
+  'per-channel',
+  'none',
+];
 
 /**
  * A fitted preprocessing, JSON-serialisable (JSON.stringify / parsePreprocessing round-trip):
@@ -25,13 +36,19 @@ export type Preprocessing =
 export function fitPreprocessing(X: Tensor, kind: PreprocessingKind): Preprocessing {
   expectFloat('fitPreprocessing', 'X', X);
   if (!PREPROCESSING_KINDS.includes(kind)) {
-    throw new ValueError(`fitPreprocessing: kind must be one of ${PREPROCESSING_KINDS.join(', ')}, got '${String(kind)}'`);
+    throw new ValueError(
+      `fitPreprocessing: kind must be one of ${PREPROCESSING_KINDS.join(', ')}, got '${String(kind)}'`,
+    );
   }
   if (kind === 'none') return { kind };
   if (X.shape.length < 2 || X.shape[0] === 0) {
-    throw new ShapeError(`fitPreprocessing: X has shape ${fmt(X.shape)} but must be (N, ...) with N >= 1`);
+    throw new ShapeError(
+      `fitPreprocessing: X has shape ${fmt(X.shape)} but must be (N, ...) with N >= 1`,
+    );
   }
-  const N = X.shape[0], D = X.size / N, x = X.data;
+  const N = X.shape[0],
+    D = X.size / N,
+    x = X.data;
   if (kind === 'mean-image') {
     const sum = new Float64Array(D);
     for (let n = 0; n < N; n++) {
@@ -40,8 +57,11 @@ export function fitPreprocessing(X: Tensor, kind: PreprocessingKind): Preprocess
     }
     return { kind, shape: X.shape.slice(1), mean: Array.from(sum, (s) => s / N) };
   }
-  const C = X.shape[1], S = D / C, count = N * S; // S: spatial positions per channel
-  const mean = new Float64Array(C), sq = new Float64Array(C);
+  const C = X.shape[1],
+    S = D / C,
+    count = N * S; // S: spatial positions per channel
+  const mean = new Float64Array(C),
+    sq = new Float64Array(C);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const off = (n * C + c) * S;
@@ -53,7 +73,8 @@ export function fitPreprocessing(X: Tensor, kind: PreprocessingKind): Preprocess
   for (let c = 0; c < C; c++) mean[c] /= count;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
-      const off = (n * C + c) * S, mu = mean[c];
+      const off = (n * C + c) * S,
+        mu = mean[c];
       let s = 0;
       for (let j = 0; j < S; j++) s += (x[off + j] - mu) ** 2;
       sq[c] += s;
@@ -72,11 +93,15 @@ export function applyPreprocessing<T extends Tensor>(X: T, prep: Preprocessing):
   const p = parsePreprocessing(prep, 'applyPreprocessing');
   const out = X.clone();
   if (p.kind === 'none') return out;
-  const N = X.shape[0], D = N === 0 ? 0 : X.size / N, y = out.data;
+  const N = X.shape[0],
+    D = N === 0 ? 0 : X.size / N,
+    y = out.data;
   if (p.kind === 'mean-image') {
     const sample = X.shape.slice(1);
     if (sample.length !== p.shape.length || sample.some((d, i) => d !== p.shape[i])) {
-      throw new ShapeError(`applyPreprocessing: X has shape ${fmt(X.shape)} but the mean image has shape ${fmt(p.shape)}`);
+      throw new ShapeError(
+        `applyPreprocessing: X has shape ${fmt(X.shape)} but the mean image has shape ${fmt(p.shape)}`,
+      );
     }
     for (let n = 0; n < N; n++) {
       const row = n * D;
@@ -86,12 +111,16 @@ export function applyPreprocessing<T extends Tensor>(X: T, prep: Preprocessing):
   }
   const C = p.mean.length;
   if (X.shape.length < 2 || X.shape[1] !== C) {
-    throw new ShapeError(`applyPreprocessing: X has shape ${fmt(X.shape)} but the statistics are for ${C} channels (axis 1)`);
+    throw new ShapeError(
+      `applyPreprocessing: X has shape ${fmt(X.shape)} but the statistics are for ${C} channels (axis 1)`,
+    );
   }
   const S = D / C;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
-      const off = (n * C + c) * S, mu = p.mean[c], inv = 1 / p.std[c];
+      const off = (n * C + c) * S,
+        mu = p.mean[c],
+        inv = 1 / p.std[c];
       for (let j = 0; j < S; j++) y[off + j] = (y[off + j] - mu) * inv;
     }
   }
@@ -108,7 +137,11 @@ export function parsePreprocessing(value: unknown, fn = 'parsePreprocessing'): P
   };
   if (value === null || typeof value !== 'object') return bad('expected an object');
   const v = value as Record<string, unknown>;
-  const numbers = (key: string, check: (x: number) => boolean = Number.isFinite, what = 'finite numbers'): number[] => {
+  const numbers = (
+    key: string,
+    check: (x: number) => boolean = Number.isFinite,
+    what = 'finite numbers',
+  ): number[] => {
     const a = v[key];
     if (!Array.isArray(a) || !a.every((x) => typeof x === 'number' && check(x))) {
       return bad(`'${key}' must be an array of ${what}`);
@@ -125,20 +158,27 @@ export function parsePreprocessing(value: unknown, fn = 'parsePreprocessing'): P
       return { kind: 'none' };
     case 'mean-image': {
       keys(['kind', 'shape', 'mean']);
-      const shape = numbers('shape', (d) => Number.isInteger(d) && d >= 1, 'positive integers'), mean = numbers('mean');
+      const shape = numbers('shape', (d) => Number.isInteger(d) && d >= 1, 'positive integers'),
+        mean = numbers('mean');
       const size = shape.reduce((a, b) => a * b, 1);
-      if (mean.length !== size) bad(`'mean' has ${mean.length} values but shape ${fmt(shape)} needs ${size}`);
+      if (mean.length !== size)
+        bad(`'mean' has ${mean.length} values but shape ${fmt(shape)} needs ${size}`);
       return { kind: 'mean-image', shape, mean };
     }
     case 'per-channel': {
       keys(['kind', 'mean', 'std']);
-      const mean = numbers('mean'), std = numbers('std', (s) => Number.isFinite(s) && s > 0, 'positive finite numbers');
+      const mean = numbers('mean'),
+        std = numbers('std', (s) => Number.isFinite(s) && s > 0, 'positive finite numbers');
       if (mean.length !== std.length || mean.length === 0) {
-        bad(`'mean' has ${mean.length} values and 'std' ${std.length}; they must match and be non-empty`);
+        bad(
+          `'mean' has ${mean.length} values and 'std' ${std.length}; they must match and be non-empty`,
+        );
       }
       return { kind: 'per-channel', mean, std };
     }
     default:
-      return bad(`kind must be one of ${PREPROCESSING_KINDS.join(', ')}, got ${JSON.stringify(v.kind)}`);
+      return bad(
+        `kind must be one of ${PREPROCESSING_KINDS.join(', ')}, got ${JSON.stringify(v.kind)}`,
+      );
   }
 }

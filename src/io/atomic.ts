@@ -12,7 +12,8 @@ let counter = 0;
  * rename itself is durable. On any error the temporary file is removed and the error rethrown.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const fs = nodeFs('writeFileAtomic'), nodePath = pathModule('writeFileAtomic');
+  const fs = nodeFs('writeFileAtomic'),
+    nodePath = pathModule('writeFileAtomic');
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const dir = nodePath.dirname(path);
   // Unique per process and call; opened with 'wx', so an existing file is never clobbered.

@@ -13,7 +13,12 @@
 import * as models from '../models/index.js';
 import type { ModelConfig } from '../models/index.js';
 import { fmt, Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
-import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsContents } from './safetensors.js';
+import {
+  readSafetensors,
+  SafetensorsError,
+  writeSafetensors,
+  type SafetensorsContents,
+} from './safetensors.js';
 
 /** What a checkpoint needs of a model: live params, optional buffers and config. */
 export interface CheckpointModel {
@@ -46,7 +51,8 @@ export function registerModel(type: string, factory: ModelFactory): void {
   if (typeof type !== 'string' || type.length === 0) {
     throw new TypeError('registerModel: type must be a non-empty string');
   }
-  if (typeof factory !== 'function') throw new TypeError(`registerModel: factory for '${type}' must be a function`);
+  if (typeof factory !== 'function')
+    throw new TypeError(`registerModel: factory for '${type}' must be a function`);
   registry.set(type, factory);
 }
 
@@ -54,7 +60,10 @@ function factoryFor(fn: string, path: string, type: string): ModelFactory {
   const registered = registry.get(type);
   if (registered) return registered;
   const ctor = Object.hasOwn(models, type) ? (models as Record<string, unknown>)[type] : undefined;
-  if (typeof ctor === 'function' && typeof (ctor.prototype as { loss?: unknown } | undefined)?.loss === 'function') {
+  if (
+    typeof ctor === 'function' &&
+    typeof (ctor.prototype as { loss?: unknown } | undefined)?.loss === 'function'
+  ) {
     return (options) => new (ctor as new (o: Record<string, unknown>) => CheckpointModel)(options);
   }
   throw new ValueError(
@@ -64,16 +73,23 @@ function factoryFor(fn: string, path: string, type: string): ModelFactory {
 
 /** A model's params and buffers in one record, refusing a name used by both. */
 export function modelTensors(fn: string, model: CheckpointModel): Record<string, FloatTensor> {
-  if (model === null || typeof model !== 'object' || model.params === null || typeof model.params !== 'object') {
+  if (
+    model === null ||
+    typeof model !== 'object' ||
+    model.params === null ||
+    typeof model.params !== 'object'
+  ) {
     throw new TypeError(`${fn}: model must have a params object`);
   }
   const out: Record<string, FloatTensor> = { ...model.params };
   for (const [name, t] of Object.entries(model.buffers ?? {})) {
-    if (Object.hasOwn(out, name)) throw new ValueError(`${fn}: '${name}' is both a param and a buffer`);
+    if (Object.hasOwn(out, name))
+      throw new ValueError(`${fn}: '${name}' is both a param and a buffer`);
     out[name] = t;
   }
   for (const [name, t] of Object.entries(out)) {
-    if (!(t instanceof Tensor)) throw new TypeError(`${fn}: model tensor '${name}' is not a Tensor`);
+    if (!(t instanceof Tensor))
+      throw new TypeError(`${fn}: model tensor '${name}' is not a Tensor`);
   }
   return out;
 }
@@ -133,22 +149,35 @@ function parseJson(fn: string, path: string, key: string, text: string | undefin
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError(`${fn}: ${path}: metadata '${key}' is not valid JSON (${(e as Error).message})`);
+    throw new SafetensorsError(
+      `${fn}: ${path}: metadata '${key}' is not valid JSON (${(e as Error).message})`,
+    );
   }
 }
 
-function storedConfig(fn: string, path: string, meta: Record<string, string>): ModelConfig | undefined {
+function storedConfig(
+  fn: string,
+  path: string,
+  meta: Record<string, string>,
+): ModelConfig | undefined {
   const config = parseJson(fn, path, KEY.config, meta[KEY.config]);
   if (config === undefined) return undefined;
   const c = config as Partial<ModelConfig> | null;
   const ok = c !== null && typeof c === 'object' && typeof c.type === 'string';
   if (!ok || c.options === null || typeof c.options !== 'object') {
-    throw new SafetensorsError(`${fn}: ${path}: metadata '${KEY.config}' must be { type, options }`);
+    throw new SafetensorsError(
+      `${fn}: ${path}: metadata '${KEY.config}' must be { type, options }`,
+    );
   }
   return c as ModelConfig;
 }
 
-function storedNames(fn: string, path: string, meta: Record<string, string>, key: string): string[] | undefined {
+function storedNames(
+  fn: string,
+  path: string,
+  meta: Record<string, string>,
+  key: string,
+): string[] | undefined {
   const names = parseJson(fn, path, key, meta[key]);
   if (names === undefined) return undefined;
   if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
@@ -161,7 +190,12 @@ function storedNames(fn: string, path: string, meta: Record<string, string>, key
  * Copies a file's model tensors into `model` after checking all of them (nothing is written
  * unless everything fits). Exported for the Solver's checkpoints.
  */
-export function restoreModel(fn: string, path: string, contents: SafetensorsContents, model: CheckpointModel): void {
+export function restoreModel(
+  fn: string,
+  path: string,
+  contents: SafetensorsContents,
+  model: CheckpointModel,
+): void {
   const target = checkModelFits(fn, path, contents, model);
   for (const [name, t] of Object.entries(target)) t.data.set(contents.tensors[name].data);
 }
@@ -180,32 +214,45 @@ export function checkModelFits(
   const { tensors, metadata } = contents;
   const config = storedConfig(fn, path, metadata);
   if (config !== undefined && model.config !== undefined && config.type !== model.config.type) {
-    throw new ValueError(`${fn}: ${path}: holds a ${config.type} but the model is a ${model.config.type}`);
+    throw new ValueError(
+      `${fn}: ${path}: holds a ${config.type} but the model is a ${model.config.type}`,
+    );
   }
   const target = modelTensors(fn, model);
   const params = storedNames(fn, path, metadata, KEY.params);
   const buffers = storedNames(fn, path, metadata, KEY.buffers);
   // A file from another tool lists nothing: then every tensor in it must belong to the model.
   const stored =
-    params === undefined && buffers === undefined ? Object.keys(tensors) : [...(params ?? []), ...(buffers ?? [])];
+    params === undefined && buffers === undefined
+      ? Object.keys(tensors)
+      : [...(params ?? []), ...(buffers ?? [])];
   const extra = stored.filter((name) => !Object.hasOwn(target, name));
-  if (extra.length > 0) throw new ValueError(`${fn}: ${path}: has ${quoteList(extra)} that the model does not have`);
+  if (extra.length > 0)
+    throw new ValueError(`${fn}: ${path}: has ${quoteList(extra)} that the model does not have`);
   const missing = Object.keys(target).filter((name) => !Object.hasOwn(tensors, name));
-  if (missing.length > 0) throw new ValueError(`${fn}: ${path}: lacks ${quoteList(missing)} that the model has`);
+  if (missing.length > 0)
+    throw new ValueError(`${fn}: ${path}: lacks ${quoteList(missing)} that the model has`);
   for (const [name, t] of Object.entries(target)) {
     const src = tensors[name];
     if (src.dtype !== t.dtype) {
-      throw new ValueError(`${fn}: ${path}: '${name}' has dtype ${src.dtype} but the model's is ${t.dtype}`);
+      throw new ValueError(
+        `${fn}: ${path}: '${name}' has dtype ${src.dtype} but the model's is ${t.dtype}`,
+      );
     }
     if (src.shape.length !== t.shape.length || src.shape.some((d, i) => d !== t.shape[i])) {
-      throw new ValueError(`${fn}: ${path}: '${name}' has shape ${fmt(src.shape)} but the model's is ${fmt(t.shape)}`);
+      throw new ValueError(
+        `${fn}: ${path}: '${name}' has shape ${fmt(src.shape)} but the model's is ${fmt(t.shape)}`,
+      );
     }
   }
   return target;
 }
 
 function quoteList(names: string[]): string {
-  const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ');
+  const shown = names
+    .slice(0, 5)
+    .map((n) => `'${n}'`)
+    .join(', ');
   return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
 }
 
@@ -218,11 +265,16 @@ export interface TrainingCheckpoint {
 }
 
 /** Writes the model's tensors, `extra.tensors` and `extra.state` (as metadata JSON) to `path`, atomically. */
-export function saveTrainingCheckpoint(path: string, model: CheckpointModel, extra: TrainingCheckpoint): void {
+export function saveTrainingCheckpoint(
+  path: string,
+  model: CheckpointModel,
+  extra: TrainingCheckpoint,
+): void {
   const fn = 'saveTrainingCheckpoint';
   const all: Record<string, Tensor> = { ...modelTensors(fn, model) };
   for (const [name, t] of Object.entries(extra.tensors)) {
-    if (Object.hasOwn(all, name)) throw new ValueError(`${fn}: tensor name '${name}' clashes with a model tensor`);
+    if (Object.hasOwn(all, name))
+      throw new ValueError(`${fn}: tensor name '${name}' clashes with a model tensor`);
     all[name] = t;
   }
   const meta = modelMetadata('training', model);
@@ -241,7 +293,9 @@ export function readTrainingCheckpoint(
   const contents = readSafetensors(path);
   if (contents.metadata[KEY.kind] !== 'training') {
     const kind = JSON.stringify(contents.metadata[KEY.kind] ?? null);
-    throw new ValueError(`${fn}: ${path}: is not a training checkpoint (layerwise.kind is ${kind})`);
+    throw new ValueError(
+      `${fn}: ${path}: is not a training checkpoint (layerwise.kind is ${kind})`,
+    );
   }
   const state = parseJson(fn, path, KEY.training, contents.metadata[KEY.training]);
   if (state === null || typeof state !== 'object' || Array.isArray(state)) {

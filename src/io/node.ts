@@ -3,8 +3,10 @@
 type GetBuiltin = (id: string) => unknown;
 
 function builtin<T>(fn: string, id: string): T {
-  const get = (globalThis as { process?: { getBuiltinModule?: GetBuiltin } }).process?.getBuiltinModule;
-  if (typeof get !== 'function') throw new Error(`${fn}: file access needs Node (>= 20.16); this runtime has no ${id}`);
+  const get = (globalThis as { process?: { getBuiltinModule?: GetBuiltin } }).process
+    ?.getBuiltinModule;
+  if (typeof get !== 'function')
+    throw new Error(`${fn}: file access needs Node (>= 20.16); this runtime has no ${id}`);
   return get(id) as T;
 }
 export const nodeFs = (fn: string): typeof import('node:fs') => builtin(fn, 'node:fs');

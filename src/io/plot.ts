@@ -1,6 +1,13 @@
 // src/io/plot.ts: training curves and image grids as PNG files, with no dependencies: shapes and
 // text (a built-in 5x7 bitmap font) are drawn into an RGB buffer, then encoded by encodePng.
-import { fmt, ShapeError, ValueError, expectFloat, expectOptions, type Tensor } from '../tensor/index.js';
+import {
+  fmt,
+  ShapeError,
+  ValueError,
+  expectFloat,
+  expectOptions,
+  type Tensor,
+} from '../tensor/index.js';
 import { encodePng } from './png.js';
 
 // ---------------------------------------------------------------------------------- font
@@ -11,33 +18,114 @@ import { encodePng } from './png.js';
  * drawn 2 rows lower (their 7 rows are x-height body plus tail).
  */
 const FONT_HEX =
-  '00000000000000' + '04040404040004' + '0a0a0000000000' + '0a0a1f0a1f0a0a' + '040f140e051e04' + //  !"#$
-  '18190204081303' + '0c12140815120d' + '04040000000000' + '02040808080402' + '08040202020408' + // %&'()
-  '0004150e150400' + '0004041f040400' + '000000000c0408' + '0000001f000000' + '00000000000c0c' + // *+,-.
-  '00010204081000' + '0e11131519110e' + '040c040404040e' + '0e11010204081f' + '1f02040201110e' + // /0123
-  '02060a121f0202' + '1f101e0101110e' + '0608101e11110e' + '1f010204080808' + '0e11110e11110e' + // 45678
-  '0e11110f01020c' + '000c0c000c0c00' + '000c0c000c0408' + '02040810080402' + '00001f001f0000' + // 9:;<=
-  '08040201020408' + '0e110102040004' + '0e11010d15150e' + '0e11111f111111' + '1e11111e11111e' + // >?@AB
-  '0e11101010110e' + '1c12111111121c' + '1f10101e10101f' + '1f10101e101010' + '0e11101711110f' + // CDEFG
-  '1111111f111111' + '0e04040404040e' + '0702020202120c' + '11121418141211' + '1010101010101f' + // HIJKL
-  '111b1515111111' + '11111915131111' + '0e11111111110e' + '1e11111e101010' + '0e11111115120d' + // MNOPQ
-  '1e11111e141211' + '0f10100e01011e' + '1f040404040404' + '1111111111110e' + '11111111110a04' + // RSTUV
-  '1111111515150a' + '11110a040a1111' + '11110a04040404' + '1f01020408101f' + '0e08080808080e' + // WXYZ[
-  '00100804020100' + '0e02020202020e' + '040a1100000000' + '0000000000001f' + '08040200000000' + // \]^_`
-  '00000e010f110f' + '1010161911111e' + '00000e1010110e' + '01010d1311110f' + '00000e111f100e' + // abcde
-  '0609081c080808' + '0f11110f01010e' + '10101619111111' + '04000c0404040e' + '0200060202120c' + // fghij
-  '10101214181412' + '0c04040404040e' + '00001a15151111' + '00001619111111' + '00000e1111110e' + // klmno
-  '1e11111e101010' + '0f11110f010101' + '00001619101010' + '00000e100e011e' + '08081c08080906' + // pqrst
-  '0000111111130d' + '00001111110a04' + '0000111115150a' + '0000110a040a11' + '1111110f01010e' + // uvwxy
-  '00001f0204081f' + '02040408040402' + '04040404040404' + '08040402040408' + '00000815020000' + // z{|}~
+  '00000000000000' +
+  '04040404040004' +
+  '0a0a0000000000' +
+  '0a0a1f0a1f0a0a' +
+  '040f140e051e04' + //  !"#$
+  '18190204081303' +
+  '0c12140815120d' +
+  '04040000000000' +
+  '02040808080402' +
+  '08040202020408' + // %&'()
+  '0004150e150400' +
+  '0004041f040400' +
+  '000000000c0408' +
+  '0000001f000000' +
+  '00000000000c0c' + // *+,-.
+  '00010204081000' +
+  '0e11131519110e' +
+  '040c040404040e' +
+  '0e11010204081f' +
+  '1f02040201110e' + // /0123
+  '02060a121f0202' +
+  '1f101e0101110e' +
+  '0608101e11110e' +
+  '1f010204080808' +
+  '0e11110e11110e' + // 45678
+  '0e11110f01020c' +
+  '000c0c000c0c00' +
+  '000c0c000c0408' +
+  '02040810080402' +
+  '00001f001f0000' + // 9:;<=
+  '08040201020408' +
+  '0e110102040004' +
+  '0e11010d15150e' +
+  '0e11111f111111' +
+  '1e11111e11111e' + // >?@AB
+  '0e11101010110e' +
+  '1c12111111121c' +
+  '1f10101e10101f' +
+  '1f10101e101010' +
+  '0e11101711110f' + // CDEFG
+  '1111111f111111' +
+  '0e04040404040e' +
+  '0702020202120c' +
+  '11121418141211' +
+  '1010101010101f' + // HIJKL
+  '111b1515111111' +
+  '11111915131111' +
+  '0e11111111110e' +
+  '1e11111e101010' +
+  '0e11111115120d' + // MNOPQ
+  '1e11111e141211' +
+  '0f10100e01011e' +
+  '1f040404040404' +
+  '1111111111110e' +
+  '11111111110a04' + // RSTUV
+  '1111111515150a' +
+  '11110a040a1111' +
+  '11110a04040404' +
+  '1f01020408101f' +
+  '0e08080808080e' + // WXYZ[
+  '00100804020100' +
+  '0e02020202020e' +
+  '040a1100000000' +
+  '0000000000001f' +
+  '08040200000000' + // \]^_`
+  '00000e010f110f' +
+  '1010161911111e' +
+  '00000e1010110e' +
+  '01010d1311110f' +
+  '00000e111f100e' + // abcde
+  '0609081c080808' +
+  '0f11110f01010e' +
+  '10101619111111' +
+  '04000c0404040e' +
+  '0200060202120c' + // fghij
+  '10101214181412' +
+  '0c04040404040e' +
+  '00001a15151111' +
+  '00001619111111' +
+  '00000e1111110e' + // klmno
+  '1e11111e101010' +
+  '0f11110f010101' +
+  '00001619101010' +
+  '00000e100e011e' +
+  '08081c08080906' + // pqrst
+  '0000111111130d' +
+  '00001111110a04' +
+  '0000111115150a' +
+  '0000110a040a11' +
+  '1111110f01010e' + // uvwxy
+  '00001f0204081f' +
+  '02040408040402' +
+  '04040404040404' +
+  '08040402040408' +
+  '00000815020000' + // z{|}~
   '';
-const GLYPH_W = 5, GLYPH_H = 7, ADVANCE = 6, DESCENDERS = 'gpqy';
+const GLYPH_W = 5,
+  GLYPH_H = 7,
+  ADVANCE = 6,
+  DESCENDERS = 'gpqy';
 
 function glyphRows(ch: string): number[] {
   let code = ch.charCodeAt(0);
   if (code < 32 || code > 126) code = 63; // '?'
   const off = (code - 32) * 14;
-  return Array.from({ length: GLYPH_H }, (_, r) => parseInt(FONT_HEX.slice(off + 2 * r, off + 2 * r + 2), 16));
+  return Array.from({ length: GLYPH_H }, (_, r) =>
+    parseInt(FONT_HEX.slice(off + 2 * r, off + 2 * r + 2), 16),
+  );
 }
 
 // ---------------------------------------------------------------------------------- canvas
@@ -49,7 +137,11 @@ class Canvas {
   readonly data: Uint8Array;
   clip = { x0: 0, y0: 0, x1: 0, y1: 0 }; // drawing is limited to [x0, x1) x [y0, y1)
 
-  constructor(readonly width: number, readonly height: number, background: RGB = [255, 255, 255]) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    background: RGB = [255, 255, 255],
+  ) {
     this.data = new Uint8Array(width * height * 3);
     for (let i = 0; i < width * height; i++) this.data.set(background, 3 * i);
     this.resetClip();
@@ -73,9 +165,14 @@ class Canvas {
 
   /** A line of the given thickness (a square brush stamped along Bresenham's steps). */
   line(xa: number, ya: number, xb: number, yb: number, c: RGB, thickness = 1): void {
-    let x = Math.round(xa), y = Math.round(ya);
-    const x2 = Math.round(xb), y2 = Math.round(yb);
-    const dx = Math.abs(x2 - x), dy = -Math.abs(y2 - y), sx = x < x2 ? 1 : -1, sy = y < y2 ? 1 : -1;
+    let x = Math.round(xa),
+      y = Math.round(ya);
+    const x2 = Math.round(xb),
+      y2 = Math.round(yb);
+    const dx = Math.abs(x2 - x),
+      dy = -Math.abs(y2 - y),
+      sx = x < x2 ? 1 : -1,
+      sy = y < y2 ? 1 : -1;
     const lo = -Math.floor((thickness - 1) / 2);
     let err = dx + dy;
     for (;;) {
@@ -96,7 +193,8 @@ class Canvas {
   /** Text with its top-left corner at (x, y); `vertical` runs bottom-to-top (for a y label). */
   text(x: number, y: number, s: string, c: RGB, scale = 1, vertical = false): void {
     [...s].forEach((ch, k) => {
-      const rows = glyphRows(ch), drop = DESCENDERS.includes(ch) ? 2 : 0;
+      const rows = glyphRows(ch),
+        drop = DESCENDERS.includes(ch) ? 2 : 0;
       for (let row = 0; row < GLYPH_H; row++) {
         const r = row + drop;
         for (let col = 0; col < GLYPH_W; col++) {
@@ -111,7 +209,8 @@ class Canvas {
 }
 
 /** Width in pixels of s drawn at `scale`. */
-const textWidth = (s: string, scale: number) => (s.length === 0 ? 0 : (s.length * ADVANCE - 1) * scale);
+const textWidth = (s: string, scale: number) =>
+  s.length === 0 ? 0 : (s.length * ADVANCE - 1) * scale;
 
 // ---------------------------------------------------------------------------------- line plots
 
@@ -130,10 +229,20 @@ export interface PlotOptions {
 
 /** Distinct series colours (the matplotlib "tab10" hues). */
 export const PLOT_COLOURS: readonly RGB[] = [
-  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
-  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
+  [31, 119, 180],
+  [255, 127, 14],
+  [44, 160, 44],
+  [214, 39, 40],
+  [148, 103, 189],
+  [140, 86, 75],
+  [227, 119, 194],
+  [127, 127, 127],
+  [188, 189, 34],
+  [23, 190, 207],
 ];
-const BLACK: RGB = [0, 0, 0], GRID: RGB = [225, 225, 225], DARK: RGB = [60, 60, 60];
+const BLACK: RGB = [0, 0, 0],
+  GRID: RGB = [225, 225, 225],
+  DARK: RGB = [60, 60, 60];
 
 /**
  * Line plots as a PNG: one panel per PlotOptions, side by side (e.g. the loss curve and the
@@ -143,16 +252,22 @@ const BLACK: RGB = [0, 0, 0], GRID: RGB = [225, 225, 225], DARK: RGB = [60, 60, 
  * breaking the line. opts.width/height are the whole image (default 480 per panel x 360).
  */
 export function linePlotPng(
-  plots: PlotOptions | PlotOptions[], opts: { width?: number; height?: number } = {},
+  plots: PlotOptions | PlotOptions[],
+  opts: { width?: number; height?: number } = {},
 ): Uint8Array {
   const fn = 'linePlotPng';
   expectOptions(fn, opts, ['width', 'height']);
   const list = Array.isArray(plots) ? plots : [plots];
   if (list.length === 0) throw new ValueError(`${fn}: plots is empty`);
   list.forEach((p, i) => checkPlot(fn, p, i));
-  const width = opts.width ?? 480 * list.length, height = opts.height ?? 360;
-  for (const [arg, v, min] of [['width', width, 120 * list.length], ['height', height, 100]] as const) {
-    if (!Number.isInteger(v) || v < min || v > 16384) throw new ValueError(`${fn}: ${arg} must be an integer in [${min}, 16384], got ${v}`);
+  const width = opts.width ?? 480 * list.length,
+    height = opts.height ?? 360;
+  for (const [arg, v, min] of [
+    ['width', width, 120 * list.length],
+    ['height', height, 100],
+  ] as const) {
+    if (!Number.isInteger(v) || v < min || v > 16384)
+      throw new ValueError(`${fn}: ${arg} must be an integer in [${min}, 16384], got ${v}`);
   }
   const canvas = new Canvas(width, height);
   const panelW = Math.floor(width / list.length);
@@ -161,28 +276,35 @@ export function linePlotPng(
 }
 
 function checkPlot(fn: string, p: PlotOptions, i: number): void {
-  if (p === null || typeof p !== 'object' || !Array.isArray(p.series)) throw new TypeError(`${fn}: plots[${i}].series must be an array`);
+  if (p === null || typeof p !== 'object' || !Array.isArray(p.series))
+    throw new TypeError(`${fn}: plots[${i}].series must be an array`);
   expectOptions(`${fn}: plots[${i}]`, p, ['series', 'title', 'xLabel', 'yLabel', 'logY']);
   p.series.forEach((s, j) => {
     const at = `plots[${i}].series[${j}]`;
-    if (s === null || typeof s !== 'object' || typeof s.name !== 'string') throw new TypeError(`${fn}: ${at}.name must be a string`);
+    if (s === null || typeof s !== 'object' || typeof s.name !== 'string')
+      throw new TypeError(`${fn}: ${at}.name must be a string`);
     if (!isNumbers(s.y)) throw new TypeError(`${fn}: ${at}.y must be an array of numbers`);
     if (s.x !== undefined) {
       if (!isNumbers(s.x)) throw new TypeError(`${fn}: ${at}.x must be an array of numbers`);
-      if (s.x.length !== s.y.length) throw new ShapeError(`${fn}: ${at} has ${s.x.length} x values but ${s.y.length} y values`);
+      if (s.x.length !== s.y.length)
+        throw new ShapeError(`${fn}: ${at} has ${s.x.length} x values but ${s.y.length} y values`);
     }
   });
 }
 
 const isNumbers = (a: unknown): boolean =>
-  (Array.isArray(a) || ArrayBuffer.isView(a)) && Array.prototype.every.call(a, (v: unknown) => typeof v === 'number');
+  (Array.isArray(a) || ArrayBuffer.isView(a)) &&
+  Array.prototype.every.call(a, (v: unknown) => typeof v === 'number');
 
 /** Tick positions between lo and hi: multiples of 1, 2 or 5 x 10^k, about `target` of them. */
 export function niceTicks(lo: number, hi: number, target = 5): { ticks: number[]; step: number } {
-  const raw = (hi - lo) / target, mag = 10 ** Math.floor(Math.log10(raw)), f = raw / mag;
+  const raw = (hi - lo) / target,
+    mag = 10 ** Math.floor(Math.log10(raw)),
+    f = raw / mag;
   const step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step - 1e-9); t * step <= hi + step * 1e-9; t++) ticks.push(t * step + 0); // + 0: no -0
+  for (let t = Math.ceil(lo / step - 1e-9); t * step <= hi + step * 1e-9; t++)
+    ticks.push(t * step + 0); // + 0: no -0
   return { ticks, step };
 }
 
@@ -199,20 +321,36 @@ export function formatTick(v: number, step?: number): string {
   return v.toFixed(decimals);
 }
 
-function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w: number, h: number): void {
+function drawPanel(
+  canvas: Canvas,
+  p: PlotOptions,
+  left: number,
+  top: number,
+  w: number,
+  h: number,
+): void {
   const s = w >= 700 && h >= 450 ? 2 : 1; // text scale
   const lineH = (GLYPH_H + 3) * s;
-  const points = p.series.map((ser) => Array.from(ser.y, (y, k) => [ser.x ? ser.x[k] : k, p.logY ? Math.log10(y) : y])
-    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)));
+  const points = p.series.map((ser) =>
+    Array.from(ser.y, (y, k) => [ser.x ? ser.x[k] : k, p.logY ? Math.log10(y) : y]).filter(
+      ([x, y]) => Number.isFinite(x) && Number.isFinite(y),
+    ),
+  );
   let [xlo, xhi, ylo, yhi] = [Infinity, -Infinity, Infinity, -Infinity];
   for (const pts of points) {
     for (const [x, y] of pts) {
-      [xlo, xhi, ylo, yhi] = [Math.min(xlo, x), Math.max(xhi, x), Math.min(ylo, y), Math.max(yhi, y)];
+      [xlo, xhi, ylo, yhi] = [
+        Math.min(xlo, x),
+        Math.max(xhi, x),
+        Math.min(ylo, y),
+        Math.max(yhi, y),
+      ];
     }
   }
   if (xlo > xhi) [xlo, xhi, ylo, yhi] = [0, 1, 0, 1]; // nothing to draw
   if (xhi === xlo) [xlo, xhi] = [xlo - 1, xhi + 1];
-  if (yhi === ylo) [ylo, yhi] = [ylo - (Math.abs(ylo) * 0.1 || 1), yhi + (Math.abs(yhi) * 0.1 || 1)];
+  if (yhi === ylo)
+    [ylo, yhi] = [ylo - (Math.abs(ylo) * 0.1 || 1), yhi + (Math.abs(yhi) * 0.1 || 1)];
   if (!p.logY) {
     // widen the y range to whole tick steps, so curves do not run along the frame
     const { step } = niceTicks(ylo, yhi);
@@ -221,10 +359,16 @@ function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w:
     const margin = 0.04 * (yhi - ylo);
     [ylo, yhi] = [ylo - margin, yhi + margin];
   }
-  const xt = niceTicks(xlo, xhi), yt = p.logY ? logTicks(ylo, yhi) : niceTicks(ylo, yhi);
+  const xt = niceTicks(xlo, xhi),
+    yt = p.logY ? logTicks(ylo, yhi) : niceTicks(ylo, yhi);
   const yLabels = yt.ticks.map((t) => (p.logY ? formatTick(10 ** t) : formatTick(t, yt.step)));
   // plot area
-  const x0 = left + 8 * s + (p.yLabel ? lineH : 0) + Math.max(...yLabels.map((l) => textWidth(l, s))) + 6 * s;
+  const x0 =
+    left +
+    8 * s +
+    (p.yLabel ? lineH : 0) +
+    Math.max(...yLabels.map((l) => textWidth(l, s))) +
+    6 * s;
   const x1 = left + w - 12 * s;
   const y0 = top + (p.title ? lineH + 8 * s : 12 * s);
   const y1 = top + h - (6 * s + lineH + (p.xLabel ? lineH : 0));
@@ -243,7 +387,13 @@ function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w:
     const y = Math.round(py(t));
     canvas.line(x0, y, x1, y, GRID);
     canvas.line(x0 - 3 * s, y, x0, y, BLACK);
-    canvas.text(x0 - 5 * s - textWidth(yLabels[k], s), y - Math.floor((GLYPH_H * s) / 2), yLabels[k], DARK, s);
+    canvas.text(
+      x0 - 5 * s - textWidth(yLabels[k], s),
+      y - Math.floor((GLYPH_H * s) / 2),
+      yLabels[k],
+      DARK,
+      s,
+    );
   });
   // series, clipped to the plot area
   canvas.clip = { x0, y0, x1: x1 + 1, y1: y1 + 1 };
@@ -253,7 +403,8 @@ function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w:
       canvas.line(px(pts[k - 1][0]), py(pts[k - 1][1]), px(pts[k][0]), py(pts[k][1]), c, 2 * s);
     }
     if (pts.length > 40) return; // markers only where points are few enough to see
-    for (const [x, y] of pts) canvas.rect(Math.round(px(x)) - s - 1, Math.round(py(y)) - s - 1, 2 * s + 3, 2 * s + 3, c);
+    for (const [x, y] of pts)
+      canvas.rect(Math.round(px(x)) - s - 1, Math.round(py(y)) - s - 1, 2 * s + 3, 2 * s + 3, c);
   });
   canvas.resetClip();
   // frame, title, axis labels
@@ -261,10 +412,19 @@ function drawPanel(canvas: Canvas, p: PlotOptions, left: number, top: number, w:
   canvas.line(x0, y1, x1, y1, BLACK);
   canvas.line(x0, y0, x0, y1, BLACK);
   canvas.line(x1, y0, x1, y1, BLACK);
-  if (p.title) canvas.text((x0 + x1) / 2 - textWidth(p.title, s) / 2, top + 6 * s, p.title, BLACK, s);
-  if (p.xLabel) canvas.text((x0 + x1) / 2 - textWidth(p.xLabel, s) / 2, y1 + 5 * s + lineH, p.xLabel, BLACK, s);
-  if (p.yLabel) canvas.text(left + 6 * s, (y0 + y1) / 2 + textWidth(p.yLabel, s) / 2, p.yLabel, BLACK, s, true);
-  drawLegend(canvas, p.series.map((ser) => ser.name), x1, y0, s);
+  if (p.title)
+    canvas.text((x0 + x1) / 2 - textWidth(p.title, s) / 2, top + 6 * s, p.title, BLACK, s);
+  if (p.xLabel)
+    canvas.text((x0 + x1) / 2 - textWidth(p.xLabel, s) / 2, y1 + 5 * s + lineH, p.xLabel, BLACK, s);
+  if (p.yLabel)
+    canvas.text(left + 6 * s, (y0 + y1) / 2 + textWidth(p.yLabel, s) / 2, p.yLabel, BLACK, s, true);
+  drawLegend(
+    canvas,
+    p.series.map((ser) => ser.name),
+    x1,
+    y0,
+    s,
+  );
 }
 
 /**
@@ -289,18 +449,28 @@ function logTicks(lo: number, hi: number): { ticks: number[]; step: number } {
 }
 
 /** A boxed legend in the top-right corner of the plot area. */
-function drawLegend(canvas: Canvas, names: string[], xRight: number, yTop: number, s: number): void {
+function drawLegend(
+  canvas: Canvas,
+  names: string[],
+  xRight: number,
+  yTop: number,
+  s: number,
+): void {
   if (names.length === 0) return;
-  const lineH = (GLYPH_H + 4) * s, swatch = 14 * s;
-  const w = Math.max(...names.map((n) => textWidth(n, s))) + swatch + 12 * s, h = names.length * lineH + 6 * s;
-  const x = xRight - w - 6 * s, y = yTop + 6 * s;
+  const lineH = (GLYPH_H + 4) * s,
+    swatch = 14 * s;
+  const w = Math.max(...names.map((n) => textWidth(n, s))) + swatch + 12 * s,
+    h = names.length * lineH + 6 * s;
+  const x = xRight - w - 6 * s,
+    y = yTop + 6 * s;
   canvas.rect(x, y, w, h, [255, 255, 255]);
   canvas.line(x, y, x + w, y, DARK);
   canvas.line(x, y + h, x + w, y + h, DARK);
   canvas.line(x, y, x, y + h, DARK);
   canvas.line(x + w, y, x + w, y + h, DARK);
   names.forEach((name, i) => {
-    const ly = y + 4 * s + i * lineH, c = PLOT_COLOURS[i % PLOT_COLOURS.length];
+    const ly = y + 4 * s + i * lineH,
+      c = PLOT_COLOURS[i % PLOT_COLOURS.length];
     canvas.rect(x + 4 * s, ly + Math.floor((GLYPH_H * s) / 2) - s, swatch - 4 * s, 2 * s, c);
     canvas.text(x + swatch + 4 * s, ly, name, BLACK, s);
   });
@@ -332,22 +502,40 @@ export function imageGridPng(images: Tensor, opts: ImageGridOptions = {}): Uint8
   expectFloat(fn, 'images', images);
   const [N, C, H, W] = images.shape;
   if (images.shape.length !== 4 || (C !== 1 && C !== 3) || N === 0) {
-    throw new ShapeError(`${fn}: images has shape ${fmt(images.shape)} but must be (N, C, H, W) with N >= 1 and C = 1 or 3`);
+    throw new ShapeError(
+      `${fn}: images has shape ${fmt(images.shape)} but must be (N, C, H, W) with N >= 1 and C = 1 or 3`,
+    );
   }
-  const cols = opts.cols ?? Math.ceil(Math.sqrt(N)), scale = opts.scale ?? 1, pad = opts.pad ?? 1;
+  const cols = opts.cols ?? Math.ceil(Math.sqrt(N)),
+    scale = opts.scale ?? 1,
+    pad = opts.pad ?? 1;
   const normalize = opts.normalize ?? 'each';
-  for (const [arg, v, min] of [['cols', cols, 1], ['scale', scale, 1], ['pad', pad, 0]] as const) {
-    if (!Number.isInteger(v) || v < min) throw new ValueError(`${fn}: ${arg} must be an integer >= ${min}, got ${v}`);
+  for (const [arg, v, min] of [
+    ['cols', cols, 1],
+    ['scale', scale, 1],
+    ['pad', pad, 0],
+  ] as const) {
+    if (!Number.isInteger(v) || v < min)
+      throw new ValueError(`${fn}: ${arg} must be an integer >= ${min}, got ${v}`);
   }
-  if (!['each', 'all', 'none'].includes(normalize)) throw new ValueError(`${fn}: normalize must be 'each', 'all' or 'none', got '${normalize}'`);
-  const rows = Math.ceil(N / Math.min(cols, N)), nCols = Math.min(cols, N);
-  const cellW = W * scale, cellH = H * scale;
-  const outW = nCols * cellW + (nCols + 1) * pad, outH = rows * cellH + (rows + 1) * pad;
-  if (outW * outH > 1 << 26) throw new ValueError(`${fn}: the grid would be ${outW}x${outH} pixels; use a smaller scale or fewer images`);
+  if (!['each', 'all', 'none'].includes(normalize))
+    throw new ValueError(`${fn}: normalize must be 'each', 'all' or 'none', got '${normalize}'`);
+  const rows = Math.ceil(N / Math.min(cols, N)),
+    nCols = Math.min(cols, N);
+  const cellW = W * scale,
+    cellH = H * scale;
+  const outW = nCols * cellW + (nCols + 1) * pad,
+    outH = rows * cellH + (rows + 1) * pad;
+  if (outW * outH > 1 << 26)
+    throw new ValueError(
+      `${fn}: the grid would be ${outW}x${outH} pixels; use a smaller scale or fewer images`,
+    );
   const out = new Uint8Array(outW * outH * C).fill(255);
-  const D = C * H * W, x = images.data;
+  const D = C * H * W,
+    x = images.data;
   const range = (from: number, to: number): [number, number] => {
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let i = from; i < to; i++) {
       if (Number.isFinite(x[i])) [lo, hi] = [Math.min(lo, x[i]), Math.max(hi, x[i])];
     }
@@ -355,14 +543,19 @@ export function imageGridPng(images: Tensor, opts: ImageGridOptions = {}): Uint8
   };
   const all = normalize === 'all' ? range(0, N * D) : null;
   for (let n = 0; n < N; n++) {
-    const [lo, hi] = normalize === 'none' ? [0, 1] : all ?? range(n * D, (n + 1) * D);
-    const ox = pad + (n % nCols) * (cellW + pad), oy = pad + Math.floor(n / nCols) * (cellH + pad);
+    const [lo, hi] = normalize === 'none' ? [0, 1] : (all ?? range(n * D, (n + 1) * D));
+    const ox = pad + (n % nCols) * (cellW + pad),
+      oy = pad + Math.floor(n / nCols) * (cellH + pad);
     for (let c = 0; c < C; c++) {
       for (let h = 0; h < H; h++) {
         for (let w = 0; w < W; w++) {
           const v = x[n * D + (c * H + h) * W + w];
           const clamped = Math.min(hi, Math.max(lo, v));
-          const level = !(hi > lo) ? 128 : Number.isFinite(v) ? Math.round((255 * (clamped - lo)) / (hi - lo)) : 0;
+          const level = !(hi > lo)
+            ? 128
+            : Number.isFinite(v)
+              ? Math.round((255 * (clamped - lo)) / (hi - lo))
+              : 0;
           for (let dy = 0; dy < scale; dy++) {
             const row = (oy + h * scale + dy) * outW;
             for (let dx = 0; dx < scale; dx++) out[(row + ox + w * scale + dx) * C + c] = level;

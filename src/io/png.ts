@@ -36,18 +36,26 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number 
 
 /** The Paeth predictor of the PNG filter type 4. */
 function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+  const p = a + b - c,
+    pa = Math.abs(p - a),
+    pb = Math.abs(p - b),
+    pc = Math.abs(p - c);
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
 /** What filter type 0..4 (None, Sub, Up, Average, Paeth) predicts from left a, up b, up-left c. */
 function predictor(filter: number, a: number, b: number, c: number): number {
   switch (filter) {
-    case 0: return 0;
-    case 1: return a;
-    case 2: return b;
-    case 3: return (a + b) >> 1;
-    default: return paeth(a, b, c);
+    case 0:
+      return 0;
+    case 1:
+      return a;
+    case 2:
+      return b;
+    case 3:
+      return (a + b) >> 1;
+    default:
+      return paeth(a, b, c);
   }
 }
 
@@ -60,16 +68,30 @@ const COLOUR_TYPE_OF_CHANNELS: Record<number, number> = { 1: 0, 2: 4, 3: 2, 4: 6
  * 4 = RGBA. Each scanline gets the filter (of the five) with the smallest sum of |residuals|,
  * the heuristic libpng uses; the data is deflated by node:zlib.
  */
-export function encodePng(pixels: Uint8Array, width: number, height: number, channels: 1 | 2 | 3 | 4): Uint8Array {
-  if (!(pixels instanceof Uint8Array)) throw new TypeError('encodePng: pixels must be a Uint8Array');
-  for (const [arg, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff) throw new ValueError(`encodePng: ${arg} must be a positive integer, got ${v}`);
+export function encodePng(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: 1 | 2 | 3 | 4,
+): Uint8Array {
+  if (!(pixels instanceof Uint8Array))
+    throw new TypeError('encodePng: pixels must be a Uint8Array');
+  for (const [arg, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff)
+      throw new ValueError(`encodePng: ${arg} must be a positive integer, got ${v}`);
   }
-  if (!(channels in COLOUR_TYPE_OF_CHANNELS)) throw new ValueError(`encodePng: channels must be 1, 2, 3 or 4, got ${channels}`);
+  if (!(channels in COLOUR_TYPE_OF_CHANNELS))
+    throw new ValueError(`encodePng: channels must be 1, 2, 3 or 4, got ${channels}`);
   if (pixels.length !== width * height * channels) {
-    throw new ValueError(`encodePng: pixels has ${pixels.length} bytes but ${width}x${height}x${channels} needs ${width * height * channels}`);
+    throw new ValueError(
+      `encodePng: pixels has ${pixels.length} bytes but ${width}x${height}x${channels} needs ${width * height * channels}`,
+    );
   }
-  const stride = width * channels, raw = new Uint8Array(height * (stride + 1));
+  const stride = width * channels,
+    raw = new Uint8Array(height * (stride + 1));
   const candidate = new Uint8Array(stride);
   for (let y = 0; y < height; y++) {
     const line = pixels.subarray(y * stride, (y + 1) * stride);
@@ -99,7 +121,9 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   view.setUint32(4, height);
   ihdr.set([8, COLOUR_TYPE_OF_CHANNELS[channels], 0, 0, 0], 8); // depth, colour type, compression, filter, interlace
   const chunks = [
-    chunk('IHDR', ihdr), chunk('IDAT', new Uint8Array(deflateSync(raw))), chunk('IEND', new Uint8Array(0)),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', new Uint8Array(deflateSync(raw))),
+    chunk('IEND', new Uint8Array(0)),
   ];
   const out = new Uint8Array(8 + chunks.reduce((s, c) => s + c.length, 0));
   out.set(SIGNATURE, 0);
@@ -113,7 +137,8 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
 
 /** length (4, big-endian) | type (4) | data | CRC-32 of type and data (4). */
 function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length), view = new DataView(out.buffer);
+  const out = new Uint8Array(12 + data.length),
+    view = new DataView(out.buffer);
   view.setUint32(0, data.length);
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
   out.set(data, 8);
@@ -133,10 +158,22 @@ interface Header {
 
 const SAMPLES_PER_PIXEL: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const DEPTHS_OF_COLOUR_TYPE: Record<number, number[]> = {
-  0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16],
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
 };
 /** Adam7 passes: [x0, y0, dx, dy]. */
-const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
 
 /**
  * Decodes a PNG into 8-bit samples. Supports every standard format: bit depths 1, 2, 4, 8, 16;
@@ -152,21 +189,32 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data'): PngImage {
     throw new ValueError(`decodePng: ${name}: ${why}`);
   };
   if (!(bytes instanceof Uint8Array)) throw new TypeError('decodePng: bytes must be a Uint8Array');
-  if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) fail('not a PNG file (bad signature)');
+  if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b))
+    fail('not a PNG file (bad signature)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 8, header: Header | null = null, palette: Uint8Array | null = null, trns: Uint8Array | null = null;
+  let pos = 8,
+    header: Header | null = null,
+    palette: Uint8Array | null = null,
+    trns: Uint8Array | null = null;
   const idat: Uint8Array[] = [];
   let ended = false;
   while (!ended) {
     if (pos + 8 > bytes.length) fail(`truncated at byte ${pos} (no IEND chunk)`);
-    const length = view.getUint32(pos), type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+    const length = view.getUint32(pos),
+      type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
     if (!/^[A-Za-z]{4}$/.test(type)) fail(`bad chunk type at byte ${pos}`);
     if (length > 0x7fffffff || pos + 12 + length > bytes.length) {
-      fail(`chunk '${type}' at byte ${pos} is truncated (needs ${length + 12} bytes, ${bytes.length - pos} left)`);
+      fail(
+        `chunk '${type}' at byte ${pos} is truncated (needs ${length + 12} bytes, ${bytes.length - pos} left)`,
+      );
     }
     const data = bytes.subarray(pos + 8, pos + 8 + length);
-    const want = view.getUint32(pos + 8 + length), got = crc32(bytes, pos + 4, pos + 8 + length);
-    if (want !== got) fail(`CRC mismatch in chunk '${type}' at byte ${pos} (stored ${hex(want)}, computed ${hex(got)})`);
+    const want = view.getUint32(pos + 8 + length),
+      got = crc32(bytes, pos + 4, pos + 8 + length);
+    if (want !== got)
+      fail(
+        `CRC mismatch in chunk '${type}' at byte ${pos} (stored ${hex(want)}, computed ${hex(got)})`,
+      );
     if (header === null && type !== 'IHDR') fail(`first chunk is '${type}', expected 'IHDR'`);
     switch (type) {
       case 'IHDR':
@@ -174,7 +222,8 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data'): PngImage {
         header = parseHeader(data, fail);
         break;
       case 'PLTE':
-        if (length % 3 !== 0 || length === 0 || length > 768) fail(`PLTE chunk has ${length} bytes (must be 3 to 768, a multiple of 3)`);
+        if (length % 3 !== 0 || length === 0 || length > 768)
+          fail(`PLTE chunk has ${length} bytes (must be 3 to 768, a multiple of 3)`);
         palette = data;
         break;
       case 'tRNS':
@@ -201,7 +250,8 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data'): PngImage {
     raw = new Uint8Array(inflateSync(compressed, { maxOutputLength: expected }));
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') return fail(`image data is longer than the ${h.width}x${h.height} header says`);
+    if (code === 'ERR_BUFFER_TOO_LARGE')
+      return fail(`image data is longer than the ${h.width}x${h.height} header says`);
     return fail(`corrupt or truncated image data (${(e as Error).message})`);
   }
   if (raw.length < expected) fail(`image data is truncated (${raw.length} of ${expected} bytes)`);
@@ -235,13 +285,19 @@ function parseHeader(data: Uint8Array, fail: (why: string) => never): Header {
   if (data.length !== 13) fail(`IHDR chunk has ${data.length} bytes, expected 13`);
   const view = new DataView(data.buffer, data.byteOffset, 13);
   const h: Header = {
-    width: view.getUint32(0), height: view.getUint32(4), bitDepth: data[8], colourType: data[9], interlace: data[12],
+    width: view.getUint32(0),
+    height: view.getUint32(4),
+    bitDepth: data[8],
+    colourType: data[9],
+    interlace: data[12],
   };
   if (h.width === 0 || h.height === 0) fail(`image size ${h.width}x${h.height} is empty`);
-  if (h.width * h.height > MAX_PNG_PIXELS) fail(`image size ${h.width}x${h.height} is larger than the ${MAX_PNG_PIXELS} pixels supported`);
+  if (h.width * h.height > MAX_PNG_PIXELS)
+    fail(`image size ${h.width}x${h.height} is larger than the ${MAX_PNG_PIXELS} pixels supported`);
   const depths = DEPTHS_OF_COLOUR_TYPE[h.colourType];
   if (depths === undefined) fail(`unknown colour type ${h.colourType}`);
-  if (!depths.includes(h.bitDepth)) fail(`bit depth ${h.bitDepth} is invalid for colour type ${h.colourType}`);
+  if (!depths.includes(h.bitDepth))
+    fail(`bit depth ${h.bitDepth} is invalid for colour type ${h.colourType}`);
   if (data[10] !== 0) fail(`unknown compression method ${data[10]}`);
   if (data[11] !== 0) fail(`unknown filter method ${data[11]}`);
   if (h.interlace > 1) fail(`unknown interlace method ${h.interlace}`);
@@ -249,16 +305,24 @@ function parseHeader(data: Uint8Array, fail: (why: string) => never): Header {
 }
 
 /** The (x0, y0, dx, dy, w, h) of each non-empty pass (one pass for non-interlaced images). */
-function passes(h: Header): { x0: number; y0: number; dx: number; dy: number; w: number; h: number }[] {
+function passes(
+  h: Header,
+): { x0: number; y0: number; dx: number; dy: number; w: number; h: number }[] {
   const list = h.interlace === 0 ? [[0, 0, 1, 1]] : ADAM7;
   return list
     .map(([x0, y0, dx, dy]) => ({
-      x0, y0, dx, dy, w: Math.ceil((h.width - x0) / dx), h: Math.ceil((h.height - y0) / dy),
+      x0,
+      y0,
+      dx,
+      dy,
+      w: Math.ceil((h.width - x0) / dx),
+      h: Math.ceil((h.height - y0) / dy),
     }))
     .filter((p) => p.w > 0 && p.h > 0);
 }
 
-const bytesPerLine = (h: Header, w: number) => Math.ceil((w * SAMPLES_PER_PIXEL[h.colourType] * h.bitDepth) / 8);
+const bytesPerLine = (h: Header, w: number) =>
+  Math.ceil((w * SAMPLES_PER_PIXEL[h.colourType] * h.bitDepth) / 8);
 
 /** Bytes of filtered data the header implies: per scanline of each pass, 1 filter byte + the line. */
 function rawSize(h: Header): number {
@@ -269,15 +333,20 @@ function rawSize(h: Header): number {
 function unfilter(h: Header, raw: Uint8Array, fail: (why: string) => never): Uint8Array {
   const bpp = Math.max(1, (SAMPLES_PER_PIXEL[h.colourType] * h.bitDepth) >> 3); // bytes per complete pixel
   const out = new Uint8Array(raw.length);
-  let inOff = 0, outOff = 0;
+  let inOff = 0,
+    outOff = 0;
   for (const p of passes(h)) {
     const stride = bytesPerLine(h, p.w);
     for (let y = 0; y < p.h; y++) {
-      const filter = raw[inOff++], line = outOff, prev = y > 0 ? outOff - stride : -1;
+      const filter = raw[inOff++],
+        line = outOff,
+        prev = y > 0 ? outOff - stride : -1;
       if (filter > 4) fail(`unknown filter type ${filter} on a scanline`);
       for (let i = 0; i < stride; i++) {
-        const a = i >= bpp ? out[line + i - bpp] : 0, b = prev >= 0 ? out[prev + i] : 0;
-        const c = prev >= 0 && i >= bpp ? out[prev + i - bpp] : 0, x = raw[inOff + i];
+        const a = i >= bpp ? out[line + i - bpp] : 0,
+          b = prev >= 0 ? out[prev + i] : 0;
+        const c = prev >= 0 && i >= bpp ? out[prev + i - bpp] : 0,
+          x = raw[inOff + i];
         out[line + i] = x + predictor(filter, a, b, c);
       }
       inOff += stride;
@@ -289,14 +358,23 @@ function unfilter(h: Header, raw: Uint8Array, fail: (why: string) => never): Uin
 
 /** Expands unfiltered lines into 8-bit interleaved samples, applying PLTE and tRNS. */
 function toPixels(
-  h: Header, lines: Uint8Array, palette: Uint8Array | null, trns: Uint8Array | null, fail: (why: string) => never,
+  h: Header,
+  lines: Uint8Array,
+  palette: Uint8Array | null,
+  trns: Uint8Array | null,
+  fail: (why: string) => never,
 ): PngImage {
-  const spp = SAMPLES_PER_PIXEL[h.colourType], depth = h.bitDepth, maxV = (1 << Math.min(depth, 16)) - 1;
+  const spp = SAMPLES_PER_PIXEL[h.colourType],
+    depth = h.bitDepth,
+    maxV = (1 << Math.min(depth, 16)) - 1;
   const hasKey = trns !== null && (h.colourType === 0 || h.colourType === 2);
-  if (hasKey && trns.length !== (h.colourType === 0 ? 2 : 6)) fail(`tRNS chunk has ${trns.length} bytes for colour type ${h.colourType}`);
+  if (hasKey && trns.length !== (h.colourType === 0 ? 2 : 6))
+    fail(`tRNS chunk has ${trns.length} bytes for colour type ${h.colourType}`);
   const channels = (h.colourType === 3 ? (trns ? 4 : 3) : spp + (hasKey ? 1 : 0)) as 1 | 2 | 3 | 4;
   const nColours = palette ? palette.length / 3 : 0;
-  const key = hasKey ? Array.from({ length: trns.length / 2 }, (_, i) => (trns[2 * i] << 8) | trns[2 * i + 1]) : [];
+  const key = hasKey
+    ? Array.from({ length: trns.length / 2 }, (_, i) => (trns[2 * i] << 8) | trns[2 * i + 1])
+    : [];
   const data = new Uint8Array(h.width * h.height * channels);
   if (depth === 8 && h.colourType !== 3 && !hasKey && h.interlace === 0) {
     // the common case: unfiltered lines already are the interleaved 8-bit samples
@@ -304,7 +382,8 @@ function toPixels(
     return { width: h.width, height: h.height, channels, data };
   }
   const sample = new Array<number>(spp);
-  const scale = (v: number) => (depth === 16 ? Math.round(v / 257) : depth === 8 ? v : (v * 255) / maxV);
+  const scale = (v: number) =>
+    depth === 16 ? Math.round(v / 257) : depth === 8 ? v : (v * 255) / maxV;
   let off = 0;
   for (const p of passes(h)) {
     const stride = bytesPerLine(h, p.w);
@@ -334,7 +413,8 @@ function toPixels(
 function readSample(lines: Uint8Array, off: number, i: number, depth: number): number {
   if (depth === 8) return lines[off + i];
   if (depth === 16) return (lines[off + 2 * i] << 8) | lines[off + 2 * i + 1];
-  const perByte = 8 / depth, byte = lines[off + Math.floor(i / perByte)];
+  const perByte = 8 / depth,
+    byte = lines[off + Math.floor(i / perByte)];
   const shift = 8 - depth * ((i % perByte) + 1);
   return (byte >> shift) & ((1 << depth) - 1);
 }
@@ -383,18 +463,24 @@ interface Planes {
  *    bilinear interpolation (half-pixel centres) when enlarging.
  */
 export function toModelInput(
-  img: PngImage, shape: readonly [number, number, number], opts: ModelInputOptions = {},
+  img: PngImage,
+  shape: readonly [number, number, number],
+  opts: ModelInputOptions = {},
 ): FloatTensor {
   const fn = 'toModelInput';
   expectOptions(fn, opts, ['invert', 'background', 'fit']);
   const [C, H, W] = shape;
   const sizesOk = [H, W].every((d) => Number.isInteger(d) && d >= 1);
   if (!Array.isArray(shape) || shape.length !== 3 || (C !== 1 && C !== 3) || !sizesOk) {
-    throw new ValueError(`${fn}: shape must be [C, H, W] with C = 1 or 3, got ${fmt(shape as readonly number[])}`);
+    throw new ValueError(
+      `${fn}: shape must be [C, H, W] with C = 1 or 3, got ${fmt(shape as readonly number[])}`,
+    );
   }
-  const invert = opts.invert ?? (C === 1 ? 'auto' : false), background = opts.background ?? 'auto';
+  const invert = opts.invert ?? (C === 1 ? 'auto' : false),
+    background = opts.background ?? 'auto';
   const fit = opts.fit ?? 'stretch';
-  if (fit !== 'stretch' && fit !== 'digit') throw new ValueError(`${fn}: fit must be 'stretch' or 'digit', got '${String(fit)}'`);
+  if (fit !== 'stretch' && fit !== 'digit')
+    throw new ValueError(`${fn}: fit must be 'stretch' or 'digit', got '${String(fit)}'`);
   const planes = toPlanes(img, C, background);
   if (invert === true || (invert === 'auto' && borderMean(planes) > 0.5)) {
     for (const plane of planes.data) for (let i = 0; i < plane.length; i++) plane[i] = 1 - plane[i];
@@ -410,13 +496,18 @@ export function toModelInput(
 /** Steps 1 and 2 of toModelInput: C planes in [0, 1], alpha composited on the background. */
 function toPlanes(img: PngImage, C: number, background: 'auto' | 'black' | 'white'): Planes {
   const { width: W, height: H, channels, data } = img;
-  const hasAlpha = channels === 2 || channels === 4, colour = channels >= 3, P = W * H;
+  const hasAlpha = channels === 2 || channels === 4,
+    colour = channels >= 3,
+    P = W * H;
   const planes = Array.from({ length: C }, () => new Float64Array(P));
   const alpha = new Float64Array(P).fill(1);
-  let drawnSum = 0, drawnWeight = 0;
+  let drawnSum = 0,
+    drawnWeight = 0;
   for (let i = 0; i < P; i++) {
     const off = i * channels;
-    const r = data[off] / 255, g = colour ? data[off + 1] / 255 : r, b = colour ? data[off + 2] / 255 : r;
+    const r = data[off] / 255,
+      g = colour ? data[off + 1] / 255 : r,
+      b = colour ? data[off + 2] / 255 : r;
     if (hasAlpha) alpha[i] = data[off + channels - 1] / 255;
     const grey = colour ? 0.299 * r + 0.587 * g + 0.114 * b : r;
     drawnSum += alpha[i] * grey;
@@ -427,14 +518,16 @@ function toPlanes(img: PngImage, C: number, background: 'auto' | 'black' | 'whit
   if (hasAlpha) {
     const auto = drawnWeight > 0 && drawnSum / drawnWeight < 0.5 ? 1 : 0;
     const bg = background === 'white' ? 1 : background === 'black' ? 0 : auto;
-    for (const plane of planes) for (let i = 0; i < P; i++) plane[i] = alpha[i] * plane[i] + (1 - alpha[i]) * bg;
+    for (const plane of planes)
+      for (let i = 0; i < P; i++) plane[i] = alpha[i] * plane[i] + (1 - alpha[i]) * bg;
   }
   return { data: planes, H, W };
 }
 
 /** Every plane resized to Hout x Wout, separably: along the width, then along the height. */
 function resizePlanes(p: Planes, Hout: number, Wout: number): Planes {
-  const alongW = resizeWeights(p.W, Wout), alongH = resizeWeights(p.H, Hout);
+  const alongW = resizeWeights(p.W, Wout),
+    alongH = resizeWeights(p.H, Hout);
   const data = p.data.map((plane) => {
     const tmp = new Float64Array(p.H * Wout); // (H, Wout)
     for (let y = 0; y < p.H; y++) {
@@ -462,7 +555,8 @@ function resizePlanes(p: Planes, Hout: number, Wout: number): Planes {
 /** The 'digit' fit (see ModelInputOptions.fit), or null when the image has no ink. */
 function fitDigit(p: Planes, H: number, W: number): Planes | null {
   const ink = new Float64Array(p.H * p.W); // mean over the planes
-  for (const plane of p.data) for (let i = 0; i < ink.length; i++) ink[i] += plane[i] / p.data.length;
+  for (const plane of p.data)
+    for (let i = 0; i < ink.length; i++) ink[i] += plane[i] / p.data.length;
   let max = 0;
   for (const v of ink) max = Math.max(max, v);
   if (max <= 0) return null;
@@ -474,7 +568,8 @@ function fitDigit(p: Planes, H: number, W: number): Planes | null {
     }
   }
   // the square crop centred on the ink's bounding box, zero outside the picture
-  const S = Math.max(y1 - y0 + 1, x1 - x0 + 1), top = y0 - Math.floor((S - (y1 - y0 + 1)) / 2);
+  const S = Math.max(y1 - y0 + 1, x1 - x0 + 1),
+    top = y0 - Math.floor((S - (y1 - y0 + 1)) / 2);
   const left = x0 - Math.floor((S - (x1 - x0 + 1)) / 2);
   const crop = p.data.map((plane) => {
     const out = new Float64Array(S * S);
@@ -488,10 +583,13 @@ function fitDigit(p: Planes, H: number, W: number): Planes | null {
     }
     return out;
   });
-  const boxH = Math.max(1, Math.round((H * 20) / 28)), boxW = Math.max(1, Math.round((W * 20) / 28));
+  const boxH = Math.max(1, Math.round((H * 20) / 28)),
+    boxW = Math.max(1, Math.round((W * 20) / 28));
   const box = resizePlanes({ data: crop, H: S, W: S }, boxH, boxW);
   // centre of mass of the box's ink -> the centre of the field
-  let m = 0, my = 0, mx = 0;
+  let m = 0,
+    my = 0,
+    mx = 0;
   for (let y = 0; y < boxH; y++) {
     for (let x = 0; x < boxW; x++) {
       let v = 0;
@@ -502,7 +600,8 @@ function fitDigit(p: Planes, H: number, W: number): Planes | null {
     }
   }
   // MNIST's digits have their centre of mass at (14, 14) of 28 x 28 (pixel indices): H/2, W/2
-  const dy = Math.round(H / 2 - my / m), dx = Math.round(W / 2 - mx / m);
+  const dy = Math.round(H / 2 - my / m),
+    dx = Math.round(W / 2 - mx / m);
   const data = box.data.map((plane) => {
     const out = new Float64Array(H * W);
     for (let y = 0; y < boxH; y++) {
@@ -520,7 +619,8 @@ function fitDigit(p: Planes, H: number, W: number): Planes | null {
 
 /** Mean over the one-pixel border of all planes (the background of a centred drawing). */
 function borderMean({ data, H, W }: Planes): number {
-  let s = 0, n = 0;
+  let s = 0,
+    n = 0;
   for (const plane of data) {
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
@@ -543,7 +643,10 @@ export function resizeWeights(inSize: number, outSize: number): { idx: number[];
   const ratio = inSize / outSize;
   return Array.from({ length: outSize }, (_, j) => {
     if (outSize <= inSize) {
-      const lo = j * ratio, hi = (j + 1) * ratio, idx: number[] = [], w: number[] = [];
+      const lo = j * ratio,
+        hi = (j + 1) * ratio,
+        idx: number[] = [],
+        w: number[] = [];
       for (let i = Math.floor(lo); i < Math.min(inSize, Math.ceil(hi)); i++) {
         const overlap = Math.min(hi, i + 1) - Math.max(lo, i);
         if (overlap > 1e-12) {
@@ -554,7 +657,9 @@ export function resizeWeights(inSize: number, outSize: number): { idx: number[];
       return { idx, w };
     }
     const src = Math.min(inSize - 1, Math.max(0, (j + 0.5) * ratio - 0.5));
-    const i0 = Math.floor(src), i1 = Math.min(inSize - 1, i0 + 1), f = src - i0;
+    const i0 = Math.floor(src),
+      i1 = Math.min(inSize - 1, i0 + 1),
+      f = src - i0;
     return i1 === i0 || f === 0 ? { idx: [i0], w: [1] } : { idx: [i0, i1], w: [1 - f, f] };
   });
 }

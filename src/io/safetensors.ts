@@ -30,7 +30,8 @@ const MAX_HEADER = 100_000_000;
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function checkHost(fn: string): void {
-  if (!littleEndian) throw new Error(`${fn}: safetensors is little-endian and this platform is big-endian`);
+  if (!littleEndian)
+    throw new Error(`${fn}: safetensors is little-endian and this platform is big-endian`);
 }
 
 /**
@@ -58,7 +59,11 @@ export function encodeSafetensors(
     }
     if (!(t instanceof Tensor)) throw new TypeError(`${fn}: tensors['${name}'] must be a Tensor`);
     const bytes = t.size * ITEM_SIZE[t.dtype];
-    header[name] = { dtype: TO_FILE[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    header[name] = {
+      dtype: TO_FILE[t.dtype],
+      shape: [...t.shape],
+      data_offsets: [offset, offset + bytes],
+    };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -97,13 +102,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
   const fail = (why: string): never => {
     throw new SafetensorsError(`readSafetensors: ${source}: ${why}`);
   };
-  if (bytes.length < 8) fail(`file is truncated: ${bytes.length} bytes, a safetensors file has at least 8`);
+  if (bytes.length < 8)
+    fail(`file is truncated: ${bytes.length} bytes, a safetensors file has at least 8`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lo = view.getUint32(0, true), hi = view.getUint32(4, true);
+  const lo = view.getUint32(0, true),
+    hi = view.getUint32(4, true);
   const N = hi * 4294967296 + lo;
   if (N > bytes.length - 8) {
     const rest = bytes.length - 8;
-    fail(`header claims ${N} bytes but the file has only ${rest} after the length field (truncated or not safetensors)`);
+    fail(
+      `header claims ${N} bytes but the file has only ${rest} after the length field (truncated or not safetensors)`,
+    );
   }
   if (N > MAX_HEADER) fail(`header of ${N} bytes exceeds the limit of ${MAX_HEADER}`);
   if (N < 2) fail(`header of ${N} bytes is too short to hold a JSON object`);
@@ -114,7 +123,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
     return fail('header is not valid UTF-8');
   }
   if (!text.startsWith('{')) {
-    fail(`header must be a JSON object starting with '{', got ${JSON.stringify(text.slice(0, 16))}`);
+    fail(
+      `header must be a JSON object starting with '{', got ${JSON.stringify(text.slice(0, 16))}`,
+    );
   }
   let header: unknown;
   try {
@@ -122,15 +133,18 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header must be a JSON object');
-  const dataStart = 8 + N, dataLength = bytes.length - dataStart;
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    fail('header must be a JSON object');
+  const dataStart = 8 + N,
+    dataLength = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!isObject(info)) fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string')
+          fail(`__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`);
         metadata[k] = v as string;
       }
       continue;
@@ -142,14 +156,18 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
   let expected = 0;
   for (const e of sorted) {
     if (e.begin !== expected) {
-      fail(e.begin < expected
-        ? `tensor '${e.name}' at bytes [${e.begin}, ${e.end}) overlaps the previous tensor, which ends at ${expected}`
-        : `tensor '${e.name}' starts at byte ${e.begin} but the previous tensor ends at ${expected} (a gap)`);
+      fail(
+        e.begin < expected
+          ? `tensor '${e.name}' at bytes [${e.begin}, ${e.end}) overlaps the previous tensor, which ends at ${expected}`
+          : `tensor '${e.name}' starts at byte ${e.begin} but the previous tensor ends at ${expected} (a gap)`,
+      );
     }
     expected = e.end;
   }
   if (expected !== dataLength) {
-    fail(`the tensors cover ${expected} bytes of data but the file has ${dataLength} (truncated or trailing bytes)`);
+    fail(
+      `the tensors cover ${expected} bytes of data but the file has ${dataLength} (truncated or trailing bytes)`,
+    );
   }
   const tensors: Record<string, Tensor> = {};
   for (const e of entries) {
@@ -157,8 +175,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
     const copy = new Uint8Array(e.end - e.begin);
     copy.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
     const data =
-      e.dtype === 'float32' ? new Float32Array(copy.buffer)
-        : e.dtype === 'float64' ? new Float64Array(copy.buffer)
+      e.dtype === 'float32'
+        ? new Float32Array(copy.buffer)
+        : e.dtype === 'float64'
+          ? new Float64Array(copy.buffer)
           : new Int32Array(copy.buffer);
     tensors[e.name] = new Tensor(data, e.shape);
   }
@@ -169,13 +189,22 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function parseEntry(name: string, info: unknown, dataLength: number, fail: (why: string) => never): Entry {
+function parseEntry(
+  name: string,
+  info: unknown,
+  dataLength: number,
+  fail: (why: string) => never,
+): Entry {
   if (!isObject(info)) fail(`tensor '${name}' must be described by an object`);
   const { dtype: fileDType, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (typeof fileDType !== 'string') fail(`tensor '${name}' has no dtype`);
-  const dtype = Object.hasOwn(FROM_FILE, fileDType as string) ? FROM_FILE[fileDType as string] : undefined;
-  if (dtype === undefined) fail(`tensor '${name}' has dtype ${String(fileDType)}; layerwise reads F32, F64 and I32`);
-  const isIndex = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
+  const dtype = Object.hasOwn(FROM_FILE, fileDType as string)
+    ? FROM_FILE[fileDType as string]
+    : undefined;
+  if (dtype === undefined)
+    fail(`tensor '${name}' has dtype ${String(fileDType)}; layerwise reads F32, F64 and I32`);
+  const isIndex = (d: unknown): d is number =>
+    typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
     fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
   }
@@ -184,16 +213,22 @@ function parseEntry(name: string, info: unknown, dataLength: number, fail: (why:
   }
   const [begin, end] = offsets as number[];
   if (begin > end || end > dataLength) {
-    fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataLength} bytes of data (truncated file?)`);
+    fail(
+      `tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataLength} bytes of data (truncated file?)`,
+    );
   }
   const dims = shape as number[];
   // Compare the element count with the bytes available before multiplying it out in full, so
   // a shape like [1e9, 1e9] is refused instead of overflowing.
   const itemSize = ITEM_SIZE[dtype as DType];
-  const count = dims.some((d) => d === 0) ? 0 : dims.reduce((p, d) => (p > dataLength ? p : p * d), 1);
+  const count = dims.some((d) => d === 0)
+    ? 0
+    : dims.reduce((p, d) => (p > dataLength ? p : p * d), 1);
   if (count * itemSize !== end - begin) {
     const need = count > dataLength ? 'more than the file holds' : `${count * itemSize} bytes`;
-    fail(`tensor '${name}' has shape ${fmt(dims)} and dtype ${String(fileDType)}, which need ${need}, but data_offsets span ${end - begin}`);
+    fail(
+      `tensor '${name}' has shape ${fmt(dims)} and dtype ${String(fileDType)}, which need ${need}, but data_offsets span ${end - begin}`,
+    );
   }
   return { name, dtype: dtype as DType, shape: dims, begin, end };
 }

@@ -47,10 +47,13 @@ function select(name: BackendName): Kernels {
     return (preferred = loadWasm());
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    if (name === 'wasm') throw new Error(`setBackend: backend 'wasm' cannot load here: ${why}`, { cause: e });
+    if (name === 'wasm')
+      throw new Error(`setBackend: backend 'wasm' cannot load here: ${why}`, { cause: e });
     if (!warned) {
       warned = true;
-      console.warn(`layerwise: the wasm kernels cannot load here (${why}); using the reference kernels`);
+      console.warn(
+        `layerwise: the wasm kernels cannot load here (${why}); using the reference kernels`,
+      );
     }
     return (preferred = reference);
   }
@@ -58,7 +61,8 @@ function select(name: BackendName): Kernels {
 
 /** LAYERWISE_BACKEND from the environment (Node), else 'auto'. */
 function envBackend(): BackendName {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
   const v = env?.LAYERWISE_BACKEND;
   if (v === undefined || v === '') return 'auto';
   if (!(NAMES as readonly string[]).includes(v)) {

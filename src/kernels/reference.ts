@@ -11,7 +11,15 @@ const BLOCK_N = 512; // columns of out / b per panel (512 float64 = 4 KiB per ro
  * out (M, N) = op(a) · op(b). Plain case: for each row i of out, out[i, :] += a[i, k] * b[k, :]
  * over k (an axpy on contiguous rows), blocked over k and n, four rows of b at a time.
  */
-export function gemm(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number, opts: GemmOpts = {}): void {
+export function gemm(
+  out: Buf,
+  a: Buf,
+  b: Buf,
+  M: number,
+  K: number,
+  N: number,
+  opts: GemmOpts = {},
+): void {
   if (opts.transB) {
     if (opts.transA) {
       gemmTransA(out, a, transpose(b, N, K), M, K, N); // b (N, K) -> (K, N)
@@ -32,17 +40,25 @@ function gemmPlain(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number): v
     for (let k0 = 0; k0 < K; k0 += BLOCK_K) {
       const k1 = Math.min(k0 + BLOCK_K, K);
       for (let i = 0; i < M; i++) {
-        const outRow = i * N, aRow = i * K;
+        const outRow = i * N,
+          aRow = i * K;
         let k = k0;
         for (; k + 3 < k1; k += 4) {
-          const a0 = a[aRow + k], a1 = a[aRow + k + 1], a2 = a[aRow + k + 2], a3 = a[aRow + k + 3];
-          const b0 = k * N, b1 = b0 + N, b2 = b1 + N, b3 = b2 + N;
+          const a0 = a[aRow + k],
+            a1 = a[aRow + k + 1],
+            a2 = a[aRow + k + 2],
+            a3 = a[aRow + k + 3];
+          const b0 = k * N,
+            b1 = b0 + N,
+            b2 = b1 + N,
+            b3 = b2 + N;
           for (let j = j0; j < j1; j++) {
             out[outRow + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
           }
         }
         for (; k < k1; k++) {
-          const ak = a[aRow + k], bRow = k * N;
+          const ak = a[aRow + k],
+            bRow = k * N;
           for (let j = j0; j < j1; j++) out[outRow + j] += ak * b[bRow + j];
         }
       }
@@ -61,14 +77,21 @@ function gemmTransA(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number): 
         const outRow = i * N;
         let k = k0;
         for (; k + 3 < k1; k += 4) {
-          const a0 = a[k * M + i], a1 = a[(k + 1) * M + i], a2 = a[(k + 2) * M + i], a3 = a[(k + 3) * M + i];
-          const b0 = k * N, b1 = b0 + N, b2 = b1 + N, b3 = b2 + N;
+          const a0 = a[k * M + i],
+            a1 = a[(k + 1) * M + i],
+            a2 = a[(k + 2) * M + i],
+            a3 = a[(k + 3) * M + i];
+          const b0 = k * N,
+            b1 = b0 + N,
+            b2 = b1 + N,
+            b3 = b2 + N;
           for (let j = j0; j < j1; j++) {
             out[outRow + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
           }
         }
         for (; k < k1; k++) {
-          const ak = a[k * M + i], bRow = k * N;
+          const ak = a[k * M + i],
+            bRow = k * N;
           for (let j = j0; j < j1; j++) out[outRow + j] += ak * b[bRow + j];
         }
       }
@@ -79,11 +102,18 @@ function gemmTransA(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number): 
 /** out = a · bᵀ with a (M, K), b stored (N, K): dot products of contiguous rows, 4 at a time. */
 function gemmTransB(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number): void {
   for (let i = 0; i < M; i++) {
-    const aRow = i * K, outRow = i * N;
+    const aRow = i * K,
+      outRow = i * N;
     let j = 0;
     for (; j + 3 < N; j += 4) {
-      const b0 = j * K, b1 = b0 + K, b2 = b1 + K, b3 = b2 + K;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      const b0 = j * K,
+        b1 = b0 + K,
+        b2 = b1 + K,
+        b3 = b2 + K;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let k = 0; k < K; k++) {
         const ak = a[aRow + k];
         s0 += ak * b[b0 + k];
@@ -143,7 +173,8 @@ export function im2col(cols: Buf, x: Buf, g: ConvGeometry, N = 1): void {
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
         for (let n = 0; n < N; n++) {
-          const xChan = (n * C + c) * H * W, colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
+          const xChan = (n * C + c) * H * W,
+            colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
           for (let ho = 0; ho < Hout; ho++) {
             const h = ho * stride - pad + i;
             const outOff = colRow + ho * Wout;
@@ -172,11 +203,13 @@ export function col2im(dx: Buf, cols: Buf, g: ConvGeometry, N = 1): void {
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
         for (let n = 0; n < N; n++) {
-          const xChan = (n * C + c) * H * W, colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
+          const xChan = (n * C + c) * H * W,
+            colRow = (((c * HH + i) * WW + j) * N + n) * HWout;
           for (let ho = 0; ho < Hout; ho++) {
             const h = ho * stride - pad + i;
             if (h < 0 || h >= H) continue;
-            const xRow = xChan + h * W, colOff = colRow + ho * Wout;
+            const xRow = xChan + h * W,
+              colOff = colRow + ho * Wout;
             for (let wo = 0; wo < Wout; wo++) {
               const w = wo * stride - pad + j;
               if (w >= 0 && w < W) dx[xRow + w] += cols[colOff + wo];
@@ -209,12 +242,16 @@ export function reluBackward(dx: Buf, dout: Buf, x: Buf): void {
  * then propagates, as in torch, so that a diverging net shows).
  */
 function firstMax2x2(x: Buf, r: number, W: number): number {
-  const v0 = x[r], v1 = x[r + 1], v2 = x[r + W], v3 = x[r + W + 1];
+  const v0 = x[r],
+    v1 = x[r + 1],
+    v2 = x[r + W],
+    v3 = x[r + W + 1];
   if (v0 !== v0) return 0;
   if (v1 !== v1) return 1;
   if (v2 !== v2) return 2;
   if (v3 !== v3) return 3;
-  const top = v1 > v0 ? 1 : 0, bottom = v3 > v2 ? 3 : 2;
+  const top = v1 > v0 ? 1 : 0,
+    bottom = v3 > v2 ? 3 : 2;
   return x[r + (bottom >> 1) * W + (bottom & 1)] > x[r + top] ? bottom : top;
 }
 
@@ -223,14 +260,22 @@ function firstMax2x2(x: Buf, r: number, W: number): number {
  * order: o is the window's index in (planes, ⌊H/2⌋, ⌊W/2⌋), cell the index in x of its first
  * maximum (firstMax2x2); an odd last row or column is not read.
  */
-function forEachWindowMax(x: Buf, planes: number, H: number, W: number, visit: (o: number, cell: number) => void): void {
-  const Hout = H >> 1, Wout = W >> 1;
+function forEachWindowMax(
+  x: Buf,
+  planes: number,
+  H: number,
+  W: number,
+  visit: (o: number, cell: number) => void,
+): void {
+  const Hout = H >> 1,
+    Wout = W >> 1;
   let o = 0;
   for (let p = 0; p < planes; p++) {
     for (let ho = 0; ho < Hout; ho++) {
       const row = (p * H + 2 * ho) * W;
       for (let wo = 0; wo < Wout; wo++, o++) {
-        const r = row + 2 * wo, best = firstMax2x2(x, r, W);
+        const r = row + 2 * wo,
+          best = firstMax2x2(x, r, W);
         visit(o, r + (best >> 1) * W + (best & 1));
       }
     }
@@ -253,7 +298,14 @@ export function maxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W
  * first maximum (found again from x, as the forward found it); every other cell gets 0.
  * dout: (planes, ⌊H/2⌋, ⌊W/2⌋), x: (planes, H, W) => dx: (planes, H, W). Overwrites dx.
  */
-export function maxPool2x2Backward(dx: Buf, dout: Buf, x: Buf, planes: number, H: number, W: number): void {
+export function maxPool2x2Backward(
+  dx: Buf,
+  dout: Buf,
+  x: Buf,
+  planes: number,
+  H: number,
+  W: number,
+): void {
   dx.fill(0, 0, planes * H * W);
   forEachWindowMax(x, planes, H, W, (o, cell) => {
     dx[cell] = dout[o];
@@ -263,7 +315,8 @@ export function maxPool2x2Backward(dx: Buf, dout: Buf, x: Buf, planes: number, H
 /** out (B, A, P) = x (A, B, P): the two outer axes swapped, rows of P copied whole. Overwrites out. */
 export function swapOuterAxes(out: Buf, x: Buf, A: number, B: number, P: number): void {
   for (let a = 0; a < A; a++) {
-    for (let b = 0; b < B; b++) out.set(x.subarray((a * B + b) * P, (a * B + b + 1) * P), (b * A + a) * P);
+    for (let b = 0; b < B; b++)
+      out.set(x.subarray((a * B + b) * P, (a * B + b + 1) * P), (b * A + a) * P);
   }
 }
 
@@ -276,8 +329,10 @@ export function channelMoments(sums: Float64Array, x: Buf, A: number, C: number,
   sums.fill(0, 0, 2 * C);
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, K = x[c * B];
-      let s = 0, s2 = 0;
+      const off = (a * C + c) * B,
+        K = x[c * B];
+      let s = 0,
+        s2 = 0;
       for (let b = 0; b < B; b++) {
         const d = x[off + b] - K;
         s += d;
@@ -293,12 +348,22 @@ export function channelMoments(sums: Float64Array, x: Buf, A: number, C: number,
  * Per-channel sums over u, v read as (A, C, B): sums[c] = Σ u and sums[C + c] = Σ u·(v − mean[c])
  * over a and b, in float64 (batch norm's Σ dout and Σ dout·(x − μ)). Overwrites sums (2C).
  */
-export function channelDots(sums: Float64Array, u: Buf, v: Buf, mean: Float64Array, A: number, C: number, B: number): void {
+export function channelDots(
+  sums: Float64Array,
+  u: Buf,
+  v: Buf,
+  mean: Float64Array,
+  A: number,
+  C: number,
+  B: number,
+): void {
   sums.fill(0, 0, 2 * C);
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, mu = mean[c];
-      let s = 0, t = 0;
+      const off = (a * C + c) * B,
+        mu = mean[c];
+      let s = 0,
+        t = 0;
       for (let b = 0; b < B; b++) {
         s += u[off + b];
         t += u[off + b] * (v[off + b] - mu);
@@ -314,11 +379,21 @@ export function channelDots(sums: Float64Array, u: Buf, v: Buf, mean: Float64Arr
  * (batch norm's normalisation). x, out: (A, C, B); mean, scale, shift: (C). Overwrites out.
  */
 export function channelNormalize(
-  out: Buf, x: Buf, mean: Float64Array, scale: Float64Array, shift: Float64Array, A: number, C: number, B: number,
+  out: Buf,
+  x: Buf,
+  mean: Float64Array,
+  scale: Float64Array,
+  shift: Float64Array,
+  A: number,
+  C: number,
+  B: number,
 ): void {
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, mu = mean[c], k = scale[c], sh = shift[c];
+      const off = (a * C + c) * B,
+        mu = mean[c],
+        k = scale[c],
+        sh = shift[c];
       for (let b = 0; b < B; b++) out[off + b] = (x[off + b] - mu) * k + sh;
     }
   }
@@ -330,11 +405,22 @@ export function channelNormalize(
  * coef (3C). Overwrites out.
  */
 export function channelCombine(
-  out: Buf, u: Buf, v: Buf, mean: Float64Array, coef: Float64Array, A: number, C: number, B: number,
+  out: Buf,
+  u: Buf,
+  v: Buf,
+  mean: Float64Array,
+  coef: Float64Array,
+  A: number,
+  C: number,
+  B: number,
 ): void {
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, mu = mean[c], ku = coef[c], kv = coef[C + c], k0 = coef[2 * C + c];
+      const off = (a * C + c) * B,
+        mu = mean[c],
+        ku = coef[c],
+        kv = coef[C + c],
+        k0 = coef[2 * C + c];
       for (let b = 0; b < B; b++) out[off + b] = ku * u[off + b] + kv * (v[off + b] - mu) + k0;
     }
   }
@@ -353,10 +439,12 @@ export function sgdStep(w: Buf, dw: Buf, lr: number, weightDecay: number): void 
  */
 export function adamStep(w: Buf, dw: Buf, m: Buf, v: Buf, h: AdamHypers): void {
   const { beta1: b1, beta2: b2, stepSize, invBc2Sqrt, eps, l2 } = h;
-  const c1 = 1 - b1, c2 = 1 - b2;
+  const c1 = 1 - b1,
+    c2 = 1 - b2;
   for (let i = 0; i < w.length; i++) {
     const g = dw[i] + l2 * w[i];
-    const mi = b1 * m[i] + c1 * g, vi = b2 * v[i] + c2 * g * g;
+    const mi = b1 * m[i] + c1 * g,
+      vi = b2 * v[i] + c2 * g * g;
     m[i] = mi;
     v[i] = vi;
     w[i] -= (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps);
@@ -370,9 +458,21 @@ export function adamStep(w: Buf, dw: Buf, m: Buf, v: Buf, h: AdamHypers): void {
  * Overwrites out.
  */
 export function convDirect(
-  out: Buf, x: Buf, w: Buf, b: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number, pad: number,
+  out: Buf,
+  x: Buf,
+  w: Buf,
+  b: Buf,
+  N: number,
+  C: number,
+  H: number,
+  W: number,
+  F: number,
+  HH: number,
+  WW: number,
+  pad: number,
 ): void {
-  const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1;
+  const Hout = H + 2 * pad - HH + 1,
+    Wout = W + 2 * pad - WW + 1;
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let f = 0; f < F; f++) {
@@ -385,7 +485,8 @@ export function convDirect(
               if (h < 0 || h >= H) continue;
               for (let j = 0; j < WW; j++) {
                 const col = wo - pad + j;
-                if (col >= 0 && col < W) s += w[((f * C + c) * HH + i) * WW + j] * x[((n * C + c) * H + h) * W + col];
+                if (col >= 0 && col < W)
+                  s += w[((f * C + c) * HH + i) * WW + j] * x[((n * C + c) * H + h) * W + col];
               }
             }
           }
@@ -402,10 +503,21 @@ export function convDirect(
  * Overwrites dw (F, C, HH, WW) and db (F).
  */
 export function convDirectWeightGrad(
-  dw: Buf, db: Buf, dout: Buf, x: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
+  dw: Buf,
+  db: Buf,
+  dout: Buf,
+  x: Buf,
+  N: number,
+  C: number,
+  H: number,
+  W: number,
+  F: number,
+  HH: number,
+  WW: number,
   pad: number,
 ): void {
-  const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1;
+  const Hout = H + 2 * pad - HH + 1,
+    Wout = W + 2 * pad - WW + 1;
   for (let f = 0; f < F; f++) {
     let sb = 0;
     for (let n = 0; n < N; n++) {
@@ -418,7 +530,8 @@ export function convDirectWeightGrad(
         for (let j = 0; j < WW; j++) {
           let s = 0;
           for (let n = 0; n < N; n++) {
-            const plane = (n * F + f) * Hout * Wout, chan = (n * C + c) * H * W;
+            const plane = (n * F + f) * Hout * Wout,
+              chan = (n * C + c) * H * W;
             for (let ho = Math.max(0, pad - i); ho < Math.min(Hout, H + pad - i); ho++) {
               const h = ho - pad + i;
               for (let wo = Math.max(0, pad - j); wo < Math.min(Wout, W + pad - j); wo++) {

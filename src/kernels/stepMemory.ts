@@ -60,11 +60,14 @@ export class StepMemory {
    * allocations (gradient checks) are not served here. Runs do not nest.
    */
   run<T>(fn: () => T): T {
-    if (this.running) throw new Error('StepMemory.run: already running (a StepMemory serves one run at a time)');
+    if (this.running)
+      throw new Error('StepMemory.run: already running (a StepMemory serves one run at a time)');
     this.running = true;
     this.block = 0;
     this.used = 0;
-    const previous: Allocator = setAllocator((dtype, n, clear = true) => this.allocate(dtype, n, clear, previous));
+    const previous: Allocator = setAllocator((dtype, n, clear = true) =>
+      this.allocate(dtype, n, clear, previous),
+    );
     try {
       return fn();
     } finally {

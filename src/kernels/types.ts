@@ -78,24 +78,69 @@ export interface Kernels {
    */
   channelMoments(sums: Float64Array, x: Buf, A: number, C: number, B: number): void;
   /** sums[c] = Σ u and sums[C + c] = Σ u·(v − mean[c]) over a and b of u, v (A, C, B), in float64. Overwrites sums (2C). */
-  channelDots(sums: Float64Array, u: Buf, v: Buf, mean: Float64Array, A: number, C: number, B: number): void;
+  channelDots(
+    sums: Float64Array,
+    u: Buf,
+    v: Buf,
+    mean: Float64Array,
+    A: number,
+    C: number,
+    B: number,
+  ): void;
   /** out = (x − mean[c])·scale[c] + shift[c] over (A, C, B), in float64, rounded once. Overwrites out. */
   channelNormalize(
-    out: Buf, x: Buf, mean: Float64Array, scale: Float64Array, shift: Float64Array, A: number, C: number, B: number,
+    out: Buf,
+    x: Buf,
+    mean: Float64Array,
+    scale: Float64Array,
+    shift: Float64Array,
+    A: number,
+    C: number,
+    B: number,
   ): void;
   /** out = coef[c]·u + coef[C + c]·(v − mean[c]) + coef[2C + c] over (A, C, B), in float64, rounded once. Overwrites out. */
-  channelCombine(out: Buf, u: Buf, v: Buf, mean: Float64Array, coef: Float64Array, A: number, C: number, B: number): void;
+  channelCombine(
+    out: Buf,
+    u: Buf,
+    v: Buf,
+    mean: Float64Array,
+    coef: Float64Array,
+    A: number,
+    C: number,
+    B: number,
+  ): void;
   /**
    * Direct convolution at stride 1 (for a small C·HH·WW, e.g. a network's first layer):
    * out (N, F, Hout, Wout) = Σ over taps (c, i, j) of w[f, c, i, j]·x[n, c, ho − pad + i, wo − pad + j]
    * (zero off the image) + b[f], Hout = H + 2pad − HH + 1. Overwrites out.
    */
   convDirect(
-    out: Buf, x: Buf, w: Buf, b: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number, pad: number,
+    out: Buf,
+    x: Buf,
+    w: Buf,
+    b: Buf,
+    N: number,
+    C: number,
+    H: number,
+    W: number,
+    F: number,
+    HH: number,
+    WW: number,
+    pad: number,
   ): void;
   /** dw (F, C, HH, WW) and db (F) of convDirect from dout (N, F, Hout, Wout) and x. Overwrites dw, db. */
   convDirectWeightGrad(
-    dw: Buf, db: Buf, dout: Buf, x: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
+    dw: Buf,
+    db: Buf,
+    dout: Buf,
+    x: Buf,
+    N: number,
+    C: number,
+    H: number,
+    W: number,
+    F: number,
+    HH: number,
+    WW: number,
     pad: number,
   ): void;
   /**

@@ -2,7 +2,15 @@
 // needs (the input for relu and leaky relu, the output for sigmoid and tanh), never a reference
 // to dout; each backward writes a fresh dx.
 import { kernelsFor } from '../kernels/index.js';
-import { expectFloat, expectNumber, expectSameDType, expectShape, fmt, Tensor, type FloatTensor } from '../tensor/index.js';
+import {
+  expectFloat,
+  expectNumber,
+  expectSameDType,
+  expectShape,
+  fmt,
+  Tensor,
+  type FloatTensor,
+} from '../tensor/index.js';
 
 export interface ReluCache {
   readonly x: FloatTensor; // any shape
@@ -43,10 +51,15 @@ export function reluBackward(dout: Tensor, cache: ReluCache): { dx: FloatTensor 
 }
 
 /** out = x if x > 0 else slope·x.   x: any shape => out: same shape */
-export function leakyReluForward(x: Tensor, slope = 0.01): { out: FloatTensor; cache: LeakyReluCache } {
+export function leakyReluForward(
+  x: Tensor,
+  slope = 0.01,
+): { out: FloatTensor; cache: LeakyReluCache } {
   expectFloat('leakyReluForward', 'x', x);
   expectNumber('leakyReluForward', 'slope', slope);
-  const out = Tensor.zeros(x.shape, x.dtype), xd = x.data, od = out.data;
+  const out = Tensor.zeros(x.shape, x.dtype),
+    xd = x.data,
+    od = out.data;
   for (let i = 0; i < xd.length; i++) od[i] = xd[i] > 0 ? xd[i] : slope * xd[i];
   return { out, cache: { x, slope } };
 }
@@ -55,7 +68,10 @@ export function leakyReluForward(x: Tensor, slope = 0.01): { out: FloatTensor; c
 export function leakyReluBackward(dout: Tensor, cache: LeakyReluCache): { dx: FloatTensor } {
   const { x, slope } = cache;
   checkDout('leakyReluBackward', dout, x);
-  const dx = Tensor.zeros(x.shape, x.dtype), xd = x.data, gd = dout.data, dd = dx.data;
+  const dx = Tensor.zeros(x.shape, x.dtype),
+    xd = x.data,
+    gd = dout.data,
+    dd = dx.data;
   for (let i = 0; i < xd.length; i++) dd[i] = xd[i] > 0 ? gd[i] : slope * gd[i];
   return { dx };
 }
@@ -70,7 +86,9 @@ export function stableSigmoid(v: number): number {
 /** out = σ(x), finite and in [0, 1] for any |x|.   x: any shape => out: same shape */
 export function sigmoidForward(x: Tensor): { out: FloatTensor; cache: SigmoidCache } {
   expectFloat('sigmoidForward', 'x', x);
-  const out = Tensor.zeros(x.shape, x.dtype), xd = x.data, od = out.data;
+  const out = Tensor.zeros(x.shape, x.dtype),
+    xd = x.data,
+    od = out.data;
   for (let i = 0; i < xd.length; i++) od[i] = stableSigmoid(xd[i]);
   return { out, cache: { out } };
 }
@@ -79,7 +97,10 @@ export function sigmoidForward(x: Tensor): { out: FloatTensor; cache: SigmoidCac
 export function sigmoidBackward(dout: Tensor, cache: SigmoidCache): { dx: FloatTensor } {
   const { out } = cache;
   checkDout('sigmoidBackward', dout, out);
-  const dx = Tensor.zeros(out.shape, out.dtype), od = out.data, gd = dout.data, dd = dx.data;
+  const dx = Tensor.zeros(out.shape, out.dtype),
+    od = out.data,
+    gd = dout.data,
+    dd = dx.data;
   for (let i = 0; i < od.length; i++) dd[i] = gd[i] * od[i] * (1 - od[i]);
   return { dx };
 }
@@ -87,7 +108,9 @@ export function sigmoidBackward(dout: Tensor, cache: SigmoidCache): { dx: FloatT
 /** out = tanh(x).   x: any shape => out: same shape */
 export function tanhForward(x: Tensor): { out: FloatTensor; cache: TanhCache } {
   expectFloat('tanhForward', 'x', x);
-  const out = Tensor.zeros(x.shape, x.dtype), xd = x.data, od = out.data;
+  const out = Tensor.zeros(x.shape, x.dtype),
+    xd = x.data,
+    od = out.data;
   for (let i = 0; i < xd.length; i++) od[i] = Math.tanh(xd[i]);
   return { out, cache: { out } };
 }
@@ -96,7 +119,10 @@ export function tanhForward(x: Tensor): { out: FloatTensor; cache: TanhCache } {
 export function tanhBackward(dout: Tensor, cache: TanhCache): { dx: FloatTensor } {
   const { out } = cache;
   checkDout('tanhBackward', dout, out);
-  const dx = Tensor.zeros(out.shape, out.dtype), od = out.data, gd = dout.data, dd = dx.data;
+  const dx = Tensor.zeros(out.shape, out.dtype),
+    od = out.data,
+    gd = dout.data,
+    dd = dx.data;
   for (let i = 0; i < od.length; i++) dd[i] = gd[i] * (1 - od[i] * od[i]);
   return { dx };
 }

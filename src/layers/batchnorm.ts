@@ -4,8 +4,17 @@
 // forward's helpers; the spatial cache keeps x rather than two more image-sized intermediates.
 import { kernelsFor } from '../kernels/index.js';
 import {
-  expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor,
-  ValueError, type FloatTensor,
+  expectFloat,
+  expectNdim,
+  expectNumber,
+  expectOptions,
+  expectSameDType,
+  expectShape,
+  fmt,
+  ShapeError,
+  Tensor,
+  ValueError,
+  type FloatTensor,
 } from '../tensor/index.js';
 
 /**
@@ -53,20 +62,28 @@ interface Layout {
 
 /** Validates gamma, beta and bnParam against C features/channels and fills in the defaults. */
 function checkBn(
-  fn: string, x: FloatTensor, gamma: Tensor, beta: Tensor, bnParam: BnParam, C: number, what: string,
+  fn: string,
+  x: FloatTensor,
+  gamma: Tensor,
+  beta: Tensor,
+  bnParam: BnParam,
+  C: number,
+  what: string,
 ): { mode: 'train' | 'test'; eps: number; momentum: number } {
   expectFloat(fn, 'gamma', gamma);
   expectFloat(fn, 'beta', beta);
   expectShape(fn, 'gamma', gamma, [C], `x has ${C} ${what}`);
   expectShape(fn, 'beta', beta, [C], `x has ${C} ${what}`);
   expectSameDType(fn, { x, gamma, beta });
-  if (bnParam === null || typeof bnParam !== 'object') throw new TypeError(`${fn}: bnParam must be an object`);
+  if (bnParam === null || typeof bnParam !== 'object')
+    throw new TypeError(`${fn}: bnParam must be an object`);
   expectOptions(fn, bnParam, BN_KEYS);
   const { mode } = bnParam;
   if (mode !== 'train' && mode !== 'test') {
     throw new ValueError(`${fn}: bnParam.mode must be 'train' or 'test', got '${String(mode)}'`);
   }
-  const eps = bnParam.eps ?? 1e-5, momentum = bnParam.momentum ?? 0.9;
+  const eps = bnParam.eps ?? 1e-5,
+    momentum = bnParam.momentum ?? 0.9;
   expectNumber(fn, 'bnParam.eps', eps, { min: 0, minExclusive: true });
   expectNumber(fn, 'bnParam.momentum', momentum, { min: 0, max: 1 });
   for (const key of ['runningMean', 'runningVar'] as const) {
@@ -87,11 +104,16 @@ type BnOpts = { mode: 'train' | 'test'; eps: number; momentum: number };
  * (K − μ)² ≤ M·σ²: the cancellation in σ² = mean(d²) − mean(d)² then costs at most about
  * M·ε₆₄ relative (the textbook mean(x²) − μ² is unsafe exactly when |μ| ≫ σ).
  */
-function channelStats(x: FloatTensor, { A, C, B }: Layout): { mean: Float64Array; variance: Float64Array } {
-  const M = A * B, xd = x.data;
+function channelStats(
+  x: FloatTensor,
+  { A, C, B }: Layout,
+): { mean: Float64Array; variance: Float64Array } {
+  const M = A * B,
+    xd = x.data;
   const sums = new Float64Array(2 * C); // (2C): Σ d, Σ d² per channel, d = x − x[0, c, 0]
   kernelsFor(x.dtype).channelMoments(sums, xd, A, C, B);
-  const mean = new Float64Array(C), variance = new Float64Array(C); // (C)
+  const mean = new Float64Array(C),
+    variance = new Float64Array(C); // (C)
   for (let c = 0; c < C; c++) {
     const meanD = sums[c] / M;
     mean[c] = xd[c * B] + meanD;
@@ -105,12 +127,17 @@ function channelStats(x: FloatTensor, { A, C, B }: Layout): { mean: Float64Array
  * running statistics, created at zeros / ones if absent), the running ones in test mode.
  */
 function normStats(
-  x: FloatTensor, bnParam: BnParam, layout: Layout, { mode, eps, momentum }: BnOpts,
+  x: FloatTensor,
+  bnParam: BnParam,
+  layout: Layout,
+  { mode, eps, momentum }: BnOpts,
 ): { mean: Float64Array; invStd: FloatTensor } {
-  const { C } = layout, dtype = x.dtype;
+  const { C } = layout,
+    dtype = x.dtype;
   bnParam.runningMean ??= Tensor.zeros([C], dtype);
   bnParam.runningVar ??= Tensor.full([C], 1, dtype);
-  const runMean = bnParam.runningMean.data, runVar = bnParam.runningVar.data;
+  const runMean = bnParam.runningMean.data,
+    runVar = bnParam.runningVar.data;
   let mean: Float64Array, variance: Float64Array; // (C)
   if (mode === 'train') {
     ({ mean, variance } = channelStats(x, layout));
@@ -129,10 +156,16 @@ function normStats(
 
 /** out = γ·(x − μ)·invStd + β over the (A, C, B) layout, into a fresh tensor shaped like x. */
 function normalize(
-  x: FloatTensor, mean: Float64Array, invStd: FloatTensor, gamma: FloatTensor, beta: FloatTensor, { A, C, B }: Layout,
+  x: FloatTensor,
+  mean: Float64Array,
+  invStd: FloatTensor,
+  gamma: FloatTensor,
+  beta: FloatTensor,
+  { A, C, B }: Layout,
 ): FloatTensor {
   const out = Tensor.empty(x.shape, x.dtype); // written in full by the kernel
-  const scale = new Float64Array(C), shift = Float64Array.from(beta.data); // (C): γ·invStd, β
+  const scale = new Float64Array(C),
+    shift = Float64Array.from(beta.data); // (C): γ·invStd, β
   for (let c = 0; c < C; c++) scale[c] = gamma.data[c] * invStd.data[c];
   kernelsFor(x.dtype).channelNormalize(out.data, x.data, mean, scale, shift, A, C, B);
   return out;
@@ -140,13 +173,21 @@ function normalize(
 
 /** x − μ and xhat = (x − μ)·invStd, the intermediates batchnormBackward's graph walk needs. */
 function centred(
-  x: FloatTensor, mean: Float64Array, invStd: FloatTensor, { A, C, B }: Layout,
+  x: FloatTensor,
+  mean: Float64Array,
+  invStd: FloatTensor,
+  { A, C, B }: Layout,
 ): { xmu: FloatTensor; xhat: FloatTensor } {
-  const xmu = Tensor.zeros(x.shape, x.dtype), xhat = Tensor.zeros(x.shape, x.dtype);
-  const xd = x.data, md = xmu.data, hd = xhat.data;
+  const xmu = Tensor.zeros(x.shape, x.dtype),
+    xhat = Tensor.zeros(x.shape, x.dtype);
+  const xd = x.data,
+    md = xmu.data,
+    hd = xhat.data;
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, mu = mean[c], is = invStd.data[c];
+      const off = (a * C + c) * B,
+        mu = mean[c],
+        is = invStd.data[c];
       for (let b = 0; b < B; b++) {
         md[off + b] = xd[off + b] - mu;
         hd[off + b] = md[off + b] * is;
@@ -157,13 +198,22 @@ function centred(
 }
 
 /** Per-channel sums Σ dout and Σ dout·xhat over the (A, C, B) layout, i.e. dbeta and dgamma. */
-function paramGrads(dout: FloatTensor, xhat: FloatTensor, { A, C, B }: Layout): { dgamma: FloatTensor; dbeta: FloatTensor } {
-  const dgamma = Tensor.zeros([C], dout.dtype), dbeta = Tensor.zeros([C], dout.dtype);
-  const gd = dout.data, hd = xhat.data, dg = dgamma.data, db = dbeta.data;
+function paramGrads(
+  dout: FloatTensor,
+  xhat: FloatTensor,
+  { A, C, B }: Layout,
+): { dgamma: FloatTensor; dbeta: FloatTensor } {
+  const dgamma = Tensor.zeros([C], dout.dtype),
+    dbeta = Tensor.zeros([C], dout.dtype);
+  const gd = dout.data,
+    hd = xhat.data,
+    dg = dgamma.data,
+    db = dbeta.data;
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
       const off = (a * C + c) * B;
-      let sg = 0, sb = 0;
+      let sg = 0,
+        sb = 0;
       for (let b = 0; b < B; b++) {
         sb += gd[off + b];
         sg += gd[off + b] * hd[off + b];
@@ -177,25 +227,44 @@ function paramGrads(dout: FloatTensor, xhat: FloatTensor, { A, C, B }: Layout): 
 
 /** Test mode: μ and σ² are constants, so dx = dout·γ/√(σ² + eps). */
 function testModeDx(
-  dout: FloatTensor, { invStd, gamma }: Pick<BatchnormCache, 'invStd' | 'gamma'>, { A, C, B }: Layout,
+  dout: FloatTensor,
+  { invStd, gamma }: Pick<BatchnormCache, 'invStd' | 'gamma'>,
+  { A, C, B }: Layout,
 ): FloatTensor {
   const dx = Tensor.empty(dout.shape, dout.dtype); // written in full by the kernel
   const k = new Float64Array(C); // (C): γ·invStd
   for (let c = 0; c < C; c++) k[c] = gamma.data[c] * invStd.data[c];
   // (dout − 0)·k + (−0) is exactly dout·k, the sign of a zero included
-  kernelsFor(dout.dtype).channelNormalize(dx.data, dout.data, new Float64Array(C), k, new Float64Array(C).fill(-0), A, C, B);
+  kernelsFor(dout.dtype).channelNormalize(
+    dx.data,
+    dout.data,
+    new Float64Array(C),
+    k,
+    new Float64Array(C).fill(-0),
+    A,
+    C,
+    B,
+  );
   return dx;
 }
 
 /** Train mode, node by node through the forward graph (see batchnormBackward). */
-function graphDx(dout: FloatTensor, { xmu, invStd, gamma }: BatchnormCache, { A, C, B }: Layout): FloatTensor {
-  const M = A * B, gd = dout.data, md = xmu.data;
-  const dx = Tensor.zeros(dout.shape, dout.dtype), dd = dx.data;
+function graphDx(
+  dout: FloatTensor,
+  { xmu, invStd, gamma }: BatchnormCache,
+  { A, C, B }: Layout,
+): FloatTensor {
+  const M = A * B,
+    gd = dout.data,
+    md = xmu.data;
+  const dx = Tensor.zeros(dout.shape, dout.dtype),
+    dd = dx.data;
   // dinvStd[c] = Σ dxhat·xmu, with dxhat = dout·γ            (xhat = xmu·invStd)
   const dinvStd = new Float64Array(C);
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, g = gamma.data[c];
+      const off = (a * C + c) * B,
+        g = gamma.data[c];
       let s = 0;
       for (let b = 0; b < B; b++) s += gd[off + b] * g * md[off + b];
       dinvStd[c] += s;
@@ -212,7 +281,10 @@ function graphDx(dout: FloatTensor, { xmu, invStd, gamma }: BatchnormCache, { A,
   const dmu = new Float64Array(C);
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, g = gamma.data[c], is = invStd.data[c], q = dsq[c];
+      const off = (a * C + c) * B,
+        g = gamma.data[c],
+        is = invStd.data[c],
+        q = dsq[c];
       let s = 0;
       for (let b = 0; b < B; b++) {
         const i = off + b;
@@ -225,7 +297,8 @@ function graphDx(dout: FloatTensor, { xmu, invStd, gamma }: BatchnormCache, { A,
   // dx = dx1 + dmu/M  (μ = mean(x))
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, k = dmu[c] / M;
+      const off = (a * C + c) * B,
+        k = dmu[c] / M;
       for (let b = 0; b < B; b++) dd[off + b] += k;
     }
   }
@@ -234,14 +307,24 @@ function graphDx(dout: FloatTensor, { xmu, invStd, gamma }: BatchnormCache, { A,
 
 /** Train mode in closed form: dx = γ·invStd/M · (M·dout − Σ dout − xhat·Σ dout·xhat). */
 function closedFormDx(
-  dout: FloatTensor, { xhat, invStd, gamma }: BatchnormCache, sums: { dgamma: FloatTensor; dbeta: FloatTensor },
+  dout: FloatTensor,
+  { xhat, invStd, gamma }: BatchnormCache,
+  sums: { dgamma: FloatTensor; dbeta: FloatTensor },
   { A, C, B }: Layout,
 ): FloatTensor {
-  const M = A * B, gd = dout.data, hd = xhat.data, sg = sums.dgamma.data, sb = sums.dbeta.data;
-  const dx = Tensor.zeros(dout.shape, dout.dtype), dd = dx.data;
+  const M = A * B,
+    gd = dout.data,
+    hd = xhat.data,
+    sg = sums.dgamma.data,
+    sb = sums.dbeta.data;
+  const dx = Tensor.zeros(dout.shape, dout.dtype),
+    dd = dx.data;
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const off = (a * C + c) * B, k = (gamma.data[c] * invStd.data[c]) / M, sumG = sb[c], sumGH = sg[c];
+      const off = (a * C + c) * B,
+        k = (gamma.data[c] * invStd.data[c]) / M,
+        sumG = sb[c],
+        sumGH = sg[c];
       for (let b = 0; b < B; b++) {
         const i = off + b;
         dd[i] = k * (M * gd[i] - sumG - hd[i] * sumGH);
@@ -256,11 +339,14 @@ function closedFormDx(
  * Sweep 1: per-channel Σ dout and Σ dout·xhat, i.e. dbeta and dgamma (float64 accumulators).
  */
 function spatialParamGrads(
-  dout: FloatTensor, { x, mean, invStd }: SpatialBatchnormCache, { A, C, B }: Layout,
+  dout: FloatTensor,
+  { x, mean, invStd }: SpatialBatchnormCache,
+  { A, C, B }: Layout,
 ): { dgamma: FloatTensor; dbeta: FloatTensor } {
   const sums = new Float64Array(2 * C); // (2C): Σ dout, Σ dout·(x − μ) per channel
   kernelsFor(dout.dtype).channelDots(sums, dout.data, x.data, mean, A, C, B);
-  const dgamma = Tensor.zeros([C], dout.dtype), dbeta = Tensor.zeros([C], dout.dtype);
+  const dgamma = Tensor.zeros([C], dout.dtype),
+    dbeta = Tensor.zeros([C], dout.dtype);
   for (let c = 0; c < C; c++) {
     dbeta.data[c] = sums[c];
     dgamma.data[c] = sums[C + c] * invStd.data[c]; // Σ dout·xhat = invStd·Σ dout·(x − μ)
@@ -273,14 +359,19 @@ function spatialParamGrads(
  *   dx = γ·invStd/M · (M·dout − Σ dout − xhat·Σ dout·xhat).
  */
 function spatialClosedFormDx(
-  dout: FloatTensor, { x, mean, invStd, gamma }: SpatialBatchnormCache,
-  sums: { dgamma: FloatTensor; dbeta: FloatTensor }, { A, C, B }: Layout,
+  dout: FloatTensor,
+  { x, mean, invStd, gamma }: SpatialBatchnormCache,
+  sums: { dgamma: FloatTensor; dbeta: FloatTensor },
+  { A, C, B }: Layout,
 ): FloatTensor {
-  const M = A * B, sg = sums.dgamma.data, sb = sums.dbeta.data;
+  const M = A * B,
+    sg = sums.dgamma.data,
+    sb = sums.dbeta.data;
   // dx = k·M·dout − k·(invStd·Σ dout·xhat)·(x − μ) − k·Σ dout, k = γ·invStd/M: coef (3C) of channelCombine
   const coef = new Float64Array(3 * C);
   for (let c = 0; c < C; c++) {
-    const is = invStd.data[c], k = (gamma.data[c] * is) / M;
+    const is = invStd.data[c],
+      k = (gamma.data[c] * is) / M;
     coef[c] = k * M;
     coef[C + c] = -k * is * sg[c];
     coef[2 * C + c] = -k * sb[c];
@@ -299,7 +390,9 @@ function checkDout(fn: string, dout: Tensor, x: FloatTensor): asserts dout is Fl
 
 function checkTrainBatch(fn: string, x: Tensor, M: number, mode: 'train' | 'test'): void {
   if (mode === 'train' && M === 0) {
-    throw new ShapeError(`${fn}: x has shape ${fmt(x.shape)} but train mode needs at least one value per feature`);
+    throw new ShapeError(
+      `${fn}: x has shape ${fmt(x.shape)} but train mode needs at least one value per feature`,
+    );
   }
 }
 
@@ -311,7 +404,10 @@ function checkTrainBatch(fn: string, x: Tensor, M: number, mode: 'train' | 'test
  * x: (N, D), gamma: (D), beta: (D)  =>  out: (N, D)
  */
 export function batchnormForward(
-  x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BnParam,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  bnParam: BnParam,
 ): { out: FloatTensor; cache: BatchnormCache } {
   const fn = 'batchnormForward';
   expectFloat(fn, 'x', x);
@@ -334,12 +430,14 @@ export function batchnormForward(
  * In test mode μ and σ² are constants: dx = dout·γ/√(σ² + eps).   dout: (N, D)
  */
 export function batchnormBackward(
-  dout: Tensor, cache: BatchnormCache,
+  dout: Tensor,
+  cache: BatchnormCache,
 ): { dx: FloatTensor; dgamma: FloatTensor; dbeta: FloatTensor } {
   checkDout('batchnormBackward', dout, cache.xhat);
   const layout = { A: dout.shape[0], C: dout.shape[1], B: 1 };
   const { dgamma, dbeta } = paramGrads(dout, cache.xhat, layout);
-  const dx = cache.mode === 'train' ? graphDx(dout, cache, layout) : testModeDx(dout, cache, layout);
+  const dx =
+    cache.mode === 'train' ? graphDx(dout, cache, layout) : testModeDx(dout, cache, layout);
   return { dx, dgamma, dbeta };
 }
 
@@ -349,12 +447,16 @@ export function batchnormBackward(
  * reusing the sums that are dβ and dγ.   dout: (N, D)
  */
 export function batchnormBackwardAlt(
-  dout: Tensor, cache: BatchnormCache,
+  dout: Tensor,
+  cache: BatchnormCache,
 ): { dx: FloatTensor; dgamma: FloatTensor; dbeta: FloatTensor } {
   checkDout('batchnormBackwardAlt', dout, cache.xhat);
   const layout = { A: dout.shape[0], C: dout.shape[1], B: 1 };
   const sums = paramGrads(dout, cache.xhat, layout);
-  const dx = cache.mode === 'train' ? closedFormDx(dout, cache, sums, layout) : testModeDx(dout, cache, layout);
+  const dx =
+    cache.mode === 'train'
+      ? closedFormDx(dout, cache, sums, layout)
+      : testModeDx(dout, cache, layout);
   return { dx, ...sums };
 }
 
@@ -365,7 +467,10 @@ export function batchnormBackwardAlt(
  * x: (N, C, H, W), gamma: (C), beta: (C)  =>  out: (N, C, H, W)
  */
 export function spatialBatchnormForward(
-  x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BnParam,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  bnParam: BnParam,
 ): { out: FloatTensor; cache: SpatialBatchnormCache } {
   const fn = 'spatialBatchnormForward';
   expectFloat(fn, 'x', x);
@@ -386,12 +491,16 @@ export function spatialBatchnormForward(
  * dout: (N, C, H, W)  =>  dx: (N, C, H, W), dgamma: (C), dbeta: (C)
  */
 export function spatialBatchnormBackward(
-  dout: Tensor, cache: SpatialBatchnormCache,
+  dout: Tensor,
+  cache: SpatialBatchnormCache,
 ): { dx: FloatTensor; dgamma: FloatTensor; dbeta: FloatTensor } {
   checkDout('spatialBatchnormBackward', dout, cache.x);
   const [N, C, H, W] = dout.shape;
   const layout = { A: N, C, B: H * W };
   const sums = spatialParamGrads(dout, cache, layout);
-  const dx = cache.mode === 'train' ? spatialClosedFormDx(dout, cache, sums, layout) : testModeDx(dout, cache, layout);
+  const dx =
+    cache.mode === 'train'
+      ? spatialClosedFormDx(dout, cache, sums, layout)
+      : testModeDx(dout, cache, layout);
   return { dx, ...sums };
 }

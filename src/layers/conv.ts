@@ -4,7 +4,15 @@
 // backward accepts either forward's cache.
 import { kernelsFor, type Buf, type ConvGeometry, type Kernels } from '../kernels/index.js';
 import {
-  expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor,
+  expectFloat,
+  expectNdim,
+  expectNumber,
+  expectOptions,
+  expectSameDType,
+  expectShape,
+  fmt,
+  ShapeError,
+  Tensor,
   type FloatTensor,
 } from '../tensor/index.js';
 
@@ -63,10 +71,12 @@ function convArgs(
   expectShape(fn, 'w', w, [F, C, HH, WW], `x has ${C} channels`);
   expectShape(fn, 'b', b, [F], `w has ${F} filters`);
   expectOptions(fn, convParam, ['stride', 'pad']);
-  const stride = convParam.stride ?? 1, pad = convParam.pad ?? 0;
+  const stride = convParam.stride ?? 1,
+    pad = convParam.pad ?? 0;
   expectNumber(fn, 'stride', stride, { integer: true, min: 1 });
   expectNumber(fn, 'pad', pad, { integer: true, min: 0 });
-  if (HH < 1 || WW < 1) throw new ShapeError(`${fn}: w has shape ${fmt(w.shape)} but filters must be at least 1x1`);
+  if (HH < 1 || WW < 1)
+    throw new ShapeError(`${fn}: w has shape ${fmt(w.shape)} but filters must be at least 1x1`);
   if (H + 2 * pad < HH || W + 2 * pad < WW) {
     throw new ShapeError(
       `${fn}: the ${HH}x${WW} filter does not fit the padded input ${H + 2 * pad}x${W + 2 * pad} ` +
@@ -79,7 +89,11 @@ function convArgs(
 }
 
 /** Checks dout against the output shape the forward produced. */
-function checkDout(fn: string, dout: Tensor, { x, w, geometry: g }: ConvCache): asserts dout is FloatTensor {
+function checkDout(
+  fn: string,
+  dout: Tensor,
+  { x, w, geometry: g }: ConvCache,
+): asserts dout is FloatTensor {
   expectFloat(fn, 'dout', dout);
   const want = [x.shape[0], w.shape[0], g.Hout, g.Wout];
   expectShape(fn, 'dout', dout, want, `the forward output was ${fmt(want)}`);
@@ -99,9 +113,13 @@ export function convForwardNaive(
 ): { out: FloatTensor; cache: ConvCache } {
   const { x, w, b, g } = convArgs('convForwardNaive', xIn, wIn, bIn, convParam);
   const { C, H, W, HH, WW, stride, pad, Hout, Wout } = g;
-  const N = x.shape[0], F = w.shape[0];
+  const N = x.shape[0],
+    F = w.shape[0];
   const out = Tensor.zeros([N, F, Hout, Wout], x.dtype);
-  const xd = x.data, wd = w.data, bd = b.data, od = out.data;
+  const xd = x.data,
+    wd = w.data,
+    bd = b.data,
+    od = out.data;
   for (let n = 0; n < N; n++) {
     for (let f = 0; f < F; f++) {
       for (let ho = 0; ho < Hout; ho++) {
@@ -132,19 +150,40 @@ export function convForwardNaive(
  * (nothing goes to the padding).   dout: (N, F, Hout, Wout) => dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F)
  * With { inputGrad: false } nothing goes to dx, which is not allocated: => dw, db only.
  */
-export function convBackwardNaive(dout: Tensor, cache: ConvCache, options?: { readonly inputGrad?: true }): ConvGrads;
-export function convBackwardNaive(dout: Tensor, cache: ConvCache, options: { readonly inputGrad: false }): ConvParamGrads;
-export function convBackwardNaive(dout: Tensor, cache: ConvCache, options?: ConvBackwardOptions): ConvGrads | ConvParamGrads;
-export function convBackwardNaive(dout: Tensor, cache: ConvCache, options: ConvBackwardOptions = {}): ConvGrads | ConvParamGrads {
+export function convBackwardNaive(
+  dout: Tensor,
+  cache: ConvCache,
+  options?: { readonly inputGrad?: true },
+): ConvGrads;
+export function convBackwardNaive(
+  dout: Tensor,
+  cache: ConvCache,
+  options: { readonly inputGrad: false },
+): ConvParamGrads;
+export function convBackwardNaive(
+  dout: Tensor,
+  cache: ConvCache,
+  options?: ConvBackwardOptions,
+): ConvGrads | ConvParamGrads;
+export function convBackwardNaive(
+  dout: Tensor,
+  cache: ConvCache,
+  options: ConvBackwardOptions = {},
+): ConvGrads | ConvParamGrads {
   const fn = 'convBackwardNaive';
   const inputGrad = wantsInputGrad(fn, options);
   checkDout(fn, dout, cache);
   const { x, w, geometry: g } = cache;
   const { C, H, W, HH, WW, stride, pad, Hout, Wout } = g;
-  const N = x.shape[0], F = w.shape[0];
+  const N = x.shape[0],
+    F = w.shape[0];
   const dx = inputGrad ? Tensor.zeros(x.shape, x.dtype) : null;
-  const dw = Tensor.zeros(w.shape, x.dtype), db = Tensor.zeros([F], x.dtype);
-  const xd = x.data, wd = w.data, gd = dout.data, dxd = dx?.data;
+  const dw = Tensor.zeros(w.shape, x.dtype),
+    db = Tensor.zeros([F], x.dtype);
+  const xd = x.data,
+    wd = w.data,
+    gd = dout.data,
+    dxd = dx?.data;
   for (let n = 0; n < N; n++) {
     for (let f = 0; f < F; f++) {
       for (let ho = 0; ho < Hout; ho++) {
@@ -158,7 +197,8 @@ export function convBackwardNaive(dout: Tensor, cache: ConvCache, options: ConvB
               for (let j = 0; j < WW; j++) {
                 const col = wo * stride - pad + j;
                 if (col < 0 || col >= W) continue;
-                const xAt = ((n * C + c) * H + h) * W + col, wAt = ((f * C + c) * HH + i) * WW + j;
+                const xAt = ((n * C + c) * H + h) * W + col,
+                  wAt = ((f * C + c) * HH + i) * WW + j;
                 dw.data[wAt] += d * xd[xAt];
                 if (dxd) dxd[xAt] += d * wd[wAt];
               }
@@ -182,7 +222,11 @@ const DIRECT_MAX_TAPS = 75;
  * (The weight gradient goes direct only without dx, which the lowered path computes alongside.)
  */
 function directConv(k: Kernels, g: ConvGeometry): boolean {
-  return g.stride === 1 && g.C * g.HH * g.WW <= DIRECT_MAX_TAPS && (k.convDirectFits?.(g.C, g.H, g.W, g.pad) ?? false);
+  return (
+    g.stride === 1 &&
+    g.C * g.HH * g.WW <= DIRECT_MAX_TAPS &&
+    (k.convDirectFits?.(g.C, g.H, g.W, g.pad) ?? false)
+  );
 }
 
 /**
@@ -201,8 +245,15 @@ function imagesPerBlock(N: number, K: number, P: number): number {
  * The ones row carries the bias through the forward product and db out of the backward one.
  */
 function lowerImages(cols: Buf, x: Buf, g: ConvGeometry, n0: number, G: number): void {
-  const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W;
-  kernelsFor(x instanceof Float32Array ? 'float32' : 'float64').im2col(cols, x.subarray(n0 * CHW, (n0 + G) * CHW), g, G);
+  const K = g.C * g.HH * g.WW,
+    P = g.Hout * g.Wout,
+    CHW = g.C * g.H * g.W;
+  kernelsFor(x instanceof Float32Array ? 'float32' : 'float64').im2col(
+    cols,
+    x.subarray(n0 * CHW, (n0 + G) * CHW),
+    g,
+    G,
+  );
   cols.fill(1, K * G * P, (K + 1) * G * P);
 }
 
@@ -219,8 +270,11 @@ export function convForward(
   convParam: ConvParam = {},
 ): { out: FloatTensor; cache: ConvCache } {
   const { x, w, b, g } = convArgs('convForward', xIn, wIn, bIn, convParam);
-  const N = x.shape[0], F = w.shape[0];
-  const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, G = imagesPerBlock(N, K, P);
+  const N = x.shape[0],
+    F = w.shape[0];
+  const K = g.C * g.HH * g.WW,
+    P = g.Hout * g.Wout,
+    G = imagesPerBlock(N, K, P);
   const k = kernelsFor(x.dtype);
   if (directConv(k, g)) {
     const out = Tensor.empty([N, F, g.Hout, g.Wout], x.dtype); // written in full by the kernel
@@ -248,25 +302,60 @@ export function convForward(
  * With { inputGrad: false } the dx half (the wᵀ·doutT gemm and col2im, about a third of the work)
  * is skipped and dx not allocated: => dw, db only, bit-identical to the default call's.
  */
-export function convBackward(dout: Tensor, cache: ConvCache, options?: { readonly inputGrad?: true }): ConvGrads;
-export function convBackward(dout: Tensor, cache: ConvCache, options: { readonly inputGrad: false }): ConvParamGrads;
-export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackwardOptions): ConvGrads | ConvParamGrads;
-export function convBackward(dout: Tensor, cache: ConvCache, options: ConvBackwardOptions = {}): ConvGrads | ConvParamGrads {
+export function convBackward(
+  dout: Tensor,
+  cache: ConvCache,
+  options?: { readonly inputGrad?: true },
+): ConvGrads;
+export function convBackward(
+  dout: Tensor,
+  cache: ConvCache,
+  options: { readonly inputGrad: false },
+): ConvParamGrads;
+export function convBackward(
+  dout: Tensor,
+  cache: ConvCache,
+  options?: ConvBackwardOptions,
+): ConvGrads | ConvParamGrads;
+export function convBackward(
+  dout: Tensor,
+  cache: ConvCache,
+  options: ConvBackwardOptions = {},
+): ConvGrads | ConvParamGrads {
   const fn = 'convBackward';
   const inputGrad = wantsInputGrad(fn, options);
   checkDout(fn, dout, cache);
   const { x, w, geometry: g } = cache;
-  const N = x.shape[0], F = w.shape[0];
-  const K = g.C * g.HH * g.WW, P = g.Hout * g.Wout, CHW = g.C * g.H * g.W, G = imagesPerBlock(N, K, P);
+  const N = x.shape[0],
+    F = w.shape[0];
+  const K = g.C * g.HH * g.WW,
+    P = g.Hout * g.Wout,
+    CHW = g.C * g.H * g.W,
+    G = imagesPerBlock(N, K, P);
   const k = kernelsFor(x.dtype);
   if (!inputGrad && directConv(k, g)) {
-    const dw = Tensor.empty(w.shape, x.dtype), db = Tensor.empty([F], x.dtype); // written in full by the kernel
-    k.convDirectWeightGrad(dw.data, db.data, dout.data, x.data, N, g.C, g.H, g.W, F, g.HH, g.WW, g.pad);
+    const dw = Tensor.empty(w.shape, x.dtype),
+      db = Tensor.empty([F], x.dtype); // written in full by the kernel
+    k.convDirectWeightGrad(
+      dw.data,
+      db.data,
+      dout.data,
+      x.data,
+      N,
+      g.C,
+      g.H,
+      g.W,
+      F,
+      g.HH,
+      g.WW,
+      g.pad,
+    );
     return { dw, db };
   }
   // empty: dx (col2im per block), cols, doutT and dwbT are written in full; dw, db accumulate
   const dx = inputGrad ? Tensor.empty(x.shape, x.dtype) : null;
-  const dw = Tensor.zeros(w.shape, x.dtype), db = Tensor.zeros([F], x.dtype);
+  const dw = Tensor.zeros(w.shape, x.dtype),
+    db = Tensor.zeros([F], x.dtype);
   const cols = Tensor.empty([K + 1, G * P], x.dtype).data; // lowered x, then reused for dcols
   const doutT = Tensor.empty([F, G * P], x.dtype).data;
   const dwbT = Tensor.empty([K + 1, F], x.dtype).data; // one block's [dw | db]ᵀ

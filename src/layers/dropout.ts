@@ -3,7 +3,16 @@
 // torch.nn.functional.dropout; the kept units are scaled by 1/(1 − p) in train mode so that test
 // mode is the identity and needs no rescaling.
 import {
-  defaultRng, expectFloat, expectNumber, expectOptions, expectSameDType, expectShape, fmt, Rng, Tensor, ValueError,
+  defaultRng,
+  expectFloat,
+  expectNumber,
+  expectOptions,
+  expectSameDType,
+  expectShape,
+  fmt,
+  Rng,
+  Tensor,
+  ValueError,
   type FloatTensor,
 } from '../tensor/index.js';
 
@@ -31,7 +40,10 @@ export interface DropoutCache {
  * call; a seed never touches that global generator.
  * x: any shape  =>  out: same shape
  */
-export function dropoutForward(x: Tensor, dropoutParam: DropoutParam): { out: FloatTensor; cache: DropoutCache } {
+export function dropoutForward(
+  x: Tensor,
+  dropoutParam: DropoutParam,
+): { out: FloatTensor; cache: DropoutCache } {
   const fn = 'dropoutForward';
   expectFloat(fn, 'x', x);
   if (dropoutParam === null || typeof dropoutParam !== 'object') {
@@ -41,21 +53,28 @@ export function dropoutForward(x: Tensor, dropoutParam: DropoutParam): { out: Fl
   const { p, mode, seed, rng } = dropoutParam;
   expectNumber(fn, 'dropoutParam.p', p, { min: 0, max: 1 });
   if (mode !== 'train' && mode !== 'test') {
-    throw new ValueError(`${fn}: dropoutParam.mode must be 'train' or 'test', got '${String(mode)}'`);
+    throw new ValueError(
+      `${fn}: dropoutParam.mode must be 'train' or 'test', got '${String(mode)}'`,
+    );
   }
   if (seed !== undefined) expectNumber(fn, 'dropoutParam.seed', seed);
-  if (rng !== undefined && !(rng instanceof Rng)) throw new TypeError(`${fn}: dropoutParam.rng must be an Rng`);
+  if (rng !== undefined && !(rng instanceof Rng))
+    throw new TypeError(`${fn}: dropoutParam.rng must be an Rng`);
   if (seed !== undefined && rng !== undefined) {
     throw new ValueError(`${fn}: give dropoutParam.seed or dropoutParam.rng, not both`);
   }
   if (mode === 'test') return { out: x.clone(), cache: { mode, p, shape: x.shape, mask: null } };
 
   const gen = rng ?? (seed !== undefined ? new Rng(seed) : defaultRng());
-  const mask = Tensor.zeros(x.shape, x.dtype), out = Tensor.zeros(x.shape, x.dtype);
-  const md = mask.data, od = out.data, xd = x.data;
+  const mask = Tensor.zeros(x.shape, x.dtype),
+    out = Tensor.zeros(x.shape, x.dtype);
+  const md = mask.data,
+    od = out.data,
+    xd = x.data;
   // keep when a uniform 32-bit draw u satisfies u < (1 − p)·2³², i.e. with probability 1 − p
   // (to within 2⁻³²); p = 1 keeps nothing and the mask stays all zeros.
-  const threshold = (1 - p) * 4294967296, scale = p < 1 ? 1 / (1 - p) : 0;
+  const threshold = (1 - p) * 4294967296,
+    scale = p < 1 ? 1 / (1 - p) : 0;
   for (let i = 0; i < md.length; i++) {
     if (gen.nextUint32() < threshold) {
       md[i] = scale;
@@ -73,7 +92,10 @@ export function dropoutBackward(dout: Tensor, cache: DropoutCache): { dx: FloatT
   const { mask } = cache;
   if (mask === null) return { dx: dout.clone() };
   expectSameDType(fn, { dout, x: mask });
-  const dx = Tensor.zeros(dout.shape, dout.dtype), gd = dout.data, md = mask.data, dd = dx.data;
+  const dx = Tensor.zeros(dout.shape, dout.dtype),
+    gd = dout.data,
+    md = mask.data,
+    dd = dx.data;
   for (let i = 0; i < dd.length; i++) dd[i] = gd[i] * md[i];
   return { dx };
 }

@@ -1,7 +1,15 @@
 // src/layers/embedding.ts: word embeddings, a table lookup out[n, t, :] = W[x[n, t], :]. Its
 // backward scatters the rows of dout back into the table, adding where an id repeats.
 import {
-  DTypeError, expectFloat, expectShape, fmt, ShapeError, Tensor, ValueError, type FloatDType, type FloatTensor,
+  DTypeError,
+  expectFloat,
+  expectShape,
+  fmt,
+  ShapeError,
+  Tensor,
+  ValueError,
+  type FloatDType,
+  type FloatTensor,
 } from '../tensor/index.js';
 
 /** Token ids: an int32 Tensor of any shape, nested arrays of rows (N, T), or a flat array (L). */
@@ -19,35 +27,52 @@ export interface WordEmbeddingCache {
  * Reads token ids into a flat Int32Array and their shape, checking that each is an integer in
  * [0, V). A Tensor must have dtype int32; nested arrays must be rectangular.
  */
-export function tokenIdsOf(fn: string, arg: string, x: TokenIds, V: number): { ids: Int32Array; shape: number[] } {
+export function tokenIdsOf(
+  fn: string,
+  arg: string,
+  x: TokenIds,
+  V: number,
+): { ids: Int32Array; shape: number[] } {
   let ids: Int32Array, shape: number[];
   if (x instanceof Tensor) {
     if (x.dtype !== 'int32') {
-      throw new DTypeError(`${fn}: ${arg} has dtype ${x.dtype} but token ids must be int32 (use .astype('int32'))`);
+      throw new DTypeError(
+        `${fn}: ${arg} has dtype ${x.dtype} but token ids must be int32 (use .astype('int32'))`,
+      );
     }
     ids = x.data as Int32Array;
     shape = [...x.shape];
   } else if (Array.isArray(x) && x.length > 0 && typeof x[0] === 'object' && x[0] !== null) {
-    const rows = x as ReadonlyArray<ArrayLike<number>>, T = rows[0].length;
+    const rows = x as ReadonlyArray<ArrayLike<number>>,
+      T = rows[0].length;
     ids = new Int32Array(rows.length * T);
     rows.forEach((row, n) => {
       if (row === null || typeof row !== 'object' || row.length !== T) {
         throw new ShapeError(`${fn}: ${arg}[${n}] has ${row?.length} ids but ${arg}[0] has ${T}`);
       }
-      for (let t = 0; t < T; t++) checkId(fn, `${arg}[${n}][${t}]`, (ids[n * T + t] = Number(row[t])), row[t], V);
+      for (let t = 0; t < T; t++)
+        checkId(fn, `${arg}[${n}][${t}]`, (ids[n * T + t] = Number(row[t])), row[t], V);
     });
     return { ids, shape: [rows.length, T] };
-  } else if (x !== null && typeof x === 'object' && typeof (x as ArrayLike<number>).length === 'number') {
+  } else if (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof (x as ArrayLike<number>).length === 'number'
+  ) {
     const flat = x as ArrayLike<number>;
     ids = new Int32Array(flat.length);
-    for (let i = 0; i < flat.length; i++) checkId(fn, `${arg}[${i}]`, (ids[i] = Number(flat[i])), flat[i], V);
+    for (let i = 0; i < flat.length; i++)
+      checkId(fn, `${arg}[${i}]`, (ids[i] = Number(flat[i])), flat[i], V);
     return { ids, shape: [flat.length] };
   } else {
     throw new TypeError(`${fn}: ${arg} must be an int32 Tensor or an array of token ids`);
   }
   for (let i = 0; i < ids.length; i++) {
     const v = ids[i];
-    if (v < 0 || v >= V) throw new ValueError(`${fn}: ${arg} has id ${v} at flat index ${i} (shape ${fmt(shape)}), outside [0, ${V})`);
+    if (v < 0 || v >= V)
+      throw new ValueError(
+        `${fn}: ${arg} has id ${v} at flat index ${i} (shape ${fmt(shape)}), outside [0, ${V})`,
+      );
   }
   return { ids, shape };
 }
@@ -62,27 +87,46 @@ function checkId(fn: string, where: string, stored: number, raw: unknown, V: num
  * out[n, t, :] = W[x[n, t], :].   x: (N, T) int32 ids in [0, V), W: (V, D)  =>  out: (N, T, D)
  * (any shape of ids works: out has the ids' shape plus D)
  */
-export function wordEmbeddingForward(x: TokenIds, W: Tensor): { out: FloatTensor; cache: WordEmbeddingCache } {
+export function wordEmbeddingForward(
+  x: TokenIds,
+  W: Tensor,
+): { out: FloatTensor; cache: WordEmbeddingCache } {
   const fn = 'wordEmbeddingForward';
   expectFloat(fn, 'W', W);
-  if (W.shape.length !== 2) throw new ShapeError(`${fn}: W has shape ${fmt(W.shape)} but must be 2-D (V, D)`);
+  if (W.shape.length !== 2)
+    throw new ShapeError(`${fn}: W has shape ${fmt(W.shape)} but must be 2-D (V, D)`);
   const [V, D] = W.shape;
   const { ids, shape } = tokenIdsOf(fn, 'x', x, V);
-  const out = Tensor.zeros([...shape, D], W.dtype), od = out.data, wd = W.data;
+  const out = Tensor.zeros([...shape, D], W.dtype),
+    od = out.data,
+    wd = W.data;
   for (let i = 0; i < ids.length; i++) od.set(wd.subarray(ids[i] * D, (ids[i] + 1) * D), i * D);
   return { out, cache: { ids: ids.slice(), idsShape: shape, V, D, dtype: W.dtype } };
 }
 
 /** dW[v, :] = Σ over positions (n, t) with x[n, t] = v of dout[n, t, :].   dout: (N, T, D) */
-export function wordEmbeddingBackward(dout: Tensor, cache: WordEmbeddingCache): { dW: FloatTensor } {
+export function wordEmbeddingBackward(
+  dout: Tensor,
+  cache: WordEmbeddingCache,
+): { dW: FloatTensor } {
   const fn = 'wordEmbeddingBackward';
   const { ids, idsShape, V, D, dtype } = cache;
   expectFloat(fn, 'dout', dout);
-  expectShape(fn, 'dout', dout, [...idsShape, D], `the forward output was ${fmt([...idsShape, D])}`);
-  if (dout.dtype !== dtype) throw new DTypeError(`${fn}: dout has dtype ${dout.dtype} but W has dtype ${dtype}`);
-  const dW = Tensor.zeros([V, D], dtype), dd = dW.data, gd = dout.data;
+  expectShape(
+    fn,
+    'dout',
+    dout,
+    [...idsShape, D],
+    `the forward output was ${fmt([...idsShape, D])}`,
+  );
+  if (dout.dtype !== dtype)
+    throw new DTypeError(`${fn}: dout has dtype ${dout.dtype} but W has dtype ${dtype}`);
+  const dW = Tensor.zeros([V, D], dtype),
+    dd = dW.data,
+    gd = dout.data;
   for (let i = 0; i < ids.length; i++) {
-    const row = ids[i] * D, g = i * D;
+    const row = ids[i] * D,
+      g = i * D;
     for (let j = 0; j < D; j++) dd[row + j] += gd[g + j];
   }
   return { dW };

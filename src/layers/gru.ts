@@ -31,14 +31,27 @@ export interface GruCache {
  * Writes [r | z | n] to gates, hh_n to hn and h to h. ax is read at row stride axStride.
  */
 function cellForward(
-  ax: Buf, axOff: number, axStride: number, b: Buf, hh: Buf, prevH: Buf, gates: Buf, hn: Buf, h: Buf, N: number, H: number,
+  ax: Buf,
+  axOff: number,
+  axStride: number,
+  b: Buf,
+  hh: Buf,
+  prevH: Buf,
+  gates: Buf,
+  hn: Buf,
+  h: Buf,
+  N: number,
+  H: number,
 ): void {
   for (let n = 0; n < N; n++) {
-    const a = axOff + n * axStride, row = n * 3 * H, hRow = n * H;
+    const a = axOff + n * axStride,
+      row = n * 3 * H,
+      hRow = n * H;
     for (let j = 0; j < H; j++) {
       const r = stableSigmoid(ax[a + j] + b[j] + hh[row + j]);
       const z = stableSigmoid(ax[a + H + j] + b[H + j] + hh[row + H + j]);
-      const hnj = hh[row + 2 * H + j], c = Math.tanh(ax[a + 2 * H + j] + b[2 * H + j] + r * hnj);
+      const hnj = hh[row + 2 * H + j],
+        c = Math.tanh(ax[a + 2 * H + j] + b[2 * H + j] + r * hnj);
       gates[row + j] = r;
       gates[row + H + j] = z;
       gates[row + 2 * H + j] = c;
@@ -56,13 +69,27 @@ function cellForward(
  * dhOff + n·dhStride plus dhExtra[n] when given.
  */
 function cellBackward(
-  dh: Buf, dhOff: number, dhStride: number, dhExtra: Buf | undefined, gates: Buf, hn: Buf, prevH: Buf,
-  dax: Buf, dah: Buf, dprevH: Buf, N: number, H: number,
+  dh: Buf,
+  dhOff: number,
+  dhStride: number,
+  dhExtra: Buf | undefined,
+  gates: Buf,
+  hn: Buf,
+  prevH: Buf,
+  dax: Buf,
+  dah: Buf,
+  dprevH: Buf,
+  N: number,
+  H: number,
 ): void {
   for (let n = 0; n < N; n++) {
-    const row = n * 3 * H, hRow = n * H, gRow = dhOff + n * dhStride;
+    const row = n * 3 * H,
+      hRow = n * H,
+      gRow = dhOff + n * dhStride;
     for (let j = 0; j < H; j++) {
-      const r = gates[row + j], z = gates[row + H + j], c = gates[row + 2 * H + j];
+      const r = gates[row + j],
+        z = gates[row + H + j],
+        c = gates[row + 2 * H + j];
       const dht = dh[gRow + j] + (dhExtra === undefined ? 0 : dhExtra[hRow + j]);
       const dan = dht * (1 - z) * (1 - c * c);
       const dar = dan * hn[hRow + j] * r * (1 - r);
@@ -84,18 +111,26 @@ function cellBackward(
  * x: (N, D), prevH: (N, H), Wx: (D, 3H), Wh: (H, 3H), b: (3H)  =>  nextH: (N, H)
  */
 export function gruStepForward(
-  x: Tensor, prevH: Tensor, Wx: Tensor, Wh: Tensor, b: Tensor,
+  x: Tensor,
+  prevH: Tensor,
+  Wx: Tensor,
+  Wh: Tensor,
+  b: Tensor,
 ): { nextH: FloatTensor; cache: GruStepCache } {
   const fn = 'gruStepForward';
   expectFloat(fn, 'x', x);
   expectNdim(fn, 'x', x, 2, '(N, D)');
   const { N, D, H, ...w } = checkWeights(fn, x, prevH, 'prevH', Wx, Wh, b, 3);
   expectFloat(fn, 'prevH', prevH);
-  const dtype = x.dtype, k = kernelsFor(dtype);
-  const ax = Tensor.zeros([N, 3 * H], dtype).data, hh = Tensor.zeros([N, 3 * H], dtype).data;
+  const dtype = x.dtype,
+    k = kernelsFor(dtype);
+  const ax = Tensor.zeros([N, 3 * H], dtype).data,
+    hh = Tensor.zeros([N, 3 * H], dtype).data;
   k.gemm(ax, x.data, w.Wx.data, N, D, 3 * H); // (N, D)·(D, 3H)
   k.gemm(hh, prevH.data, w.Wh.data, N, H, 3 * H); // (N, H)·(H, 3H)
-  const gates = Tensor.zeros([N, 3 * H], dtype), hn = Tensor.zeros([N, H], dtype), nextH = Tensor.zeros([N, H], dtype);
+  const gates = Tensor.zeros([N, 3 * H], dtype),
+    hn = Tensor.zeros([N, H], dtype),
+    nextH = Tensor.zeros([N, H], dtype);
   cellForward(ax, 0, 3 * H, w.b.data, hh, prevH.data, gates.data, hn.data, nextH.data, N, H);
   return { nextH, cache: { x, prevH, Wx: w.Wx, Wh: w.Wh, gates, hn } };
 }
@@ -106,17 +141,39 @@ export function gruStepForward(
  * dnextH: (N, H)
  */
 export function gruStepBackward(
-  dnextH: Tensor, cache: GruStepCache,
+  dnextH: Tensor,
+  cache: GruStepCache,
 ): { dx: FloatTensor; dprevH: FloatTensor; dWx: FloatTensor; dWh: FloatTensor; db: FloatTensor } {
   const { x, prevH, Wx, Wh, gates, hn } = cache;
-  const [N, D] = x.shape, H = prevH.shape[1], G = 3 * H, dtype = x.dtype, k = kernelsFor(dtype);
+  const [N, D] = x.shape,
+    H = prevH.shape[1],
+    G = 3 * H,
+    dtype = x.dtype,
+    k = kernelsFor(dtype);
   checkGrad('gruStepBackward', 'dnextH', dnextH, [N, H], x);
-  const dax = Tensor.zeros([N, G], dtype).data, dah = Tensor.zeros([N, G], dtype).data;
-  const dprevH = Tensor.zeros([N, H], dtype), viaWh = Tensor.zeros([N, H], dtype).data;
-  cellBackward(dnextH.data, 0, H, undefined, gates.data, hn.data, prevH.data, dax, dah, dprevH.data, N, H);
+  const dax = Tensor.zeros([N, G], dtype).data,
+    dah = Tensor.zeros([N, G], dtype).data;
+  const dprevH = Tensor.zeros([N, H], dtype),
+    viaWh = Tensor.zeros([N, H], dtype).data;
+  cellBackward(
+    dnextH.data,
+    0,
+    H,
+    undefined,
+    gates.data,
+    hn.data,
+    prevH.data,
+    dax,
+    dah,
+    dprevH.data,
+    N,
+    H,
+  );
   k.gemm(viaWh, dah, Wh.data, N, G, H, { transB: true }); // (N, 3H)·(3H, H)
   for (let i = 0; i < N * H; i++) dprevH.data[i] += viaWh[i];
-  const dx = Tensor.zeros([N, D], dtype), dWx = Tensor.zeros([D, G], dtype), dWh = Tensor.zeros([H, G], dtype);
+  const dx = Tensor.zeros([N, D], dtype),
+    dWx = Tensor.zeros([D, G], dtype),
+    dWh = Tensor.zeros([H, G], dtype);
   const db = Tensor.zeros([G], dtype);
   k.gemm(dx.data, dax, Wx.data, N, G, D, { transB: true }); // (N, 3H)·(3H, D)
   k.gemm(dWx.data, x.data, dax, D, N, G, { transA: true }); // (D, N)·(N, 3H)
@@ -130,24 +187,45 @@ export function gruStepBackward(
  * x: (N, T, D), h0: (N, H), Wx: (D, 3H), Wh: (H, 3H), b: (3H)  =>  h: (N, T, H)
  */
 export function gruForward(
-  x: Tensor, h0: Tensor, Wx: Tensor, Wh: Tensor, b: Tensor,
+  x: Tensor,
+  h0: Tensor,
+  Wx: Tensor,
+  Wh: Tensor,
+  b: Tensor,
 ): { h: FloatTensor; cache: GruCache } {
   const fn = 'gruForward';
   expectFloat(fn, 'x', x);
   expectNdim(fn, 'x', x, 3, '(N, T, D)');
   const { N, D, H, ...w } = checkWeights(fn, x, h0, 'h0', Wx, Wh, b, 3);
   expectFloat(fn, 'h0', h0);
-  const T = x.shape[1], G = 3 * H, NH = N * H, dtype = x.dtype, k = kernelsFor(dtype);
+  const T = x.shape[1],
+    G = 3 * H,
+    NH = N * H,
+    dtype = x.dtype,
+    k = kernelsFor(dtype);
   const ax = Tensor.zeros([N, T, G], dtype).data; // x·Wx for every step at once
   k.gemm(ax, x.data, w.Wx.data, N * T, D, G); // (N·T, D)·(D, 3H)
-  const hs = Tensor.zeros([T + 1, N, H], dtype), gates = Tensor.zeros([T, N, G], dtype), hn = Tensor.zeros([T, N, H], dtype);
+  const hs = Tensor.zeros([T + 1, N, H], dtype),
+    gates = Tensor.zeros([T, N, G], dtype),
+    hn = Tensor.zeros([T, N, H], dtype);
   hs.data.set(h0.data);
   const hh = Tensor.zeros([N, G], dtype).data;
   for (let t = 0; t < T; t++) {
     const prev = hs.data.subarray(t * NH, (t + 1) * NH);
     k.gemm(hh, prev, w.Wh.data, N, H, G); // h_{t−1}·Wh
-    cellForward(ax, t * G, T * G, w.b.data, hh, prev, gates.data.subarray(t * N * G, (t + 1) * N * G),
-      hn.data.subarray(t * NH, (t + 1) * NH), hs.data.subarray((t + 1) * NH, (t + 2) * NH), N, H);
+    cellForward(
+      ax,
+      t * G,
+      T * G,
+      w.b.data,
+      hh,
+      prev,
+      gates.data.subarray(t * N * G, (t + 1) * N * G),
+      hn.data.subarray(t * NH, (t + 1) * NH),
+      hs.data.subarray((t + 1) * NH, (t + 2) * NH),
+      N,
+      H,
+    );
   }
   const h = Tensor.zeros([N, T, H], dtype);
   toBatchMajor(h.data, hs.data.subarray(NH), N, T, H);
@@ -160,17 +238,38 @@ export function gruForward(
  * dh0 is what reaches h_0.   dh: (N, T, H)
  */
 export function gruBackward(
-  dh: Tensor, cache: GruCache,
+  dh: Tensor,
+  cache: GruCache,
 ): { dx: FloatTensor; dh0: FloatTensor; dWx: FloatTensor; dWh: FloatTensor; db: FloatTensor } {
   const { x, Wx, Wh, hs, gates, hn } = cache;
-  const [N, T] = x.shape, H = Wh.shape[0], G = 3 * H, NH = N * H, dtype = x.dtype, k = kernelsFor(dtype);
+  const [N, T] = x.shape,
+    H = Wh.shape[0],
+    G = 3 * H,
+    NH = N * H,
+    dtype = x.dtype,
+    k = kernelsFor(dtype);
   checkGrad('gruBackward', 'dh', dh, [N, T, H], x);
-  const dax = Tensor.zeros([T, N, G], dtype).data, dah = Tensor.zeros([T, N, G], dtype).data; // time-major
-  const dnext = Tensor.zeros([N, H], dtype).data, direct = Tensor.zeros([N, H], dtype).data;
+  const dax = Tensor.zeros([T, N, G], dtype).data,
+    dah = Tensor.zeros([T, N, G], dtype).data; // time-major
+  const dnext = Tensor.zeros([N, H], dtype).data,
+    direct = Tensor.zeros([N, H], dtype).data;
   for (let t = T - 1; t >= 0; t--) {
-    const daxT = dax.subarray(t * N * G, (t + 1) * N * G), dahT = dah.subarray(t * N * G, (t + 1) * N * G);
-    cellBackward(dh.data, t * H, T * H, dnext, gates.data.subarray(t * N * G, (t + 1) * N * G),
-      hn.data.subarray(t * NH, (t + 1) * NH), hs.data.subarray(t * NH, (t + 1) * NH), daxT, dahT, direct, N, H);
+    const daxT = dax.subarray(t * N * G, (t + 1) * N * G),
+      dahT = dah.subarray(t * N * G, (t + 1) * N * G);
+    cellBackward(
+      dh.data,
+      t * H,
+      T * H,
+      dnext,
+      gates.data.subarray(t * N * G, (t + 1) * N * G),
+      hn.data.subarray(t * NH, (t + 1) * NH),
+      hs.data.subarray(t * NH, (t + 1) * NH),
+      daxT,
+      dahT,
+      direct,
+      N,
+      H,
+    );
     k.gemm(dnext, dahT, Wh.data, N, G, H, { transB: true }); // dah_t·Whᵀ
     for (let i = 0; i < NH; i++) dnext[i] += direct[i];
   }

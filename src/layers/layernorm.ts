@@ -2,7 +2,16 @@
 // https://arxiv.org/abs/1607.06450): each row of (N, D) is normalised by its own mean and biased
 // variance, so train and test mode are the same and there are no running statistics.
 import {
-  expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor, ValueError,
+  expectFloat,
+  expectNdim,
+  expectNumber,
+  expectOptions,
+  expectSameDType,
+  expectShape,
+  fmt,
+  ShapeError,
+  Tensor,
+  ValueError,
   type FloatTensor,
 } from '../tensor/index.js';
 
@@ -25,7 +34,10 @@ export interface LayernormCache {
  * x: (N, D), gamma: (D), beta: (D)  =>  out: (N, D)
  */
 export function layernormForward(
-  x: Tensor, gamma: Tensor, beta: Tensor, lnParam: LnParam = {},
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  lnParam: LnParam = {},
 ): { out: FloatTensor; cache: LayernormCache } {
   const fn = 'layernormForward';
   expectFloat(fn, 'x', x);
@@ -38,14 +50,25 @@ export function layernormForward(
   expectSameDType(fn, { x, gamma, beta });
   expectOptions(fn, lnParam, ['eps', 'mode']);
   if (lnParam.mode !== undefined && lnParam.mode !== 'train' && lnParam.mode !== 'test') {
-    throw new ValueError(`${fn}: lnParam.mode must be 'train' or 'test', got '${String(lnParam.mode)}'`);
+    throw new ValueError(
+      `${fn}: lnParam.mode must be 'train' or 'test', got '${String(lnParam.mode)}'`,
+    );
   }
   const eps = lnParam.eps ?? 1e-5;
   expectNumber(fn, 'lnParam.eps', eps, { min: 0, minExclusive: true });
-  if (D === 0) throw new ShapeError(`${fn}: x has shape ${fmt(x.shape)} but needs at least one feature per row`);
+  if (D === 0)
+    throw new ShapeError(
+      `${fn}: x has shape ${fmt(x.shape)} but needs at least one feature per row`,
+    );
 
-  const xhat = Tensor.zeros([N, D], x.dtype), out = Tensor.zeros([N, D], x.dtype), invStd = Tensor.zeros([N], x.dtype);
-  const xd = x.data, hd = xhat.data, od = out.data, gd = gamma.data, bd = beta.data;
+  const xhat = Tensor.zeros([N, D], x.dtype),
+    out = Tensor.zeros([N, D], x.dtype),
+    invStd = Tensor.zeros([N], x.dtype);
+  const xd = x.data,
+    hd = xhat.data,
+    od = out.data,
+    gd = gamma.data,
+    bd = beta.data;
   for (let n = 0; n < N; n++) {
     const row = n * D;
     let mean = 0;
@@ -70,7 +93,8 @@ export function layernormForward(
  *   dγ = Σₙ dout ⊙ xhat,  dβ = Σₙ dout.   dout: (N, D)
  */
 export function layernormBackward(
-  dout: Tensor, cache: LayernormCache,
+  dout: Tensor,
+  cache: LayernormCache,
 ): { dx: FloatTensor; dgamma: FloatTensor; dbeta: FloatTensor } {
   const fn = 'layernormBackward';
   const { xhat, invStd, gamma } = cache;
@@ -78,11 +102,19 @@ export function layernormBackward(
   expectShape(fn, 'dout', dout, xhat.shape, `the forward input was ${fmt(xhat.shape)}`);
   expectSameDType(fn, { dout, x: xhat });
   const [N, D] = xhat.shape;
-  const dx = Tensor.zeros([N, D], dout.dtype), dgamma = Tensor.zeros([D], dout.dtype), dbeta = Tensor.zeros([D], dout.dtype);
-  const gd = dout.data, hd = xhat.data, dd = dx.data, dg = dgamma.data, db = dbeta.data, g = gamma.data;
+  const dx = Tensor.zeros([N, D], dout.dtype),
+    dgamma = Tensor.zeros([D], dout.dtype),
+    dbeta = Tensor.zeros([D], dout.dtype);
+  const gd = dout.data,
+    hd = xhat.data,
+    dd = dx.data,
+    dg = dgamma.data,
+    db = dbeta.data,
+    g = gamma.data;
   for (let n = 0; n < N; n++) {
     const row = n * D;
-    let sum = 0, sumH = 0;
+    let sum = 0,
+      sumH = 0;
     for (let j = 0; j < D; j++) {
       const dxhat = gd[row + j] * g[j];
       sum += dxhat;
@@ -91,7 +123,8 @@ export function layernormBackward(
       db[j] += gd[row + j];
     }
     const k = invStd.data[n] / D;
-    for (let j = 0; j < D; j++) dd[row + j] = k * (D * gd[row + j] * g[j] - sum - hd[row + j] * sumH);
+    for (let j = 0; j < D; j++)
+      dd[row + j] = k * (D * gd[row + j] * g[j] - sum - hd[row + j] * sumH);
   }
   return { dx, dgamma, dbeta };
 }

@@ -1,6 +1,13 @@
 // src/layers/losses.ts: classification losses on scores x (N, C) and labels y (N). Each returns
 // the mean loss over the batch and its gradient dx in one pass, as the classic losses do.
-import { expectFloat, expectNdim, labelsOf, Tensor, type FloatTensor, type Labels } from '../tensor/index.js';
+import {
+  expectFloat,
+  expectNdim,
+  labelsOf,
+  Tensor,
+  type FloatTensor,
+  type Labels,
+} from '../tensor/index.js';
 
 /**
  * Multiclass hinge loss: mean over n of Σ_{j≠y} max(0, x_j − x_y + 1).
@@ -12,10 +19,14 @@ export function svmLoss(x: Tensor, y: Labels): { loss: number; dx: FloatTensor }
   expectNdim('svmLoss', 'x', x, 2, '(N, C) scores');
   const [N, C] = x.shape;
   const labels = labelsOf('svmLoss', 'y', y, N, C);
-  const dx = Tensor.zeros([N, C], x.dtype), xd = x.data, dd = dx.data;
+  const dx = Tensor.zeros([N, C], x.dtype),
+    xd = x.data,
+    dd = dx.data;
   let loss = 0;
   for (let n = 0; n < N; n++) {
-    const row = n * C, yn = labels[n], correct = xd[row + yn];
+    const row = n * C,
+      yn = labels[n],
+      correct = xd[row + yn];
     let positive = 0;
     for (let j = 0; j < C; j++) {
       if (j === yn) continue;
@@ -41,7 +52,9 @@ export function softmaxLoss(x: Tensor, y: Labels): { loss: number; dx: FloatTens
   expectNdim('softmaxLoss', 'x', x, 2, '(N, C) scores');
   const [N, C] = x.shape;
   const labels = labelsOf('softmaxLoss', 'y', y, N, C);
-  const dx = Tensor.zeros([N, C], x.dtype), xd = x.data, dd = dx.data;
+  const dx = Tensor.zeros([N, C], x.dtype),
+    xd = x.data,
+    dd = dx.data;
   let loss = 0;
   for (let n = 0; n < N; n++) {
     const row = n * C;

@@ -3,7 +3,15 @@
 // curriculum's; torch.nn.LSTM uses i, f, g, o). Like rnn.ts, the input projection and the weight
 // gradients are one gemm each over all steps; only h·Wh runs per step.
 import { kernelsFor, type Buf } from '../kernels/index.js';
-import { expectFloat, expectNdim, expectSameDType, expectShape, fmt, Tensor, type FloatTensor } from '../tensor/index.js';
+import {
+  expectFloat,
+  expectNdim,
+  expectSameDType,
+  expectShape,
+  fmt,
+  Tensor,
+  type FloatTensor,
+} from '../tensor/index.js';
 import { stableSigmoid } from './activations.js';
 import { checkGrad, checkWeights, sequenceGrads, toBatchMajor } from './rnn.js';
 
@@ -34,7 +42,8 @@ export interface LstmCache {
  */
 function cellForward(a: Buf, prevC: Buf, c: Buf, tanhC: Buf, h: Buf, N: number, H: number): void {
   for (let n = 0; n < N; n++) {
-    const row = n * 4 * H, hRow = n * H;
+    const row = n * 4 * H,
+      hRow = n * H;
     for (let j = 0; j < H; j++) {
       const i = stableSigmoid(a[row + j]);
       const f = stableSigmoid(a[row + H + j]);
@@ -44,7 +53,8 @@ function cellForward(a: Buf, prevC: Buf, c: Buf, tanhC: Buf, h: Buf, N: number, 
       a[row + H + j] = f;
       a[row + 2 * H + j] = o;
       a[row + 3 * H + j] = g;
-      const ct = f * prevC[hRow + j] + i * g, tc = Math.tanh(ct);
+      const ct = f * prevC[hRow + j] + i * g,
+        tc = Math.tanh(ct);
       c[hRow + j] = ct;
       tanhC[hRow + j] = tc;
       h[hRow + j] = o * tc;
@@ -60,13 +70,28 @@ function cellForward(a: Buf, prevC: Buf, c: Buf, tanhC: Buf, h: Buf, N: number, 
  * dhExtra (N, H) when given (the gradient coming back from step t+1).
  */
 function cellBackward(
-  dh: Buf, dhOff: number, dhStride: number, dc: Buf, gates: Buf, prevC: Buf, tanhC: Buf,
-  da: Buf, dprevC: Buf, N: number, H: number, dhExtra?: Buf,
+  dh: Buf,
+  dhOff: number,
+  dhStride: number,
+  dc: Buf,
+  gates: Buf,
+  prevC: Buf,
+  tanhC: Buf,
+  da: Buf,
+  dprevC: Buf,
+  N: number,
+  H: number,
+  dhExtra?: Buf,
 ): void {
   for (let n = 0; n < N; n++) {
-    const row = n * 4 * H, hRow = n * H, gRow = dhOff + n * dhStride;
+    const row = n * 4 * H,
+      hRow = n * H,
+      gRow = dhOff + n * dhStride;
     for (let j = 0; j < H; j++) {
-      const i = gates[row + j], f = gates[row + H + j], o = gates[row + 2 * H + j], g = gates[row + 3 * H + j];
+      const i = gates[row + j],
+        f = gates[row + H + j],
+        o = gates[row + 2 * H + j],
+        g = gates[row + 3 * H + j];
       const tc = tanhC[hRow + j];
       const dht = dh[gRow + j] + (dhExtra === undefined ? 0 : dhExtra[hRow + j]);
       const dct = dc[hRow + j] + dht * o * (1 - tc * tc);
@@ -85,7 +110,12 @@ function cellBackward(
  * x: (N, D), prevH: (N, H), prevC: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H)  =>  nextH, nextC: (N, H)
  */
 export function lstmStepForward(
-  x: Tensor, prevH: Tensor, prevC: Tensor, Wx: Tensor, Wh: Tensor, b: Tensor,
+  x: Tensor,
+  prevH: Tensor,
+  prevC: Tensor,
+  Wx: Tensor,
+  Wh: Tensor,
+  b: Tensor,
 ): { nextH: FloatTensor; nextC: FloatTensor; cache: LstmStepCache } {
   const fn = 'lstmStepForward';
   expectFloat(fn, 'x', x);
@@ -95,12 +125,16 @@ export function lstmStepForward(
   expectFloat(fn, 'prevC', prevC);
   expectShape(fn, 'prevC', prevC, [N, H], `prevH has shape ${fmt(prevH.shape)}`);
   expectSameDType(fn, { x, prevC });
-  const dtype = x.dtype, k = kernelsFor(dtype);
-  const gates = Tensor.zeros([N, 4 * H], dtype), hh = Tensor.zeros([N, 4 * H], dtype).data;
+  const dtype = x.dtype,
+    k = kernelsFor(dtype);
+  const gates = Tensor.zeros([N, 4 * H], dtype),
+    hh = Tensor.zeros([N, 4 * H], dtype).data;
   k.gemm(gates.data, x.data, w.Wx.data, N, D, 4 * H); // (N, D)·(D, 4H)
   k.gemm(hh, prevH.data, w.Wh.data, N, H, 4 * H); // (N, H)·(H, 4H)
   addPreactivations(gates.data, hh, w.b.data, N, 4 * H);
-  const nextC = Tensor.zeros([N, H], dtype), nextH = Tensor.zeros([N, H], dtype), tanhC = Tensor.zeros([N, H], dtype);
+  const nextC = Tensor.zeros([N, H], dtype),
+    nextH = Tensor.zeros([N, H], dtype),
+    tanhC = Tensor.zeros([N, H], dtype);
   cellForward(gates.data, prevC.data, nextC.data, tanhC.data, nextH.data, N, H);
   return { nextH, nextC, cache: { x, prevH, prevC, Wx: w.Wx, Wh: w.Wh, gates, tanhC } };
 }
@@ -119,16 +153,44 @@ function addPreactivations(a: Buf, hh: Buf, b: Buf, N: number, G: number): void 
  * dnextH, dnextC: (N, H)
  */
 export function lstmStepBackward(
-  dnextH: Tensor, dnextC: Tensor, cache: LstmStepCache,
-): { dx: FloatTensor; dprevH: FloatTensor; dprevC: FloatTensor; dWx: FloatTensor; dWh: FloatTensor; db: FloatTensor } {
+  dnextH: Tensor,
+  dnextC: Tensor,
+  cache: LstmStepCache,
+): {
+  dx: FloatTensor;
+  dprevH: FloatTensor;
+  dprevC: FloatTensor;
+  dWx: FloatTensor;
+  dWh: FloatTensor;
+  db: FloatTensor;
+} {
   const { x, prevH, prevC, Wx, Wh, gates, tanhC } = cache;
-  const [N, D] = x.shape, H = prevH.shape[1], dtype = x.dtype, k = kernelsFor(dtype);
+  const [N, D] = x.shape,
+    H = prevH.shape[1],
+    dtype = x.dtype,
+    k = kernelsFor(dtype);
   checkGrad('lstmStepBackward', 'dnextH', dnextH, [N, H], x);
   checkGrad('lstmStepBackward', 'dnextC', dnextC, [N, H], x);
-  const da = Tensor.zeros([N, 4 * H], dtype).data, dprevC = Tensor.zeros([N, H], dtype);
-  cellBackward(dnextH.data, 0, H, dnextC.data, gates.data, prevC.data, tanhC.data, da, dprevC.data, N, H);
-  const dx = Tensor.zeros([N, D], dtype), dprevH = Tensor.zeros([N, H], dtype);
-  const dWx = Tensor.zeros([D, 4 * H], dtype), dWh = Tensor.zeros([H, 4 * H], dtype), db = Tensor.zeros([4 * H], dtype);
+  const da = Tensor.zeros([N, 4 * H], dtype).data,
+    dprevC = Tensor.zeros([N, H], dtype);
+  cellBackward(
+    dnextH.data,
+    0,
+    H,
+    dnextC.data,
+    gates.data,
+    prevC.data,
+    tanhC.data,
+    da,
+    dprevC.data,
+    N,
+    H,
+  );
+  const dx = Tensor.zeros([N, D], dtype),
+    dprevH = Tensor.zeros([N, H], dtype);
+  const dWx = Tensor.zeros([D, 4 * H], dtype),
+    dWh = Tensor.zeros([H, 4 * H], dtype),
+    db = Tensor.zeros([4 * H], dtype);
   k.gemm(dx.data, da, Wx.data, N, 4 * H, D, { transB: true }); // (N, 4H)·(4H, D)
   k.gemm(dprevH.data, da, Wh.data, N, 4 * H, H, { transB: true }); // (N, 4H)·(4H, H)
   k.gemm(dWx.data, x.data, da, D, N, 4 * H, { transA: true }); // (D, N)·(N, 4H)
@@ -142,25 +204,36 @@ export function lstmStepBackward(
  * x: (N, T, D), h0: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H)  =>  h: (N, T, H)
  */
 export function lstmForward(
-  x: Tensor, h0: Tensor, Wx: Tensor, Wh: Tensor, b: Tensor,
+  x: Tensor,
+  h0: Tensor,
+  Wx: Tensor,
+  Wh: Tensor,
+  b: Tensor,
 ): { h: FloatTensor; cache: LstmCache } {
   const fn = 'lstmForward';
   expectFloat(fn, 'x', x);
   expectNdim(fn, 'x', x, 3, '(N, T, D)');
   const { N, D, H, ...w } = checkWeights(fn, x, h0, 'h0', Wx, Wh, b, 4);
   expectFloat(fn, 'h0', h0);
-  const T = x.shape[1], G = 4 * H, NH = N * H, dtype = x.dtype, k = kernelsFor(dtype);
+  const T = x.shape[1],
+    G = 4 * H,
+    NH = N * H,
+    dtype = x.dtype,
+    k = kernelsFor(dtype);
   const xw = Tensor.zeros([N, T, G], dtype).data; // x·Wx for every step at once
   k.gemm(xw, x.data, w.Wx.data, N * T, D, G); // (N·T, D)·(D, 4H)
-  const hs = Tensor.zeros([T + 1, N, H], dtype), cs = Tensor.zeros([T + 1, N, H], dtype);
-  const gates = Tensor.zeros([T, N, G], dtype), tanhC = Tensor.zeros([T, N, H], dtype);
+  const hs = Tensor.zeros([T + 1, N, H], dtype),
+    cs = Tensor.zeros([T + 1, N, H], dtype);
+  const gates = Tensor.zeros([T, N, G], dtype),
+    tanhC = Tensor.zeros([T, N, H], dtype);
   hs.data.set(h0.data);
   const hh = Tensor.zeros([N, G], dtype).data;
   for (let t = 0; t < T; t++) {
     k.gemm(hh, hs.data.subarray(t * NH, (t + 1) * NH), w.Wh.data, N, H, G); // h_{t−1}·Wh
     const a = gates.data.subarray(t * N * G, (t + 1) * N * G);
     for (let n = 0; n < N; n++) {
-      const row = n * G, xRow = (n * T + t) * G;
+      const row = n * G,
+        xRow = (n * T + t) * G;
       for (let j = 0; j < G; j++) a[row + j] = xw[xRow + j] + hh[row + j] + w.b.data[j];
     }
     const at = (s: Tensor, i: number) => s.data.subarray(i * NH, (i + 1) * NH) as Buf;
@@ -177,17 +250,26 @@ export function lstmForward(
  * db as one gemm each over all steps. dh0 is what reaches h_0 (c0 is a constant).   dh: (N, T, H)
  */
 export function lstmBackward(
-  dh: Tensor, cache: LstmCache,
+  dh: Tensor,
+  cache: LstmCache,
 ): { dx: FloatTensor; dh0: FloatTensor; dWx: FloatTensor; dWh: FloatTensor; db: FloatTensor } {
   const { x, Wx, Wh, hs, cs, gates, tanhC } = cache;
-  const [N, T] = x.shape, H = Wh.shape[0], G = 4 * H, NH = N * H, dtype = x.dtype, k = kernelsFor(dtype);
+  const [N, T] = x.shape,
+    H = Wh.shape[0],
+    G = 4 * H,
+    NH = N * H,
+    dtype = x.dtype,
+    k = kernelsFor(dtype);
   checkGrad('lstmBackward', 'dh', dh, [N, T, H], x);
   const da = Tensor.zeros([T, N, G], dtype).data; // time-major
-  const dnextH = Tensor.zeros([N, H], dtype).data, dnextC = Tensor.zeros([N, H], dtype).data;
+  const dnextH = Tensor.zeros([N, H], dtype).data,
+    dnextC = Tensor.zeros([N, H], dtype).data;
   const dprevC = Tensor.zeros([N, H], dtype).data;
   for (let t = T - 1; t >= 0; t--) {
-    const daT = da.subarray(t * N * G, (t + 1) * N * G), gatesT = gates.data.subarray(t * N * G, (t + 1) * N * G);
-    const prevC = cs.data.subarray(t * NH, (t + 1) * NH), tanhCT = tanhC.data.subarray(t * NH, (t + 1) * NH);
+    const daT = da.subarray(t * N * G, (t + 1) * N * G),
+      gatesT = gates.data.subarray(t * N * G, (t + 1) * N * G);
+    const prevC = cs.data.subarray(t * NH, (t + 1) * NH),
+      tanhCT = tanhC.data.subarray(t * NH, (t + 1) * NH);
     cellBackward(dh.data, t * H, T * H, dnextC, gatesT, prevC, tanhCT, daT, dprevC, N, H, dnextH);
     dnextC.set(dprevC);
     k.gemm(dnextH, daT, Wh.data, N, G, H, { transB: true }); // da_t·Whᵀ

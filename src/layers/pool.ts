@@ -3,8 +3,17 @@
 // size); their gradients then add up at the inputs they share.
 import { kernelsFor } from '../kernels/index.js';
 import {
-  expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, ShapeError, Tensor,
-  type FloatData, type FloatTensor,
+  expectFloat,
+  expectNdim,
+  expectNumber,
+  expectOptions,
+  expectSameDType,
+  expectShape,
+  fmt,
+  ShapeError,
+  Tensor,
+  type FloatData,
+  type FloatTensor,
 } from '../tensor/index.js';
 
 /** Pooling options; all three are required. */
@@ -60,11 +69,17 @@ function poolGeometry(fn: string, x: FloatTensor, poolParam: PoolParam): PoolGeo
       `${fn}: the ${poolHeight}x${poolWidth} pool window does not fit x of shape ${fmt(x.shape)}, so the output would be empty`,
     );
   }
-  const Hout = 1 + Math.floor((H - poolHeight) / stride), Wout = 1 + Math.floor((W - poolWidth) / stride);
+  const Hout = 1 + Math.floor((H - poolHeight) / stride),
+    Wout = 1 + Math.floor((W - poolWidth) / stride);
   return { H, W, poolHeight, poolWidth, stride, Hout, Wout };
 }
 
-function checkDout(fn: string, dout: Tensor, x: FloatTensor, g: PoolGeometry): asserts dout is FloatTensor {
+function checkDout(
+  fn: string,
+  dout: Tensor,
+  x: FloatTensor,
+  g: PoolGeometry,
+): asserts dout is FloatTensor {
   expectFloat(fn, 'dout', dout);
   const want = [x.shape[0], x.shape[1], g.Hout, g.Wout];
   expectShape(fn, 'dout', dout, want, `the forward output was ${fmt(want)}`);
@@ -72,7 +87,8 @@ function checkDout(fn: string, dout: Tensor, x: FloatTensor, g: PoolGeometry): a
 }
 
 /** Whether the windows are 2x2 at stride 2 (the kernels' case). */
-const is2x2 = (g: PoolGeometry): boolean => g.poolHeight === 2 && g.poolWidth === 2 && g.stride === 2;
+const is2x2 = (g: PoolGeometry): boolean =>
+  g.poolHeight === 2 && g.poolWidth === 2 && g.stride === 2;
 
 /** An array for n window offsets below `area`: one byte each when the window has at most 256 cells. */
 function windowOffsets(n: number, area: number): WindowOffsets {
@@ -87,8 +103,15 @@ const beats = (v: number, m: number): boolean => v > m || (v !== v && m === m);
  * Offset i·poolWidth + j of the first maximum of the window whose top-left cell is xd[corner],
  * scanning in row-major order (so a tie keeps the earlier cell and the first NaN wins).
  */
-function firstMax(xd: FloatData, corner: number, W: number, poolHeight: number, poolWidth: number): number {
-  let best = 0, bestV = xd[corner];
+function firstMax(
+  xd: FloatData,
+  corner: number,
+  W: number,
+  poolHeight: number,
+  poolWidth: number,
+): number {
+  let best = 0,
+    bestV = xd[corner];
   for (let i = 0; i < poolHeight; i++) {
     const xRow = corner + i * W;
     for (let j = 0; j < poolWidth; j++) {
@@ -102,17 +125,23 @@ function firstMax(xd: FloatData, corner: number, W: number, poolHeight: number, 
 }
 
 /** The general max pool: any window and stride, each window scanned by firstMax. */
-function maxPoolGeneral(x: FloatTensor, g: PoolGeometry): { out: FloatTensor; argmax: WindowOffsets } {
+function maxPoolGeneral(
+  x: FloatTensor,
+  g: PoolGeometry,
+): { out: FloatTensor; argmax: WindowOffsets } {
   const { H, W, poolHeight, poolWidth, stride, Hout, Wout } = g;
   const [N, C] = x.shape;
   const out = Tensor.zeros([N, C, Hout, Wout], x.dtype);
   const argmax = windowOffsets(out.size, poolHeight * poolWidth);
-  const xd = x.data, od = out.data;
+  const xd = x.data,
+    od = out.data;
   for (let plane = 0; plane < N * C; plane++) {
-    const xPlane = plane * H * W, outPlane = plane * Hout * Wout;
+    const xPlane = plane * H * W,
+      outPlane = plane * Hout * Wout;
     for (let ho = 0; ho < Hout; ho++) {
       for (let wo = 0; wo < Wout; wo++) {
-        const corner = xPlane + ho * stride * W + wo * stride, outAt = outPlane + ho * Wout + wo;
+        const corner = xPlane + ho * stride * W + wo * stride,
+          outAt = outPlane + ho * Wout + wo;
         const best = firstMax(xd, corner, W, poolHeight, poolWidth);
         argmax[outAt] = best;
         od[outAt] = xd[corner + Math.floor(best / poolWidth) * W + (best % poolWidth)];
@@ -130,7 +159,10 @@ function maxPoolGeneral(x: FloatTensor, g: PoolGeometry): { out: FloatTensor; ar
  * the general loop (maxPoolGeneral).
  * x: (N, C, H, W) => out: (N, C, Hout, Wout), Hout = 1 + ⌊(H − poolHeight) / stride⌋
  */
-export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: FloatTensor; cache: MaxPoolCache } {
+export function maxPoolForward(
+  x: Tensor,
+  poolParam: PoolParam,
+): { out: FloatTensor; cache: MaxPoolCache } {
   expectFloat('maxPoolForward', 'x', x);
   const g = poolGeometry('maxPoolForward', x, poolParam);
   if (is2x2(g)) {
@@ -153,19 +185,26 @@ export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: FloatT
   const { H, W, poolHeight, poolWidth, stride, Hout, Wout } = g;
   const [N, C] = x.shape;
   if (argmax === undefined) {
-    if (!is2x2(g)) throw new TypeError('maxPoolBackward: cache.argmax is missing (the cache is not from maxPoolForward)');
+    if (!is2x2(g))
+      throw new TypeError(
+        'maxPoolBackward: cache.argmax is missing (the cache is not from maxPoolForward)',
+      );
     const dx = Tensor.empty(x.shape, x.dtype); // written in full by the kernel
     kernelsFor(x.dtype).maxPool2x2Backward(dx.data, dout.data, x.data, N * C, H, W);
     return { dx };
   }
   const cellAt = new Int32Array(poolHeight * poolWidth); // window offset i·poolWidth + j => i·W + j
-  for (let k = 0; k < cellAt.length; k++) cellAt[k] = Math.floor(k / poolWidth) * W + (k % poolWidth);
-  const dx = Tensor.zeros(x.shape, x.dtype), dxd = dx.data, gd = dout.data;
+  for (let k = 0; k < cellAt.length; k++)
+    cellAt[k] = Math.floor(k / poolWidth) * W + (k % poolWidth);
+  const dx = Tensor.zeros(x.shape, x.dtype),
+    dxd = dx.data,
+    gd = dout.data;
   let outAt = 0; // runs over (N, C, Hout, Wout) in order
   for (let plane = 0; plane < N * C; plane++) {
     for (let ho = 0; ho < Hout; ho++) {
       const xRow = plane * H * W + ho * stride * W; // top row of this row of windows
-      for (let wo = 0; wo < Wout; wo++, outAt++) dxd[xRow + wo * stride + cellAt[argmax[outAt]]] += gd[outAt];
+      for (let wo = 0; wo < Wout; wo++, outAt++)
+        dxd[xRow + wo * stride + cellAt[argmax[outAt]]] += gd[outAt];
     }
   }
   return { dx };
@@ -175,15 +214,21 @@ export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: FloatT
  * out[n, c, ho, wo] = mean of the window x[n, c, ho·stride + i, wo·stride + j] (poolHeight·poolWidth values).
  * x: (N, C, H, W) => out: (N, C, Hout, Wout), Hout = 1 + ⌊(H − poolHeight) / stride⌋
  */
-export function avgPoolForward(x: Tensor, poolParam: PoolParam): { out: FloatTensor; cache: AvgPoolCache } {
+export function avgPoolForward(
+  x: Tensor,
+  poolParam: PoolParam,
+): { out: FloatTensor; cache: AvgPoolCache } {
   expectFloat('avgPoolForward', 'x', x);
   const g = poolGeometry('avgPoolForward', x, poolParam);
   const { H, W, poolHeight, poolWidth, stride, Hout, Wout } = g;
   const [N, C] = x.shape;
   const out = Tensor.zeros([N, C, Hout, Wout], x.dtype);
-  const xd = x.data, od = out.data, area = poolHeight * poolWidth;
+  const xd = x.data,
+    od = out.data,
+    area = poolHeight * poolWidth;
   for (let plane = 0; plane < N * C; plane++) {
-    const xPlane = plane * H * W, outPlane = plane * Hout * Wout;
+    const xPlane = plane * H * W,
+      outPlane = plane * Hout * Wout;
     for (let ho = 0; ho < Hout; ho++) {
       for (let wo = 0; wo < Wout; wo++) {
         const corner = xPlane + ho * stride * W + wo * stride;
@@ -208,12 +253,17 @@ export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: FloatT
   checkDout('avgPoolBackward', dout, x, g);
   const { H, W, poolHeight, poolWidth, stride, Hout, Wout } = g;
   const [N, C] = x.shape;
-  const dx = Tensor.zeros(x.shape, x.dtype), dxd = dx.data, gd = dout.data, area = poolHeight * poolWidth;
+  const dx = Tensor.zeros(x.shape, x.dtype),
+    dxd = dx.data,
+    gd = dout.data,
+    area = poolHeight * poolWidth;
   for (let plane = 0; plane < N * C; plane++) {
-    const xPlane = plane * H * W, outPlane = plane * Hout * Wout;
+    const xPlane = plane * H * W,
+      outPlane = plane * Hout * Wout;
     for (let ho = 0; ho < Hout; ho++) {
       for (let wo = 0; wo < Wout; wo++) {
-        const corner = xPlane + ho * stride * W + wo * stride, share = gd[outPlane + ho * Wout + wo] / area;
+        const corner = xPlane + ho * stride * W + wo * stride,
+          share = gd[outPlane + ho * Wout + wo] / area;
         for (let i = 0; i < poolHeight; i++) {
           const xRow = corner + i * W;
           for (let j = 0; j < poolWidth; j++) dxd[xRow + j] += share;

@@ -3,7 +3,15 @@
 // in which padding steps contribute neither loss nor gradient.
 import { kernelsFor } from '../kernels/index.js';
 import {
-  expectFloat, expectNdim, expectSameDType, expectShape, fmt, ShapeError, Tensor, ValueError, type FloatTensor,
+  expectFloat,
+  expectNdim,
+  expectSameDType,
+  expectShape,
+  fmt,
+  ShapeError,
+  Tensor,
+  ValueError,
+  type FloatTensor,
 } from '../tensor/index.js';
 
 export interface TemporalAffineCache {
@@ -12,7 +20,8 @@ export interface TemporalAffineCache {
 }
 
 /** A boolean mask: a Tensor (nonzero = true), nested arrays of rows (N, T), or a flat array (N·T). */
-export type Mask = Tensor | ArrayLike<boolean | number> | ReadonlyArray<ArrayLike<boolean | number>>;
+export type Mask =
+  Tensor | ArrayLike<boolean | number> | ReadonlyArray<ArrayLike<boolean | number>>;
 /** Per-step labels: an int32 Tensor (N, T), nested arrays of rows, or a flat array (N·T). */
 export type SequenceLabels = Tensor | ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
 
@@ -20,7 +29,11 @@ export type SequenceLabels = Tensor | ArrayLike<number> | ReadonlyArray<ArrayLik
  * out[n, t, :] = x[n, t, :]·w + b, as one gemm over the N·T rows.
  * x: (N, T, D), w: (D, M), b: (M)  =>  out: (N, T, M)
  */
-export function temporalAffineForward(x: Tensor, w: Tensor, b: Tensor): { out: FloatTensor; cache: TemporalAffineCache } {
+export function temporalAffineForward(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+): { out: FloatTensor; cache: TemporalAffineCache } {
   const fn = 'temporalAffineForward';
   expectFloat(fn, 'x', x);
   expectFloat(fn, 'w', w);
@@ -31,22 +44,29 @@ export function temporalAffineForward(x: Tensor, w: Tensor, b: Tensor): { out: F
   expectShape(fn, 'w', w, [D, -1], `x has ${D} features (shape ${fmt(x.shape)})`);
   const M = w.shape[1];
   expectShape(fn, 'b', b, [M], `w has ${M} columns`);
-  const k = kernelsFor(x.dtype), out = Tensor.zeros([N, T, M], x.dtype);
+  const k = kernelsFor(x.dtype),
+    out = Tensor.zeros([N, T, M], x.dtype);
   k.gemm(out.data, x.data, w.data, N * T, D, M); // (N·T, D)·(D, M)
   k.addRowVector(out.data, b.data, N * T, M);
   return { out, cache: { x, w } };
 }
 
 /** dx = dout·wᵀ,  dw = Σ_{n,t} x[n, t]ᵀ·dout[n, t],  db = Σ_{n,t} dout[n, t, :].   dout: (N, T, M) */
-export function temporalAffineBackward(dout: Tensor, cache: TemporalAffineCache): { dx: FloatTensor; dw: FloatTensor; db: FloatTensor } {
+export function temporalAffineBackward(
+  dout: Tensor,
+  cache: TemporalAffineCache,
+): { dx: FloatTensor; dw: FloatTensor; db: FloatTensor } {
   const fn = 'temporalAffineBackward';
   const { x, w } = cache;
-  const [N, T, D] = x.shape, M = w.shape[1];
+  const [N, T, D] = x.shape,
+    M = w.shape[1];
   expectFloat(fn, 'dout', dout);
   expectShape(fn, 'dout', dout, [N, T, M], `the forward output was ${fmt([N, T, M])}`);
   expectSameDType(fn, { dout, x });
   const k = kernelsFor(x.dtype);
-  const dx = Tensor.zeros([N, T, D], x.dtype), dw = Tensor.zeros([D, M], x.dtype), db = Tensor.zeros([M], x.dtype);
+  const dx = Tensor.zeros([N, T, D], x.dtype),
+    dw = Tensor.zeros([D, M], x.dtype),
+    db = Tensor.zeros([M], x.dtype);
   k.gemm(dx.data, dout.data, w.data, N * T, M, D, { transB: true }); // (N·T, M)·(M, D)
   k.gemm(dw.data, x.data, dout.data, D, N * T, M, { transA: true }); // (D, N·T)·(N·T, M)
   k.sumRows(db.data, dout.data, N * T, M);
@@ -54,7 +74,13 @@ export function temporalAffineBackward(dout: Tensor, cache: TemporalAffineCache)
 }
 
 /** Flattens y or mask given as a Tensor, rows or a flat array to N·T values, checking the shape. */
-function perStep<E>(fn: string, arg: string, v: Tensor | ArrayLike<E> | ReadonlyArray<ArrayLike<E>>, N: number, T: number): ArrayLike<E | number> {
+function perStep<E>(
+  fn: string,
+  arg: string,
+  v: Tensor | ArrayLike<E> | ReadonlyArray<ArrayLike<E>>,
+  N: number,
+  T: number,
+): ArrayLike<E | number> {
   if (v instanceof Tensor) {
     expectShape(fn, arg, v, [N, T], `x has shape [${N},${T},*]`);
     return v.data;
@@ -65,12 +91,17 @@ function perStep<E>(fn: string, arg: string, v: Tensor | ArrayLike<E> | Readonly
   const nested = Array.isArray(v) && v.length > 0 && typeof v[0] === 'object' && v[0] !== null;
   if (!nested) {
     const flat = v as ArrayLike<E>;
-    if (flat.length !== N * T) throw new ShapeError(`${fn}: ${arg} has ${flat.length} values but x has shape [${N},${T},*] (${N * T} steps)`);
+    if (flat.length !== N * T)
+      throw new ShapeError(
+        `${fn}: ${arg} has ${flat.length} values but x has shape [${N},${T},*] (${N * T} steps)`,
+      );
     return flat;
   }
   const rows = v as ReadonlyArray<ArrayLike<E>>;
   if (rows.length !== N || rows.some((r) => r?.length !== T)) {
-    throw new ShapeError(`${fn}: ${arg} has shape [${rows.length},${rows[0]?.length}] but x has shape [${N},${T},*]`);
+    throw new ShapeError(
+      `${fn}: ${arg} has shape [${rows.length},${rows[0]?.length}] but x has shape [${N},${T},*]`,
+    );
   }
   const flat: E[] = [];
   for (const r of rows) for (let t = 0; t < T; t++) flat.push(r[t]);
@@ -86,23 +117,34 @@ function perStep<E>(fn: string, arg: string, v: Tensor | ArrayLike<E> | Readonly
  * ignore_index), so they never produce NaN.
  * x: (N, T, V), y: (N, T) ids in [0, V), mask: (N, T) booleans  =>  loss: number, dx: (N, T, V)
  */
-export function temporalSoftmaxLoss(x: Tensor, y: SequenceLabels, mask: Mask): { loss: number; dx: FloatTensor } {
+export function temporalSoftmaxLoss(
+  x: Tensor,
+  y: SequenceLabels,
+  mask: Mask,
+): { loss: number; dx: FloatTensor } {
   const fn = 'temporalSoftmaxLoss';
   expectFloat(fn, 'x', x);
   expectNdim(fn, 'x', x, 3, '(N, T, V)');
   const [N, T, V] = x.shape;
-  const labels = perStep(fn, 'y', y, N, T), keep = perStep(fn, 'mask', mask, N, T);
-  const dx = Tensor.zeros([N, T, V], x.dtype), xd = x.data, dd = dx.data;
+  const labels = perStep(fn, 'y', y, N, T),
+    keep = perStep(fn, 'mask', mask, N, T);
+  const dx = Tensor.zeros([N, T, V], x.dtype),
+    xd = x.data,
+    dd = dx.data;
   let loss = 0;
   for (let i = 0; i < N * T; i++) {
     const m = keep[i];
-    if (typeof m !== 'boolean' && typeof m !== 'number') throw new TypeError(`${fn}: mask[${i}] = ${String(m)} is not a boolean`);
+    if (typeof m !== 'boolean' && typeof m !== 'number')
+      throw new TypeError(`${fn}: mask[${i}] = ${String(m)} is not a boolean`);
     if (!m) continue;
     const label = labels[i];
     if (!Number.isInteger(label) || (label as number) < 0 || (label as number) >= V) {
-      throw new ValueError(`${fn}: y has ${String(label)} at flat index ${i} (step ${i % T} of row ${Math.floor(i / T)}), outside [0, ${V})`);
+      throw new ValueError(
+        `${fn}: y has ${String(label)} at flat index ${i} (step ${i % T} of row ${Math.floor(i / T)}), outside [0, ${V})`,
+      );
     }
-    const row = i * V, yi = label as number;
+    const row = i * V,
+      yi = label as number;
     let max = -Infinity;
     for (let j = 0; j < V; j++) max = Math.max(max, xd[row + j]);
     let sumExp = 0;

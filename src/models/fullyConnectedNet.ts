@@ -2,13 +2,36 @@
 // {affine - [batchnorm | layernorm] - relu - [dropout]} x (L - 1) - affine - softmax,
 // the model of the curriculum's regularisation and normalisation experiments.
 import {
-  affineBackward, affineForward, batchnormBackwardAlt, batchnormForward, dropoutBackward, dropoutForward,
-  layernormBackward, layernormForward, reluBackward, reluForward, softmaxLoss,
-  type AffineCache, type BatchnormCache, type DropoutCache, type LayernormCache, type ReluCache,
+  affineBackward,
+  affineForward,
+  batchnormBackwardAlt,
+  batchnormForward,
+  dropoutBackward,
+  dropoutForward,
+  layernormBackward,
+  layernormForward,
+  reluBackward,
+  reluForward,
+  softmaxLoss,
+  type AffineCache,
+  type BatchnormCache,
+  type DropoutCache,
+  type LayernormCache,
+  type ReluCache,
 } from '../layers/index.js';
 import {
-  expectFloat, expectNumber, expectOptions, fmt, Rng, ShapeError, Tensor, ValueError, DTypeError,
-  type FloatDType, type FloatTensor, type Labels,
+  expectFloat,
+  expectNumber,
+  expectOptions,
+  fmt,
+  Rng,
+  ShapeError,
+  Tensor,
+  ValueError,
+  DTypeError,
+  type FloatDType,
+  type FloatTensor,
+  type Labels,
 } from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
@@ -28,7 +51,15 @@ export interface FullyConnectedNetOptions {
   seed?: number; // initial weights and the dropout generator
 }
 const OPTIONS = [
-  'hiddenDims', 'inputDim', 'numClasses', 'dropout', 'normalization', 'reg', 'weightScale', 'dtype', 'seed',
+  'hiddenDims',
+  'inputDim',
+  'numClasses',
+  'dropout',
+  'normalization',
+  'reg',
+  'weightScale',
+  'dtype',
+  'seed',
 ] as const;
 
 /** What one hidden layer's forward keeps for its backward. */
@@ -66,7 +97,8 @@ export class FullyConnectedNet implements Model {
     const fn = 'FullyConnectedNet';
     expectOptions(fn, options, OPTIONS);
     const hiddenDims = options.hiddenDims ?? [100, 100];
-    if (!Array.isArray(hiddenDims)) throw new TypeError(`${fn}: hiddenDims must be an array of layer sizes`);
+    if (!Array.isArray(hiddenDims))
+      throw new TypeError(`${fn}: hiddenDims must be an array of layer sizes`);
     hiddenDims.forEach((h, i) => positiveInt(fn, `hiddenDims[${i}]`, h));
     this.inputDim = positiveInt(fn, 'inputDim', options.inputDim ?? 3072);
     const C = positiveInt(fn, 'numClasses', options.numClasses ?? 10);
@@ -75,7 +107,9 @@ export class FullyConnectedNet implements Model {
     this.dropout = dropout;
     const normalization = options.normalization ?? null;
     if (normalization !== null && normalization !== 'batchnorm' && normalization !== 'layernorm') {
-      throw new ValueError(`${fn}: normalization must be 'batchnorm', 'layernorm' or null, got '${String(normalization)}'`);
+      throw new ValueError(
+        `${fn}: normalization must be 'batchnorm', 'layernorm' or null, got '${String(normalization)}'`,
+      );
     }
     this.normalization = normalization;
     this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
@@ -98,7 +132,10 @@ export class FullyConnectedNet implements Model {
     }
     // drawn after the weights, so the same seed gives the same weights with or without dropout
     if (dropout > 0) this.rng = new Rng(rng.nextUint32());
-    this.config = { type: 'FullyConnectedNet', options: { ...options, hiddenDims: [...hiddenDims] } };
+    this.config = {
+      type: 'FullyConnectedNet',
+      options: { ...options, hiddenDims: [...hiddenDims] },
+    };
   }
 
   loss(X: Tensor): FloatTensor;
@@ -106,7 +143,8 @@ export class FullyConnectedNet implements Model {
   loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
     this.checkInput(X);
     const mode = y === undefined ? 'test' : 'train';
-    const L = this.numLayers, caches: HiddenCache[] = [];
+    const L = this.numLayers,
+      caches: HiddenCache[] = [];
     let h: FloatTensor = X;
     for (let i = 1; i < L; i++) {
       const { out, cache } = this.hiddenForward(h, i, mode);
@@ -128,14 +166,22 @@ export class FullyConnectedNet implements Model {
   }
 
   /** affine - [norm] - relu - [dropout] for hidden layer i.   h: (N, d(i−1)) => out: (N, d(i)) */
-  private hiddenForward(h: FloatTensor, i: number, mode: 'train' | 'test'): { out: FloatTensor; cache: HiddenCache } {
+  private hiddenForward(
+    h: FloatTensor,
+    i: number,
+    mode: 'train' | 'test',
+  ): { out: FloatTensor; cache: HiddenCache } {
     const p = this.params;
     const affine = affineForward(h, p[`W${i}`], p[`b${i}`]);
     let a = affine.out;
     let batchnorm: BatchnormCache | undefined, layernorm: LayernormCache | undefined;
     if (this.normalization === 'batchnorm') {
       // read the buffers on every call, so that a restored (replaced) buffer tensor is used
-      const bnParam = { mode, runningMean: this.buffers[`runningMean${i}`], runningVar: this.buffers[`runningVar${i}`] };
+      const bnParam = {
+        mode,
+        runningMean: this.buffers[`runningMean${i}`],
+        runningVar: this.buffers[`runningVar${i}`],
+      };
       const bn = batchnormForward(a, p[`gamma${i}`], p[`beta${i}`], bnParam);
       [a, batchnorm] = [bn.out, bn.cache];
     } else if (this.normalization === 'layernorm') {
@@ -143,19 +189,28 @@ export class FullyConnectedNet implements Model {
       [a, layernorm] = [ln.out, ln.cache];
     }
     const relu = reluForward(a);
-    let out = relu.out, dropout: DropoutCache | undefined;
+    let out = relu.out,
+      dropout: DropoutCache | undefined;
     if (this.dropout > 0 && mode === 'train') {
       const d = dropoutForward(out, { p: this.dropout, mode, rng: this.rng });
       [out, dropout] = [d.out, d.cache];
     }
-    return { out, cache: { affine: affine.cache, batchnorm, layernorm, relu: relu.cache, dropout } };
+    return {
+      out,
+      cache: { affine: affine.cache, batchnorm, layernorm, relu: relu.cache, dropout },
+    };
   }
 
   /**
    * The reverse of hiddenForward; writes dWi, dbi (and dgammai, dbetai) into grads, returns dh
    * (null for layer 1, whose input is X).
    */
-  private hiddenBackward(dout: FloatTensor, cache: HiddenCache, i: number, grads: Record<string, FloatTensor>): FloatTensor | null {
+  private hiddenBackward(
+    dout: FloatTensor,
+    cache: HiddenCache,
+    i: number,
+    grads: Record<string, FloatTensor>,
+  ): FloatTensor | null {
     let d = cache.dropout ? dropoutBackward(dout, cache.dropout).dx : dout;
     d = reluBackward(d, cache.relu).dx;
     const norm = cache.batchnorm
@@ -181,6 +236,7 @@ export class FullyConnectedNet implements Model {
     if (X.shape.length < 2 || D !== this.inputDim) {
       throw new ShapeError(`${fn}: X has shape ${fmt(X.shape)} but inputDim is ${this.inputDim}`);
     }
-    if (X.dtype !== this.dtype) throw new DTypeError(`${fn}: X has dtype ${X.dtype} but the model is ${this.dtype}`);
+    if (X.dtype !== this.dtype)
+      throw new DTypeError(`${fn}: X has dtype ${X.dtype} but the model is ${this.dtype}`);
   }
 }

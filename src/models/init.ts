@@ -1,5 +1,13 @@
 // src/models/init.ts: option checks and seeded weight initialisation shared by the classic models.
-import { defaultRng, expectNumber, Rng, Tensor, ValueError, type FloatDType, type FloatTensor } from '../tensor/index.js';
+import {
+  defaultRng,
+  expectNumber,
+  Rng,
+  Tensor,
+  ValueError,
+  type FloatDType,
+  type FloatTensor,
+} from '../tensor/index.js';
 
 /** The generator a model initialises from: seeded when a seed is given. */
 export function rngFor(seed: number | undefined): Rng {
@@ -7,7 +15,12 @@ export function rngFor(seed: number | undefined): Rng {
 }
 
 /** weightScale · N(0, 1) of the given shape. */
-export function gaussianWeight(shape: readonly number[], weightScale: number, dtype: FloatDType, rng: Rng): FloatTensor {
+export function gaussianWeight(
+  shape: readonly number[],
+  weightScale: number,
+  dtype: FloatDType,
+  rng: Rng,
+): FloatTensor {
   return Tensor.randn(shape, { dtype, std: weightScale, rng });
 }
 

@@ -1,7 +1,14 @@
 // src/models/linearClassifier.ts: one affine layer scored by the SVM or the softmax loss, the
 // first model of the curriculum.
 import { affineBackward, affineForward, softmaxLoss, svmLoss } from '../layers/index.js';
-import { expectOptions, Tensor, ValueError, type FloatDType, type FloatTensor, type Labels } from '../tensor/index.js';
+import {
+  expectOptions,
+  Tensor,
+  ValueError,
+  type FloatDType,
+  type FloatTensor,
+  type Labels,
+} from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
@@ -53,7 +60,8 @@ export class LinearClassifier implements Model {
     const { W, b } = this.params;
     const { out: scores, cache } = affineForward(X, W, b); // (N, C)
     if (y === undefined) return scores;
-    const { loss, dx: dscores } = this.lossType === 'svm' ? svmLoss(scores, y) : softmaxLoss(scores, y);
+    const { loss, dx: dscores } =
+      this.lossType === 'svm' ? svmLoss(scores, y) : softmaxLoss(scores, y);
     const { dw, db } = affineBackward(dscores, cache, { inputGrad: false }); // the input is X
     const grads = { W: dw, b: db };
     return { loss: addL2(loss, grads, this.params, ['W'], this.reg), grads };

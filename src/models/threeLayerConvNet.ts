@@ -3,13 +3,38 @@
 //   - affine - softmax,
 // with the optional parts off by default. Conv stride 1 and pad (filterSize − 1)/2 keep H x W.
 import {
-  affineBackward, affineForward, batchnormBackward, batchnormForward, convBackward, convForward, dropoutBackward,
-  dropoutForward, maxPoolBackward, maxPoolForward, reluBackward, reluForward, softmaxLoss, spatialBatchnormBackward,
-  spatialBatchnormForward, type BnParam,
+  affineBackward,
+  affineForward,
+  batchnormBackward,
+  batchnormForward,
+  convBackward,
+  convForward,
+  dropoutBackward,
+  dropoutForward,
+  maxPoolBackward,
+  maxPoolForward,
+  reluBackward,
+  reluForward,
+  softmaxLoss,
+  spatialBatchnormBackward,
+  spatialBatchnormForward,
+  type BnParam,
 } from '../layers/index.js';
 import {
-  defaultRng, expectFloat, expectNdim, expectNumber, expectOptions, expectSameDType, expectShape, fmt, Rng, Tensor, ValueError,
-  type FloatDType, type FloatTensor, type Labels,
+  defaultRng,
+  expectFloat,
+  expectNdim,
+  expectNumber,
+  expectOptions,
+  expectSameDType,
+  expectShape,
+  fmt,
+  Rng,
+  Tensor,
+  ValueError,
+  type FloatDType,
+  type FloatTensor,
+  type Labels,
 } from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
@@ -29,8 +54,17 @@ export interface ThreeLayerConvNetOptions {
   seed?: number;
 }
 const OPTIONS = [
-  'inputDim', 'numFilters', 'filterSize', 'hiddenDim', 'numClasses', 'weightScale', 'reg', 'normalization', 'dropout',
-  'dtype', 'seed',
+  'inputDim',
+  'numFilters',
+  'filterSize',
+  'hiddenDim',
+  'numClasses',
+  'weightScale',
+  'reg',
+  'normalization',
+  'dropout',
+  'dtype',
+  'seed',
 ] as const;
 const POOL = { poolHeight: 2, poolWidth: 2, stride: 2 } as const;
 
@@ -65,12 +99,15 @@ export class ThreeLayerConvNet implements Model {
     const C = positiveInt(fn, 'inputDim[0] (C)', inputDim[0]);
     const H = positiveInt(fn, 'inputDim[1] (H)', inputDim[1]);
     const W = positiveInt(fn, 'inputDim[2] (W)', inputDim[2]);
-    if (H < 2 || W < 2) throw new ValueError(`${fn}: inputDim ${fmt(inputDim)} is too small for the 2x2 max pool`);
+    if (H < 2 || W < 2)
+      throw new ValueError(`${fn}: inputDim ${fmt(inputDim)} is too small for the 2x2 max pool`);
     this.inputDim = [C, H, W];
     const F = positiveInt(fn, 'numFilters', options.numFilters ?? 32);
     const filterSize = positiveInt(fn, 'filterSize', options.filterSize ?? 7);
     if (filterSize % 2 === 0) {
-      throw new ValueError(`${fn}: filterSize must be odd so that pad = (filterSize - 1) / 2 keeps H and W, got ${filterSize}`);
+      throw new ValueError(
+        `${fn}: filterSize must be odd so that pad = (filterSize - 1) / 2 keeps H and W, got ${filterSize}`,
+      );
     }
     this.pad = (filterSize - 1) / 2;
     const hidden = positiveInt(fn, 'hiddenDim', options.hiddenDim ?? 100);
@@ -79,7 +116,9 @@ export class ThreeLayerConvNet implements Model {
     this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
     const normalization = options.normalization ?? null;
     if (normalization !== null && normalization !== 'batchnorm') {
-      throw new ValueError(`${fn}: normalization must be 'batchnorm' or null, got '${String(normalization)}'`);
+      throw new ValueError(
+        `${fn}: normalization must be 'batchnorm' or null, got '${String(normalization)}'`,
+      );
     }
     this.normalization = normalization;
     this.dropout = options.dropout ?? 0;
@@ -87,7 +126,8 @@ export class ThreeLayerConvNet implements Model {
     const dtype = checkDType(fn, options.dtype ?? 'float32');
 
     // One generator per model: the weights first, then the dropout masks, so a seed fixes both.
-    this.rng = options.seed !== undefined ? new Rng(options.seed) : new Rng(defaultRng().nextUint32());
+    this.rng =
+      options.seed !== undefined ? new Rng(options.seed) : new Rng(defaultRng().nextUint32());
     const pooled = F * Math.floor(H / 2) * Math.floor(W / 2);
     this.params = {
       W1: gaussianWeight([F, C, filterSize, filterSize], weightScale, dtype, this.rng),
@@ -100,12 +140,16 @@ export class ThreeLayerConvNet implements Model {
     this.buffers = {};
     if (normalization === 'batchnorm') {
       Object.assign(this.params, {
-        gamma1: Tensor.full([F], 1, dtype), beta1: Tensor.zeros([F], dtype),
-        gamma2: Tensor.full([hidden], 1, dtype), beta2: Tensor.zeros([hidden], dtype),
+        gamma1: Tensor.full([F], 1, dtype),
+        beta1: Tensor.zeros([F], dtype),
+        gamma2: Tensor.full([hidden], 1, dtype),
+        beta2: Tensor.zeros([hidden], dtype),
       });
       Object.assign(this.buffers, {
-        runningMean1: Tensor.zeros([F], dtype), runningVar1: Tensor.full([F], 1, dtype),
-        runningMean2: Tensor.zeros([hidden], dtype), runningVar2: Tensor.full([hidden], 1, dtype),
+        runningMean1: Tensor.zeros([F], dtype),
+        runningVar1: Tensor.full([F], 1, dtype),
+        runningMean2: Tensor.zeros([hidden], dtype),
+        runningVar2: Tensor.full([hidden], 1, dtype),
       });
     }
     this.config = {
@@ -121,19 +165,31 @@ export class ThreeLayerConvNet implements Model {
     expectFloat(fn, 'X', X);
     expectNdim(fn, 'X', X, 4, '(N, C, H, W)');
     const [C, H, W] = this.inputDim;
-    expectShape(fn, 'X', X, [-1, C, H, W], `the model was built for inputDim ${fmt(this.inputDim)}`);
+    expectShape(
+      fn,
+      'X',
+      X,
+      [-1, C, H, W],
+      `the model was built for inputDim ${fmt(this.inputDim)}`,
+    );
     expectSameDType(fn, { X, W1: this.params.W1 });
     const mode = y === undefined ? 'test' : 'train';
-    const p = this.params, bn = this.normalization === 'batchnorm', drop = this.dropout > 0;
+    const p = this.params,
+      bn = this.normalization === 'batchnorm',
+      drop = this.dropout > 0;
 
     const conv = convForward(X, p.W1, p.b1, { stride: 1, pad: this.pad }); // (N, F, H, W)
-    const bn1 = bn ? spatialBatchnormForward(conv.out, p.gamma1, p.beta1, this.bnParam(mode, 1)) : null;
+    const bn1 = bn
+      ? spatialBatchnormForward(conv.out, p.gamma1, p.beta1, this.bnParam(mode, 1))
+      : null;
     const relu1 = reluForward(bn1 ? bn1.out : conv.out);
     const pool = maxPoolForward(relu1.out, POOL); // (N, F, H/2, W/2)
     const fc1 = affineForward(pool.out, p.W2, p.b2); // (N, hidden)
     const bn2 = bn ? batchnormForward(fc1.out, p.gamma2, p.beta2, this.bnParam(mode, 2)) : null;
     const relu2 = reluForward(bn2 ? bn2.out : fc1.out);
-    const dropped = drop ? dropoutForward(relu2.out, { p: this.dropout, mode, rng: this.rng }) : null;
+    const dropped = drop
+      ? dropoutForward(relu2.out, { p: this.dropout, mode, rng: this.rng })
+      : null;
     const fc2 = affineForward(dropped ? dropped.out : relu2.out, p.W3, p.b3); // (N, classes)
     if (y === undefined) return fc2.out;
 
@@ -162,6 +218,10 @@ export class ThreeLayerConvNet implements Model {
 
   /** The bnParam of batch-norm layer i, over this model's running statistics (updated in place). */
   private bnParam(mode: 'train' | 'test', i: 1 | 2): BnParam {
-    return { mode, runningMean: this.buffers[`runningMean${i}`], runningVar: this.buffers[`runningVar${i}`] };
+    return {
+      mode,
+      runningMean: this.buffers[`runningMean${i}`],
+      runningVar: this.buffers[`runningVar${i}`],
+    };
   }
 }

@@ -1,6 +1,18 @@
 // src/models/twoLayerNet.ts: affine - relu - affine - softmax, the first network of the curriculum.
-import { affineBackward, affineForward, reluBackward, reluForward, softmaxLoss } from '../layers/index.js';
-import { expectOptions, Tensor, type FloatDType, type FloatTensor, type Labels } from '../tensor/index.js';
+import {
+  affineBackward,
+  affineForward,
+  reluBackward,
+  reluForward,
+  softmaxLoss,
+} from '../layers/index.js';
+import {
+  expectOptions,
+  Tensor,
+  type FloatDType,
+  type FloatTensor,
+  type Labels,
+} from '../tensor/index.js';
 import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
@@ -14,7 +26,15 @@ export interface TwoLayerNetOptions {
   dtype?: FloatDType; // default 'float32'
   seed?: number;
 }
-const OPTIONS = ['inputDim', 'hiddenDim', 'numClasses', 'weightScale', 'reg', 'dtype', 'seed'] as const;
+const OPTIONS = [
+  'inputDim',
+  'hiddenDim',
+  'numClasses',
+  'weightScale',
+  'reg',
+  'dtype',
+  'seed',
+] as const;
 
 /** params W1 (D, H), b1 (H), W2 (H, C), b2 (C); weights ~ weightScale·N(0, 1), biases 0. */
 export class TwoLayerNet implements Model {

@@ -1,8 +1,18 @@
 // src/nn/activation.ts: the elementwise nonlinearities as modules (no params), wrapping
 // layers/activations.ts.
 import {
-  leakyReluBackward, leakyReluForward, reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward,
-  tanhForward, type LeakyReluCache, type ReluCache, type SigmoidCache, type TanhCache,
+  leakyReluBackward,
+  leakyReluForward,
+  reluBackward,
+  reluForward,
+  sigmoidBackward,
+  sigmoidForward,
+  tanhBackward,
+  tanhForward,
+  type LeakyReluCache,
+  type ReluCache,
+  type SigmoidCache,
+  type TanhCache,
 } from '../layers/index.js';
 import { expectNumber, type FloatTensor, type Tensor } from '../tensor/index.js';
 import { lastCache } from './util.js';

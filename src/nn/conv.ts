@@ -2,7 +2,13 @@
 // F.conv2d): it owns weight (F, C, HH, WW) and bias (F) and keeps the cache of its last forward.
 import { convBackward, convForward, type ConvCache } from '../layers/index.js';
 import {
-  expectNumber, expectOptions, Tensor, ValueError, type FloatDType, type FloatTensor, type Rng,
+  expectNumber,
+  expectOptions,
+  Tensor,
+  ValueError,
+  type FloatDType,
+  type FloatTensor,
+  type Rng,
 } from '../tensor/index.js';
 import { Module } from './module.js';
 import { dtypeOption, initRng, lastCache } from './util.js';
@@ -20,9 +26,21 @@ export interface Conv2dOptions {
 const OPTIONS = ['stride', 'pad', 'bias', 'weightScale', 'dtype', 'seed', 'rng'] as const;
 
 /** Reads a kernel size given as n (square) or [height, width]. */
-export function kernelSizeOf(fn: string, arg: string, size: number | readonly [number, number]): [number, number] {
-  const [h, w] = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? size : [NaN, NaN];
-  if (Number.isNaN(h)) throw new ValueError(`${fn}: ${arg} must be a number or [height, width], got ${JSON.stringify(size)}`);
+export function kernelSizeOf(
+  fn: string,
+  arg: string,
+  size: number | readonly [number, number],
+): [number, number] {
+  const [h, w] =
+    typeof size === 'number'
+      ? [size, size]
+      : Array.isArray(size) && size.length === 2
+        ? size
+        : [NaN, NaN];
+  if (Number.isNaN(h))
+    throw new ValueError(
+      `${fn}: ${arg} must be a number or [height, width], got ${JSON.stringify(size)}`,
+    );
   expectNumber(fn, `${arg} (height)`, h, { integer: true, min: 1 });
   expectNumber(fn, `${arg} (width)`, w, { integer: true, min: 1 });
   return [h, w];
@@ -39,7 +57,12 @@ export class Conv2d extends Module {
   private readonly hasBias: boolean;
   private cache: ConvCache | null = null;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], options: Conv2dOptions = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | readonly [number, number],
+    options: Conv2dOptions = {},
+  ) {
     super();
     const fn = 'Conv2d';
     expectNumber(fn, 'inChannels', inChannels, { integer: true, min: 1 });
@@ -68,7 +91,10 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): FloatTensor {
-    const { out, cache } = convForward(x, this.params.weight, this.params.bias, { stride: this.stride, pad: this.pad });
+    const { out, cache } = convForward(x, this.params.weight, this.params.bias, {
+      stride: this.stride,
+      pad: this.pad,
+    });
     this.cache = cache;
     return out;
   }

@@ -1,7 +1,13 @@
 // src/nn/dropout.ts: Dropout, wrapping layers/dropout.ts: inverted dropout in train mode, the
 // identity in eval mode. p is the probability of DROPPING a unit, as in torch.nn.Dropout.
 import { dropoutBackward, dropoutForward, type DropoutCache } from '../layers/index.js';
-import { expectNumber, expectOptions, Rng, type FloatTensor, type Tensor } from '../tensor/index.js';
+import {
+  expectNumber,
+  expectOptions,
+  Rng,
+  type FloatTensor,
+  type Tensor,
+} from '../tensor/index.js';
 import { lastCache } from './util.js';
 import { Module } from './module.js';
 
@@ -26,14 +32,18 @@ export class Dropout extends Module {
     expectNumber(fn, 'p', p, { min: 0, max: 1 });
     expectOptions(fn, options, ['seed', 'rng']);
     if (options.seed !== undefined) expectNumber(fn, 'seed', options.seed);
-    if (options.rng !== undefined && !(options.rng instanceof Rng)) throw new TypeError(`${fn}: rng must be an Rng`);
+    if (options.rng !== undefined && !(options.rng instanceof Rng))
+      throw new TypeError(`${fn}: rng must be an Rng`);
     this.p = p;
     this.rng = options.rng ?? (options.seed !== undefined ? new Rng(options.seed) : undefined);
   }
 
   forward(x: Tensor): FloatTensor {
     const mode = this.training ? 'train' : 'test';
-    const { out, cache } = dropoutForward(x, this.rng ? { p: this.p, mode, rng: this.rng } : { p: this.p, mode });
+    const { out, cache } = dropoutForward(
+      x,
+      this.rng ? { p: this.p, mode, rng: this.rng } : { p: this.p, mode },
+    );
     this.cache = cache;
     return out;
   }

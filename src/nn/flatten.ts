@@ -12,7 +12,8 @@ export class Flatten extends Module {
 
   forward(x: Tensor): FloatTensor {
     expectFloat('Flatten.forward', 'x', x);
-    if (x.shape.length < 1) throw new ShapeError('Flatten.forward: x has shape [] but needs a batch dimension');
+    if (x.shape.length < 1)
+      throw new ShapeError('Flatten.forward: x has shape [] but needs a batch dimension');
     this.inputShape = x.shape;
     const D = x.shape.slice(1).reduce((a, b) => a * b, 1);
     return x.reshape([x.shape[0], D]);
@@ -23,7 +24,9 @@ export class Flatten extends Module {
     expectFloat('Flatten.backward', 'dout', dout);
     const D = shape.slice(1).reduce((a, b) => a * b, 1);
     if (dout.shape.length !== 2 || dout.shape[0] !== shape[0] || dout.shape[1] !== D) {
-      throw new ShapeError(`Flatten.backward: dout has shape [${dout.shape}] but the forward output was [${shape[0]},${D}]`);
+      throw new ShapeError(
+        `Flatten.backward: dout has shape [${dout.shape}] but the forward output was [${shape[0]},${D}]`,
+      );
     }
     return dout.clone().reshape(shape);
   }

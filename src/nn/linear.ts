@@ -3,7 +3,15 @@
 // torch stores the transpose, (out_features, in_features), so copy torch weights transposed.
 import { affineBackward, affineForward, type AffineCache } from '../layers/index.js';
 import {
-  expectFloat, expectNumber, expectOptions, fmt, ShapeError, Tensor, type FloatDType, type FloatTensor, type Rng,
+  expectFloat,
+  expectNumber,
+  expectOptions,
+  fmt,
+  ShapeError,
+  Tensor,
+  type FloatDType,
+  type FloatTensor,
+  type Rng,
 } from '../tensor/index.js';
 import { Module } from './module.js';
 import { dtypeOption, initRng, lastCache } from './util.js';
@@ -42,7 +50,11 @@ export class Linear extends Module {
     this.hasBias = options.bias ?? true;
     if (options.weightScale !== undefined) {
       expectNumber(fn, 'weightScale', options.weightScale, { min: 0 });
-      this.params.weight = Tensor.randn([inFeatures, outFeatures], { dtype, std: options.weightScale, rng });
+      this.params.weight = Tensor.randn([inFeatures, outFeatures], {
+        dtype,
+        std: options.weightScale,
+        rng,
+      });
       this.params.bias = Tensor.zeros([outFeatures], dtype);
     } else {
       const k = 1 / Math.sqrt(inFeatures);
@@ -57,7 +69,9 @@ export class Linear extends Module {
     expectFloat('Linear.forward', 'x', x);
     const D = x.shape.slice(1).reduce((a, b) => a * b, 1);
     if (x.shape.length < 2 || D !== this.inFeatures) {
-      throw new ShapeError(`Linear.forward: x has shape ${fmt(x.shape)} but inFeatures is ${this.inFeatures}`);
+      throw new ShapeError(
+        `Linear.forward: x has shape ${fmt(x.shape)} but inFeatures is ${this.inFeatures}`,
+      );
     }
     const { out, cache } = affineForward(x, this.params.weight, this.params.bias);
     this.cache = cache;

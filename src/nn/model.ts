@@ -50,7 +50,8 @@ export function addL2(
 ): number {
   if (reg === 0) return loss;
   for (const key of weightKeys) {
-    const w = params[key].data, dw = grads[key].data;
+    const w = params[key].data,
+      dw = grads[key].data;
     let sumSq = 0;
     for (let i = 0; i < w.length; i++) {
       sumSq += w[i] * w[i];

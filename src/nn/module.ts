@@ -48,10 +48,14 @@ export abstract class Module {
     return this.collect(prefix, (m) => m.buffers);
   }
 
-  private collect(prefix: string, pick: (m: Module) => Record<string, FloatTensor>): Record<string, FloatTensor> {
+  private collect(
+    prefix: string,
+    pick: (m: Module) => Record<string, FloatTensor>,
+  ): Record<string, FloatTensor> {
     const out: Record<string, FloatTensor> = {};
     for (const [k, v] of Object.entries(pick(this))) out[prefix + k] = v;
-    for (const [name, child] of this.children()) Object.assign(out, child.collect(`${prefix}${name}.`, pick));
+    for (const [name, child] of this.children())
+      Object.assign(out, child.collect(`${prefix}${name}.`, pick));
     return out;
   }
 

@@ -3,10 +3,24 @@
 // norms also own the buffers runningMean (zeros) and runningVar (ones), updated in place in
 // train mode and used in eval mode.
 import {
-  batchnormBackwardAlt, batchnormForward, layernormBackward, layernormForward, spatialBatchnormBackward,
-  spatialBatchnormForward, type BatchnormCache, type BnParam, type LayernormCache, type SpatialBatchnormCache,
+  batchnormBackwardAlt,
+  batchnormForward,
+  layernormBackward,
+  layernormForward,
+  spatialBatchnormBackward,
+  spatialBatchnormForward,
+  type BatchnormCache,
+  type BnParam,
+  type LayernormCache,
+  type SpatialBatchnormCache,
 } from '../layers/index.js';
-import { expectNumber, expectOptions, Tensor, type FloatDType, type FloatTensor } from '../tensor/index.js';
+import {
+  expectNumber,
+  expectOptions,
+  Tensor,
+  type FloatDType,
+  type FloatTensor,
+} from '../tensor/index.js';
 import { dtypeOption, lastCache } from './util.js';
 import { Module } from './module.js';
 
@@ -46,8 +60,11 @@ abstract class BatchNormBase extends Module {
   /** Read on every call, so that a buffer replaced from outside (a loaded checkpoint) is used. */
   protected bnParam(): BnParam {
     return {
-      mode: this.training ? 'train' : 'test', eps: this.eps, momentum: this.momentum,
-      runningMean: this.buffers.runningMean, runningVar: this.buffers.runningVar,
+      mode: this.training ? 'train' : 'test',
+      eps: this.eps,
+      momentum: this.momentum,
+      runningMean: this.buffers.runningMean,
+      runningVar: this.buffers.runningVar,
     };
   }
 
@@ -68,7 +85,12 @@ export class BatchNorm1d extends BatchNormBase {
     super('BatchNorm1d', numFeatures, options);
   }
   forward(x: Tensor): FloatTensor {
-    const { out, cache } = batchnormForward(x, this.params.weight, this.params.bias, this.bnParam());
+    const { out, cache } = batchnormForward(
+      x,
+      this.params.weight,
+      this.params.bias,
+      this.bnParam(),
+    );
     this.cache = cache;
     return out;
   }
@@ -86,7 +108,12 @@ export class BatchNorm2d extends BatchNormBase {
     super('BatchNorm2d', numFeatures, options);
   }
   forward(x: Tensor): FloatTensor {
-    const { out, cache } = spatialBatchnormForward(x, this.params.weight, this.params.bias, this.bnParam());
+    const { out, cache } = spatialBatchnormForward(
+      x,
+      this.params.weight,
+      this.params.bias,
+      this.bnParam(),
+    );
     this.cache = cache;
     return out;
   }
@@ -122,13 +149,18 @@ export class LayerNorm extends Module {
   }
 
   forward(x: Tensor): FloatTensor {
-    const { out, cache } = layernormForward(x, this.params.weight, this.params.bias, { eps: this.eps });
+    const { out, cache } = layernormForward(x, this.params.weight, this.params.bias, {
+      eps: this.eps,
+    });
     this.cache = cache;
     return out;
   }
 
   backward(dout: Tensor): FloatTensor {
-    const { dx, dgamma, dbeta } = layernormBackward(dout, lastCache('LayerNorm.backward', this.cache));
+    const { dx, dgamma, dbeta } = layernormBackward(
+      dout,
+      lastCache('LayerNorm.backward', this.cache),
+    );
     this.grads.weight = dgamma;
     this.grads.bias = dbeta;
     return dx;

@@ -1,7 +1,12 @@
 // src/nn/pool.ts: MaxPool2d and AvgPool2d, parameter-free wrappers of layers/pool.ts that keep
 // the cache of their last forward (as torch.nn.MaxPool2d wraps F.max_pool2d).
 import {
-  avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type AvgPoolCache, type MaxPoolCache,
+  avgPoolBackward,
+  avgPoolForward,
+  maxPoolBackward,
+  maxPoolForward,
+  type AvgPoolCache,
+  type MaxPoolCache,
   type PoolParam,
 } from '../layers/index.js';
 import { expectNumber, fmt, ValueError, type FloatTensor, type Tensor } from '../tensor/index.js';
@@ -10,7 +15,11 @@ import { Module } from './module.js';
 import { lastCache } from './util.js';
 
 /** kernelSize n or [poolHeight, poolWidth]; stride defaults to the kernel size, as in torch. */
-function poolParamOf(fn: string, kernelSize: number | readonly [number, number], stride: number | undefined): PoolParam {
+function poolParamOf(
+  fn: string,
+  kernelSize: number | readonly [number, number],
+  stride: number | undefined,
+): PoolParam {
   const [poolHeight, poolWidth] = kernelSizeOf(fn, 'kernelSize', kernelSize);
   if (stride === undefined && poolHeight !== poolWidth) {
     throw new ValueError(

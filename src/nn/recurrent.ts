@@ -2,12 +2,33 @@
 // temporal}.ts: Embedding (ids -> vectors), RNN, LSTM and GRU (whole sequences, h0 optional) and
 // TemporalLinear (an affine map at every step). Chained, they build a language model or a decoder.
 import {
-  gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward, temporalAffineBackward, temporalAffineForward,
-  wordEmbeddingBackward, wordEmbeddingForward, type GruCache, type LstmCache, type RnnCache, type TemporalAffineCache,
-  type TokenIds, type WordEmbeddingCache,
+  gruBackward,
+  gruForward,
+  lstmBackward,
+  lstmForward,
+  rnnBackward,
+  rnnForward,
+  temporalAffineBackward,
+  temporalAffineForward,
+  wordEmbeddingBackward,
+  wordEmbeddingForward,
+  type GruCache,
+  type LstmCache,
+  type RnnCache,
+  type TemporalAffineCache,
+  type TokenIds,
+  type WordEmbeddingCache,
 } from '../layers/index.js';
 import {
-  expectFloat, expectNdim, expectNumber, expectOptions, fmt, ShapeError, Tensor, type FloatDType, type FloatTensor,
+  expectFloat,
+  expectNdim,
+  expectNumber,
+  expectOptions,
+  fmt,
+  ShapeError,
+  Tensor,
+  type FloatDType,
+  type FloatTensor,
   type Rng,
 } from '../tensor/index.js';
 import { Module } from './module.js';
@@ -40,7 +61,8 @@ export class Embedding extends Module {
     this.numEmbeddings = sizeArg(fn, 'numEmbeddings', numEmbeddings);
     this.embeddingDim = sizeArg(fn, 'embeddingDim', embeddingDim);
     expectOptions(fn, options, OPTIONS);
-    const dtype = dtypeOption(fn, options.dtype), rng = initRng(fn, options);
+    const dtype = dtypeOption(fn, options.dtype),
+      rng = initRng(fn, options);
     this.params.weight = Tensor.randn([numEmbeddings, embeddingDim], { dtype, rng });
   }
 
@@ -69,12 +91,20 @@ abstract class RecurrentBase extends Module {
   /** Gradient w.r.t. h0 of the last backward. */
   dh0: FloatTensor | null = null;
 
-  constructor(fn: string, G: number, inputSize: number, hiddenSize: number, options: RecurrentOptions) {
+  constructor(
+    fn: string,
+    G: number,
+    inputSize: number,
+    hiddenSize: number,
+    options: RecurrentOptions,
+  ) {
     super();
     this.inputSize = sizeArg(fn, 'inputSize', inputSize);
     this.hiddenSize = sizeArg(fn, 'hiddenSize', hiddenSize);
     expectOptions(fn, options, OPTIONS);
-    const dtype = dtypeOption(fn, options.dtype), rng = initRng(fn, options), k = 1 / Math.sqrt(hiddenSize);
+    const dtype = dtypeOption(fn, options.dtype),
+      rng = initRng(fn, options),
+      k = 1 / Math.sqrt(hiddenSize);
     this.params.Wx = Tensor.rand([inputSize, G * hiddenSize], { dtype, low: -k, high: k, rng });
     this.params.Wh = Tensor.rand([hiddenSize, G * hiddenSize], { dtype, low: -k, high: k, rng });
     this.params.b = Tensor.rand([G * hiddenSize], { dtype, low: -k, high: k, rng });
@@ -84,11 +114,18 @@ abstract class RecurrentBase extends Module {
   protected initialState(fn: string, x: Tensor, h0: Tensor | undefined): Tensor {
     expectFloat(fn, 'x', x);
     expectNdim(fn, 'x', x, 3, '(N, T, D)');
-    if (x.shape[2] !== this.inputSize) throw new ShapeError(`${fn}: x has shape ${fmt(x.shape)} but inputSize is ${this.inputSize}`);
+    if (x.shape[2] !== this.inputSize)
+      throw new ShapeError(`${fn}: x has shape ${fmt(x.shape)} but inputSize is ${this.inputSize}`);
     return h0 ?? Tensor.zeros([x.shape[0], this.hiddenSize], x.dtype);
   }
 
-  protected store(g: { dx: FloatTensor; dh0: FloatTensor; dWx: FloatTensor; dWh: FloatTensor; db: FloatTensor }): FloatTensor {
+  protected store(g: {
+    dx: FloatTensor;
+    dh0: FloatTensor;
+    dWx: FloatTensor;
+    dWh: FloatTensor;
+    db: FloatTensor;
+  }): FloatTensor {
     this.grads.Wx = g.dWx;
     this.grads.Wh = g.dWh;
     this.grads.b = g.db;
@@ -110,7 +147,13 @@ export class RNN extends RecurrentBase {
   }
 
   forward(x: Tensor, h0?: Tensor): FloatTensor {
-    const { h, cache } = rnnForward(x, this.initialState('RNN.forward', x, h0), this.params.Wx, this.params.Wh, this.params.b);
+    const { h, cache } = rnnForward(
+      x,
+      this.initialState('RNN.forward', x, h0),
+      this.params.Wx,
+      this.params.Wh,
+      this.params.b,
+    );
     this.cache = cache;
     return h;
   }
@@ -137,7 +180,13 @@ export class LSTM extends RecurrentBase {
   }
 
   forward(x: Tensor, h0?: Tensor): FloatTensor {
-    const { h, cache } = lstmForward(x, this.initialState('LSTM.forward', x, h0), this.params.Wx, this.params.Wh, this.params.b);
+    const { h, cache } = lstmForward(
+      x,
+      this.initialState('LSTM.forward', x, h0),
+      this.params.Wx,
+      this.params.Wh,
+      this.params.b,
+    );
     this.cache = cache;
     return h;
   }
@@ -164,7 +213,13 @@ export class GRU extends RecurrentBase {
   }
 
   forward(x: Tensor, h0?: Tensor): FloatTensor {
-    const { h, cache } = gruForward(x, this.initialState('GRU.forward', x, h0), this.params.Wx, this.params.Wh, this.params.b);
+    const { h, cache } = gruForward(
+      x,
+      this.initialState('GRU.forward', x, h0),
+      this.params.Wx,
+      this.params.Wh,
+      this.params.b,
+    );
     this.cache = cache;
     return h;
   }
@@ -193,7 +248,9 @@ export class TemporalLinear extends Module {
     this.inFeatures = sizeArg(fn, 'inFeatures', inFeatures);
     this.outFeatures = sizeArg(fn, 'outFeatures', outFeatures);
     expectOptions(fn, options, OPTIONS);
-    const dtype = dtypeOption(fn, options.dtype), rng = initRng(fn, options), k = 1 / Math.sqrt(inFeatures);
+    const dtype = dtypeOption(fn, options.dtype),
+      rng = initRng(fn, options),
+      k = 1 / Math.sqrt(inFeatures);
     this.params.weight = Tensor.rand([inFeatures, outFeatures], { dtype, low: -k, high: k, rng });
     this.params.bias = Tensor.rand([outFeatures], { dtype, low: -k, high: k, rng });
   }
@@ -205,7 +262,10 @@ export class TemporalLinear extends Module {
   }
 
   backward(dout: Tensor): FloatTensor {
-    const { dx, dw, db } = temporalAffineBackward(dout, lastCache('TemporalLinear.backward', this.cache));
+    const { dx, dw, db } = temporalAffineBackward(
+      dout,
+      lastCache('TemporalLinear.backward', this.cache),
+    );
     this.grads.weight = dw;
     this.grads.bias = db;
     return dx;

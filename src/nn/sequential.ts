@@ -5,7 +5,15 @@ import { softmaxLoss, svmLoss } from '../layers/index.js';
 import { addL2 } from './internal.js';
 import type { LossResult, Model } from './model.js';
 import {
-  defaultRng, expectFloat, expectNumber, expectOptions, Rng, ValueError, type FloatTensor, type Labels, type Tensor,
+  defaultRng,
+  expectFloat,
+  expectNumber,
+  expectOptions,
+  Rng,
+  ValueError,
+  type FloatTensor,
+  type Labels,
+  type Tensor,
 } from '../tensor/index.js';
 import { Dropout } from './dropout.js';
 import { Module } from './module.js';
@@ -45,9 +53,12 @@ export class Sequential extends Module implements Model {
     const last = items[items.length - 1];
     const options: SequentialOptions = last !== undefined && !(last instanceof Module) ? last : {};
     const modules: Module[] = [];
-    for (const m of items as ReadonlyArray<Module | SequentialOptions>) if (m instanceof Module) modules.push(m);
+    for (const m of items as ReadonlyArray<Module | SequentialOptions>)
+      if (m instanceof Module) modules.push(m);
     if (modules.length !== items.length - (last === options ? 1 : 0)) {
-      throw new TypeError(`${fn}: arguments must be modules, optionally followed by one options object`);
+      throw new TypeError(
+        `${fn}: arguments must be modules, optionally followed by one options object`,
+      );
     }
     modules.forEach((m, i) => {
       const first = modules.indexOf(m);
@@ -61,7 +72,9 @@ export class Sequential extends Module implements Model {
     expectOptions(fn, options, OPTIONS);
     this.lossType = options.loss ?? 'softmax';
     if (this.lossType !== 'softmax' && this.lossType !== 'svm') {
-      throw new ValueError(`${fn}: loss must be 'softmax' or 'svm', got '${String(this.lossType)}'`);
+      throw new ValueError(
+        `${fn}: loss must be 'softmax' or 'svm', got '${String(this.lossType)}'`,
+      );
     }
     this.reg = options.reg ?? 0;
     expectNumber(fn, 'reg', this.reg, { min: 0 });
@@ -73,16 +86,23 @@ export class Sequential extends Module implements Model {
       this.proxy(this.buffers, `${i}.`, m.buffers);
     });
     this.l2Keys = modules.flatMap((m, i) => decayKeys(m).map((k) => `${i}.${k}`));
-    const unseeded = descendants(this).filter((m): m is Dropout => m instanceof Dropout && m.rng === undefined);
+    const unseeded = descendants(this).filter(
+      (m): m is Dropout => m instanceof Dropout && m.rng === undefined,
+    );
     if (unseeded.length > 0) {
-      const rng = options.seed !== undefined ? new Rng(options.seed) : new Rng(defaultRng().nextUint32());
+      const rng =
+        options.seed !== undefined ? new Rng(options.seed) : new Rng(defaultRng().nextUint32());
       for (const d of unseeded) d.rng = rng;
       this.rng = rng;
     }
   }
 
   /** Adds to `into` a live view of `from` under `prefix`: reading or replacing a key reaches the module. */
-  private proxy(into: Record<string, FloatTensor>, prefix: string, from: Record<string, FloatTensor>): void {
+  private proxy(
+    into: Record<string, FloatTensor>,
+    prefix: string,
+    from: Record<string, FloatTensor>,
+  ): void {
     for (const key of Object.keys(from)) {
       Object.defineProperty(into, prefix + key, {
         enumerable: true,

@@ -4,8 +4,10 @@ import { defaultRng, expectNumber, Rng, ValueError, type FloatDType } from '../t
 /** The generator a module initialises from: rng, else Rng(seed), else the global one. */
 export function initRng(fn: string, options: { seed?: number; rng?: Rng }): Rng {
   if (options.seed !== undefined) expectNumber(fn, 'seed', options.seed);
-  if (options.rng !== undefined && !(options.rng instanceof Rng)) throw new TypeError(`${fn}: rng must be an Rng`);
-  if (options.seed !== undefined && options.rng !== undefined) throw new ValueError(`${fn}: give seed or rng, not both`);
+  if (options.rng !== undefined && !(options.rng instanceof Rng))
+    throw new TypeError(`${fn}: rng must be an Rng`);
+  if (options.seed !== undefined && options.rng !== undefined)
+    throw new ValueError(`${fn}: give seed or rng, not both`);
   return options.rng ?? (options.seed !== undefined ? new Rng(options.seed) : defaultRng());
 }
 

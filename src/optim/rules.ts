@@ -4,8 +4,16 @@
 // torch.optim (https://pytorch.org/docs/1.13/optim.html), step for step.
 import { kernelsFor } from '../kernels/index.js';
 import {
-  expectFloat, expectNumber, expectOptions, fmt, suggestName, ShapeError, DTypeError, ValueError,
-  type FloatData, type FloatTensor,
+  expectFloat,
+  expectNumber,
+  expectOptions,
+  fmt,
+  suggestName,
+  ShapeError,
+  DTypeError,
+  ValueError,
+  type FloatData,
+  type FloatTensor,
 } from '../tensor/index.js';
 
 /**
@@ -44,9 +52,11 @@ export interface OptimConfig {
 /** An update rule: mutates w from dw, returns the (filled-in) config carrying its state. */
 export type UpdateRule = (w: FloatTensor, dw: FloatTensor, config?: OptimConfig) => OptimConfig;
 
-export type RuleName = 'sgd' | 'sgdMomentum' | 'nesterov' | 'rmsprop' | 'adagrad' | 'adam' | 'adamw';
+export type RuleName =
+  'sgd' | 'sgdMomentum' | 'nesterov' | 'rmsprop' | 'adagrad' | 'adam' | 'adamw';
 
-type Hyper = 'learningRate' | 'momentum' | 'decayRate' | 'beta1' | 'beta2' | 'epsilon' | 'weightDecay';
+type Hyper =
+  'learningRate' | 'momentum' | 'decayRate' | 'beta1' | 'beta2' | 'epsilon' | 'weightDecay';
 type StateKey = 'velocity' | 'cache' | 'm' | 'v';
 
 /** The defaults of each rule (torch.optim's; torch's SGD has none for lr, 1e-2 is the classic solver's). */
@@ -89,13 +99,19 @@ type Filled = OptimConfig & Required<Pick<OptimConfig, 'learningRate'>>;
  * and returns it. State arrays already present must match w's dtype and size (e.g. after a
  * checkpoint was loaded into the wrong parameter).
  */
-function prepare(name: RuleName, w: FloatTensor, dw: FloatTensor, config: OptimConfig | undefined): Filled {
+function prepare(
+  name: RuleName,
+  w: FloatTensor,
+  dw: FloatTensor,
+  config: OptimConfig | undefined,
+): Filled {
   expectFloat(name, 'w', w);
   expectFloat(name, 'dw', dw);
   if (dw.shape.length !== w.shape.length || dw.shape.some((d, i) => d !== w.shape[i])) {
     throw new ShapeError(`${name}: dw has shape ${fmt(dw.shape)} but w has shape ${fmt(w.shape)}`);
   }
-  if (dw.dtype !== w.dtype) throw new DTypeError(`${name}: dw has dtype ${dw.dtype} but w has dtype ${w.dtype}`);
+  if (dw.dtype !== w.dtype)
+    throw new DTypeError(`${name}: dw has dtype ${dw.dtype} but w has dtype ${w.dtype}`);
   const cfg = config ?? {};
   const defaults = RULE_DEFAULTS[name];
   const hypers = Object.keys(defaults) as Hyper[];
@@ -115,10 +131,15 @@ function prepare(name: RuleName, w: FloatTensor, dw: FloatTensor, config: OptimC
     if (s === undefined && key === 'velocity' && name === 'rmsprop' && cfg.momentum === 0) continue;
     if (s === undefined) {
       cfg[key] = w.dtype === 'float64' ? new Float64Array(w.size) : new Float32Array(w.size);
-    } else if (!(s instanceof (w.dtype === 'float64' ? Float64Array : Float32Array)) || s.length !== w.size) {
+    } else if (
+      !(s instanceof (w.dtype === 'float64' ? Float64Array : Float32Array)) ||
+      s.length !== w.size
+    ) {
       const isArray = s instanceof Float64Array || s instanceof Float32Array;
       const what = isArray ? `${s.constructor.name}(${s.length})` : typeof s;
-      throw new ValueError(`${name}: config.${key} is ${what} but w is ${w.dtype} with ${w.size} elements`);
+      throw new ValueError(
+        `${name}: config.${key} is ${what} but w is ${w.dtype} with ${w.size} elements`,
+      );
     }
   }
   return cfg as Filled;
@@ -150,8 +171,12 @@ export function nesterov(w: FloatTensor, dw: FloatTensor, config?: OptimConfig):
 }
 
 function momentumStep(w: FloatTensor, dw: FloatTensor, cfg: Filled, lookahead: boolean): void {
-  const lr = cfg.learningRate, mu = cfg.momentum as number, wd = cfg.weightDecay as number;
-  const x = w.data, dx = dw.data, v = cfg.velocity as FloatData;
+  const lr = cfg.learningRate,
+    mu = cfg.momentum as number,
+    wd = cfg.weightDecay as number;
+  const x = w.data,
+    dx = dw.data,
+    v = cfg.velocity as FloatData;
   for (let i = 0; i < x.length; i++) {
     const g = dx[i] + wd * x[i];
     v[i] = mu * v[i] + g;
@@ -165,9 +190,15 @@ function momentumStep(w: FloatTensor, dw: FloatTensor, cfg: Filled, lookahead: b
  */
 export function rmsprop(w: FloatTensor, dw: FloatTensor, config?: OptimConfig): OptimConfig {
   const cfg = prepare('rmsprop', w, dw, config);
-  const lr = cfg.learningRate, a = cfg.decayRate as number, eps = cfg.epsilon as number;
-  const mu = cfg.momentum as number, wd = cfg.weightDecay as number;
-  const x = w.data, dx = dw.data, c = cfg.cache as FloatData, v = cfg.velocity as FloatData;
+  const lr = cfg.learningRate,
+    a = cfg.decayRate as number,
+    eps = cfg.epsilon as number;
+  const mu = cfg.momentum as number,
+    wd = cfg.weightDecay as number;
+  const x = w.data,
+    dx = dw.data,
+    c = cfg.cache as FloatData,
+    v = cfg.velocity as FloatData;
   for (let i = 0; i < x.length; i++) {
     const g = dx[i] + wd * x[i];
     c[i] = a * c[i] + (1 - a) * g * g;
@@ -185,8 +216,12 @@ export function rmsprop(w: FloatTensor, dw: FloatTensor, config?: OptimConfig): 
 /** Adagrad (torch, lr_decay = 0): cache += g²;  w -= lr·g / (√cache + eps). */
 export function adagrad(w: FloatTensor, dw: FloatTensor, config?: OptimConfig): OptimConfig {
   const cfg = prepare('adagrad', w, dw, config);
-  const lr = cfg.learningRate, eps = cfg.epsilon as number, wd = cfg.weightDecay as number;
-  const x = w.data, dx = dw.data, c = cfg.cache as FloatData;
+  const lr = cfg.learningRate,
+    eps = cfg.epsilon as number,
+    wd = cfg.weightDecay as number;
+  const x = w.data,
+    dx = dw.data,
+    c = cfg.cache as FloatData;
   for (let i = 0; i < x.length; i++) {
     const g = dx[i] + wd * x[i];
     c[i] += g * g;
@@ -219,7 +254,10 @@ export function adamw(w: FloatTensor, dw: FloatTensor, config?: OptimConfig): Op
 }
 
 function adamStep(w: FloatTensor, dw: FloatTensor, cfg: Filled, l2: number): void {
-  const lr = cfg.learningRate, b1 = cfg.beta1 as number, b2 = cfg.beta2 as number, eps = cfg.epsilon as number;
+  const lr = cfg.learningRate,
+    b1 = cfg.beta1 as number,
+    b2 = cfg.beta2 as number,
+    eps = cfg.epsilon as number;
   const t = (cfg.t as number) + 1;
   cfg.t = t;
   const stepSize = lr / (1 - b1 ** t);
@@ -227,13 +265,24 @@ function adamStep(w: FloatTensor, dw: FloatTensor, cfg: Filled, l2: number): voi
   // per element: g = dw + l2·w;  m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;
   // w −= stepSize·m / (√v·invBc2Sqrt + eps), i.e. stepSize·m / (√v/√bc2 + eps) (kernels: adamStep)
   kernelsFor(w.dtype).adamStep(w.data, dw.data, cfg.m as FloatData, cfg.v as FloatData, {
-    beta1: b1, beta2: b2, stepSize, invBc2Sqrt, eps, l2,
+    beta1: b1,
+    beta2: b2,
+    stepSize,
+    invBc2Sqrt,
+    eps,
+    l2,
   });
 }
 
 /** The rules by name, for the Solver's `updateRule: 'adam'` and the CLI. */
 export const updateRules: Readonly<Record<RuleName, UpdateRule>> = {
-  sgd, sgdMomentum, nesterov, rmsprop, adagrad, adam, adamw,
+  sgd,
+  sgdMomentum,
+  nesterov,
+  rmsprop,
+  adagrad,
+  adam,
+  adamw,
 };
 
 /** Looks a rule up by name; an unknown name throws with the closest known one suggested. */

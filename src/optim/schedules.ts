@@ -35,7 +35,14 @@ export interface ScheduleOptions {
   totalIterations: number;
 }
 
-const OPTIONS = ['schedule', 'lrDecay', 'warmupIterations', 'minLrFactor', 'iterationsPerEpoch', 'totalIterations'];
+const OPTIONS = [
+  'schedule',
+  'lrDecay',
+  'warmupIterations',
+  'minLrFactor',
+  'iterationsPerEpoch',
+  'totalIterations',
+];
 
 /** Checks a schedule's options (names the offending one) and fills in the defaults. */
 export function checkSchedule(fn: string, s: ScheduleOptions): Required<ScheduleOptions> {
@@ -70,7 +77,11 @@ export function learningRateFactor(t: number, s: Required<ScheduleOptions>): num
   const warm = linearWarmup(t, s.warmupIterations);
   if (t < s.warmupIterations) return warm;
   if (s.schedule === 'cosine') {
-    return cosineAnnealing(t - s.warmupIterations, s.totalIterations - s.warmupIterations, s.minLrFactor);
+    return cosineAnnealing(
+      t - s.warmupIterations,
+      s.totalIterations - s.warmupIterations,
+      s.minLrFactor,
+    );
   }
   return stepDecay(Math.floor(t / s.iterationsPerEpoch), s.lrDecay);
 }

@@ -5,17 +5,42 @@
 // bit for bit as if it had never stopped.
 import { gatherLabels, gatherRows } from '../data/index.js';
 import {
-  checkModelFits, modelTensors, readTrainingCheckpoint, restoreModel, saveTrainingCheckpoint, type TrainingCheckpoint,
+  checkModelFits,
+  modelTensors,
+  readTrainingCheckpoint,
+  restoreModel,
+  saveTrainingCheckpoint,
+  type TrainingCheckpoint,
 } from '../io/internal.js';
 import { stepMemory, type StepMemory } from '../kernels/index.js';
 import type { LossResult, Model } from '../models/index.js';
 import {
-  checkSchedule, clipGradNorm, getUpdateRule, learningRateFactor, RULE_DEFAULTS,
-  type OptimConfig, type RuleName, type ScheduleOptions, type UpdateRule,
+  checkSchedule,
+  clipGradNorm,
+  getUpdateRule,
+  learningRateFactor,
+  RULE_DEFAULTS,
+  type OptimConfig,
+  type RuleName,
+  type ScheduleOptions,
+  type UpdateRule,
 } from '../optim/index.js';
 import {
-  argmaxRows, expectFinite, expectNumber, expectOptions, expectTensor, fmt, Rng, defaultRng, ShapeError, Tensor, ValueError,
-  type FloatData, type FloatTensor, type Labels, type RngState,
+  argmaxRows,
+  expectFinite,
+  expectNumber,
+  expectOptions,
+  expectTensor,
+  fmt,
+  Rng,
+  defaultRng,
+  ShapeError,
+  Tensor,
+  ValueError,
+  type FloatData,
+  type FloatTensor,
+  type Labels,
+  type RngState,
 } from '../tensor/index.js';
 
 /**
@@ -25,7 +50,10 @@ import {
  * loss(features, captions) always returns { loss, grads }) trains with metric: 'none' or an
  * `evaluate` hook.
  */
-export interface SolverModel extends Pick<Model, 'params' | 'buffers' | 'config' | 'rng' | 'reusesStepMemory'> {
+export interface SolverModel extends Pick<
+  Model,
+  'params' | 'buffers' | 'config' | 'rng' | 'reusesStepMemory'
+> {
   /** Train mode: { loss, grads }. For metric 'accuracy', loss(X) without y must give scores (N, C). */
   loss(X: Tensor, y: Labels): Tensor | LossResult;
 }
@@ -71,7 +99,7 @@ export interface SolverProgress {
 }
 
 export interface SolverOptions<M extends SolverModel = SolverModel> {
-  /** A rule name ('sgd', 'sgdMomentum', 'nesterov', 'rmsprop', 'adagrad', 'adam', 'adamw') 
+  /** A rule name ('sgd', 'sgdMomentum', 'nesterov', 'rmsprop', 'adagrad', 'adam', 'adamw')
    *  or a function (optim.UpdateRule); default 'sgd'. */
   updateRule?: RuleName | UpdateRule;
   /** Hyperparameters of the rule (learningRate, momentum, ...), copied for every param; default {}. */
@@ -124,14 +152,48 @@ export interface SolverOptions<M extends SolverModel = SolverModel> {
 }
 
 const OPTIONS = [
-  'updateRule', 'optimConfig', 'lrDecay', 'schedule', 'warmupEpochs', 'warmupIterations', 'minLrFactor', 'batchSize',
-  'numEpochs', 'numTrainSamples', 'numValSamples', 'printEvery', 'verbose', 'log', 'checkpoint', 'seed', 'patience',
-  'clipNorm', 'onProgress', 'augment', 'metric', 'evaluate',
+  'updateRule',
+  'optimConfig',
+  'lrDecay',
+  'schedule',
+  'warmupEpochs',
+  'warmupIterations',
+  'minLrFactor',
+  'batchSize',
+  'numEpochs',
+  'numTrainSamples',
+  'numValSamples',
+  'printEvery',
+  'verbose',
+  'log',
+  'checkpoint',
+  'seed',
+  'patience',
+  'clipNorm',
+  'onProgress',
+  'augment',
+  'metric',
+  'evaluate',
 ] as const;
 /** Options that are plain values, saved in a training checkpoint and used as Solver.resume's defaults. */
 const SAVED_OPTIONS = [
-  'optimConfig', 'lrDecay', 'schedule', 'warmupEpochs', 'warmupIterations', 'minLrFactor', 'batchSize', 'numEpochs',
-  'numTrainSamples', 'numValSamples', 'printEvery', 'verbose', 'checkpoint', 'seed', 'patience', 'clipNorm', 'metric',
+  'optimConfig',
+  'lrDecay',
+  'schedule',
+  'warmupEpochs',
+  'warmupIterations',
+  'minLrFactor',
+  'batchSize',
+  'numEpochs',
+  'numTrainSamples',
+  'numValSamples',
+  'printEvery',
+  'verbose',
+  'checkpoint',
+  'seed',
+  'patience',
+  'clipNorm',
+  'metric',
 ] as const;
 /** Function options a checkpoint cannot hold but that change the result: resume needs them again. */
 const HOOKS = ['augment', 'evaluate'] as const;
@@ -170,15 +232,20 @@ function targetsOf(fn: string, arg: string, y: Labels, N: number): Targets {
   if (y === null || typeof y !== 'object' || typeof (y as ArrayLike<number>).length !== 'number') {
     throw new TypeError(`${fn}: ${arg} must be a Tensor, an Int32Array or an array of labels`);
   }
-  if (y.length !== N) throw new ShapeError(`${fn}: ${arg} has ${y.length} labels but X has ${N} rows`);
+  if (y.length !== N)
+    throw new ShapeError(`${fn}: ${arg} has ${y.length} labels but X has ${N} rows`);
   for (let i = 0; i < N; i++) {
-    if (!Number.isInteger(y[i])) throw new ValueError(`${fn}: ${arg}[${i}] = ${y[i]} is not an integer label`);
+    if (!Number.isInteger(y[i]))
+      throw new ValueError(`${fn}: ${arg}[${i}] = ${y[i]} is not an integer label`);
   }
   return { kind: 'labels', y: y instanceof Int32Array ? y : Int32Array.from(y) };
 }
 
 /** Checks the data: row counts of X and y agree, both or neither validation parts given. */
-function checkData(fn: string, data: SolverData): { X: Tensor; y: Targets; XVal: Tensor | null; yVal: Targets | null } {
+function checkData(
+  fn: string,
+  data: SolverData,
+): { X: Tensor; y: Targets; XVal: Tensor | null; yVal: Targets | null } {
   expectOptions(`${fn}: data`, data, ['XTrain', 'yTrain', 'XVal', 'yVal']);
   const rows = (arg: string, X: Tensor): number => {
     expectTensor(fn, arg, X);
@@ -191,8 +258,14 @@ function checkData(fn: string, data: SolverData): { X: Tensor; y: Targets; XVal:
   if ((data.XVal === undefined) !== (data.yVal === undefined)) {
     throw new ValueError(`${fn}: give both XVal and yVal, or neither`);
   }
-  if (data.XVal === undefined || data.yVal === undefined) return { X: data.XTrain, y, XVal: null, yVal: null };
-  return { X: data.XTrain, y, XVal: data.XVal, yVal: targetsOf(fn, 'yVal', data.yVal, rows('XVal', data.XVal)) };
+  if (data.XVal === undefined || data.yVal === undefined)
+    return { X: data.XTrain, y, XVal: null, yVal: null };
+  return {
+    X: data.XTrain,
+    y,
+    XVal: data.XVal,
+    yVal: targetsOf(fn, 'yVal', data.yVal, rows('XVal', data.XVal)),
+  };
 }
 
 function gatherTargets(y: Targets, idx: Int32Array): Labels {
@@ -299,7 +372,11 @@ export class Solver<M extends SolverModel = SolverModel> {
   constructor(model: M, data: SolverData, options: SolverOptions<NoInfer<M>> = {}) {
     const fn = 'Solver';
     expectOptions(fn, options, OPTIONS);
-    if (typeof model?.loss !== 'function' || typeof model.params !== 'object' || model.params === null) {
+    if (
+      typeof model?.loss !== 'function' ||
+      typeof model.params !== 'object' ||
+      model.params === null
+    ) {
       throw new TypeError(`${fn}: model must have params and a loss(X, y) method`);
     }
     this.model = model;
@@ -311,14 +388,21 @@ export class Solver<M extends SolverModel = SolverModel> {
     this.batchSize = int(fn, 'batchSize', options.batchSize ?? 100, 1);
     this.numEpochs = int(fn, 'numEpochs', options.numEpochs ?? 10, 0);
     this.numTrainSamples =
-      options.numTrainSamples === null ? null : int(fn, 'numTrainSamples', options.numTrainSamples ?? 1000, 1);
-    this.numValSamples = options.numValSamples == null ? null : int(fn, 'numValSamples', options.numValSamples, 1);
+      options.numTrainSamples === null
+        ? null
+        : int(fn, 'numTrainSamples', options.numTrainSamples ?? 1000, 1);
+    this.numValSamples =
+      options.numValSamples == null ? null : int(fn, 'numValSamples', options.numValSamples, 1);
     this.printEvery = int(fn, 'printEvery', options.printEvery ?? 10, 1);
     this.patience = options.patience == null ? null : int(fn, 'patience', options.patience, 1);
-    if (options.clipNorm != null) expectNumber(fn, 'clipNorm', options.clipNorm, { min: 0, minExclusive: true });
+    if (options.clipNorm != null)
+      expectNumber(fn, 'clipNorm', options.clipNorm, { min: 0, minExclusive: true });
     this.clipNorm = options.clipNorm ?? null;
     this.metric = checkHooks(fn, options);
-    if (this.patience !== null && (this.XVal === null || (this.metric === 'none' && !options.evaluate))) {
+    if (
+      this.patience !== null &&
+      (this.XVal === null || (this.metric === 'none' && !options.evaluate))
+    ) {
       throw new ValueError(`${fn}: patience needs validation data (XVal, yVal) and a metric`);
     }
     if (options.seed !== undefined) expectNumber(fn, 'seed', options.seed);
@@ -327,7 +411,11 @@ export class Solver<M extends SolverModel = SolverModel> {
     this.iterationsPerEpoch = Math.ceil(this.N / this.batchSize);
     this.totalIterations = this.numEpochs * this.iterationsPerEpoch;
     const optimConfig = options.optimConfig ?? {};
-    ({ rule: this.rule, ruleName: this.ruleName, baseLr: this.baseLr } = resolveRule(fn, options.updateRule ?? 'sgd', optimConfig));
+    ({
+      rule: this.rule,
+      ruleName: this.ruleName,
+      baseLr: this.baseLr,
+    } = resolveRule(fn, options.updateRule ?? 'sgd', optimConfig));
     if (options.warmupEpochs !== undefined && options.warmupIterations !== undefined) {
       throw new ValueError(`${fn}: give warmupEpochs or warmupIterations, not both`);
     }
@@ -336,7 +424,8 @@ export class Solver<M extends SolverModel = SolverModel> {
     this.schedule = checkSchedule(fn, {
       schedule: options.schedule,
       lrDecay: options.lrDecay,
-      warmupIterations: options.warmupIterations ?? Math.round(warmupEpochs * this.iterationsPerEpoch),
+      warmupIterations:
+        options.warmupIterations ?? Math.round(warmupEpochs * this.iterationsPerEpoch),
       minLrFactor: options.minLrFactor,
       iterationsPerEpoch: this.iterationsPerEpoch,
       totalIterations: this.totalIterations,
@@ -344,7 +433,9 @@ export class Solver<M extends SolverModel = SolverModel> {
     const { schedule, lrDecay, warmupIterations } = this.schedule;
     this.scheduled = schedule === 'cosine' || lrDecay !== 1 || warmupIterations > 0;
     if (this.scheduled && this.baseLr === undefined) {
-      throw new ValueError(`${fn}: a learning-rate schedule needs optimConfig.learningRate with a custom updateRule`);
+      throw new ValueError(
+        `${fn}: a learning-rate schedule needs optimConfig.learningRate with a custom updateRule`,
+      );
     }
     for (const name of Object.keys(model.params)) this.optimConfigs[name] = { ...optimConfig };
   }
@@ -371,7 +462,9 @@ export class Solver<M extends SolverModel = SolverModel> {
    * sets `interrupted`, and leaves the model at its current params (NOT the best ones), so that
    * saveCheckpoint writes a state that resumes exactly. Otherwise it ends like train().
    */
-  async trainAsync(opts: { shouldStop?: () => boolean; yieldEveryMs?: number } = {}): Promise<this> {
+  async trainAsync(
+    opts: { shouldStop?: () => boolean; yieldEveryMs?: number } = {},
+  ): Promise<this> {
     const fn = 'Solver.trainAsync';
     expectOptions(fn, opts, ['shouldStop', 'yieldEveryMs']);
     const yieldEveryMs = opts.yieldEveryMs ?? 50;
@@ -405,7 +498,10 @@ export class Solver<M extends SolverModel = SolverModel> {
   private runIteration(clock: { readonly started: number; samples: number }): void {
     const pos = this.iteration % this.iterationsPerEpoch;
     if (pos === 0 || this.order === null) this.order = this.rng.permutation(this.N);
-    const idx = this.order.subarray(pos * this.batchSize, Math.min((pos + 1) * this.batchSize, this.N));
+    const idx = this.order.subarray(
+      pos * this.batchSize,
+      Math.min((pos + 1) * this.batchSize, this.N),
+    );
     let Xb = gatherRows(this.X, idx);
     if (this.options.augment) Xb = this.options.augment(Xb as FloatTensor, this.rng);
     const lr = this.step(Xb, gatherTargets(this.y, idx));
@@ -414,7 +510,9 @@ export class Solver<M extends SolverModel = SolverModel> {
     const epochEnd = this.iteration % this.iterationsPerEpoch === 0;
     const loss = this.lossHistory[this.lossHistory.length - 1];
     if (this.options.verbose && this.iteration % this.printEvery === 0) {
-      this.print(`(Iteration ${this.iteration} / ${this.totalIterations}) loss: ${loss.toFixed(6)}`);
+      this.print(
+        `(Iteration ${this.iteration} / ${this.totalIterations}) loss: ${loss.toFixed(6)}`,
+      );
     }
     if (epochEnd) this.endEpoch();
     this.options.onProgress?.({
@@ -443,31 +541,38 @@ export class Solver<M extends SolverModel = SolverModel> {
   private step(Xb: Tensor, yb: Labels): number {
     const where = `iteration ${this.iteration + 1} (epoch ${this.epoch + 1})`;
     // With step memory, result's tensors are valid until the next step's loss: used up below.
-    const result = this.stepMemory ? this.stepMemory.run(() => this.model.loss(Xb, yb)) : this.model.loss(Xb, yb);
+    const result = this.stepMemory
+      ? this.stepMemory.run(() => this.model.loss(Xb, yb))
+      : this.model.loss(Xb, yb);
     if (result instanceof Tensor || typeof result?.loss !== 'number') {
       throw new TypeError('Solver: model.loss(X, y) must return { loss, grads }');
     }
     const { loss, grads } = result;
     if (!Number.isFinite(loss)) {
-      throw new ValueError(`Solver: loss is ${loss} at ${where}; lower the learning rate, or set clipNorm`);
+      throw new ValueError(
+        `Solver: loss is ${loss} at ${where}; lower the learning rate, or set clipNorm`,
+      );
     }
     const used: Record<string, FloatTensor> = {};
     for (const name of Object.keys(this.model.params)) {
       const g = grads[name];
-      if (!(g instanceof Tensor)) throw new ValueError(`Solver: model.loss returned no gradient for param '${name}'`);
+      if (!(g instanceof Tensor))
+        throw new ValueError(`Solver: model.loss returned no gradient for param '${name}'`);
       if (!allFinite(g.data)) expectFinite('Solver', `the gradient of '${name}' at ${where}`, g);
       used[name] = g;
     }
     if (this.clipNorm !== null) clipGradNorm(used, this.clipNorm);
     // A custom rule without optimConfig.learningRate keeps its own rate (reported from its config).
-    const lr = this.baseLr === undefined
-      ? (Object.values(this.optimConfigs)[0]?.learningRate ?? NaN)
-      : this.baseLr * (this.scheduled ? learningRateFactor(this.iteration, this.schedule) : 1);
+    const lr =
+      this.baseLr === undefined
+        ? (Object.values(this.optimConfigs)[0]?.learningRate ?? NaN)
+        : this.baseLr * (this.scheduled ? learningRateFactor(this.iteration, this.schedule) : 1);
     for (const [name, w] of Object.entries(this.model.params)) {
       const config = this.optimConfigs[name];
       if (this.baseLr !== undefined) config.learningRate = lr;
       this.optimConfigs[name] = this.rule(w, used[name], config);
-      if (!allFinite(w.data)) expectFinite('Solver', `param '${name}' after the update at ${where}`, w);
+      if (!allFinite(w.data))
+        expectFinite('Solver', `param '${name}' after the update at ${where}`, w);
     }
     this.lossHistory.push(loss);
     return lr;
@@ -520,7 +625,12 @@ export class Solver<M extends SolverModel = SolverModel> {
    * labels, computed in minibatches of batchSize. With numSamples (< N), on that many rows
    * drawn without replacement from the Solver's rng. With an evaluate hook, its score instead.
    */
-  checkAccuracy(X: Tensor, y: Labels, numSamples: number | null = null, batchSize = this.batchSize): number {
+  checkAccuracy(
+    X: Tensor,
+    y: Labels,
+    numSamples: number | null = null,
+    batchSize = this.batchSize,
+  ): number {
     const fn = 'Solver.checkAccuracy';
     expectTensor(fn, 'X', X);
     if (numSamples !== null) expectNumber(fn, 'numSamples', numSamples, { integer: true, min: 1 });
@@ -528,10 +638,16 @@ export class Solver<M extends SolverModel = SolverModel> {
     return this.accuracyOn(X, targetsOf(fn, 'y', y, X.shape[0]), numSamples, batchSize);
   }
 
-  private accuracyOn(X: Tensor, targets: Targets, numSamples: number | null, batchSize = this.batchSize): number {
+  private accuracyOn(
+    X: Tensor,
+    targets: Targets,
+    numSamples: number | null,
+    batchSize = this.batchSize,
+  ): number {
     const fn = 'Solver.checkAccuracy';
     const N = X.shape[0];
-    let Xs = X, ys: Labels = targets.kind === 'rows' ? targets.t : targets.y;
+    let Xs = X,
+      ys: Labels = targets.kind === 'rows' ? targets.t : targets.y;
     if (numSamples !== null && numSamples < N) {
       const idx = this.rng.permutation(N).subarray(0, numSamples);
       Xs = gatherRows(X, idx);
@@ -554,7 +670,9 @@ export class Solver<M extends SolverModel = SolverModel> {
         const hi = Math.min(lo + batchSize, M);
         // rows lo..hi-1 are contiguous: a view, no copy
         const Xb =
-          lo === 0 && hi === M ? Xs : new Tensor(Xs.data.subarray(lo * D, hi * D), [hi - lo, ...Xs.shape.slice(1)]);
+          lo === 0 && hi === M
+            ? Xs
+            : new Tensor(Xs.data.subarray(lo * D, hi * D), [hi - lo, ...Xs.shape.slice(1)]);
         const scores = mem ? mem.run(() => scoresOf(this.model, Xb)) : scoresOf(this.model, Xb);
         correct += this.countCorrect(fn, scores, labels, lo, hi);
       }
@@ -565,7 +683,13 @@ export class Solver<M extends SolverModel = SolverModel> {
   }
 
   /** How many rows of scores (rows lo..hi of the evaluated set) have their argmax at the label. */
-  private countCorrect(fn: string, scores: unknown, labels: ArrayLike<number>, lo: number, hi: number): number {
+  private countCorrect(
+    fn: string,
+    scores: unknown,
+    labels: ArrayLike<number>,
+    lo: number,
+    hi: number,
+  ): number {
     if (!(scores instanceof Tensor) || scores.shape.length !== 2 || scores.shape[0] !== hi - lo) {
       const got = scores instanceof Tensor ? `shape ${fmt(scores.shape)}` : 'no scores';
       throw new ValueError(
@@ -604,7 +728,8 @@ export class Solver<M extends SolverModel = SolverModel> {
     const midEpoch = this.order !== null && this.iteration % this.iterationsPerEpoch !== 0;
     if (midEpoch) tensors['solver.order'] = new Tensor(this.order as Int32Array, [this.N]);
     const options: Record<string, unknown> = {};
-    for (const key of SAVED_OPTIONS) if (this.options[key] !== undefined) options[key] = this.options[key];
+    for (const key of SAVED_OPTIONS)
+      if (this.options[key] !== undefined) options[key] = this.options[key];
     const state: SolverState = {
       version: CHECKPOINT_VERSION,
       numTrain: this.N,
@@ -626,7 +751,10 @@ export class Solver<M extends SolverModel = SolverModel> {
       updateRule: this.ruleName,
       hooks: HOOKS.filter((h) => this.options[h] !== undefined),
     };
-    const extra: TrainingCheckpoint = { tensors, state: state as unknown as Record<string, unknown> };
+    const extra: TrainingCheckpoint = {
+      tensors,
+      state: state as unknown as Record<string, unknown>,
+    };
     saveTrainingCheckpoint(path, this.model, extra);
   }
 
@@ -647,7 +775,10 @@ export class Solver<M extends SolverModel = SolverModel> {
    * evaluate, a custom updateRule).
    */
   static resume<M extends SolverModel>(
-    path: string, model: M, data: SolverData, options: SolverOptions<NoInfer<M>> = {},
+    path: string,
+    model: M,
+    data: SolverData,
+    options: SolverOptions<NoInfer<M>> = {},
   ): Solver<M> {
     const ckpt = readTrainingCheckpoint('Solver.resume', path);
     const state = ckpt.state as Partial<SolverState>;
@@ -665,7 +796,8 @@ export class Solver<M extends SolverModel = SolverModel> {
         );
       }
     }
-    const rule = typeof state.updateRule === 'string' ? { updateRule: state.updateRule as RuleName } : {};
+    const rule =
+      typeof state.updateRule === 'string' ? { updateRule: state.updateRule as RuleName } : {};
     const solver = new Solver<M>(model, data, { ...saved, ...rule, ...options });
     solver.restore(path, ckpt);
     return solver;
@@ -677,13 +809,18 @@ export class Solver<M extends SolverModel = SolverModel> {
     const bad = (why: string): never => {
       throw new ValueError(`${fn}: ${path}: ${why}`);
     };
-    if (s.version !== CHECKPOINT_VERSION) bad(`checkpoint version ${String(s.version)} is not ${CHECKPOINT_VERSION}`);
-    if (s.numTrain !== this.N) bad(`was saved with ${String(s.numTrain)} training rows but XTrain has ${this.N}`);
+    if (s.version !== CHECKPOINT_VERSION)
+      bad(`checkpoint version ${String(s.version)} is not ${CHECKPOINT_VERSION}`);
+    if (s.numTrain !== this.N)
+      bad(`was saved with ${String(s.numTrain)} training rows but XTrain has ${this.N}`);
     const savedBatch = (s.options as SolverOptions | undefined)?.batchSize ?? 100;
-    if (savedBatch !== this.batchSize) bad(`was saved with batchSize ${savedBatch} but this Solver has ${this.batchSize}`);
+    if (savedBatch !== this.batchSize)
+      bad(`was saved with batchSize ${savedBatch} but this Solver has ${this.batchSize}`);
     checkModelFits(fn, path, ckpt.contents, this.model);
-    const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-    const isNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
+    const isCount = (v: unknown): v is number =>
+      typeof v === 'number' && Number.isInteger(v) && v >= 0;
+    const isNumbers = (v: unknown): v is number[] =>
+      Array.isArray(v) && v.every((x) => typeof x === 'number');
     if (!isCount(s.epoch) || !isCount(s.iteration) || !isCount(s.epochsSinceBest)) {
       bad('epoch, iteration or epochsSinceBest is missing');
     }
@@ -694,15 +831,18 @@ export class Solver<M extends SolverModel = SolverModel> {
       bad('rng or optimiser state is missing');
     }
     if ((s.modelRng != null) !== (this.model.rng !== undefined)) {
-      bad(s.modelRng != null
-        ? 'holds a model rng state but the model has no rng'
-        : 'holds no model rng state but the model has an rng');
+      bad(
+        s.modelRng != null
+          ? 'holds a model rng state but the model has no rng'
+          : 'holds no model rng state but the model has an rng',
+      );
     }
     const configs: Record<string, OptimConfig> = {};
     for (const name of Object.keys(this.model.params)) {
       const scalars = (s.optimScalars as Record<string, Record<string, number>>)[name];
       const arrays = (s.optimArrays as Record<string, string[]>)[name];
-      if (scalars === undefined || arrays === undefined) bad(`has no optimiser state for param '${name}'`);
+      if (scalars === undefined || arrays === undefined)
+        bad(`has no optimiser state for param '${name}'`);
       const config: Record<string, unknown> = { ...scalars };
       for (const key of arrays) {
         const t = ckpt.tensors[`optim.${name}.${key}`];
@@ -729,7 +869,8 @@ export class Solver<M extends SolverModel = SolverModel> {
         bad(`lacks the epoch order 'solver.order' of ${this.N} rows`);
       }
       order = t.data as Int32Array;
-      if (!order.every((i) => i >= 0 && i < this.N)) bad(`'solver.order' holds an index outside [0, ${this.N})`);
+      if (!order.every((i) => i >= 0 && i < this.N))
+        bad(`'solver.order' holds an index outside [0, ${this.N})`);
     }
     // Everything is checked: now write into the model and this Solver.
     restoreModel(fn, path, ckpt.contents, this.model);
@@ -756,19 +897,27 @@ export class Solver<M extends SolverModel = SolverModel> {
 
 /** The rule function, its name (if named) and the base learning rate; checks optimConfig early. */
 function resolveRule(
-  fn: string, updateRule: RuleName | UpdateRule, optimConfig: OptimConfig,
+  fn: string,
+  updateRule: RuleName | UpdateRule,
+  optimConfig: OptimConfig,
 ): { rule: UpdateRule; ruleName: string | null; baseLr: number | undefined } {
   if (optimConfig === null || typeof optimConfig !== 'object') {
     throw new TypeError(`${fn}: optimConfig must be an object`);
   }
-  if (typeof updateRule === 'function') return { rule: updateRule, ruleName: null, baseLr: optimConfig.learningRate };
-  if (typeof updateRule !== 'string') throw new TypeError(`${fn}: updateRule must be a rule name or a function`);
+  if (typeof updateRule === 'function')
+    return { rule: updateRule, ruleName: null, baseLr: optimConfig.learningRate };
+  if (typeof updateRule !== 'string')
+    throw new TypeError(`${fn}: updateRule must be a rule name or a function`);
   const rule = getUpdateRule(fn, updateRule);
   const name = updateRule as RuleName;
   // Only hyperparameters belong in optimConfig (state is per param); check them now, not at step 1.
   expectOptions(`${fn}: optimConfig for ${name}`, optimConfig, Object.keys(RULE_DEFAULTS[name]));
   rule(Tensor.zeros([1], 'float64'), Tensor.zeros([1], 'float64'), { ...optimConfig });
-  return { rule, ruleName: name, baseLr: optimConfig.learningRate ?? RULE_DEFAULTS[name].learningRate };
+  return {
+    rule,
+    ruleName: name,
+    baseLr: optimConfig.learningRate ?? RULE_DEFAULTS[name].learningRate,
+  };
 }
 
 /** Fast scan: x·0 is 0 for finite x and NaN for ±Infinity or NaN; expectFinite then names the element. */
@@ -790,7 +939,9 @@ function last(xs: number[]): number | null {
 /** Lets pending callbacks (timers, signal handlers) run: setImmediate in Node, else a 0 ms timeout. */
 function yieldToEventLoop(): Promise<void> {
   const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
-  return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
+  return new Promise((resolve) =>
+    g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 }
 
 function now(): number {

@@ -49,22 +49,40 @@ export function expectSameDType(fn: string, tensors: Record<string, Tensor>): vo
   const [firstName, first] = entries[0];
   for (const [name, t] of entries.slice(1)) {
     if (t.dtype !== first.dtype) {
-      throw new DTypeError(`${fn}: ${name} has dtype ${t.dtype} but ${firstName} has dtype ${first.dtype}`);
+      throw new DTypeError(
+        `${fn}: ${name} has dtype ${t.dtype} but ${firstName} has dtype ${first.dtype}`,
+      );
     }
   }
 }
 
 /** Throws unless x is a finite number (catches NaN, Infinity, undefined and strings). */
-export function expectNumber(fn: string, arg: string, x: unknown, range?: { min?: number; max?: number; integer?: boolean; minExclusive?: boolean; maxExclusive?: boolean }): asserts x is number {
+export function expectNumber(
+  fn: string,
+  arg: string,
+  x: unknown,
+  range?: {
+    min?: number;
+    max?: number;
+    integer?: boolean;
+    minExclusive?: boolean;
+    maxExclusive?: boolean;
+  },
+): asserts x is number {
   if (typeof x !== 'number' || !Number.isFinite(x)) {
     throw new ValueError(`${fn}: ${arg} must be a finite number, got ${String(x)}`);
   }
-  if (range?.integer && !Number.isInteger(x)) throw new ValueError(`${fn}: ${arg} must be an integer, got ${x}`);
+  if (range?.integer && !Number.isInteger(x))
+    throw new ValueError(`${fn}: ${arg} must be an integer, got ${x}`);
   if (range?.min !== undefined && (range.minExclusive ? x <= range.min : x < range.min)) {
-    throw new ValueError(`${fn}: ${arg} must be ${range.minExclusive ? '>' : '>='} ${range.min}, got ${x}`);
+    throw new ValueError(
+      `${fn}: ${arg} must be ${range.minExclusive ? '>' : '>='} ${range.min}, got ${x}`,
+    );
   }
   if (range?.max !== undefined && (range.maxExclusive ? x >= range.max : x > range.max)) {
-    throw new ValueError(`${fn}: ${arg} must be ${range.maxExclusive ? '<' : '<='} ${range.max}, got ${x}`);
+    throw new ValueError(
+      `${fn}: ${arg} must be ${range.maxExclusive ? '<' : '<='} ${range.max}, got ${x}`,
+    );
   }
 }
 
@@ -95,7 +113,9 @@ export function expectFinite(fn: string, arg: string, t: Tensor): void {
   const d = t.data;
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i])) {
-      throw new ValueError(`${fn}: ${arg} has a non-finite value (${d[i]}) at flat index ${i} of shape ${fmt(t.shape)}`);
+      throw new ValueError(
+        `${fn}: ${arg} has a non-finite value (${d[i]}) at flat index ${i} of shape ${fmt(t.shape)}`,
+      );
     }
   }
 }
@@ -118,7 +138,8 @@ function editDistance(a: string, b: string): number {
 /** The known name closest to `name` (ignoring case, _ and -), if any is close enough. */
 export function suggestName(name: string, known: readonly string[]): string | undefined {
   const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
-  let best: string | undefined, bestD = Infinity;
+  let best: string | undefined,
+    bestD = Infinity;
   for (const k of known) {
     const d = editDistance(norm(name), norm(k));
     if (d < bestD) [best, bestD] = [k, d];
@@ -127,12 +148,19 @@ export function suggestName(name: string, known: readonly string[]): string | un
 }
 
 /** Throws on an option key that `fn` does not know, suggesting the closest known one. */
-export function expectOptions(fn: string, opts: object | undefined, known: readonly string[]): void {
+export function expectOptions(
+  fn: string,
+  opts: object | undefined,
+  known: readonly string[],
+): void {
   if (opts === undefined) return;
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object`);
+  if (opts === null || typeof opts !== 'object')
+    throw new TypeError(`${fn}: options must be an object`);
   for (const key of Object.keys(opts)) {
     if (known.includes(key)) continue;
     const hint = suggestName(key, known);
-    throw new ValueError(`${fn}: unknown option '${key}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`);
+    throw new ValueError(
+      `${fn}: unknown option '${key}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`,
+    );
   }
 }

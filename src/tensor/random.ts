@@ -29,7 +29,8 @@ export class Rng {
 
   /** seed: any finite number; its integer part (mod 2^32) and its fraction bits pick the stream. */
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`Rng: seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed))
+      throw new RangeError(`Rng: seed must be a finite number, got ${seed}`);
     const hi = Math.floor(seed / 4294967296) >>> 0;
     const next = splitmix32((seed >>> 0) ^ Math.imul(hi, 0x27d4eb2d));
     this.s0 = next();

@@ -56,7 +56,9 @@ export function allocate(dtype: DType, length: number, clear = true): TensorData
 
 function checkShape(fn: string, shape: readonly number[]): void {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new ShapeError(`${fn}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new ShapeError(
+      `${fn}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`,
+    );
   }
 }
 
@@ -76,7 +78,9 @@ export class Tensor<D extends TensorData = TensorData> {
     checkShape('Tensor', shape);
     const dtype = dtypeOf(data);
     if (data.length !== sizeOf(shape)) {
-      throw new ShapeError(`Tensor: data has ${data.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`);
+      throw new ShapeError(
+        `Tensor: data has ${data.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`,
+      );
     }
     this.data = data;
     this.shape = Object.freeze([...shape]);
@@ -149,7 +153,8 @@ export class Tensor<D extends TensorData = TensorData> {
   ): FloatTensor {
     const dtype = opts.dtype ?? 'float32';
     const rng = opts.rng ?? (opts.seed !== undefined ? new Rng(opts.seed) : defaultRng());
-    const low = opts.low ?? 0, high = opts.high ?? 1;
+    const low = opts.low ?? 0,
+      high = opts.high ?? 1;
     const t = Tensor.zeros(shape, dtype);
     const d = t.data;
     for (let i = 0; i < d.length; i++) d[i] = low + (high - low) * rng.uniform();
@@ -157,23 +162,43 @@ export class Tensor<D extends TensorData = TensorData> {
   }
 
   /** Copies values (a flat array-like, or nested arrays) into a new tensor of the given shape. */
-  static from(values: ArrayLike<number> | readonly unknown[], shape?: readonly number[], dtype?: FloatDType): FloatTensor;
-  static from(values: ArrayLike<number> | readonly unknown[], shape: readonly number[] | undefined, dtype: 'int32'): IntTensor;
-  static from(values: ArrayLike<number> | readonly unknown[], shape: readonly number[] | undefined, dtype: DType): Tensor;
-  static from(values: ArrayLike<number> | readonly unknown[], shape?: readonly number[], dtype: DType = 'float32'): Tensor {
+  static from(
+    values: ArrayLike<number> | readonly unknown[],
+    shape?: readonly number[],
+    dtype?: FloatDType,
+  ): FloatTensor;
+  static from(
+    values: ArrayLike<number> | readonly unknown[],
+    shape: readonly number[] | undefined,
+    dtype: 'int32',
+  ): IntTensor;
+  static from(
+    values: ArrayLike<number> | readonly unknown[],
+    shape: readonly number[] | undefined,
+    dtype: DType,
+  ): Tensor;
+  static from(
+    values: ArrayLike<number> | readonly unknown[],
+    shape?: readonly number[],
+    dtype: DType = 'float32',
+  ): Tensor {
     checkDType('Tensor.from', dtype);
     const flat = flatten(values);
     const s = shape ?? inferShape(values);
     checkShape('Tensor.from', s);
     if (flat.length !== sizeOf(s)) {
-      throw new ShapeError(`Tensor.from: got ${flat.length} values but shape ${fmt(s)} needs ${sizeOf(s)}`);
+      throw new ShapeError(
+        `Tensor.from: got ${flat.length} values but shape ${fmt(s)} needs ${sizeOf(s)}`,
+      );
     }
     const t = Tensor.zeros(s, dtype);
     const d = t.data;
     for (let i = 0; i < flat.length; i++) {
       const v = Number(flat[i]);
       if (dtype === 'int32' && !Number.isInteger(v)) {
-        throw new ValueError(`Tensor.from: value ${flat[i]} at index ${i} is not an integer (dtype int32)`);
+        throw new ValueError(
+          `Tensor.from: value ${flat[i]} at index ${i} is not an integer (dtype int32)`,
+        );
       }
       d[i] = v;
     }
@@ -187,13 +212,17 @@ export class Tensor<D extends TensorData = TensorData> {
     if (inferred >= 0) {
       const rest = sizeOf(shape.filter((_, i) => i !== inferred));
       if (shape.lastIndexOf(-1) !== inferred || rest === 0 || this.size % rest !== 0) {
-        throw new ShapeError(`reshape: cannot reshape ${fmt(this.shape)} (size ${this.size}) to ${fmt(shape)}`);
+        throw new ShapeError(
+          `reshape: cannot reshape ${fmt(this.shape)} (size ${this.size}) to ${fmt(shape)}`,
+        );
       }
       s = shape.map((d, i) => (i === inferred ? this.size / rest : d));
     }
     checkShape('reshape', s);
     if (sizeOf(s) !== this.size) {
-      throw new ShapeError(`reshape: cannot reshape ${fmt(this.shape)} (size ${this.size}) to ${fmt(shape)}`);
+      throw new ShapeError(
+        `reshape: cannot reshape ${fmt(this.shape)} (size ${this.size}) to ${fmt(shape)}`,
+      );
     }
     return new Tensor(this.data, s) as T;
   }
@@ -224,13 +253,18 @@ export class Tensor<D extends TensorData = TensorData> {
 
   private offset(fn: string, index: number[]): number {
     if (index.length !== this.shape.length) {
-      throw new ShapeError(`Tensor.${fn}: index has ${index.length} dimensions but the tensor has shape ${fmt(this.shape)}`);
+      throw new ShapeError(
+        `Tensor.${fn}: index has ${index.length} dimensions but the tensor has shape ${fmt(this.shape)}`,
+      );
     }
     let off = 0;
     for (let i = 0; i < index.length; i++) {
-      const k = index[i], d = this.shape[i];
+      const k = index[i],
+        d = this.shape[i];
       if (!Number.isInteger(k) || k < 0 || k >= d) {
-        throw new RangeError(`Tensor.${fn}: index ${fmt(index)} is outside shape ${fmt(this.shape)}`);
+        throw new RangeError(
+          `Tensor.${fn}: index ${fmt(index)} is outside shape ${fmt(this.shape)}`,
+        );
       }
       off = off * d + k;
     }
@@ -282,8 +316,11 @@ function inferShape(values: ArrayLike<number> | readonly unknown[]): number[] {
  * column is never replaced.   scores: (N, C) => (N)
  */
 export function argmaxRows(scores: Tensor): Int32Array {
-  if (scores.shape.length !== 2) throw new ShapeError(`argmaxRows: scores has shape ${fmt(scores.shape)} but must be (N, C)`);
-  const [N, C] = scores.shape, s = scores.data, out = new Int32Array(N);
+  if (scores.shape.length !== 2)
+    throw new ShapeError(`argmaxRows: scores has shape ${fmt(scores.shape)} but must be (N, C)`);
+  const [N, C] = scores.shape,
+    s = scores.data,
+    out = new Int32Array(N);
   for (let n = 0; n < N; n++) {
     let best = 0;
     for (let c = 1; c < C; c++) if (s[n * C + c] > s[n * C + best]) best = c;

@@ -16,7 +16,10 @@ interface Metafile {
 }
 
 /** Bundles `entry` (relative to the repository root) for browsers; returns the code and metafile. */
-async function bundle(entry: string, format: 'esm' | 'iife'): Promise<{ code: string; metafile: Metafile }> {
+async function bundle(
+  entry: string,
+  format: 'esm' | 'iife',
+): Promise<{ code: string; metafile: Metafile }> {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     entryPoints: [entry],
@@ -43,15 +46,32 @@ interface Driver {
 function browserGlobals(warnings: string[]): Record<string, unknown> {
   const quiet = (): void => {};
   return {
-    console: { log: quiet, info: quiet, debug: quiet, error: quiet, warn: (...a: unknown[]) => warnings.push(a.map(String).join(' ')) },
-    TextEncoder, TextDecoder, atob, btoa, setTimeout, clearTimeout, queueMicrotask,
+    console: {
+      log: quiet,
+      info: quiet,
+      debug: quiet,
+      error: quiet,
+      warn: (...a: unknown[]) => warnings.push(a.map(String).join(' ')),
+    },
+    TextEncoder,
+    TextDecoder,
+    atob,
+    btoa,
+    setTimeout,
+    clearTimeout,
+    queueMicrotask,
     performance: { now: () => performance.now() },
-    crypto: { getRandomValues: (a: Uint8Array | Uint32Array) => globalThis.crypto.getRandomValues(a) },
+    crypto: {
+      getRandomValues: (a: Uint8Array | Uint32Array) => globalThis.crypto.getRandomValues(a),
+    },
   };
 }
 
 /** A fresh context with browser globals (minus `remove`), the driver bundle evaluated in it. */
-function page(code: string, remove: string[] = []): { driver: Driver; warnings: string[]; context: vm.Context } {
+function page(
+  code: string,
+  remove: string[] = [],
+): { driver: Driver; warnings: string[]; context: vm.Context } {
   const warnings: string[] = [];
   const context = vm.createContext(browserGlobals(warnings));
   vm.runInContext('globalThis.window = globalThis.self = globalThis;', context);
@@ -83,11 +103,17 @@ describe('browser entry (src/browser.ts)', () => {
     expect(inputs).toContain('src/browser.ts');
     expect(inputs.filter((p) => !p.startsWith('src/'))).toEqual([]);
     const records = Object.values(entry.metafile.inputs).flatMap((i) => i.imports);
-    expect(records.filter((r) => r.external || builtins.has(r.path) || r.path.startsWith('node:'))).toEqual([]);
+    expect(
+      records.filter((r) => r.external || builtins.has(r.path) || r.path.startsWith('node:')),
+    ).toEqual([]);
     expect(Object.values(entry.metafile.outputs).flatMap((o) => o.imports)).toEqual([]);
     // The file loaders, png/plot and the CLI stay out (they import node: builtins at load time);
     // the Solver brings its checkpoint files, which reach node:fs only when called (io/node.ts).
-    expect(inputs.filter((p) => /^src\/cli\/|^src\/io\/(png|plot)\.ts$|^src\/data\/(idx|npy|mnist|cifar10)\.ts$/.test(p))).toEqual([]);
+    expect(
+      inputs.filter((p) =>
+        /^src\/cli\/|^src\/io\/(png|plot)\.ts$|^src\/data\/(idx|npy|mnist|cifar10)\.ts$/.test(p),
+      ),
+    ).toEqual([]);
     expect(inputs).toContain('src/io/node.ts');
   });
 
@@ -107,7 +133,16 @@ describe('browser entry (src/browser.ts)', () => {
 
   it('exports the core namespaces, the Solver and the pure part of data, and neither io nor the file loaders', async () => {
     const browser = await import('../../src/browser.js');
-    for (const name of ['tensor', 'kernels', 'layers', 'nn', 'models', 'optim', 'gradcheck', 'data'] as const) {
+    for (const name of [
+      'tensor',
+      'kernels',
+      'layers',
+      'nn',
+      'models',
+      'optim',
+      'gradcheck',
+      'data',
+    ] as const) {
       expect(typeof browser[name], name).toBe('object');
     }
     expect(typeof browser.setBackend).toBe('function');
@@ -119,8 +154,12 @@ describe('browser entry (src/browser.ts)', () => {
 
   it('trains the spirals net in a context with no process, require, Buffer or fs (wasm kernels, one thread)', () => {
     const { driver, warnings, context } = page(driverCode);
-    expect(vm.runInContext('[typeof process, typeof require, typeof Buffer, typeof fs, typeof module].join()', context))
-      .toBe('undefined,undefined,undefined,undefined,undefined');
+    expect(
+      vm.runInContext(
+        '[typeof process, typeof require, typeof Buffer, typeof fs, typeof module].join()',
+        context,
+      ),
+    ).toBe('undefined,undefined,undefined,undefined,undefined');
     const run = JSON.parse(driver.trainSpirals(STEPS)) as Training;
     expect(run.backend).toBe('wasm');
     expect(run.info?.shared).toBe(true);
@@ -134,10 +173,24 @@ describe('browser entry (src/browser.ts)', () => {
   });
 
   it('runs the float64 gradient checks of the demo there', () => {
-    const rows = JSON.parse(page(driverCode).driver.gradchecks()) as { layer: string; grad: string; relError: number; bound: number }[];
+    const rows = JSON.parse(page(driverCode).driver.gradchecks()) as {
+      layer: string;
+      grad: string;
+      relError: number;
+      bound: number;
+    }[];
     expect(rows.map((r) => `${r.layer} ${r.grad}`)).toEqual([
-      'affine dx', 'affine dw', 'affine db', 'relu dx', 'softmax loss dx', 'batch norm dx', 'batch norm dgamma',
-      'conv dx', 'conv dw', 'LSTM step dx', 'LSTM step dWh',
+      'affine dx',
+      'affine dw',
+      'affine db',
+      'relu dx',
+      'softmax loss dx',
+      'batch norm dx',
+      'batch norm dgamma',
+      'conv dx',
+      'conv dw',
+      'LSTM step dx',
+      'LSTM step dWh',
     ]);
     for (const r of rows) expect(r.relError, `${r.layer} ${r.grad}`).toBeLessThan(r.bound);
   });
@@ -160,8 +213,12 @@ describe('browser entry (src/browser.ts)', () => {
     expect(run.losses[STEPS - 1]).toBeLessThan(0.25 * run.losses[0]);
     expect(run.trainAcc).toBeGreaterThan(0.95);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^layerwise: the wasm kernels cannot load here \(.*WebAssembly is not available\); using the reference kernels$/);
-    expect(driver.trySetBackend('wasm')).toMatch(/^error: setBackend: backend 'wasm' cannot load here: /);
+    expect(warnings[0]).toMatch(
+      /^layerwise: the wasm kernels cannot load here \(.*WebAssembly is not available\); using the reference kernels$/,
+    );
+    expect(driver.trySetBackend('wasm')).toMatch(
+      /^error: setBackend: backend 'wasm' cannot load here: /,
+    );
     expect(driver.trySetBackend('reference')).toBe('reference');
   });
 });

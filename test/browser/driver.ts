@@ -2,13 +2,20 @@
 // together with src/browser.ts: the demo's spirals training and gradient checks. Its result goes
 // out as JSON, so that the test never compares objects across realms.
 import { kernels, setBackend } from '../../src/browser.js';
-import { accuracy, adamStep, layerGradchecks, spiralNet, spirals } from '../../examples/browser/toy.js';
+import {
+  accuracy,
+  adamStep,
+  layerGradchecks,
+  spiralNet,
+  spirals,
+} from '../../examples/browser/toy.js';
 import type { optim } from '../../src/browser.js';
 
 /** Trains the demo's net on 3 spirals for `steps` full-batch Adam steps; reports as JSON. */
 export function trainSpirals(steps: number): string {
   const k = kernels.currentBackend() as kernels.Kernels & { info?: kernels.WasmInfo };
-  const train = spirals(100, 3, 1), test = spirals(50, 3, 2);
+  const train = spirals(100, 3, 1),
+    test = spirals(50, 3, 2);
   const net = spiralNet(3, 32, 0);
   const configs: Record<string, optim.OptimConfig> = {};
   const losses: number[] = [];

@@ -40,7 +40,11 @@ describe('loadCifar10', () => {
   });
   it('finds the cifar-10-batches-bin sub-folder, reads batches.meta.txt, stops at maxTrain', () => {
     const names = 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n';
-    const d = loadCifar10(cifarDir({ sub: true, meta: names }), { valFraction: 0, maxTrain: 3, maxTest: 1 });
+    const d = loadCifar10(cifarDir({ sub: true, meta: names }), {
+      valFraction: 0,
+      maxTrain: 3,
+      maxTest: 1,
+    });
     expect(d.XTrain.shape).toEqual([3, 3, 32, 32]);
     expect(Array.from(d.yTrain)).toEqual([1, 2, 2]); // batch 1 records 0, 1, then batch 2 record 0
     expect(d.XTest.shape[0]).toBe(1);
@@ -49,21 +53,30 @@ describe('loadCifar10', () => {
   it('names a missing batch', () => {
     const dir = mkdtempSync(join(tmpdir(), 'layerwise-cifar-'));
     writeFileSync(join(dir, 'data_batch_1.bin'), batch(1, 1));
-    expect(() => loadCifar10(dir)).toThrow(`loadCifar10: missing ${[2, 3, 4, 5].map((b) => join(dir, `data_batch_${b}.bin`)).join(', ')}, ${join(dir, 'test_batch.bin')}`);
+    expect(() => loadCifar10(dir)).toThrow(
+      `loadCifar10: missing ${[2, 3, 4, 5].map((b) => join(dir, `data_batch_${b}.bin`)).join(', ')}, ${join(dir, 'test_batch.bin')}`,
+    );
   });
   it('names a truncated batch', () => {
     const dir = cifarDir();
     writeFileSync(join(dir, 'data_batch_3.bin'), batch(3, 2).subarray(0, 5000));
-    expect(() => loadCifar10(dir)).toThrow(`loadCifar10: ${join(dir, 'data_batch_3.bin')} has 5000 bytes, not a whole number of 3073-byte records`);
+    expect(() => loadCifar10(dir)).toThrow(
+      `loadCifar10: ${join(dir, 'data_batch_3.bin')} has 5000 bytes, not a whole number of 3073-byte records`,
+    );
   });
   it('names a record with a label outside 0..9', () => {
-    const dir = cifarDir(), bad = batch(0, 3);
+    const dir = cifarDir(),
+      bad = batch(0, 3);
     bad[2 * 3073] = 10;
     writeFileSync(join(dir, 'test_batch.bin'), bad);
-    expect(() => loadCifar10(dir)).toThrow(`loadCifar10: ${join(dir, 'test_batch.bin')}: record 2 has label 10 (must be 0..9)`);
+    expect(() => loadCifar10(dir)).toThrow(
+      `loadCifar10: ${join(dir, 'test_batch.bin')}: record 2 has label 10 (must be 0..9)`,
+    );
   });
   it('names a meta file with the wrong number of classes', () => {
     const dir = cifarDir({ meta: 'a\nb\n' });
-    expect(() => loadCifar10(dir)).toThrow(`loadCifar10: ${join(dir, 'batches.meta.txt')} lists 2 class names, expected 10`);
+    expect(() => loadCifar10(dir)).toThrow(
+      `loadCifar10: ${join(dir, 'batches.meta.txt')} lists 2 class names, expected 10`,
+    );
   });
 });

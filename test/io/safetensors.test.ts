@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, SafetensorsError, writeFileAtomic, writeSafetensors } from '../../src/io/index.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  SafetensorsError,
+  writeFileAtomic,
+  writeSafetensors,
+} from '../../src/io/index.js';
 import { Rng, Tensor } from '../../src/tensor/index.js';
 import { fixture } from '../helpers.js';
 
@@ -23,8 +30,14 @@ function sample(): Record<string, Tensor> {
 }
 
 /** A file from a header object and data bytes, laid out by hand. */
-function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), lengthOverride?: bigint): Uint8Array {
-  const json = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
+function rawFile(
+  header: unknown,
+  data: Uint8Array = new Uint8Array(0),
+  lengthOverride?: bigint,
+): Uint8Array {
+  const json = new TextEncoder().encode(
+    typeof header === 'string' ? header : JSON.stringify(header),
+  );
   const out = new Uint8Array(8 + json.length + data.length);
   new DataView(out.buffer).setBigUint64(0, lengthOverride ?? BigInt(json.length), true);
   out.set(json, 8);
@@ -55,8 +68,13 @@ describe('safetensors', () => {
     const path = join(dir, 'model.safetensors');
     const t = sample();
     writeSafetensors(path, t, { 'layerwise.config': '{"type":"X"}' });
-    const out = execFileSync('python3', [here('../fixtures/gen/read_safetensors.py'), path], { encoding: 'utf8' });
-    const py = JSON.parse(out) as { metadata: Record<string, string>; tensors: Record<string, { dtype: string; shape: number[]; data: number[] }> };
+    const out = execFileSync('python3', [here('../fixtures/gen/read_safetensors.py'), path], {
+      encoding: 'utf8',
+    });
+    const py = JSON.parse(out) as {
+      metadata: Record<string, string>;
+      tensors: Record<string, { dtype: string; shape: number[]; data: number[] }>;
+    };
     expect(py.metadata).toEqual({ 'layerwise.config': '{"type":"X"}' });
     const names = { float32: 'F32', float64: 'F64', int32: 'I32' };
     for (const [k, v] of Object.entries(t)) {
@@ -67,7 +85,10 @@ describe('safetensors', () => {
   });
 
   it('reads a file written by an independent Python script', () => {
-    const want = fixture<{ metadata: Record<string, string>; tensors: Record<string, { dtype: string; shape: number[]; data: number[] }> }>('small_safetensors');
+    const want = fixture<{
+      metadata: Record<string, string>;
+      tensors: Record<string, { dtype: string; shape: number[]; data: number[] }>;
+    }>('small_safetensors');
     const { tensors, metadata } = readSafetensors(here('../fixtures/small.safetensors'));
     expect(metadata).toEqual(want.metadata);
     const dtypes = { F32: 'float32', F64: 'float64', I32: 'int32' } as Record<string, string>;
@@ -83,9 +104,13 @@ describe('safetensors', () => {
     const path = join(dir, 'cut.safetensors');
     const bytes = encodeSafetensors(sample(), { m: 'x' });
     writeFileSync(path, bytes.subarray(0, bytes.length - 3));
-    expect(() => readSafetensors(path)).toThrow(`readSafetensors: ${path}: tensor 'scalar' has data_offsets [104, 112] outside the 109 bytes of data (truncated file?)`);
+    expect(() => readSafetensors(path)).toThrow(
+      `readSafetensors: ${path}: tensor 'scalar' has data_offsets [104, 112] outside the 109 bytes of data (truncated file?)`,
+    );
     writeFileSync(path, bytes.subarray(0, 5));
-    expect(() => readSafetensors(path)).toThrow(`readSafetensors: ${path}: file is truncated: 5 bytes, a safetensors file has at least 8`);
+    expect(() => readSafetensors(path)).toThrow(
+      `readSafetensors: ${path}: file is truncated: 5 bytes, a safetensors file has at least 8`,
+    );
     for (let n = 0; n < bytes.length; n++) {
       expect(() => decodeSafetensors(bytes.subarray(0, n))).toThrow(SafetensorsError);
     }
@@ -93,30 +118,49 @@ describe('safetensors', () => {
 
   it('refuses a header that claims a huge size before allocating anything', () => {
     const huge = rawFile({}, new Uint8Array(0), 2n ** 62n);
-    expect(() => decodeSafetensors(huge, 'f')).toThrow(`readSafetensors: f: header claims ${2 ** 62} bytes but the file has only 2 after the length field (truncated or not safetensors)`);
+    expect(() => decodeSafetensors(huge, 'f')).toThrow(
+      `readSafetensors: f: header claims ${2 ** 62} bytes but the file has only 2 after the length field (truncated or not safetensors)`,
+    );
   });
 
   it('refuses shapes, dtypes and offsets that do not fit', () => {
     const data = new Uint8Array(16);
     const bad = (header: unknown) => () => decodeSafetensors(rawFile(header, data), 'f');
-    expect(bad({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }))
-      .toThrow("readSafetensors: f: tensor 'x' has shape [3] and dtype F32, which need 12 bytes, but data_offsets span 16");
-    expect(bad({ x: { dtype: 'F32', shape: [1e9, 1e9, 1e9], data_offsets: [0, 16] } }))
-      .toThrow("tensor 'x' has shape [1000000000,1000000000,1000000000] and dtype F32, which need more than the file holds, but data_offsets span 16");
-    expect(bad({ x: { dtype: 'F32', shape: [8], data_offsets: [0, 32] } }))
-      .toThrow("readSafetensors: f: tensor 'x' has data_offsets [0, 32] outside the 16 bytes of data (truncated file?)");
-    expect(bad({ x: { dtype: 'BF16', shape: [8], data_offsets: [0, 16] } }))
-      .toThrow("readSafetensors: f: tensor 'x' has dtype BF16; layerwise reads F32, F64 and I32");
-    expect(bad({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 16] } })).toThrow("tensor 'x' has an invalid shape [-1]");
-    expect(bad({ x: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }))
-      .toThrow("readSafetensors: f: tensor 'x' starts at byte 8 but the previous tensor ends at 0 (a gap)");
-    expect(bad({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, y: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }))
-      .toThrow("readSafetensors: f: tensor 'y' at bytes [8, 16) overlaps the previous tensor, which ends at 16");
-    expect(bad({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }))
-      .toThrow('readSafetensors: f: the tensors cover 8 bytes of data but the file has 16 (truncated or trailing bytes)');
-    expect(bad({ __metadata__: { a: 1 }, x: { dtype: 'F64', shape: [2], data_offsets: [0, 16] } }))
-      .toThrow("readSafetensors: f: __metadata__['a'] must be a string, got 1");
-    expect(bad('[1, 2]')).toThrow("readSafetensors: f: header must be a JSON object starting with '{', got \"[1, 2]\"");
+    expect(bad({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } })).toThrow(
+      "readSafetensors: f: tensor 'x' has shape [3] and dtype F32, which need 12 bytes, but data_offsets span 16",
+    );
+    expect(bad({ x: { dtype: 'F32', shape: [1e9, 1e9, 1e9], data_offsets: [0, 16] } })).toThrow(
+      "tensor 'x' has shape [1000000000,1000000000,1000000000] and dtype F32, which need more than the file holds, but data_offsets span 16",
+    );
+    expect(bad({ x: { dtype: 'F32', shape: [8], data_offsets: [0, 32] } })).toThrow(
+      "readSafetensors: f: tensor 'x' has data_offsets [0, 32] outside the 16 bytes of data (truncated file?)",
+    );
+    expect(bad({ x: { dtype: 'BF16', shape: [8], data_offsets: [0, 16] } })).toThrow(
+      "readSafetensors: f: tensor 'x' has dtype BF16; layerwise reads F32, F64 and I32",
+    );
+    expect(bad({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 16] } })).toThrow(
+      "tensor 'x' has an invalid shape [-1]",
+    );
+    expect(bad({ x: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } })).toThrow(
+      "readSafetensors: f: tensor 'x' starts at byte 8 but the previous tensor ends at 0 (a gap)",
+    );
+    expect(
+      bad({
+        x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+        y: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+      }),
+    ).toThrow(
+      "readSafetensors: f: tensor 'y' at bytes [8, 16) overlaps the previous tensor, which ends at 16",
+    );
+    expect(bad({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } })).toThrow(
+      'readSafetensors: f: the tensors cover 8 bytes of data but the file has 16 (truncated or trailing bytes)',
+    );
+    expect(
+      bad({ __metadata__: { a: 1 }, x: { dtype: 'F64', shape: [2], data_offsets: [0, 16] } }),
+    ).toThrow("readSafetensors: f: __metadata__['a'] must be a string, got 1");
+    expect(bad('[1, 2]')).toThrow(
+      'readSafetensors: f: header must be a JSON object starting with \'{\', got "[1, 2]"',
+    );
     expect(bad('{"x": ')).toThrow(/readSafetensors: f: header is not valid JSON/);
   });
 
@@ -137,8 +181,12 @@ describe('safetensors', () => {
   });
 
   it('refuses to write a non-string metadata value or a reserved name', () => {
-    expect(() => encodeSafetensors({}, { a: 1 as unknown as string })).toThrow("encodeSafetensors: metadata 'a' must be a string, got number");
-    expect(() => encodeSafetensors({ __metadata__: Tensor.zeros([1]) })).toThrow("encodeSafetensors: '__metadata__' is not a valid tensor name");
+    expect(() => encodeSafetensors({}, { a: 1 as unknown as string })).toThrow(
+      "encodeSafetensors: metadata 'a' must be a string, got number",
+    );
+    expect(() => encodeSafetensors({ __metadata__: Tensor.zeros([1]) })).toThrow(
+      "encodeSafetensors: '__metadata__' is not a valid tensor name",
+    );
   });
 });
 

@@ -4,7 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { currentBackend, kernelsFor, reference, setBackend, type BackendName } from '../../src/kernels/index.js';
+import {
+  currentBackend,
+  kernelsFor,
+  reference,
+  setBackend,
+  type BackendName,
+} from '../../src/kernels/index.js';
 
 describe('setBackend', () => {
   afterAll(() => setBackend('auto'));
@@ -28,7 +34,9 @@ describe('setBackend', () => {
   });
 
   it('rejects an unknown name', () => {
-    expect(() => setBackend('gpu' as BackendName)).toThrow("setBackend: unknown backend 'gpu' (known: auto, reference, wasm)");
+    expect(() => setBackend('gpu' as BackendName)).toThrow(
+      "setBackend: unknown backend 'gpu' (known: auto, reference, wasm)",
+    );
   });
 });
 
@@ -37,7 +45,11 @@ describe('setBackend', () => {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const built = `${root}dist/src/index.js`;
 
-function runNode(code: string, env: Record<string, string> = {}, flags: string[] = []): { status: number | null; stdout: string; stderr: string; ms: number } {
+function runNode(
+  code: string,
+  env: Record<string, string> = {},
+  flags: string[] = [],
+): { status: number | null; stdout: string; stderr: string; ms: number } {
   const t0 = Date.now();
   const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', code], {
     env: { ...process.env, ...env },
@@ -52,7 +64,7 @@ describe('the built library in a fresh process', () => {
     expect(existsSync(built), `${built} is missing: run npm run build`).toBe(true);
   });
 
-  it('exits promptly after a large threaded gemm (workers are unref\'d)', () => {
+  it("exits promptly after a large threaded gemm (workers are unref'd)", () => {
     const code = `
       import { kernelsFor } from ${JSON.stringify(`${root}dist/src/kernels/index.js`)};
       const k = kernelsFor('float32'), n = 384;

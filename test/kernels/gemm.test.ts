@@ -4,25 +4,48 @@ import { relError } from '../../src/gradcheck/index.js';
 import { Rng } from '../../src/tensor/index.js';
 
 /** out = op(a)·op(b) by the textbook triple loop, in float64. */
-function naiveGemm(a: ArrayLike<number>, b: ArrayLike<number>, M: number, K: number, N: number, transA: boolean, transB: boolean): Float64Array {
+function naiveGemm(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  M: number,
+  K: number,
+  N: number,
+  transA: boolean,
+  transB: boolean,
+): Float64Array {
   const out = new Float64Array(M * N);
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {
       let s = 0;
-      for (let k = 0; k < K; k++) s += (transA ? a[k * M + i] : a[i * K + k]) * (transB ? b[j * K + k] : b[k * N + j]);
+      for (let k = 0; k < K; k++)
+        s += (transA ? a[k * M + i] : a[i * K + k]) * (transB ? b[j * K + k] : b[k * N + j]);
       out[i * N + j] = s;
     }
   return out;
 }
 
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [1, 7, 1], [3, 1, 5], [5, 3, 1], [2, 3, 4], [7, 13, 9], [17, 5, 33], [33, 129, 3],
-  [64, 130, 515], [129, 257, 65], [5, 600, 7],
+  [1, 1, 1],
+  [1, 7, 1],
+  [3, 1, 5],
+  [5, 3, 1],
+  [2, 3, 4],
+  [7, 13, 9],
+  [17, 5, 33],
+  [33, 129, 3],
+  [64, 130, 515],
+  [129, 257, 65],
+  [5, 600, 7],
 ];
 
 describe('reference gemm', () => {
   for (const dtype of ['float64', 'float32'] as const) {
-    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [transA, transB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       it(`matches the naive triple loop (${dtype}, transA=${transA}, transB=${transB})`, () => {
         const rng = new Rng(17);
         const Arr = dtype === 'float64' ? Float64Array : Float32Array;
@@ -35,7 +58,11 @@ describe('reference gemm', () => {
           // float32 sums of K products lose ~K·2^-24 relative; elements near 0 are judged against the row scale
           const tol = dtype === 'float64' ? 1e-12 : 1e-5;
           let worst = 0;
-          for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(out[i] - want[i]) / (Math.sqrt(K) + Math.abs(want[i])));
+          for (let i = 0; i < M * N; i++)
+            worst = Math.max(
+              worst,
+              Math.abs(out[i] - want[i]) / (Math.sqrt(K) + Math.abs(want[i])),
+            );
           expect(worst, `${M}x${K}x${N}`).toBeLessThan(tol);
         }
       });

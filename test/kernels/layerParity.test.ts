@@ -5,7 +5,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { setBackend, type BackendName } from '../../src/kernels/index.js';
 import {
-  affineBackward, affineForward, convBackward, convForward, reluBackward, reluForward,
+  affineBackward,
+  affineForward,
+  convBackward,
+  convForward,
+  reluBackward,
+  reluForward,
 } from '../../src/layers/index.js';
 import { ThreeLayerConvNet, TwoLayerNet } from '../../src/models/index.js';
 import { Tensor, type FloatTensor } from '../../src/tensor/index.js';
@@ -40,19 +45,30 @@ const randn = (shape: number[], seed: number): FloatTensor => Tensor.randn(shape
 
 describe('layers: wasm vs reference (float32)', () => {
   it('affine forward and backward on ragged shapes', () => {
-    for (const [N, D, M] of [[1, 1, 1], [3, 17, 5], [64, 784, 100], [65, 129, 63], [5, 257, 10]]) {
-      const x = randn([N, D], 1), w = randn([D, M], 2), b = randn([M], 3), dout = randn([N, M], 4);
+    for (const [N, D, M] of [
+      [1, 1, 1],
+      [3, 17, 5],
+      [64, 784, 100],
+      [65, 129, 63],
+      [5, 257, 10],
+    ]) {
+      const x = randn([N, D], 1),
+        w = randn([D, M], 2),
+        b = randn([M], 3),
+        dout = randn([N, M], 4);
       const { ref, wasm } = both(() => {
         const { out, cache } = affineForward(x, w, b);
         return { out, ...affineBackward(dout, cache) };
       });
-      for (const key of ['out', 'dx', 'dw', 'db'] as const) expectClose(wasm[key], ref[key], `affine ${N}x${D}x${M} ${key}`);
+      for (const key of ['out', 'dx', 'dw', 'db'] as const)
+        expectClose(wasm[key], ref[key], `affine ${N}x${D}x${M} ${key}`);
     }
   });
 
   it('relu forward and backward on ragged sizes', () => {
     for (const shape of [[1], [3, 5], [17, 63], [4, 8, 129]]) {
-      const x = randn(shape, 5), dout = randn(shape, 6);
+      const x = randn(shape, 5),
+        dout = randn(shape, 6);
       const { ref, wasm } = both(() => {
         const { out, cache } = reluForward(x);
         return { out, ...reluBackward(dout, cache) };
@@ -70,30 +86,50 @@ describe('layers: wasm vs reference (float32)', () => {
       [[1, 17, 5, 5], [65, 17, 3, 3], { stride: 1, pad: 1 }],
     ];
     for (const [xs, ws, p] of cases) {
-      const x = randn(xs, 7), w = randn(ws, 8), b = randn([ws[0]], 9);
+      const x = randn(xs, 7),
+        w = randn(ws, 8),
+        b = randn([ws[0]], 9);
       const { ref, wasm } = both(() => {
         const { out, cache } = convForward(x, w, b, p);
         return { out, ...convBackward(Tensor.randn(out.shape, { seed: 10 }), cache) };
       });
-      for (const key of ['out', 'dx', 'dw', 'db'] as const) expectClose(wasm[key], ref[key], `conv ${xs} ${ws} ${key}`);
+      for (const key of ['out', 'dx', 'dw', 'db'] as const)
+        expectClose(wasm[key], ref[key], `conv ${xs} ${ws} ${key}`);
     }
   });
 });
 
 describe('models: wasm vs reference (float32)', () => {
   it('TwoLayerNet 784-100-10 loss and gradients, batch 64', () => {
-    const X = randn([64, 784], 11), y = Array.from({ length: 64 }, (_, i) => (i * 7) % 10);
-    const model = new TwoLayerNet({ inputDim: 784, hiddenDim: 100, numClasses: 10, weightScale: 0.05, seed: 1 });
+    const X = randn([64, 784], 11),
+      y = Array.from({ length: 64 }, (_, i) => (i * 7) % 10);
+    const model = new TwoLayerNet({
+      inputDim: 784,
+      hiddenDim: 100,
+      numClasses: 10,
+      weightScale: 0.05,
+      seed: 1,
+    });
     const { ref, wasm } = both(() => model.loss(X, y));
     expect(Math.abs(wasm.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-5);
-    for (const key of Object.keys(ref.grads)) expectClose(wasm.grads[key], ref.grads[key], `TwoLayerNet d${key}`);
+    for (const key of Object.keys(ref.grads))
+      expectClose(wasm.grads[key], ref.grads[key], `TwoLayerNet d${key}`);
   });
 
   it('ThreeLayerConvNet (32 5x5 filters on 1x28x28, hidden 100) loss and gradients, batch 4', () => {
-    const X = randn([4, 1, 28, 28], 12), y = [3, 1, 4, 1];
-    const model = new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 32, filterSize: 5, hiddenDim: 100, weightScale: 0.05, seed: 2 });
+    const X = randn([4, 1, 28, 28], 12),
+      y = [3, 1, 4, 1];
+    const model = new ThreeLayerConvNet({
+      inputDim: [1, 28, 28],
+      numFilters: 32,
+      filterSize: 5,
+      hiddenDim: 100,
+      weightScale: 0.05,
+      seed: 2,
+    });
     const { ref, wasm } = both(() => model.loss(X, y));
     expect(Math.abs(wasm.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-5);
-    for (const key of Object.keys(ref.grads)) expectClose(wasm.grads[key], ref.grads[key], `ThreeLayerConvNet d${key}`);
+    for (const key of Object.keys(ref.grads))
+      expectClose(wasm.grads[key], ref.grads[key], `ThreeLayerConvNet d${key}`);
   });
 });

@@ -20,7 +20,10 @@ afterAll(() => {
   plain.close();
 });
 const backends: Array<[string, Kernels]> = [
-  ['wasm (default)', one], ['wasm (1 thread)', single], ['wasm (2 threads)', two], ['wasm (plain SIMD, 2 threads)', plain],
+  ['wasm (default)', one],
+  ['wasm (1 thread)', single],
+  ['wasm (2 threads)', two],
+  ['wasm (plain SIMD, 2 threads)', plain],
 ];
 
 /** A float32 view of n standard normals at a non-zero byteOffset inside a larger buffer. */
@@ -45,7 +48,8 @@ function worstRel(got: Buf, want: Buf, scale: number): number {
   return worst;
 }
 
-const sameBitsArr = (a: Buf, b: Buf): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+const sameBitsArr = (a: Buf, b: Buf): boolean =>
+  a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 /** The first index where a and b differ in bits (Object.is: NaN = NaN, −0 ≠ 0), or −1. */
 function firstDiff(a: Buf, b: Buf): number {
   expect(a.length).toBe(b.length);
@@ -54,14 +58,23 @@ function firstDiff(a: Buf, b: Buf): number {
 }
 
 const SIZES = [1, 3, 5, 17, 63, 65, 127, 129, 257];
-const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]] as const;
+const TRANSPOSES = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const;
 
 // (M, K, N) triples: each size in each position, with the other two varied, plus products deep
 // enough to span two k-blocks and wide enough to span two thread partitions.
 const SHAPES: Array<[number, number, number]> = [
   ...SIZES.map((s, i): [number, number, number] => [s, SIZES[(i + 3) % 9], SIZES[(i + 5) % 9]]),
   ...SIZES.map((s, i): [number, number, number] => [SIZES[(i + 7) % 9], s, SIZES[(i + 2) % 9]]),
-  [65, 600, 33], [130, 70, 300], [300, 90, 50], [7, 1000, 9], [129, 513, 4],
+  [65, 600, 33],
+  [130, 70, 300],
+  [300, 90, 50],
+  [7, 1000, 9],
+  [129, 513, 4],
 ];
 
 describe('wasm backend loads', () => {
@@ -73,17 +86,21 @@ describe('wasm backend loads', () => {
     // relaxed SIMD where the runtime validates it without flags (Node 22+), else plain f32x4;
     // backend.test.ts runs the relaxed build under --experimental-wasm-relaxed-simd
     const major = Number(process.versions.node.split('.')[0]);
-    expect(one.info.simd).toBe(major >= 22 || process.execArgv.includes('--experimental-wasm-relaxed-simd') ? 'relaxed' : 'simd');
+    expect(one.info.simd).toBe(
+      major >= 22 || process.execArgv.includes('--experimental-wasm-relaxed-simd')
+        ? 'relaxed'
+        : 'simd',
+    );
     expect(SHAPES.some(([M, K, N]) => M * K * N >= THREAD_MIN_WORK)).toBe(true);
   });
 
   it('rejects float64 buffers and short outputs with a message', () => {
-    expect(() => one.gemm(new Float64Array(4), new Float64Array(4), new Float64Array(4), 2, 2, 2)).toThrow(
-      'wasm.gemm: the wasm backend runs float32 only, got a Float64Array',
-    );
-    expect(() => one.gemm(new Float32Array(3), new Float32Array(4), new Float32Array(4), 2, 2, 2)).toThrow(
-      'wasm.gemm: out has 3 elements but needs 4',
-    );
+    expect(() =>
+      one.gemm(new Float64Array(4), new Float64Array(4), new Float64Array(4), 2, 2, 2),
+    ).toThrow('wasm.gemm: the wasm backend runs float32 only, got a Float64Array');
+    expect(() =>
+      one.gemm(new Float32Array(3), new Float32Array(4), new Float32Array(4), 2, 2, 2),
+    ).toThrow('wasm.gemm: out has 3 elements but needs 4');
   });
 });
 
@@ -93,8 +110,10 @@ for (const [name, k] of backends) {
       it(`agrees to 1e-5 relative (transA=${transA}, transB=${transB})`, () => {
         const rng = new Rng(101);
         for (const [M, K, N] of SHAPES) {
-          const a = randView(rng, M * K), b = randView(rng, K * N);
-          const got = staleView(M * N), want = new Float32Array(M * N);
+          const a = randView(rng, M * K),
+            b = randView(rng, K * N);
+          const got = staleView(M * N),
+            want = new Float32Array(M * N);
           k.gemm(got, a, b, M, K, N, { transA, transB });
           reference.gemm(want, a, b, M, K, N, { transA, transB });
           expect(worstRel(got, want, Math.sqrt(K)), `${M}x${K}x${N}`).toBeLessThan(1e-5);
@@ -119,13 +138,22 @@ for (const [name, k] of backends) {
 describe('wasm gemm across thread counts', () => {
   it('gives bit-identical results on 1 and 2 threads (a resumed run must replay exactly)', () => {
     const rng = new Rng(55);
-    for (const [M, K, N] of [[300, 700, 129], [129, 300, 517], [784, 64, 100]]) {
+    for (const [M, K, N] of [
+      [300, 700, 129],
+      [129, 300, 517],
+      [784, 64, 100],
+    ]) {
       for (const [transA, transB] of TRANSPOSES) {
-        const a = randView(rng, M * K), b = randView(rng, K * N);
-        const o1 = new Float32Array(M * N), o2 = new Float32Array(M * N);
+        const a = randView(rng, M * K),
+          b = randView(rng, K * N);
+        const o1 = new Float32Array(M * N),
+          o2 = new Float32Array(M * N);
         single.gemm(o1, a, b, M, K, N, { transA, transB });
         two.gemm(o2, a, b, M, K, N, { transA, transB });
-        expect(o2.every((v, i) => Object.is(v, o1[i])), `${M}x${K}x${N} ${transA} ${transB}`).toBe(true);
+        expect(
+          o2.every((v, i) => Object.is(v, o1[i])),
+          `${M}x${K}x${N} ${transA} ${transB}`,
+        ).toBe(true);
       }
     }
   });
@@ -136,25 +164,122 @@ describe('memory-bound kernels split across threads', () => {
     const rng = new Rng(14);
     const rand = (n: number) => randView(rng, n);
     const cases: Array<[string, (k: Kernels) => Buf[]]> = [];
-    const n = 64 * 32 * 28 * 28, x = rand(n), dout = rand(n);
-    cases.push(['reluForward', (k) => { const o = staleView(n); k.reluForward(o, x); return [o]; }]);
-    cases.push(['reluBackward', (k) => { const o = staleView(n); k.reluBackward(o, dout, x); return [o]; }]);
-    const planes = 64 * 32, pooled = rand(planes * 14 * 14);
-    cases.push(['maxPool2x2Forward', (k) => { const o = staleView(planes * 196); k.maxPool2x2Forward(o, x, planes, 28, 28); return [o]; }]);
-    cases.push(['maxPool2x2Backward', (k) => { const o = staleView(n); k.maxPool2x2Backward(o, pooled, x, planes, 28, 28); return [o]; }]);
-    const g: ConvGeometry = { C: 3, H: 28, W: 28, HH: 5, WW: 5, stride: 1, pad: 2, Hout: 28, Wout: 28 };
-    const N = 16, xs = rand(N * 3 * 784), colsLen = N * 3 * 25 * 784, cols = rand(colsLen);
-    cases.push(['im2col', (k) => { const o = staleView(colsLen); k.im2col(o, xs, g, N); return [o]; }]);
-    cases.push(['col2im', (k) => { const o = staleView(N * 3 * 784); k.col2im(o, cols, g, N); return [o]; }]);
-    cases.push(['swapOuterAxes', (k) => { const o = staleView(32 * 16 * 784); k.swapOuterAxes(o, x, 32, 16, 784); return [o]; }]);
-    const [A, C, B] = [64, 16, 784], mean = Float64Array.from({ length: C }, () => rng.normal());
-    const scale = Float64Array.from({ length: C }, () => rng.normal()), coef = Float64Array.from({ length: 3 * C }, () => rng.normal());
-    cases.push(['channelMoments', (k) => { const o = new Float64Array(2 * C); k.channelMoments(o, x, A, C, B); return [o]; }]);
-    cases.push(['channelDots', (k) => { const o = new Float64Array(2 * C); k.channelDots(o, dout, x, mean, A, C, B); return [o]; }]);
-    cases.push(['channelNormalize', (k) => { const o = staleView(A * C * B); k.channelNormalize(o, x, mean, scale, mean, A, C, B); return [o]; }]);
-    cases.push(['channelCombine', (k) => { const o = staleView(A * C * B); k.channelCombine(o, dout, x, mean, coef, A, C, B); return [o]; }]);
+    const n = 64 * 32 * 28 * 28,
+      x = rand(n),
+      dout = rand(n);
+    cases.push([
+      'reluForward',
+      (k) => {
+        const o = staleView(n);
+        k.reluForward(o, x);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'reluBackward',
+      (k) => {
+        const o = staleView(n);
+        k.reluBackward(o, dout, x);
+        return [o];
+      },
+    ]);
+    const planes = 64 * 32,
+      pooled = rand(planes * 14 * 14);
+    cases.push([
+      'maxPool2x2Forward',
+      (k) => {
+        const o = staleView(planes * 196);
+        k.maxPool2x2Forward(o, x, planes, 28, 28);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'maxPool2x2Backward',
+      (k) => {
+        const o = staleView(n);
+        k.maxPool2x2Backward(o, pooled, x, planes, 28, 28);
+        return [o];
+      },
+    ]);
+    const g: ConvGeometry = {
+      C: 3,
+      H: 28,
+      W: 28,
+      HH: 5,
+      WW: 5,
+      stride: 1,
+      pad: 2,
+      Hout: 28,
+      Wout: 28,
+    };
+    const N = 16,
+      xs = rand(N * 3 * 784),
+      colsLen = N * 3 * 25 * 784,
+      cols = rand(colsLen);
+    cases.push([
+      'im2col',
+      (k) => {
+        const o = staleView(colsLen);
+        k.im2col(o, xs, g, N);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'col2im',
+      (k) => {
+        const o = staleView(N * 3 * 784);
+        k.col2im(o, cols, g, N);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'swapOuterAxes',
+      (k) => {
+        const o = staleView(32 * 16 * 784);
+        k.swapOuterAxes(o, x, 32, 16, 784);
+        return [o];
+      },
+    ]);
+    const [A, C, B] = [64, 16, 784],
+      mean = Float64Array.from({ length: C }, () => rng.normal());
+    const scale = Float64Array.from({ length: C }, () => rng.normal()),
+      coef = Float64Array.from({ length: 3 * C }, () => rng.normal());
+    cases.push([
+      'channelMoments',
+      (k) => {
+        const o = new Float64Array(2 * C);
+        k.channelMoments(o, x, A, C, B);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'channelDots',
+      (k) => {
+        const o = new Float64Array(2 * C);
+        k.channelDots(o, dout, x, mean, A, C, B);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'channelNormalize',
+      (k) => {
+        const o = staleView(A * C * B);
+        k.channelNormalize(o, x, mean, scale, mean, A, C, B);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'channelCombine',
+      (k) => {
+        const o = staleView(A * C * B);
+        k.channelCombine(o, dout, x, mean, coef, A, C, B);
+        return [o];
+      },
+    ]);
     for (const [name, run] of cases) {
-      const [a] = run(single), [b] = run(two), [r] = run(reference);
+      const [a] = run(single),
+        [b] = run(two),
+        [r] = run(reference);
       expect(firstDiff(b, a), `${name}: 2 threads vs 1, first differing index`).toBe(-1);
       if (name === 'channelMoments' || name === 'channelDots') {
         const scaleR = Array.from(r).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -169,42 +294,78 @@ describe('memory-bound kernels split across threads', () => {
 describe('direct convolution (stride 1, small C·HH·WW)', () => {
   const GEOMS: Array<[number, number, number, number, number, number, number, number]> = [
     // N, C, H, W, F, HH, WW, pad
-    [5, 1, 28, 28, 7, 5, 5, 2], [3, 3, 9, 11, 4, 3, 3, 1], [2, 2, 6, 5, 3, 2, 2, 0], [4, 1, 13, 17, 5, 3, 5, 1],
-    [1, 3, 32, 32, 8, 5, 5, 2], [64, 1, 28, 28, 32, 5, 5, 2], [2, 1, 4, 4, 2, 4, 4, 0], [3, 2, 7, 3, 2, 1, 1, 0],
+    [5, 1, 28, 28, 7, 5, 5, 2],
+    [3, 3, 9, 11, 4, 3, 3, 1],
+    [2, 2, 6, 5, 3, 2, 2, 0],
+    [4, 1, 13, 17, 5, 3, 5, 1],
+    [1, 3, 32, 32, 8, 5, 5, 2],
+    [64, 1, 28, 28, 32, 5, 5, 2],
+    [2, 1, 4, 4, 2, 4, 4, 0],
+    [3, 2, 7, 3, 2, 1, 1, 0],
   ];
   it('forward and weight gradient agree with the reference to 1e-5, and across thread counts bit for bit', () => {
     const rng = new Rng(15);
     for (const [N, C, H, W, F, HH, WW, pad] of GEOMS) {
-      const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1, what = `${N}x${C}x${H}x${W} * ${F}x${HH}x${WW} pad ${pad}`;
-      const x = randView(rng, N * C * H * W), w = randView(rng, F * C * HH * WW), b = randView(rng, F);
+      const Hout = H + 2 * pad - HH + 1,
+        Wout = W + 2 * pad - WW + 1,
+        what = `${N}x${C}x${H}x${W} * ${F}x${HH}x${WW} pad ${pad}`;
+      const x = randView(rng, N * C * H * W),
+        w = randView(rng, F * C * HH * WW),
+        b = randView(rng, F);
       const dout = randView(rng, N * F * Hout * Wout);
-      const fwd = (k: Kernels) => { const o = staleView(N * F * Hout * Wout); k.convDirect(o, x, w, b, N, C, H, W, F, HH, WW, pad); return o; };
+      const fwd = (k: Kernels) => {
+        const o = staleView(N * F * Hout * Wout);
+        k.convDirect(o, x, w, b, N, C, H, W, F, HH, WW, pad);
+        return o;
+      };
       const bwd = (k: Kernels) => {
-        const dw = staleView(F * C * HH * WW), db = staleView(F);
+        const dw = staleView(F * C * HH * WW),
+          db = staleView(F);
         k.convDirectWeightGrad(dw, db, dout, x, N, C, H, W, F, HH, WW, pad);
         return [dw, db];
       };
-      const want = fwd(reference), got1 = fwd(single), got2 = fwd(two);
+      const want = fwd(reference),
+        got1 = fwd(single),
+        got2 = fwd(two);
       expect(worstRel(got1, want, Math.sqrt(C * HH * WW)), `convDirect ${what}`).toBeLessThan(1e-5); // relative to the size of a sum of C·HH·WW unit products
       expect(firstDiff(got2, got1), `convDirect ${what}: 2 threads vs 1`).toBe(-1);
-      const [dwR, dbR] = bwd(reference), [dw1, db1] = bwd(single), [dw2, db2] = bwd(two);
+      const [dwR, dbR] = bwd(reference),
+        [dw1, db1] = bwd(single),
+        [dw2, db2] = bwd(two);
       const scale = Math.sqrt(N * Hout * Wout); // the size of a sum of that many unit products
       expect(worstRel(dw1, dwR, scale), `convDirectWeightGrad dw ${what}`).toBeLessThan(1e-5);
       expect(worstRel(db1, dbR, scale), `convDirectWeightGrad db ${what}`).toBeLessThan(1e-5);
-      expect(firstDiff(dw2, dw1) + firstDiff(db2, db1), `convDirectWeightGrad ${what}: 2 threads vs 1`).toBe(-2);
+      expect(
+        firstDiff(dw2, dw1) + firstDiff(db2, db1),
+        `convDirectWeightGrad ${what}: 2 threads vs 1`,
+      ).toBe(-2);
     }
   });
 
   it('matches im2col + gemm (the reference conv lowering) on the reference backend', () => {
     const [N, C, H, W, F, HH, WW, pad] = [2, 3, 7, 6, 4, 3, 3, 1];
-    const g: ConvGeometry = { C, H, W, HH, WW, stride: 1, pad, Hout: H + 2 * pad - HH + 1, Wout: W + 2 * pad - WW + 1 };
-    const rng = new Rng(16), P = g.Hout * g.Wout, K = C * HH * WW;
-    const x = Float64Array.from({ length: N * C * H * W }, () => rng.normal()), w = Float64Array.from({ length: F * K }, () => rng.normal());
+    const g: ConvGeometry = {
+      C,
+      H,
+      W,
+      HH,
+      WW,
+      stride: 1,
+      pad,
+      Hout: H + 2 * pad - HH + 1,
+      Wout: W + 2 * pad - WW + 1,
+    };
+    const rng = new Rng(16),
+      P = g.Hout * g.Wout,
+      K = C * HH * WW;
+    const x = Float64Array.from({ length: N * C * H * W }, () => rng.normal()),
+      w = Float64Array.from({ length: F * K }, () => rng.normal());
     const b = Float64Array.from({ length: F }, () => rng.normal());
     const direct = new Float64Array(N * F * P);
     reference.convDirect(direct, x, w, b, N, C, H, W, F, HH, WW, pad);
     for (let n = 0; n < N; n++) {
-      const cols = new Float64Array(K * P), out = new Float64Array(F * P);
+      const cols = new Float64Array(K * P),
+        out = new Float64Array(F * P);
       reference.im2col(cols, x.subarray(n * C * H * W, (n + 1) * C * H * W), g);
       reference.gemm(out, w, cols, F, K, P);
       for (let f = 0; f < F; f++) for (let p = 0; p < P; p++) out[f * P + p] += b[f];
@@ -219,14 +380,21 @@ describe('a gemm worker that dies mid-product', () => {
     if (k.warmUp() < 2) return; // one core: no worker to lose
     // Kill the worker behind the backend's back; this thread does not return to the event loop, so
     // the backend cannot have seen an 'exit' event and still counts the worker as ready.
-    void (k as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0].terminate();
+    void (
+      k as unknown as { workers: Array<{ terminate(): Promise<number> }> }
+    ).workers[0].terminate();
     const warnings: string[] = [];
     const warn = console.warn;
     console.warn = (msg: string) => void warnings.push(msg);
     try {
-      const rng = new Rng(77), M = 200, K = 300, N = 150;
-      const a = randView(rng, M * K), b = randView(rng, K * N);
-      const got = staleView(M * N), want = new Float32Array(M * N);
+      const rng = new Rng(77),
+        M = 200,
+        K = 300,
+        N = 150;
+      const a = randView(rng, M * K),
+        b = randView(rng, K * N);
+      const got = staleView(M * N),
+        want = new Float32Array(M * N);
       k.gemm(got, a, b, M, K, N);
       reference.gemm(want, a, b, M, K, N);
       expect(worstRel(got, want, Math.sqrt(K))).toBeLessThan(1e-5);
@@ -250,12 +418,15 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
     const rng = new Rng(7);
     for (const M of [1, 3, 17, 65]) {
       for (const N of LENGTHS) {
-        const x = randView(rng, M * N), v = randView(rng, N);
-        const got = x.slice(), want = x.slice();
+        const x = randView(rng, M * N),
+          v = randView(rng, N);
+        const got = x.slice(),
+          want = x.slice();
         one.addRowVector(got, v, M, N);
         reference.addRowVector(want, v, M, N);
         expect(worstRel(got, want, 1e-6), `addRowVector ${M}x${N}`).toBe(0); // one addition each: exact
-        const s = staleView(N), r = new Float32Array(N);
+        const s = staleView(N),
+          r = new Float32Array(N);
         one.sumRows(s, x, M, N);
         reference.sumRows(r, x, M, N);
         expect(worstRel(s, r, 1e-6), `sumRows ${M}x${N}`).toBe(0); // same order of additions: exact
@@ -266,18 +437,23 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
   it('reluForward and reluBackward, exactly, with zeros, -0 and NaN', () => {
     const rng = new Rng(8);
     for (const n of LENGTHS) {
-      const x = randView(rng, n), dout = randView(rng, n);
+      const x = randView(rng, n),
+        dout = randView(rng, n);
       x[0] = 0;
       if (n > 2) x[2] = -0;
       if (n > 4) x[n - 1] = NaN;
-      const got = staleView(n), want = new Float32Array(n);
+      const got = staleView(n),
+        want = new Float32Array(n);
       one.reluForward(got, x);
       reference.reluForward(want, x);
-      for (let i = 0; i < n; i++) expect(Object.is(got[i], want[i]), `relu[${i}] of ${n}`).toBe(true);
-      const dgot = staleView(n), dwant = new Float32Array(n);
+      for (let i = 0; i < n; i++)
+        expect(Object.is(got[i], want[i]), `relu[${i}] of ${n}`).toBe(true);
+      const dgot = staleView(n),
+        dwant = new Float32Array(n);
       one.reluBackward(dgot, dout, x);
       reference.reluBackward(dwant, dout, x);
-      for (let i = 0; i < n; i++) expect(Object.is(dgot[i] + 0, dwant[i] + 0), `drelu[${i}] of ${n}`).toBe(true);
+      for (let i = 0; i < n; i++)
+        expect(Object.is(dgot[i] + 0, dwant[i] + 0), `drelu[${i}] of ${n}`).toBe(true);
     }
   });
 
@@ -285,31 +461,56 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
     const rng = new Rng(9);
     const geoms: ConvGeometry[] = [];
     for (const [C, H, W, HH, WW, stride, pad] of [
-      [1, 28, 28, 5, 5, 1, 2], [3, 17, 13, 3, 3, 1, 1], [2, 9, 31, 3, 5, 2, 1], [4, 5, 5, 7, 7, 1, 2],
-      [32, 14, 14, 3, 3, 1, 1], [1, 1, 1, 1, 1, 1, 0], [2, 11, 7, 2, 2, 2, 0],
+      [1, 28, 28, 5, 5, 1, 2],
+      [3, 17, 13, 3, 3, 1, 1],
+      [2, 9, 31, 3, 5, 2, 1],
+      [4, 5, 5, 7, 7, 1, 2],
+      [32, 14, 14, 3, 3, 1, 1],
+      [1, 1, 1, 1, 1, 1, 0],
+      [2, 11, 7, 2, 2, 2, 0],
     ]) {
-      geoms.push({ C, H, W, HH, WW, stride, pad, Hout: 1 + Math.floor((H + 2 * pad - HH) / stride), Wout: 1 + Math.floor((W + 2 * pad - WW) / stride) });
+      geoms.push({
+        C,
+        H,
+        W,
+        HH,
+        WW,
+        stride,
+        pad,
+        Hout: 1 + Math.floor((H + 2 * pad - HH) / stride),
+        Wout: 1 + Math.floor((W + 2 * pad - WW) / stride),
+      });
     }
     for (const g of geoms) {
-      const xLen = g.C * g.H * g.W, colsLen = g.C * g.HH * g.WW * g.Hout * g.Wout;
-      const x = randView(rng, xLen), cols = randView(rng, colsLen);
-      const got = staleView(colsLen), want = new Float32Array(colsLen);
+      const xLen = g.C * g.H * g.W,
+        colsLen = g.C * g.HH * g.WW * g.Hout * g.Wout;
+      const x = randView(rng, xLen),
+        cols = randView(rng, colsLen);
+      const got = staleView(colsLen),
+        want = new Float32Array(colsLen);
       one.im2col(got, x, g);
       reference.im2col(want, x, g);
       expect(worstRel(got, want, 1e-6), `im2col ${JSON.stringify(g)}`).toBe(0);
-      const dgot = staleView(xLen), dwant = new Float32Array(xLen);
+      const dgot = staleView(xLen),
+        dwant = new Float32Array(xLen);
       one.col2im(dgot, cols, g);
       reference.col2im(dwant, cols, g);
       expect(worstRel(dgot, dwant, 1e-6), `col2im ${JSON.stringify(g)}`).toBe(0); // same summation order
     }
-    for (const g of geoms.slice(0, 4)) { // a batch of 3 images: cols (C·HH·WW, 3·Hout·Wout)
-      const N = 3, xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
-      const x = randView(rng, xLen), cols = randView(rng, colsLen);
-      const got = staleView(colsLen), want = new Float32Array(colsLen);
+    for (const g of geoms.slice(0, 4)) {
+      // a batch of 3 images: cols (C·HH·WW, 3·Hout·Wout)
+      const N = 3,
+        xLen = N * g.C * g.H * g.W,
+        colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
+      const x = randView(rng, xLen),
+        cols = randView(rng, colsLen);
+      const got = staleView(colsLen),
+        want = new Float32Array(colsLen);
       one.im2col(got, x, g, N);
       reference.im2col(want, x, g, N);
       expect(worstRel(got, want, 1e-6), `im2col N=3 ${JSON.stringify(g)}`).toBe(0);
-      const dgot = staleView(xLen), dwant = new Float32Array(xLen);
+      const dgot = staleView(xLen),
+        dwant = new Float32Array(xLen);
       one.col2im(dgot, cols, g, N);
       reference.col2im(dwant, cols, g, N);
       expect(worstRel(dgot, dwant, 1e-6), `col2im N=3 ${JSON.stringify(g)}`).toBe(0);
@@ -318,7 +519,15 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
   it('maxPool2x2Forward/Backward, bit for bit, with ties, ±0, NaN, ±∞ and odd or ragged H, W', () => {
     const rng = new Rng(10);
     const special = [NaN, Infinity, -Infinity, -0, 0, 1, 1];
-    for (const [planes, H, W] of [[3, 28, 28], [2, 7, 9], [5, 2, 2], [1, 1, 6], [4, 6, 17], [2, 10, 33], [64, 14, 14]]) {
+    for (const [planes, H, W] of [
+      [3, 28, 28],
+      [2, 7, 9],
+      [5, 2, 2],
+      [1, 1, 6],
+      [4, 6, 17],
+      [2, 10, 33],
+      [64, 14, 14],
+    ]) {
       const n = planes * H * W;
       for (const kind of ['normal', 'ties', 'special']) {
         const x = randView(rng, n);
@@ -326,43 +535,69 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
           if (kind === 'ties') x[i] = Math.max(0, Math.round(x[i])); // relu'd small integers: many ties
           if (kind === 'special' && i % 3 === 0) x[i] = special[rng.nextUint32() % special.length];
         }
-        const outLen = planes * (H >> 1) * (W >> 1), dout = randView(rng, outLen);
-        const got = staleView(outLen), want = new Float32Array(outLen);
+        const outLen = planes * (H >> 1) * (W >> 1),
+          dout = randView(rng, outLen);
+        const got = staleView(outLen),
+          want = new Float32Array(outLen);
         one.maxPool2x2Forward(got, x, planes, H, W);
         reference.maxPool2x2Forward(want, x, planes, H, W);
-        expect(firstDiff(got, want), `pool ${planes}x${H}x${W} ${kind}: first differing index`).toBe(-1);
-        const dgot = staleView(n), dwant = new Float32Array(n);
+        expect(
+          firstDiff(got, want),
+          `pool ${planes}x${H}x${W} ${kind}: first differing index`,
+        ).toBe(-1);
+        const dgot = staleView(n),
+          dwant = new Float32Array(n);
         one.maxPool2x2Backward(dgot, dout, x, planes, H, W);
         reference.maxPool2x2Backward(dwant, dout, x, planes, H, W);
-        expect(firstDiff(dgot, dwant), `dpool ${planes}x${H}x${W} ${kind}: first differing index`).toBe(-1);
+        expect(
+          firstDiff(dgot, dwant),
+          `dpool ${planes}x${H}x${W} ${kind}: first differing index`,
+        ).toBe(-1);
       }
     }
   });
 
   it('batch norm channel sweeps: moments and dots to 1e-12 (float64 sums), normalize and combine bit for bit', () => {
     const rng = new Rng(12);
-    for (const [A, C, B] of [[64, 16, 784], [3, 5, 7], [7, 100, 1], [2, 3, 4], [5, 2, 33], [1, 1, 1]]) {
+    for (const [A, C, B] of [
+      [64, 16, 784],
+      [3, 5, 7],
+      [7, 100, 1],
+      [2, 3, 4],
+      [5, 2, 33],
+      [1, 1, 1],
+    ]) {
       const n = A * C * B;
-      const x = randView(rng, n), u = randView(rng, n);
+      const x = randView(rng, n),
+        u = randView(rng, n);
       for (let i = 0; i < n; i += 7) x[i] = 1000 + x[i]; // some channels with |mean| >> std
       const mean = Float64Array.from({ length: C }, () => rng.normal());
       for (const [name, run] of [
         ['channelMoments', (k: Kernels, sums: Float64Array) => k.channelMoments(sums, x, A, C, B)],
-        ['channelDots', (k: Kernels, sums: Float64Array) => k.channelDots(sums, u, x, mean, A, C, B)],
+        [
+          'channelDots',
+          (k: Kernels, sums: Float64Array) => k.channelDots(sums, u, x, mean, A, C, B),
+        ],
       ] as const) {
-        const got = new Float64Array(2 * C).fill(NaN), want = new Float64Array(2 * C);
+        const got = new Float64Array(2 * C).fill(NaN),
+          want = new Float64Array(2 * C);
         run(one, got);
         run(reference, want);
         const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        expect(worstRel(got, want, 1e-12 * scale + 1e-300), `${name} ${A}x${C}x${B}`).toBeLessThan(1e-12);
+        expect(worstRel(got, want, 1e-12 * scale + 1e-300), `${name} ${A}x${C}x${B}`).toBeLessThan(
+          1e-12,
+        );
       }
-      const scaleC = Float64Array.from({ length: C }, () => rng.normal()), shift = Float64Array.from({ length: C }, () => rng.normal());
+      const scaleC = Float64Array.from({ length: C }, () => rng.normal()),
+        shift = Float64Array.from({ length: C }, () => rng.normal());
       const coef = Float64Array.from({ length: 3 * C }, () => rng.normal());
-      const got = staleView(n), want = new Float32Array(n);
+      const got = staleView(n),
+        want = new Float32Array(n);
       one.channelNormalize(got, x, mean, scaleC, shift, A, C, B);
       reference.channelNormalize(want, x, mean, scaleC, shift, A, C, B);
       expect(firstDiff(got, want), `normalize ${A}x${C}x${B}: first differing index`).toBe(-1);
-      const got2 = staleView(n), want2 = new Float32Array(n);
+      const got2 = staleView(n),
+        want2 = new Float32Array(n);
       one.channelCombine(got2, u, x, mean, coef, A, C, B);
       reference.channelCombine(want2, u, x, mean, coef, A, C, B);
       expect(firstDiff(got2, want2), `combine ${A}x${C}x${B}: first differing index`).toBe(-1);
@@ -373,24 +608,52 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
     const rng = new Rng(13);
     for (const n of [...LENGTHS, 78_400]) {
       for (const wd of [0, 1e-3]) {
-        const w = randView(rng, n), dw = randView(rng, n), m = randView(rng, n), v = randView(rng, n).map(Math.abs);
+        const w = randView(rng, n),
+          dw = randView(rng, n),
+          m = randView(rng, n),
+          v = randView(rng, n).map(Math.abs);
         const [w1, w2] = [w.slice(), w.slice()];
         one.sgdStep(w1, dw, 0.1, wd);
         reference.sgdStep(w2, dw, 0.1, wd);
         expect(sameBitsArr(w1, w2), `sgd ${n} wd ${wd}`).toBe(true);
-        const h = { beta1: 0.9, beta2: 0.999, stepSize: 1e-3 / (1 - 0.9 ** 3), invBc2Sqrt: 1 / Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, l2: wd };
-        const [a1, m1, v1, a2, m2, v2] = [w.slice(), m.slice(), v.slice(), w.slice(), m.slice(), v.slice()];
+        const h = {
+          beta1: 0.9,
+          beta2: 0.999,
+          stepSize: 1e-3 / (1 - 0.9 ** 3),
+          invBc2Sqrt: 1 / Math.sqrt(1 - 0.999 ** 3),
+          eps: 1e-8,
+          l2: wd,
+        };
+        const [a1, m1, v1, a2, m2, v2] = [
+          w.slice(),
+          m.slice(),
+          v.slice(),
+          w.slice(),
+          m.slice(),
+          v.slice(),
+        ];
         one.adamStep(a1, dw, m1, v1, h);
         reference.adamStep(a2, dw, m2, v2, h);
-        expect(sameBitsArr(a1, a2) && sameBitsArr(m1, m2) && sameBitsArr(v1, v2), `adam ${n} l2 ${wd}`).toBe(true);
+        expect(
+          sameBitsArr(a1, a2) && sameBitsArr(m1, m2) && sameBitsArr(v1, v2),
+          `adam ${n} l2 ${wd}`,
+        ).toBe(true);
       }
     }
   });
 
   it('swapOuterAxes and zero', () => {
     const rng = new Rng(11);
-    for (const [A, B, P] of [[32, 3, 784], [1, 5, 7], [5, 1, 3], [3, 4, 1], [7, 9, 13]]) {
-      const x = randView(rng, A * B * P), got = staleView(A * B * P), want = new Float32Array(A * B * P);
+    for (const [A, B, P] of [
+      [32, 3, 784],
+      [1, 5, 7],
+      [5, 1, 3],
+      [3, 4, 1],
+      [7, 9, 13],
+    ]) {
+      const x = randView(rng, A * B * P),
+        got = staleView(A * B * P),
+        want = new Float32Array(A * B * P);
       one.swapOuterAxes(got, x, A, B, P);
       reference.swapOuterAxes(want, x, A, B, P);
       expect(worstRel(got, want, 1e-6), `swap ${A}x${B}x${P}`).toBe(0);

@@ -5,8 +5,21 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { reference, setBackend, StepMemory, stepMemory } from '../../src/kernels/index.js';
 import { createWasmKernels } from '../../src/kernels/wasm/index.js';
-import { affineBackward, affineForward, convBackward, convForward, reluBackward, reluForward } from '../../src/layers/index.js';
-import { CaptioningRNN, FullyConnectedNet, LinearClassifier, ThreeLayerConvNet, TwoLayerNet } from '../../src/models/index.js';
+import {
+  affineBackward,
+  affineForward,
+  convBackward,
+  convForward,
+  reluBackward,
+  reluForward,
+} from '../../src/layers/index.js';
+import {
+  CaptioningRNN,
+  FullyConnectedNet,
+  LinearClassifier,
+  ThreeLayerConvNet,
+  TwoLayerNet,
+} from '../../src/models/index.js';
 import { Solver } from '../../src/solver/index.js';
 import { adam, type OptimConfig } from '../../src/optim/index.js';
 import { allocate, Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
@@ -26,7 +39,10 @@ describe('StepMemory', () => {
     const first = mem.run(() => shapes.map((s) => Tensor.zeros(s)));
     const reserved = mem.reservedBytes;
     for (const t of first) t.data.fill(7);
-    const again = mem.run(() => [...shapes.map((s) => Tensor.zeros(s)), Tensor.zeros([4], 'int32')]);
+    const again = mem.run(() => [
+      ...shapes.map((s) => Tensor.zeros(s)),
+      Tensor.zeros([4], 'int32'),
+    ]);
     for (let i = 0; i < shapes.length; i++) {
       expect(again[i].data.buffer).toBe(first[i].data.buffer);
       expect(again[i].data.byteOffset).toBe(first[i].data.byteOffset); // the same layout as the last run
@@ -43,7 +59,11 @@ describe('StepMemory', () => {
     const [f32, f64] = mem.run(() => [Tensor.zeros([8]), Tensor.zeros([8], 'float64')]);
     expect(f64.data.buffer).not.toBe(f32.data.buffer);
     expect(f64.data.buffer.byteLength).toBe(64);
-    expect(() => mem.run(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      mem.run(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     const outside = allocate('float32', 8);
     expect(outside.buffer).not.toBe(f32.data.buffer);
     expect(outside.buffer.byteLength).toBe(32);
@@ -61,12 +81,17 @@ describe('StepMemory', () => {
 
   it('with the wasm backend lends blocks of WASM memory, which kernels use in place', () => {
     const mem = new StepMemory(() => wasm);
-    const plain = { a: Tensor.randn([70, 300], { seed: 1 }), b: Tensor.randn([300, 90], { seed: 2 }) };
+    const plain = {
+      a: Tensor.randn([70, 300], { seed: 1 }),
+      b: Tensor.randn([300, 90], { seed: 2 }),
+    };
     const want = new Float32Array(70 * 90);
     wasm.gemm(want, plain.a.data, plain.b.data, 70, 300, 90);
     const before = wasm.copiedBytes;
     const got = mem.run(() => {
-      const a = Tensor.zeros([70, 300]), b = Tensor.zeros([300, 90]), out = Tensor.zeros([70, 90]);
+      const a = Tensor.zeros([70, 300]),
+        b = Tensor.zeros([300, 90]),
+        out = Tensor.zeros([70, 90]);
       a.data.set(plain.a.data);
       b.data.set(plain.b.data);
       const copiedBefore = wasm.copiedBytes;
@@ -96,7 +121,8 @@ describe('StepMemory', () => {
   it('keeps blocks resident when V8 hands out a new memory.buffer object (after any shared memory grew)', async () => {
     // V8 refreshes the buffer objects of every shared memory of a thread when ANY of them grows
     // (the growth is broadcast); a block made on the new object must still count as resident.
-    const k = createWasmKernels({ threads: 2 }), other = createWasmKernels({ threads: 2 });
+    const k = createWasmKernels({ threads: 2 }),
+      other = createWasmKernels({ threads: 2 });
     k.warmUp();
     other.warmUp();
     const small = k.residentBlock(1000)!;
@@ -125,17 +151,24 @@ describe('StepMemory', () => {
       const block = Tensor.zeros([2 * 64 * 64]).data;
       const rng = new Rng(5);
       for (let i = 0; i < block.length; i++) block[i] = rng.normal();
-      const a = block.subarray(0, 64 * 64), b = block.subarray(64 * 64);
+      const a = block.subarray(0, 64 * 64),
+        b = block.subarray(64 * 64);
       const want = new Float32Array(64 * 64);
       reference.gemm(want, a.slice(), b.slice(), 64, 64, 64);
       wasm.gemm(a, a, b, 64, 64, 64); // out is a
       let worst = 0;
-      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(a[i] - want[i]) / (1 + Math.abs(want[i])));
+      for (let i = 0; i < want.length; i++)
+        worst = Math.max(worst, Math.abs(a[i] - want[i]) / (1 + Math.abs(want[i])));
       expect(worst).toBeLessThan(1e-5);
       // in place elementwise: out = x exactly, allowed and staged
       const x = Float32Array.from(b);
       wasm.reluForward(b, b);
-      expect(sameBits(b, x.map((v) => Math.max(v, 0)))).toBe(true);
+      expect(
+        sameBits(
+          b,
+          x.map((v) => Math.max(v, 0)),
+        ),
+      ).toBe(true);
     });
     mem.release();
   });
@@ -144,11 +177,17 @@ describe('StepMemory', () => {
     setBackend('wasm');
     const mem = stepMemory({ poison: true }); // what a layer leaves unwritten in an empty tensor is NaN
     const layers = () => {
-      const x = Tensor.randn([6, 3, 9, 9], { seed: 1 }), w = Tensor.randn([5, 3, 3, 3], { seed: 2 }), b = Tensor.randn([5], { seed: 3 });
+      const x = Tensor.randn([6, 3, 9, 9], { seed: 1 }),
+        w = Tensor.randn([5, 3, 3, 3], { seed: 2 }),
+        b = Tensor.randn([5], { seed: 3 });
       const conv = convForward(x, w, b, { pad: 1 });
       const relu = reluForward(conv.out);
       const flat = relu.out.reshape([6, 5 * 81]);
-      const aff = affineForward(flat, Tensor.randn([405, 7], { seed: 4 }), Tensor.randn([7], { seed: 5 }));
+      const aff = affineForward(
+        flat,
+        Tensor.randn([405, 7], { seed: 4 }),
+        Tensor.randn([7], { seed: 5 }),
+      );
       const da = affineBackward(Tensor.randn([6, 7], { seed: 6 }), aff.cache);
       const dr = reluBackward(da.dx.reshape([6, 5, 9, 9]), relu.cache);
       const dc = convBackward(dr.dx, conv.cache);
@@ -166,29 +205,119 @@ describe('StepMemory', () => {
 describe('models in step memory', () => {
   it('every built-in model gives the same loss and gradients bit for bit in poisoned step memory', () => {
     const wordToIdx = { '<NULL>': 0, '<START>': 1, '<END>': 2, a: 3, b: 4 };
-    const captions = Tensor.from(Array.from({ length: 6 * 5 }, (_, i) => [1, 3 + (i % 2), 4, 2, 0][i % 5]), [6, 5], 'int32');
-    const cases: Array<[string, () => { loss(X: Tensor, y: unknown): { loss: number; grads: Record<string, Tensor> } }, Tensor, unknown]> = [
-      ['ThreeLayerConvNet', () => new ThreeLayerConvNet({ inputDim: [3, 10, 9], numFilters: 5, filterSize: 3, hiddenDim: 7, numClasses: 4, normalization: 'batchnorm', dropout: 0.3, seed: 1 }),
-        Tensor.randn([6, 3, 10, 9], { seed: 2 }), [0, 1, 2, 3, 0, 1]],
-      ['ThreeLayerConvNet 7x7', () => new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 4, filterSize: 7, hiddenDim: 6, seed: 3 }),
-        Tensor.randn([5, 1, 28, 28], { seed: 4 }), [1, 2, 3, 4, 5]],
-      ['FullyConnectedNet', () => new FullyConnectedNet({ inputDim: 12, hiddenDims: [9, 8], numClasses: 3, normalization: 'layernorm', dropout: 0.2, seed: 5 }),
-        Tensor.randn([7, 12], { seed: 6 }), [0, 1, 2, 0, 1, 2, 0]],
-      ['TwoLayerNet', () => new TwoLayerNet({ inputDim: 10, hiddenDim: 6, numClasses: 3, seed: 7 }), Tensor.randn([4, 10], { seed: 8 }), [2, 1, 0, 1]],
-      ['LinearClassifier', () => new LinearClassifier({ inputDim: 10, numClasses: 3, loss: 'svm', seed: 9 }), Tensor.randn([4, 10], { seed: 10 }), [2, 1, 0, 1]],
-      ['CaptioningRNN lstm', () => new CaptioningRNN({ wordToIdx, inputDim: 6, wordvecDim: 4, hiddenDim: 5, cellType: 'lstm', seed: 11 }), Tensor.randn([6, 6], { seed: 12 }), captions],
-      ['CaptioningRNN rnn', () => new CaptioningRNN({ wordToIdx, inputDim: 6, wordvecDim: 4, hiddenDim: 5, cellType: 'rnn', seed: 13 }), Tensor.randn([6, 6], { seed: 14 }), captions],
+    const captions = Tensor.from(
+      Array.from({ length: 6 * 5 }, (_, i) => [1, 3 + (i % 2), 4, 2, 0][i % 5]),
+      [6, 5],
+      'int32',
+    );
+    const cases: Array<
+      [
+        string,
+        () => { loss(X: Tensor, y: unknown): { loss: number; grads: Record<string, Tensor> } },
+        Tensor,
+        unknown,
+      ]
+    > = [
+      [
+        'ThreeLayerConvNet',
+        () =>
+          new ThreeLayerConvNet({
+            inputDim: [3, 10, 9],
+            numFilters: 5,
+            filterSize: 3,
+            hiddenDim: 7,
+            numClasses: 4,
+            normalization: 'batchnorm',
+            dropout: 0.3,
+            seed: 1,
+          }),
+        Tensor.randn([6, 3, 10, 9], { seed: 2 }),
+        [0, 1, 2, 3, 0, 1],
+      ],
+      [
+        'ThreeLayerConvNet 7x7',
+        () =>
+          new ThreeLayerConvNet({
+            inputDim: [1, 28, 28],
+            numFilters: 4,
+            filterSize: 7,
+            hiddenDim: 6,
+            seed: 3,
+          }),
+        Tensor.randn([5, 1, 28, 28], { seed: 4 }),
+        [1, 2, 3, 4, 5],
+      ],
+      [
+        'FullyConnectedNet',
+        () =>
+          new FullyConnectedNet({
+            inputDim: 12,
+            hiddenDims: [9, 8],
+            numClasses: 3,
+            normalization: 'layernorm',
+            dropout: 0.2,
+            seed: 5,
+          }),
+        Tensor.randn([7, 12], { seed: 6 }),
+        [0, 1, 2, 0, 1, 2, 0],
+      ],
+      [
+        'TwoLayerNet',
+        () => new TwoLayerNet({ inputDim: 10, hiddenDim: 6, numClasses: 3, seed: 7 }),
+        Tensor.randn([4, 10], { seed: 8 }),
+        [2, 1, 0, 1],
+      ],
+      [
+        'LinearClassifier',
+        () => new LinearClassifier({ inputDim: 10, numClasses: 3, loss: 'svm', seed: 9 }),
+        Tensor.randn([4, 10], { seed: 10 }),
+        [2, 1, 0, 1],
+      ],
+      [
+        'CaptioningRNN lstm',
+        () =>
+          new CaptioningRNN({
+            wordToIdx,
+            inputDim: 6,
+            wordvecDim: 4,
+            hiddenDim: 5,
+            cellType: 'lstm',
+            seed: 11,
+          }),
+        Tensor.randn([6, 6], { seed: 12 }),
+        captions,
+      ],
+      [
+        'CaptioningRNN rnn',
+        () =>
+          new CaptioningRNN({
+            wordToIdx,
+            inputDim: 6,
+            wordvecDim: 4,
+            hiddenDim: 5,
+            cellType: 'rnn',
+            seed: 13,
+          }),
+        Tensor.randn([6, 6], { seed: 14 }),
+        captions,
+      ],
     ];
     for (const backend of ['wasm', 'reference'] as const) {
       setBackend(backend);
       for (const [name, make, X, y] of cases) {
-        const plain = make(), inMemory = make(), mem = stepMemory({ poison: true });
-        for (let step = 0; step < 2; step++) { // the second step reuses the first one's storage
+        const plain = make(),
+          inMemory = make(),
+          mem = stepMemory({ poison: true });
+        for (let step = 0; step < 2; step++) {
+          // the second step reuses the first one's storage
           const want = plain.loss(X, y);
           const got = mem.run(() => inMemory.loss(X, y));
           expect(Object.is(got.loss, want.loss), `${name} ${backend} loss`).toBe(true);
           for (const key of Object.keys(want.grads)) {
-            expect(sameBits(got.grads[key].data, want.grads[key].data), `${name} ${backend} d${key}`).toBe(true);
+            expect(
+              sameBits(got.grads[key].data, want.grads[key].data),
+              `${name} ${backend} d${key}`,
+            ).toBe(true);
           }
         }
         mem.release();
@@ -208,7 +337,11 @@ describe('Solver with step memory', () => {
     const runs = [true, false].map((reuse) => {
       beforeEach();
       const model = make() as ReturnType<typeof make> & { reusesStepMemory?: boolean };
-      const m = reuse ? model : Object.assign(Object.create(Object.getPrototypeOf(model)), model, { reusesStepMemory: false });
+      const m = reuse
+        ? model
+        : Object.assign(Object.create(Object.getPrototypeOf(model)), model, {
+            reusesStepMemory: false,
+          });
       new Solver(m, data, { ...options, verbose: false }).train();
       return { ...m.params, ...(m.buffers ?? {}) } as Record<string, Tensor>;
     });
@@ -220,19 +353,37 @@ describe('Solver with step memory', () => {
       setBackend(backend);
       const X = Tensor.randn([40, 2, 8, 8], { seed: 1 });
       const y = Array.from({ length: 40 }, (_, i) => i % 4);
-      const make = () => new ThreeLayerConvNet({
-        inputDim: [2, 8, 8], numFilters: 6, filterSize: 3, hiddenDim: 12, numClasses: 4, normalization: 'batchnorm', dropout: 0.2, seed: 3,
-      });
+      const make = () =>
+        new ThreeLayerConvNet({
+          inputDim: [2, 8, 8],
+          numFilters: 6,
+          filterSize: 3,
+          hiddenDim: 12,
+          numClasses: 4,
+          normalization: 'batchnorm',
+          dropout: 0.2,
+          seed: 3,
+        });
       // the update rule sees where the gradients live: in reused blocks, or each in its own array
       const buffers: Array<Set<unknown>> = [];
       const updateRule = (w: FloatTensor, dw: FloatTensor, config?: OptimConfig) => {
         buffers[buffers.length - 1].add(dw.data.buffer);
         return adam(w, dw, config);
       };
-      const [reused, fresh] = trainTwice(make, { XTrain: X, yTrain: y, XVal: X, yVal: y }, {
-        updateRule, optimConfig: { learningRate: 1e-2 }, batchSize: 16, numEpochs: 3, seed: 4,
-      }, () => buffers.push(new Set()));
-      for (const key of Object.keys(fresh)) expect(sameBits(reused[key].data, fresh[key].data), key).toBe(true);
+      const [reused, fresh] = trainTwice(
+        make,
+        { XTrain: X, yTrain: y, XVal: X, yVal: y },
+        {
+          updateRule,
+          optimConfig: { learningRate: 1e-2 },
+          batchSize: 16,
+          numEpochs: 3,
+          seed: 4,
+        },
+        () => buffers.push(new Set()),
+      );
+      for (const key of Object.keys(fresh))
+        expect(sameBits(reused[key].data, fresh[key].data), key).toBe(true);
       expect(buffers[0].size).toBeLessThanOrEqual(2); // 9 iterations x 10 gradients in one or two blocks
       expect(buffers[1].size).toBe(9 * 10); // without step memory: a fresh array each
     });
@@ -242,16 +393,32 @@ describe('Solver with step memory', () => {
     const backend = setBackend('wasm') as unknown as { memory: { buffer: { byteLength: number } } };
     const X = Tensor.randn([64, 1, 12, 12], { seed: 1 });
     const y = Array.from({ length: 64 }, (_, i) => i % 10);
-    const train = () => new Solver(new ThreeLayerConvNet({ inputDim: [1, 12, 12], numFilters: 8, filterSize: 3, hiddenDim: 20, seed: 2 }),
-      { XTrain: X, yTrain: y }, { batchSize: 32, numEpochs: 1, metric: 'none', verbose: false, seed: 3 }).train();
+    const train = () =>
+      new Solver(
+        new ThreeLayerConvNet({
+          inputDim: [1, 12, 12],
+          numFilters: 8,
+          filterSize: 3,
+          hiddenDim: 20,
+          seed: 2,
+        }),
+        { XTrain: X, yTrain: y },
+        { batchSize: 32, numEpochs: 1, metric: 'none', verbose: false, seed: 3 },
+      ).train();
     const first = train();
     const size = backend.memory.buffer.byteLength;
     for (let i = 0; i < 5; i++) train();
     // checkAccuracy runs its batches in step memory too, and gives it back
     const accuracies = Array.from({ length: 5 }, () => first.checkAccuracy(X, y, null, 16));
     expect(backend.memory.buffer.byteLength).toBe(size);
-    const plain = Object.assign(Object.create(ThreeLayerConvNet.prototype), first.model, { reusesStepMemory: false });
-    const want = new Solver(plain, { XTrain: X, yTrain: y }, { metric: 'none', verbose: false }).checkAccuracy(X, y, null, 16);
+    const plain = Object.assign(Object.create(ThreeLayerConvNet.prototype), first.model, {
+      reusesStepMemory: false,
+    });
+    const want = new Solver(
+      plain,
+      { XTrain: X, yTrain: y },
+      { metric: 'none', verbose: false },
+    ).checkAccuracy(X, y, null, 16);
     expect(accuracies).toEqual(Array(5).fill(want));
   });
 
@@ -260,21 +427,53 @@ describe('Solver with step memory', () => {
     const X = Tensor.randn([30, 12], { seed: 2 });
     const y = Array.from({ length: 30 }, (_, i) => i % 3);
     const [a, b] = trainTwice(
-      () => new FullyConnectedNet({ inputDim: 12, hiddenDims: [10, 8], numClasses: 3, normalization: 'batchnorm', dropout: 0.3, seed: 5 }),
+      () =>
+        new FullyConnectedNet({
+          inputDim: 12,
+          hiddenDims: [10, 8],
+          numClasses: 3,
+          normalization: 'batchnorm',
+          dropout: 0.3,
+          seed: 5,
+        }),
       { XTrain: X, yTrain: y, XVal: X, yVal: y },
-      { updateRule: 'sgdMomentum', optimConfig: { learningRate: 1e-2 }, batchSize: 8, numEpochs: 2, seed: 6 },
+      {
+        updateRule: 'sgdMomentum',
+        optimConfig: { learningRate: 1e-2 },
+        batchSize: 8,
+        numEpochs: 2,
+        seed: 6,
+      },
     );
     for (const key of Object.keys(b)) expect(sameBits(a[key].data, b[key].data), key).toBe(true);
 
     const wordToIdx = { '<NULL>': 0, '<START>': 1, '<END>': 2, a: 3, b: 4 };
-    const captions = Tensor.from(Array.from({ length: 10 * 5 }, (_, i) => [1, 3 + (i % 2), 4, 2, 0][i % 5]), [10, 5], 'int32');
+    const captions = Tensor.from(
+      Array.from({ length: 10 * 5 }, (_, i) => [1, 3 + (i % 2), 4, 2, 0][i % 5]),
+      [10, 5],
+      'int32',
+    );
     const feats = Tensor.randn([10, 6], { seed: 7 });
     const [c, d] = trainTwice(
-      () => new CaptioningRNN({ wordToIdx, inputDim: 6, wordvecDim: 4, hiddenDim: 5, cellType: 'lstm', seed: 8 }),
+      () =>
+        new CaptioningRNN({
+          wordToIdx,
+          inputDim: 6,
+          wordvecDim: 4,
+          hiddenDim: 5,
+          cellType: 'lstm',
+          seed: 8,
+        }),
       { XTrain: feats, yTrain: captions },
-      { updateRule: 'adam', optimConfig: { learningRate: 1e-2 }, batchSize: 4, numEpochs: 2, metric: 'none', seed: 9 },
+      {
+        updateRule: 'adam',
+        optimConfig: { learningRate: 1e-2 },
+        batchSize: 4,
+        numEpochs: 2,
+        metric: 'none',
+        seed: 9,
+      },
     );
     for (const key of Object.keys(d)) expect(sameBits(c[key].data, d[key].data), key).toBe(true);
   });
 });
-

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { relError } from '../../src/gradcheck/index.js';
 import {
-  leakyReluBackward, leakyReluForward, reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward,
+  leakyReluBackward,
+  leakyReluForward,
+  reluBackward,
+  reluForward,
+  sigmoidBackward,
+  sigmoidForward,
+  tanhBackward,
+  tanhForward,
 } from '../../src/layers/index.js';
 import { Tensor, type FloatTensor } from '../../src/tensor/index.js';
 import { fixture, fromFixture, numericGrad, randn64, snapshot } from '../helpers.js';
@@ -16,9 +23,18 @@ interface Pair {
 }
 const pairs: Record<string, Pair> = {
   relu: { forward: reluForward as Pair['forward'], backward: reluBackward as Pair['backward'] },
-  leakyRelu: { forward: ((x: Tensor) => leakyReluForward(x)) as Pair['forward'], backward: leakyReluBackward as Pair['backward'] },
-  leakyRelu02: { forward: ((x: Tensor) => leakyReluForward(x, 0.2)) as Pair['forward'], backward: leakyReluBackward as Pair['backward'] },
-  sigmoid: { forward: sigmoidForward as Pair['forward'], backward: sigmoidBackward as Pair['backward'] },
+  leakyRelu: {
+    forward: ((x: Tensor) => leakyReluForward(x)) as Pair['forward'],
+    backward: leakyReluBackward as Pair['backward'],
+  },
+  leakyRelu02: {
+    forward: ((x: Tensor) => leakyReluForward(x, 0.2)) as Pair['forward'],
+    backward: leakyReluBackward as Pair['backward'],
+  },
+  sigmoid: {
+    forward: sigmoidForward as Pair['forward'],
+    backward: sigmoidBackward as Pair['backward'],
+  },
   tanh: { forward: tanhForward as Pair['forward'], backward: tanhBackward as Pair['backward'] },
 };
 
@@ -26,7 +42,8 @@ describe('activations', () => {
   for (const [name, { forward, backward }] of Object.entries(pairs)) {
     it(`${name}: matches PyTorch values, including |x| up to 800 (float64)`, () => {
       const ref = cases[name];
-      const x = fromFixture(ref.x), dout = fromFixture(ref.dout);
+      const x = fromFixture(ref.x),
+        dout = fromFixture(ref.dout);
       const { out, cache } = forward(x);
       expect(relError(out, ref.out.data)).toBeLessThan(1e-12);
       expect([...out.data].every(Number.isFinite)).toBe(true);
@@ -45,7 +62,12 @@ describe('activations', () => {
       expect(unchanged()).toBe(true);
       expect(dx).not.toBe(dout);
       expect(out.shape).toEqual([4, 5]);
-      expect(relError(dx, numericGrad((t) => forward(t).out, x, dout))).toBeLessThan(1e-7);
+      expect(
+        relError(
+          dx,
+          numericGrad((t) => forward(t).out, x, dout),
+        ),
+      ).toBeLessThan(1e-7);
     });
   }
 
@@ -57,7 +79,8 @@ describe('activations', () => {
   });
 
   it('relu backward gives 0 at x = 0 and never writes into dout', () => {
-    const x = Tensor.from([-1, 0, 2], [3], 'float64'), dout = Tensor.from([1, 1, 1], [3], 'float64');
+    const x = Tensor.from([-1, 0, 2], [3], 'float64'),
+      dout = Tensor.from([1, 1, 1], [3], 'float64');
     const { dx } = reluBackward(dout, reluForward(x).cache);
     expect([...dx.data]).toEqual([0, 0, 1]);
     expect([...dout.data]).toEqual([1, 1, 1]);
@@ -65,7 +88,11 @@ describe('activations', () => {
 
   it('rejects a dout of the wrong shape or a non-float input', () => {
     const { cache } = reluForward(Tensor.zeros([2, 3]));
-    expect(() => reluBackward(Tensor.zeros([3, 2]), cache)).toThrow('reluBackward: dout has shape [3,2] but the forward input was [2,3]');
-    expect(() => tanhForward(Tensor.zeros([2], 'int32'))).toThrow('tanhForward: x has dtype int32 but must be float32 or float64');
+    expect(() => reluBackward(Tensor.zeros([3, 2]), cache)).toThrow(
+      'reluBackward: dout has shape [3,2] but the forward input was [2,3]',
+    );
+    expect(() => tanhForward(Tensor.zeros([2], 'int32'))).toThrow(
+      'tanhForward: x has dtype int32 but must be float32 or float64',
+    );
   });
 });

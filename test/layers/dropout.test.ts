@@ -14,7 +14,8 @@ describe('dropout: statistics of the mask (seeded, so the tests are reproducible
   // n = 200 000 units. The fraction dropped is Binomial(n, p)/n with standard deviation
   // √(p(1 − p)/n) ≤ 0.0012; the mean of out for x = 1 has standard deviation √(p/((1 − p)n)) ≤ 0.0048
   // (p ≤ 0.9). The tolerances are 5 standard deviations.
-  const n = 200_000, x = Tensor.full([400, 500], 1, 'float64');
+  const n = 200_000,
+    x = Tensor.full([400, 500], 1, 'float64');
   for (const p of [0.1, 0.5, 0.9]) {
     it(`p = ${p}: drops a fraction p and keeps the expected value (inverted scaling)`, () => {
       const { out } = dropoutForward(x, { p, mode: 'train', seed: 123 });
@@ -80,23 +81,32 @@ describe('dropout: modes, seeds and generators', () => {
     const rng = new Rng(5);
     const first = dropoutForward(x, { p: 0.5, mode: 'train', rng }).out;
     const second = dropoutForward(x, { p: 0.5, mode: 'train', rng }).out;
-    expect([...first.data]).toEqual([...dropoutForward(x, { p: 0.5, mode: 'train', seed: 5 }).out.data]);
+    expect([...first.data]).toEqual([
+      ...dropoutForward(x, { p: 0.5, mode: 'train', seed: 5 }).out.data,
+    ]);
     expect([...second.data]).not.toEqual([...first.data]);
   });
 });
 
 describe('dropout: backward', () => {
   it('matches centred differences for a fixed mask (float64)', () => {
-    const x = randn64([6, 7], 10), dout = randn64([6, 7], 11);
+    const x = randn64([6, 7], 10),
+      dout = randn64([6, 7], 11);
     const param: DropoutParam = { p: 0.4, mode: 'train', seed: 99 };
     const { cache } = dropoutForward(x, param);
     const { dx } = dropoutBackward(dout, cache);
-    expect(relError(dx, numericGrad((t) => dropoutForward(t, param).out, x, dout))).toBeLessThan(1e-7);
+    expect(
+      relError(
+        dx,
+        numericGrad((t) => dropoutForward(t, param).out, x, dout),
+      ),
+    ).toBeLessThan(1e-7);
     for (let i = 0; i < dx.size; i++) expect(dx.data[i] === 0).toBe(cache.mask!.data[i] === 0);
   });
 
   it('leaves x, dout and the cache untouched and keeps the dtype', () => {
-    const x = Tensor.randn([5, 4], { seed: 1 }), dout = Tensor.randn([5, 4], { seed: 2 });
+    const x = Tensor.randn([5, 4], { seed: 1 }),
+      dout = Tensor.randn([5, 4], { seed: 2 });
     const unchanged = snapshot(x, dout);
     const { out, cache } = dropoutForward(x, { p: 0.3, mode: 'train', seed: 1 });
     const mask = snapshot(cache.mask!);
@@ -111,15 +121,21 @@ describe('dropout: backward', () => {
 describe('dropout: errors', () => {
   const x = Tensor.zeros([2, 3], 'float64');
   it('names the function, argument and values', () => {
-    expect(() => dropoutForward(x, { p: 1.5, mode: 'train' })).toThrow('dropoutForward: dropoutParam.p must be <= 1, got 1.5');
-    expect(() => dropoutForward(x, { p: -0.1, mode: 'train' })).toThrow('dropoutForward: dropoutParam.p must be >= 0, got -0.1');
-    expect(() => dropoutForward(x, { p: NaN, mode: 'train' })).toThrow('dropoutForward: dropoutParam.p must be a finite number, got NaN');
+    expect(() => dropoutForward(x, { p: 1.5, mode: 'train' })).toThrow(
+      'dropoutForward: dropoutParam.p must be <= 1, got 1.5',
+    );
+    expect(() => dropoutForward(x, { p: -0.1, mode: 'train' })).toThrow(
+      'dropoutForward: dropoutParam.p must be >= 0, got -0.1',
+    );
+    expect(() => dropoutForward(x, { p: NaN, mode: 'train' })).toThrow(
+      'dropoutForward: dropoutParam.p must be a finite number, got NaN',
+    );
     expect(() => dropoutForward(x, { p: 0.5, mode: 'eval' as 'test' })).toThrow(
       "dropoutForward: dropoutParam.mode must be 'train' or 'test', got 'eval'",
     );
-    expect(() => dropoutForward(x, { prob: 0.5, mode: 'train' } as unknown as DropoutParam)).toThrow(
-      "dropoutForward: unknown option 'prob'",
-    );
+    expect(() =>
+      dropoutForward(x, { prob: 0.5, mode: 'train' } as unknown as DropoutParam),
+    ).toThrow("dropoutForward: unknown option 'prob'");
     expect(() => dropoutForward(x, { p: 0.5, mode: 'train', seed: 1, rng: new Rng(1) })).toThrow(
       'dropoutForward: give dropoutParam.seed or dropoutParam.rng, not both',
     );

@@ -9,7 +9,11 @@ type Case = { x: T; y: number[]; loss: number; dx: T };
 const cases = fixture<{ cases: Record<string, Case> }>('fc_layers').cases;
 
 describe('svmLoss and softmaxLoss', () => {
-  for (const [name, fn] of [['svm', svmLoss], ['softmax', softmaxLoss], ['softmaxLarge', softmaxLoss]] as const) {
+  for (const [name, fn] of [
+    ['svm', svmLoss],
+    ['softmax', softmaxLoss],
+    ['softmaxLarge', softmaxLoss],
+  ] as const) {
     it(`${name}: matches PyTorch loss and gradient (float64)`, () => {
       const ref = cases[name];
       const { loss, dx } = fn(fromFixture(ref.x), ref.y);
@@ -29,9 +33,13 @@ describe('svmLoss and softmaxLoss', () => {
     expect([...sm.dx.data]).toEqual([0.25, 0.25, -0.75, 0.25]);
   });
 
-  for (const [name, fn] of [['svm', svmLoss], ['softmax', softmaxLoss]] as const) {
+  for (const [name, fn] of [
+    ['svm', svmLoss],
+    ['softmax', softmaxLoss],
+  ] as const) {
     it(`${name}: gradient matches centred differences`, () => {
-      const x = randn64([7, 5], 21), y = [0, 4, 2, 2, 1, 3, 0];
+      const x = randn64([7, 5], 21),
+        y = [0, 4, 2, 2, 1, 3, 0];
       const unchanged = snapshot(x);
       const { dx } = fn(x, y);
       const num = evalNumericalGradient((t) => fn(t, y).loss, x);
@@ -42,7 +50,14 @@ describe('svmLoss and softmaxLoss', () => {
   }
 
   it('softmax stays finite for logits of ±1e4 and float32', () => {
-    const x = Tensor.from([[1e4, -1e4, 0], [-1e4, -1e4, -1e4]], undefined, 'float32');
+    const x = Tensor.from(
+      [
+        [1e4, -1e4, 0],
+        [-1e4, -1e4, -1e4],
+      ],
+      undefined,
+      'float32',
+    );
     const { loss, dx } = softmaxLoss(x, [1, 0]);
     expect(Number.isFinite(loss)).toBe(true);
     expect(loss).toBeCloseTo((2e4 + Math.log(3)) / 2, 1);
@@ -50,9 +65,17 @@ describe('svmLoss and softmaxLoss', () => {
   });
 
   it('rejects labels out of range, the wrong label count and non-2-D scores', () => {
-    expect(() => softmaxLoss(Tensor.zeros([3, 10]), [0, 12, 1])).toThrow('softmaxLoss: y[1] = 12 is outside [0, 10)');
-    expect(() => svmLoss(Tensor.zeros([3, 10]), [0, 1])).toThrow('svmLoss: y has shape [2] but the scores have 3 rows');
-    expect(() => softmaxLoss(Tensor.zeros([3]), [0, 1, 2])).toThrow('softmaxLoss: x has shape [3] but must be 2-D (N, C) scores');
-    expect(() => svmLoss(Tensor.zeros([2, 3]), Tensor.from([0, -1], [2], 'int32'))).toThrow('svmLoss: y[1] = -1 is outside [0, 3)');
+    expect(() => softmaxLoss(Tensor.zeros([3, 10]), [0, 12, 1])).toThrow(
+      'softmaxLoss: y[1] = 12 is outside [0, 10)',
+    );
+    expect(() => svmLoss(Tensor.zeros([3, 10]), [0, 1])).toThrow(
+      'svmLoss: y has shape [2] but the scores have 3 rows',
+    );
+    expect(() => softmaxLoss(Tensor.zeros([3]), [0, 1, 2])).toThrow(
+      'softmaxLoss: x has shape [3] but must be 2-D (N, C) scores',
+    );
+    expect(() => svmLoss(Tensor.zeros([2, 3]), Tensor.from([0, -1], [2], 'int32'))).toThrow(
+      'svmLoss: y[1] = -1 is outside [0, 3)',
+    );
   });
 });

@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { relError } from '../../src/gradcheck/index.js';
 import {
-  avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type PoolParam,
+  avgPoolBackward,
+  avgPoolForward,
+  maxPoolBackward,
+  maxPoolForward,
+  type PoolParam,
 } from '../../src/layers/pool.js';
 import { Tensor, type FloatTensor } from '../../src/tensor/index.js';
 import { fixture, fromFixture, numericGrad, randn64, snapshot } from '../helpers.js';
@@ -43,8 +47,13 @@ describe('pooling against torch.nn.functional.max_pool2d / avg_pool2d (float64 f
   for (const [kind, forward] of kinds) {
     it(`${kind}: outputs and dx match, including overlapping and tied windows`, () => {
       for (const c of cases) {
-        const x = fromFixture(c.x), dout = fromFixture(c.dout);
-        const { out, backward } = forward(x, { poolHeight: c.poolHeight, poolWidth: c.poolWidth, stride: c.stride });
+        const x = fromFixture(c.x),
+          dout = fromFixture(c.dout);
+        const { out, backward } = forward(x, {
+          poolHeight: c.poolHeight,
+          poolWidth: c.poolWidth,
+          stride: c.stride,
+        });
         expect(out.shape).toEqual(c[kind].out.shape);
         expect(relError(out, fromFixture(c[kind].out))).toBeLessThan(1e-12);
         expect(relError(backward(dout), fromFixture(c[kind].dx))).toBeLessThan(1e-12);
@@ -68,7 +77,12 @@ describe('pooling gradients match centred differences (float64)', () => {
         const { out, backward } = forward(x, param);
         const dout = randn64(out.shape, 10 + i);
         const dx = backward(dout);
-        expect(relError(dx, numericGrad((t) => forward(t, param).out, x, dout))).toBeLessThan(1e-7);
+        expect(
+          relError(
+            dx,
+            numericGrad((t) => forward(t, param).out, x, dout),
+          ),
+        ).toBeLessThan(1e-7);
       });
     });
   }
@@ -91,12 +105,12 @@ describe('pooling errors name the function, argument and shapes', () => {
     expect(() => avgPoolForward(x, { poolHeight: 2, poolWidth: 2, stride: 1.5 })).toThrow(
       'avgPoolForward: stride must be an integer, got 1.5',
     );
-    expect(() => maxPoolForward(x, { poolHeight: 2, poolWdth: 2, stride: 2 } as unknown as PoolParam)).toThrow(
-      "maxPoolForward: unknown option 'poolWdth' (did you mean 'poolWidth'?)",
-    );
-    expect(() => maxPoolForward(Tensor.zeros([3, 4, 5]), { poolHeight: 2, poolWidth: 2, stride: 2 })).toThrow(
-      'maxPoolForward: x has shape [3,4,5] but must be 4-D (N, C, H, W)',
-    );
+    expect(() =>
+      maxPoolForward(x, { poolHeight: 2, poolWdth: 2, stride: 2 } as unknown as PoolParam),
+    ).toThrow("maxPoolForward: unknown option 'poolWdth' (did you mean 'poolWidth'?)");
+    expect(() =>
+      maxPoolForward(Tensor.zeros([3, 4, 5]), { poolHeight: 2, poolWidth: 2, stride: 2 }),
+    ).toThrow('maxPoolForward: x has shape [3,4,5] but must be 4-D (N, C, H, W)');
   });
   it('rejects a dout that does not fit the forward output', () => {
     const { cache } = maxPoolForward(x, { poolHeight: 2, poolWidth: 2, stride: 2 });
@@ -122,13 +136,18 @@ describe('pooling edge cases', () => {
     // A single peak shared by all four windows gets all four gradients.
     const peak = Tensor.from([0, 0, 0, 0, 5, 0, 0, 0, 0], [1, 1, 3, 3], 'float64');
     const shared = maxPoolForward(peak, { poolHeight: 2, poolWidth: 2, stride: 1 });
-    expect(Array.from(maxPoolBackward(Tensor.from([1, 2, 3, 4], [1, 1, 2, 2], 'float64'), shared.cache).dx.data))
-      .toEqual([0, 0, 0, 0, 10, 0, 0, 0, 0]);
+    expect(
+      Array.from(
+        maxPoolBackward(Tensor.from([1, 2, 3, 4], [1, 1, 2, 2], 'float64'), shared.cache).dx.data,
+      ),
+    ).toEqual([0, 0, 0, 0, 10, 0, 0, 0, 0]);
   });
 
   it('max pooling propagates NaN instead of hiding it', () => {
     const x = Tensor.from([1, NaN, 3, 2], [1, 1, 2, 2], 'float64');
-    expect(Number.isNaN(maxPoolForward(x, { poolHeight: 2, poolWidth: 2, stride: 2 }).out.data[0])).toBe(true);
+    expect(
+      Number.isNaN(maxPoolForward(x, { poolHeight: 2, poolWidth: 2, stride: 2 }).out.data[0]),
+    ).toBe(true);
   });
 
   it('average pooling spreads dout evenly, overlaps included', () => {
@@ -149,15 +168,24 @@ describe('pooling edge cases', () => {
 
   it('never modifies x, dout or the cache, and returns fresh gradients', () => {
     for (const [, forward] of kinds) {
-      const x = randn64([2, 2, 5, 5], 1), same = snapshot(x);
+      const x = randn64([2, 2, 5, 5], 1),
+        same = snapshot(x);
       const { out, cache, backward } = forward(x, { poolHeight: 3, poolWidth: 2, stride: 1 });
-      const dout = randn64(out.shape, 2), sameDout = snapshot(dout);
-      const before = JSON.stringify(cache, (k, v) => (k === 'x' ? undefined : v instanceof Int32Array ? Array.from(v) : v));
-      const first = backward(dout), second = backward(dout);
+      const dout = randn64(out.shape, 2),
+        sameDout = snapshot(dout);
+      const before = JSON.stringify(cache, (k, v) =>
+        k === 'x' ? undefined : v instanceof Int32Array ? Array.from(v) : v,
+      );
+      const first = backward(dout),
+        second = backward(dout);
       expect(first).not.toBe(second);
       expect(relError(first, second)).toBe(0);
       expect(same() && sameDout()).toBe(true);
-      expect(JSON.stringify(cache, (k, v) => (k === 'x' ? undefined : v instanceof Int32Array ? Array.from(v) : v))).toBe(before);
+      expect(
+        JSON.stringify(cache, (k, v) =>
+          k === 'x' ? undefined : v instanceof Int32Array ? Array.from(v) : v,
+        ),
+      ).toBe(before);
     }
   });
 });
@@ -174,7 +202,14 @@ describe('the unrolled 2x2 stride-2 max pool agrees with the general scan', () =
     const values = [NaN, Infinity, -Infinity, -0, 0, NaN, Infinity];
     for (let i = 0; i < special.size; i += 3) special.data[i] = values[(i / 3) % values.length];
     const f32 = Tensor.from(randn64([2, 2, 5, 5], 23).data, [2, 2, 5, 5], 'float32');
-    return [ints, relu, special, f32, Tensor.full([1, 1, 4, 4], NaN, 'float64'), randn64([4, 3, 10, 11], 24)];
+    return [
+      ints,
+      relu,
+      special,
+      f32,
+      Tensor.full([1, 1, 4, 4], NaN, 'float64'),
+      randn64([4, 3, 10, 11], 24),
+    ];
   }
   /**
    * x with a filler row and column after every 2x2 window: (N, C, H, W) => (N, C, 3·Hout, 3·Wout),
@@ -183,14 +218,19 @@ describe('the unrolled 2x2 stride-2 max pool agrees with the general scan', () =
    */
   type At = (n: number, c: number, h: number, w: number) => number; // index in the spaced-out copy
   function spacedOut(x: FloatTensor): { spaced: FloatTensor; at: At } {
-    const [N, C, H, W] = x.shape, Hout = Math.floor(H / 2), Wout = Math.floor(W / 2), Hs = 3 * Hout, Ws = 3 * Wout;
+    const [N, C, H, W] = x.shape,
+      Hout = Math.floor(H / 2),
+      Wout = Math.floor(W / 2),
+      Hs = 3 * Hout,
+      Ws = 3 * Wout;
     const spaced = Tensor.full([N, C, Hs, Ws], 1e30, x.dtype); // fillers never enter a window
     const at: At = (n, c, h, w) =>
       ((n * C + c) * Hs + 3 * Math.floor(h / 2) + (h % 2)) * Ws + 3 * Math.floor(w / 2) + (w % 2);
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
         for (let h = 0; h < 2 * Hout; h++) {
-          for (let w = 0; w < 2 * Wout; w++) spaced.data[at(n, c, h, w)] = x.data[((n * C + c) * H + h) * W + w];
+          for (let w = 0; w < 2 * Wout; w++)
+            spaced.data[at(n, c, h, w)] = x.data[((n * C + c) * H + h) * W + w];
         }
       }
     }
@@ -199,13 +239,15 @@ describe('the unrolled 2x2 stride-2 max pool agrees with the general scan', () =
   it('same outputs (NaN and -0 included) and the same dx as the general loop', () => {
     for (const x of hardInputs()) {
       const [N, C, H, W] = x.shape;
-      const fast = maxPoolForward(x, pp), { spaced, at } = spacedOut(x);
+      const fast = maxPoolForward(x, pp),
+        { spaced, at } = spacedOut(x);
       const scan = maxPoolForward(spaced, { poolHeight: 2, poolWidth: 2, stride: 3 });
       expect(fast.out.shape).toEqual(scan.out.shape);
       expect(Array.from(fast.out.data).every((v, i) => Object.is(v, scan.out.data[i]))).toBe(true);
       expect(fast.cache.argmax).toBeUndefined(); // the 2x2 backward finds the maxima again from x
       const dout = Tensor.randn(fast.out.shape, { seed: 25, dtype: x.dtype });
-      const dx = maxPoolBackward(dout, fast.cache).dx, dxScan = maxPoolBackward(dout, scan.cache).dx;
+      const dx = maxPoolBackward(dout, fast.cache).dx,
+        dxScan = maxPoolBackward(dout, scan.cache).dx;
       const moved = new Array<number>(x.size).fill(0); // dxScan brought back to x's positions
       for (let n = 0; n < N; n++) {
         for (let c = 0; c < C; c++) {
@@ -222,19 +264,31 @@ describe('the unrolled 2x2 stride-2 max pool agrees with the general scan', () =
     }
   });
   it('ties keep the first maximum in row-major order, and the first NaN wins', () => {
-    const x = Tensor.from([1, 1, 1, 1, 0, 2, 2, 0, NaN, 5, NaN, 1, 3, NaN, 3, NaN], [4, 1, 2, 2], 'float64');
+    const x = Tensor.from(
+      [1, 1, 1, 1, 0, 2, 2, 0, NaN, 5, NaN, 1, 3, NaN, 3, NaN],
+      [4, 1, 2, 2],
+      'float64',
+    );
     const { out, cache } = maxPoolForward(x, pp);
     expect(Array.from(out.data)).toEqual([1, 2, NaN, NaN]);
     const { dx } = maxPoolBackward(Tensor.from([1, 2, 3, 4], [4, 1, 1, 1], 'float64'), cache);
     expect(Array.from(dx.data)).toEqual([1, 0, 0, 0, 0, 2, 0, 0, 3, 0, 0, 0, 0, 4, 0, 0]); // windows' cells 0, 1, 0, 1
   });
   it('each window sends its gradient to exactly one input, one holding the window maximum', () => {
-    const x = randn64([2, 2, 6, 6], 26), { out } = maxPoolForward(x, pp), [, , Hout, Wout] = out.shape;
-    const dout = Tensor.from(Array.from({ length: out.size }, (_, i) => i + 1), out.shape, 'float64');
+    const x = randn64([2, 2, 6, 6], 26),
+      { out } = maxPoolForward(x, pp),
+      [, , Hout, Wout] = out.shape;
+    const dout = Tensor.from(
+      Array.from({ length: out.size }, (_, i) => i + 1),
+      out.shape,
+      'float64',
+    );
     const dx = maxPoolBackward(dout, maxPoolForward(x, pp).cache).dx;
     for (let plane = 0; plane < 4; plane++) {
       for (let o = 0; o < Hout * Wout; o++) {
-        const ho = Math.floor(o / Wout), wo = o % Wout, outAt = plane * Hout * Wout + o;
+        const ho = Math.floor(o / Wout),
+          wo = o % Wout,
+          outAt = plane * Hout * Wout + o;
         const cells = [0, 1, 6, 7].map((d) => plane * 36 + 2 * ho * 6 + 2 * wo + d);
         const hit = cells.filter((i) => dx.data[i] !== 0);
         expect(hit.length).toBe(1);

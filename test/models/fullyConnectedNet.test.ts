@@ -1,20 +1,41 @@
 import { describe, expect, it } from 'vitest';
 import { evalNumericalGradient, relError } from '../../src/gradcheck/index.js';
-import { FullyConnectedNet, type FullyConnectedNetOptions, type Normalization } from '../../src/models/fullyConnectedNet.js';
+import {
+  FullyConnectedNet,
+  type FullyConnectedNetOptions,
+  type Normalization,
+} from '../../src/models/fullyConnectedNet.js';
 import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
 import { accuracy, fixture, fromFixture, snapshot } from '../helpers.js';
 
 type T = { shape: number[]; data: number[] };
 interface NetCase {
-  normalization: Normalization; hiddenDims: number[]; inputDim: number; numClasses: number; reg: number;
-  X: T; y: number[]; params: Record<string, T>; loss: number; grads: Record<string, T>;
-  runningAfter: Record<string, T>; testScores: T;
+  normalization: Normalization;
+  hiddenDims: number[];
+  inputDim: number;
+  numClasses: number;
+  reg: number;
+  X: T;
+  y: number[];
+  params: Record<string, T>;
+  loss: number;
+  grads: Record<string, T>;
+  runningAfter: Record<string, T>;
+  testScores: T;
 }
 const ref = fixture<{ cases: NetCase[] }>('fc_net');
 
-function toyBatch(N: number, D: number, C: number, seed: number): { X: FloatTensor; y: Int32Array } {
+function toyBatch(
+  N: number,
+  D: number,
+  C: number,
+  seed: number,
+): { X: FloatTensor; y: Int32Array } {
   const rng = new Rng(seed);
-  return { X: Tensor.randn([N, D], { rng, dtype: 'float64' }), y: Int32Array.from({ length: N }, () => rng.int(C)) };
+  return {
+    X: Tensor.randn([N, D], { rng, dtype: 'float64' }),
+    y: Int32Array.from({ length: N }, () => rng.int(C)),
+  };
 }
 
 /**
@@ -23,12 +44,20 @@ function toyBatch(N: number, D: number, C: number, seed: number): { X: FloatTens
  * noise of a centred difference (≈ eps·|loss|/h ≈ 1e-11 here) on a near-zero gradient entry
  * (a dropped or dead unit, a bias in front of batch norm) into a spurious large "relative" error.
  */
-function scaledError(a: Tensor | ArrayLike<number>, b: Tensor | ArrayLike<number>, floor: number): number {
-  const x = a instanceof Tensor ? a.data : a, z = b instanceof Tensor ? b.data : b;
+function scaledError(
+  a: Tensor | ArrayLike<number>,
+  b: Tensor | ArrayLike<number>,
+  floor: number,
+): number {
+  const x = a instanceof Tensor ? a.data : a,
+    z = b instanceof Tensor ? b.data : b;
   expect(x.length).toBe(z.length);
   let worst = 0;
   for (let i = 0; i < x.length; i++) {
-    worst = Math.max(worst, Math.abs(x[i] - z[i]) / Math.max(floor, Math.abs(x[i]) + Math.abs(z[i])));
+    worst = Math.max(
+      worst,
+      Math.abs(x[i] - z[i]) / Math.max(floor, Math.abs(x[i]) + Math.abs(z[i])),
+    );
   }
   return Number.isNaN(worst) ? Infinity : worst;
 }
@@ -44,7 +73,8 @@ function gradErrors(model: FullyConnectedNet, X: Tensor, y: Int32Array): Record<
   if (state) model.rng!.setState(state);
   const { grads } = model.loss(X, y);
   const errors: Record<string, number> = {};
-  for (const [k, p] of Object.entries(model.params)) errors[k] = scaledError(grads[k], evalNumericalGradient(lossAt, p), 1e-3);
+  for (const [k, p] of Object.entries(model.params))
+    errors[k] = scaledError(grads[k], evalNumericalGradient(lossAt, p), 1e-3);
   return errors;
 }
 
@@ -52,8 +82,13 @@ describe('FullyConnectedNet: PyTorch reference values (float64)', () => {
   ref.cases.forEach((c, i) => {
     it(`case ${i}: normalization ${c.normalization}, hiddenDims [${c.hiddenDims}], reg ${c.reg}`, () => {
       const model = new FullyConnectedNet({
-        inputDim: c.inputDim, hiddenDims: c.hiddenDims, numClasses: c.numClasses, reg: c.reg,
-        normalization: c.normalization, dtype: 'float64', seed: 0,
+        inputDim: c.inputDim,
+        hiddenDims: c.hiddenDims,
+        numClasses: c.numClasses,
+        reg: c.reg,
+        normalization: c.normalization,
+        dtype: 'float64',
+        seed: 0,
       });
       expect(Object.keys(model.params).sort()).toEqual(Object.keys(c.params).sort());
       for (const [k, v] of Object.entries(c.params)) model.params[k].data.set(v.data);
@@ -62,9 +97,11 @@ describe('FullyConnectedNet: PyTorch reference values (float64)', () => {
       expect(relError(loss, c.loss)).toBeLessThan(1e-12);
       // b_i in front of batch norm has a zero gradient (the batch mean removes it): both sides are
       // rounding residue ~1e-17 there, so entries below 1e-6 are compared absolutely
-      for (const [k, g] of Object.entries(c.grads)) expect(scaledError(grads[k], g.data, 1e-6), k).toBeLessThan(1e-9);
+      for (const [k, g] of Object.entries(c.grads))
+        expect(scaledError(grads[k], g.data, 1e-6), k).toBeLessThan(1e-9);
       expect(Object.keys(model.buffers).sort()).toEqual(Object.keys(c.runningAfter).sort());
-      for (const [k, r] of Object.entries(c.runningAfter)) expect(relError(model.buffers[k], r.data), k).toBeLessThan(1e-12);
+      for (const [k, r] of Object.entries(c.runningAfter))
+        expect(relError(model.buffers[k], r.data), k).toBeLessThan(1e-12);
       expect(relError(model.loss(X), c.testScores.data)).toBeLessThan(1e-10);
     });
   });
@@ -72,7 +109,14 @@ describe('FullyConnectedNet: PyTorch reference values (float64)', () => {
 
 describe('FullyConnectedNet: whole-model gradient checks (float64)', () => {
   const { X, y } = toyBatch(4, 5, 3, 1);
-  const base: FullyConnectedNetOptions = { inputDim: 5, hiddenDims: [6, 4], numClasses: 3, weightScale: 0.7, dtype: 'float64', seed: 2 };
+  const base: FullyConnectedNetOptions = {
+    inputDim: 5,
+    hiddenDims: [6, 4],
+    numClasses: 3,
+    weightScale: 0.7,
+    dtype: 'float64',
+    seed: 2,
+  };
   const cases: Array<[string, FullyConnectedNetOptions]> = [
     ['no normalisation, reg 0', {}],
     ['no normalisation, reg 0.3', { reg: 0.3 }],
@@ -84,7 +128,8 @@ describe('FullyConnectedNet: whole-model gradient checks (float64)', () => {
   for (const [name, extra] of cases) {
     it(name, () => {
       const model = new FullyConnectedNet({ ...base, ...extra });
-      for (const [k, err] of Object.entries(gradErrors(model, X, y))) expect(err, k).toBeLessThan(1e-7);
+      for (const [k, err] of Object.entries(gradErrors(model, X, y)))
+        expect(err, k).toBeLessThan(1e-7);
     });
   }
 });
@@ -94,14 +139,21 @@ describe('FullyConnectedNet: training and modes', () => {
     it(`a 3-layer net (${normalization ?? 'no normalisation'}) overfits 50 samples`, () => {
       const { X, y } = toyBatch(50, 20, 10, 11); // random labels: only memorising can fit them
       const model = new FullyConnectedNet({
-        inputDim: 20, hiddenDims: [100, 100], numClasses: 10, weightScale: 0.1, normalization, dtype: 'float64', seed: 3,
+        inputDim: 20,
+        hiddenDims: [100, 100],
+        numClasses: 10,
+        weightScale: 0.1,
+        normalization,
+        dtype: 'float64',
+        seed: 3,
       });
       const first = model.loss(X, y).loss;
       let last = first;
       for (let step = 0; step < 100; step++) {
         const { loss, grads } = model.loss(X, y);
         last = loss;
-        for (const [k, p] of Object.entries(model.params)) for (let i = 0; i < p.size; i++) p.data[i] -= 0.2 * grads[k].data[i];
+        for (const [k, p] of Object.entries(model.params))
+          for (let i = 0; i < p.size; i++) p.data[i] -= 0.2 * grads[k].data[i];
       }
       expect(last).toBeLessThan(0.05 * first);
       if (normalization === 'batchnorm') {
@@ -114,9 +166,20 @@ describe('FullyConnectedNet: training and modes', () => {
 
   it('test mode uses no dropout, leaves the running statistics alone and does not draw from rng', () => {
     const { X, y } = toyBatch(8, 5, 3, 4);
-    const model = new FullyConnectedNet({ inputDim: 5, hiddenDims: [7], numClasses: 3, dropout: 0.5, normalization: 'batchnorm', dtype: 'float64', seed: 1 });
-    const mean = model.buffers.runningMean1, rngState = model.rng!.getState(), unchanged = snapshot(X);
-    const a = model.loss(X), b = model.loss(X);
+    const model = new FullyConnectedNet({
+      inputDim: 5,
+      hiddenDims: [7],
+      numClasses: 3,
+      dropout: 0.5,
+      normalization: 'batchnorm',
+      dtype: 'float64',
+      seed: 1,
+    });
+    const mean = model.buffers.runningMean1,
+      rngState = model.rng!.getState(),
+      unchanged = snapshot(X);
+    const a = model.loss(X),
+      b = model.loss(X);
     expect([...a.data]).toEqual([...b.data]);
     expect([...mean.data].every((v) => v === 0)).toBe(true);
     expect(model.rng!.getState()).toEqual(rngState);
@@ -129,20 +192,52 @@ describe('FullyConnectedNet: training and modes', () => {
 
   it('dropout draws fresh masks on every train call from the model rng, reproducibly per seed', () => {
     const { X, y } = toyBatch(8, 5, 3, 4);
-    const opts: FullyConnectedNetOptions = { inputDim: 5, hiddenDims: [20], numClasses: 3, dropout: 0.5, dtype: 'float64', seed: 9 };
-    const m1 = new FullyConnectedNet(opts), m2 = new FullyConnectedNet(opts);
-    const l1 = [m1.loss(X, y).loss, m1.loss(X, y).loss], l2 = [m2.loss(X, y).loss, m2.loss(X, y).loss];
+    const opts: FullyConnectedNetOptions = {
+      inputDim: 5,
+      hiddenDims: [20],
+      numClasses: 3,
+      dropout: 0.5,
+      dtype: 'float64',
+      seed: 9,
+    };
+    const m1 = new FullyConnectedNet(opts),
+      m2 = new FullyConnectedNet(opts);
+    const l1 = [m1.loss(X, y).loss, m1.loss(X, y).loss],
+      l2 = [m2.loss(X, y).loss, m2.loss(X, y).loss];
     expect(l1).toEqual(l2);
     expect(l1[0]).not.toBe(l1[1]);
   });
 
   it('initialises as documented and describes itself', () => {
-    const model = new FullyConnectedNet({ inputDim: 30, hiddenDims: [200, 40], numClasses: 10, normalization: 'batchnorm', seed: 1 });
-    expect(Object.keys(model.params)).toEqual(['W1', 'b1', 'gamma1', 'beta1', 'W2', 'b2', 'gamma2', 'beta2', 'W3', 'b3']);
-    expect(Object.keys(model.buffers)).toEqual(['runningMean1', 'runningVar1', 'runningMean2', 'runningVar2']);
+    const model = new FullyConnectedNet({
+      inputDim: 30,
+      hiddenDims: [200, 40],
+      numClasses: 10,
+      normalization: 'batchnorm',
+      seed: 1,
+    });
+    expect(Object.keys(model.params)).toEqual([
+      'W1',
+      'b1',
+      'gamma1',
+      'beta1',
+      'W2',
+      'b2',
+      'gamma2',
+      'beta2',
+      'W3',
+      'b3',
+    ]);
+    expect(Object.keys(model.buffers)).toEqual([
+      'runningMean1',
+      'runningVar1',
+      'runningMean2',
+      'runningVar2',
+    ]);
     expect(model.params.W1.shape).toEqual([30, 200]);
     expect(model.params.W1.dtype).toBe('float32');
-    const w = model.params.W1.data, std = Math.sqrt(Array.from(w).reduce((s, v) => s + v * v, 0) / w.length);
+    const w = model.params.W1.data,
+      std = Math.sqrt(Array.from(w).reduce((s, v) => s + v * v, 0) / w.length);
     expect(Math.abs(std - 1e-2)).toBeLessThan(1e-3); // 6000 draws of 1e-2·N(0, 1)
     expect(model.params.b2.data.every((v) => v === 0)).toBe(true);
     expect(model.params.gamma2.data.every((v) => v === 1)).toBe(true);
@@ -150,9 +245,22 @@ describe('FullyConnectedNet: training and modes', () => {
     expect(model.rng).toBeUndefined();
     expect(model.config).toEqual({
       type: 'FullyConnectedNet',
-      options: { inputDim: 30, hiddenDims: [200, 40], numClasses: 10, normalization: 'batchnorm', seed: 1 },
+      options: {
+        inputDim: 30,
+        hiddenDims: [200, 40],
+        numClasses: 10,
+        normalization: 'batchnorm',
+        seed: 1,
+      },
     });
-    const same = new FullyConnectedNet({ inputDim: 30, hiddenDims: [200, 40], numClasses: 10, normalization: 'batchnorm', seed: 1, dropout: 0.5 });
+    const same = new FullyConnectedNet({
+      inputDim: 30,
+      hiddenDims: [200, 40],
+      numClasses: 10,
+      normalization: 'batchnorm',
+      seed: 1,
+      dropout: 0.5,
+    });
     expect([...same.params.W2.data]).toEqual([...model.params.W2.data]); // dropout does not shift the weights
   });
 
@@ -160,16 +268,24 @@ describe('FullyConnectedNet: training and modes', () => {
     expect(() => new FullyConnectedNet({ hidden_dims: [3] } as never)).toThrow(
       "FullyConnectedNet: unknown option 'hidden_dims' (did you mean 'hiddenDims'?)",
     );
-    expect(() => new FullyConnectedNet({ dropout: 1 })).toThrow('FullyConnectedNet: dropout must be < 1, got 1');
+    expect(() => new FullyConnectedNet({ dropout: 1 })).toThrow(
+      'FullyConnectedNet: dropout must be < 1, got 1',
+    );
     expect(() => new FullyConnectedNet({ normalization: 'bn' as never })).toThrow(
       "FullyConnectedNet: normalization must be 'batchnorm', 'layernorm' or null, got 'bn'",
     );
-    expect(() => new FullyConnectedNet({ hiddenDims: [10, 0] })).toThrow('FullyConnectedNet: hiddenDims[1] must be >= 1, got 0');
+    expect(() => new FullyConnectedNet({ hiddenDims: [10, 0] })).toThrow(
+      'FullyConnectedNet: hiddenDims[1] must be >= 1, got 0',
+    );
     const model = new FullyConnectedNet({ inputDim: 6, hiddenDims: [4], numClasses: 3 });
-    expect(() => model.loss(Tensor.zeros([2, 5]))).toThrow('FullyConnectedNet.loss: X has shape [2,5] but inputDim is 6');
+    expect(() => model.loss(Tensor.zeros([2, 5]))).toThrow(
+      'FullyConnectedNet.loss: X has shape [2,5] but inputDim is 6',
+    );
     expect(() => model.loss(Tensor.zeros([2, 6], 'float64'))).toThrow(
       'FullyConnectedNet.loss: X has dtype float64 but the model is float32',
     );
-    expect(() => model.loss(Tensor.zeros([2, 2, 3]), [0, 3])).toThrow('softmaxLoss: y[1] = 3 is outside [0, 3)');
+    expect(() => model.loss(Tensor.zeros([2, 2, 3]), [0, 3])).toThrow(
+      'softmaxLoss: y[1] = 3 is outside [0, 3)',
+    );
   });
 });

@@ -3,9 +3,23 @@
 // built from them trains.
 import { describe, expect, it } from 'vitest';
 import { relError } from '../../src/gradcheck/index.js';
-import { avgPoolForward, convBackward, convForward, maxPoolForward, softmaxLoss } from '../../src/layers/index.js';
+import {
+  avgPoolForward,
+  convBackward,
+  convForward,
+  maxPoolForward,
+  softmaxLoss,
+} from '../../src/layers/index.js';
 import { evalNumericalGradient } from '../../src/gradcheck/index.js';
-import { AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../../src/nn/index.js';
+import {
+  AvgPool2d,
+  Conv2d,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+} from '../../src/nn/index.js';
 import { Rng, Tensor, type FloatDType } from '../../src/tensor/index.js';
 import { accuracy, adamSteps, numericGrad, randn64 } from '../helpers.js';
 
@@ -17,7 +31,9 @@ describe('Conv2d', () => {
     expect(conv.params.weight.dtype).toBe('float32');
     const k = 1 / Math.sqrt(3 * 5 * 3);
     expect(conv.params.weight.data.every((v) => Math.abs(v) <= k)).toBe(true);
-    expect(new Conv2d(3, 6, [5, 3], { seed: 1 }).params.weight.data).toEqual(conv.params.weight.data);
+    expect(new Conv2d(3, 6, [5, 3], { seed: 1 }).params.weight.data).toEqual(
+      conv.params.weight.data,
+    );
     expect(conv.toString()).toBe('Conv2d(3 -> 6, 5x3, stride 1, pad 0)');
     expect(Object.keys(conv.namedParams('0.'))).toEqual(['0.weight', '0.bias']);
   });
@@ -29,7 +45,8 @@ describe('Conv2d', () => {
     const ref = convForward(x, conv.params.weight, conv.params.bias, { stride: 2, pad: 1 });
     expect(relError(out, ref.out)).toBe(0);
     const dout = randn64(out.shape, 4);
-    const dx = conv.backward(dout), want = convBackward(dout, ref.cache);
+    const dx = conv.backward(dout),
+      want = convBackward(dout, ref.cache);
     expect(relError(dx, want.dx)).toBe(0);
     expect(relError(conv.grads.weight, want.dw)).toBe(0);
     expect(relError(conv.grads.bias, want.db)).toBe(0);
@@ -41,9 +58,24 @@ describe('Conv2d', () => {
     const dout = randn64(conv.forward(x).shape, 7);
     const dx = conv.backward(dout);
     const { weight, bias } = conv.grads;
-    expect(relError(dx, numericGrad((t) => conv.forward(t), x, dout))).toBeLessThan(1e-7);
-    expect(relError(weight, numericGrad(() => conv.forward(x), conv.params.weight, dout))).toBeLessThan(1e-7);
-    expect(relError(bias, numericGrad(() => conv.forward(x), conv.params.bias, dout))).toBeLessThan(1e-7);
+    expect(
+      relError(
+        dx,
+        numericGrad((t) => conv.forward(t), x, dout),
+      ),
+    ).toBeLessThan(1e-7);
+    expect(
+      relError(
+        weight,
+        numericGrad(() => conv.forward(x), conv.params.weight, dout),
+      ),
+    ).toBeLessThan(1e-7);
+    expect(
+      relError(
+        bias,
+        numericGrad(() => conv.forward(x), conv.params.bias, dout),
+      ),
+    ).toBeLessThan(1e-7);
   });
 
   it('bias: false keeps a zero bias with zero gradient', () => {
@@ -57,8 +89,12 @@ describe('Conv2d', () => {
 
   it('errors name the module and the argument', () => {
     expect(() => new Conv2d(3, 4, 0)).toThrow('Conv2d: kernelSize (height) must be >= 1, got 0');
-    expect(() => new Conv2d(3, 4, 3, { padding: 1 } as object)).toThrow("Conv2d: unknown option 'padding'");
-    expect(() => new Conv2d(3, 4, 3).backward(Tensor.zeros([1, 4, 1, 1]))).toThrow('Conv2d.backward: call forward first');
+    expect(() => new Conv2d(3, 4, 3, { padding: 1 } as object)).toThrow(
+      "Conv2d: unknown option 'padding'",
+    );
+    expect(() => new Conv2d(3, 4, 3).backward(Tensor.zeros([1, 4, 1, 1]))).toThrow(
+      'Conv2d.backward: call forward first',
+    );
     expect(() => new Conv2d(3, 4, 3).forward(Tensor.zeros([1, 2, 5, 5]))).toThrow(
       'convForward: w has shape [4,3,3,3] but x has 2 channels',
     );
@@ -84,9 +120,16 @@ describe('MaxPool2d and AvgPool2d', () => {
       expect(relError(out, layer(x, pool.poolParam).out)).toBe(0);
       const dout = randn64(out.shape, 2);
       // random inputs are tie-free, so max pooling is smooth at x
-      expect(relError(pool.backward(dout), numericGrad((t) => pool.forward(t), x, dout))).toBeLessThan(1e-7);
+      expect(
+        relError(
+          pool.backward(dout),
+          numericGrad((t) => pool.forward(t), x, dout),
+        ),
+      ).toBeLessThan(1e-7);
     }
-    expect(() => new AvgPool2d(2).backward(Tensor.zeros([1, 1, 1, 1]))).toThrow('AvgPool2d.backward: call forward first');
+    expect(() => new AvgPool2d(2).backward(Tensor.zeros([1, 1, 1, 1]))).toThrow(
+      'AvgPool2d.backward: call forward first',
+    );
   });
 });
 
@@ -95,9 +138,16 @@ function leNet(dtype: FloatDType, seed: number, C = 1, S = 12): Sequential {
   const rng = new Rng(seed);
   const pooled = Math.floor((Math.floor(S / 2) - 2) / 2); // side after the second conv and pool
   return new Sequential(
-    new Conv2d(C, 4, 5, { pad: 2, dtype, rng }), new ReLU(), new MaxPool2d(2),
-    new Conv2d(4, 6, 3, { dtype, rng }), new ReLU(), new AvgPool2d(2),
-    new Flatten(), new Linear(6 * pooled * pooled, 16, { dtype, rng }), new ReLU(), new Linear(16, 5, { dtype, rng }),
+    new Conv2d(C, 4, 5, { pad: 2, dtype, rng }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(4, 6, 3, { dtype, rng }),
+    new ReLU(),
+    new AvgPool2d(2),
+    new Flatten(),
+    new Linear(6 * pooled * pooled, 16, { dtype, rng }),
+    new ReLU(),
+    new Linear(16, 5, { dtype, rng }),
   );
 }
 
@@ -107,7 +157,14 @@ describe('a LeNet-style Sequential of Conv2d, ReLU, MaxPool2d, AvgPool2d, Flatte
     expect(net.params['0.weight'].shape).toEqual([4, 1, 5, 5]);
     expect(net.params['3.weight'].shape).toEqual([6, 4, 3, 3]);
     expect(Object.keys(net.params)).toEqual([
-      '0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '9.weight', '9.bias',
+      '0.weight',
+      '0.bias',
+      '3.weight',
+      '3.bias',
+      '7.weight',
+      '7.bias',
+      '9.weight',
+      '9.bias',
     ]);
   });
 
@@ -116,7 +173,8 @@ describe('a LeNet-style Sequential of Conv2d, ReLU, MaxPool2d, AvgPool2d, Flatte
     // than h = 1e-5, so the check is tight; reg > 0 keeps weight gradients away from 0.
     const net = leNet('float64', 1);
     const big = new Sequential(...net.modules, { reg: 0.01 });
-    const X = randn64([3, 1, 12, 12], 2), y = [0, 4, 2];
+    const X = randn64([3, 1, 12, 12], 2),
+      y = [0, 4, 2];
     const { grads } = big.loss(X, y);
     // the same loss without the backward pass, to keep the ~800 x 2 evaluations fast
     const lossOnly = () => {
@@ -133,7 +191,8 @@ describe('a LeNet-style Sequential of Conv2d, ReLU, MaxPool2d, AvgPool2d, Flatte
 
   it('overfits 30 samples to 100% train accuracy with full-batch Adam (float32)', () => {
     const rng = new Rng(7);
-    const X = Tensor.randn([30, 1, 12, 12], { seed: 8 }), y = Array.from({ length: 30 }, () => rng.int(5));
+    const X = Tensor.randn([30, 1, 12, 12], { seed: 8 }),
+      y = Array.from({ length: 30 }, () => rng.int(5));
     const net = leNet('float32', 9);
     const losses = adamSteps(net, X, y, 150, 1e-2);
     expect(losses[losses.length - 1]).toBeLessThan(0.05 * losses[0]);

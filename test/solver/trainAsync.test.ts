@@ -11,14 +11,31 @@ const dir = mkdtempSync(join(tmpdir(), 'layerwise-async-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const data = () => trainValSplit(blobs({ seed: 5, N: 100, D: 5 }), 80);
-const net = () => new FullyConnectedNet({ hiddenDims: [12], inputDim: 5, numClasses: 3, normalization: 'batchnorm', dropout: 0.1, weightScale: 0.1, seed: 3 });
+const net = () =>
+  new FullyConnectedNet({
+    hiddenDims: [12],
+    inputDim: 5,
+    numClasses: 3,
+    normalization: 'batchnorm',
+    dropout: 0.1,
+    weightScale: 0.1,
+    seed: 3,
+  });
 const augment = (X: FloatTensor, rng: Rng): FloatTensor => {
   const out = X.clone();
   for (let i = 0; i < out.size; i++) out.data[i] += 0.05 * rng.normal();
   return out;
 };
 // 80 rows in batches of 15: 6 iterations per epoch (the last of 5 rows); 3 epochs = 18 iterations.
-const options: SolverOptions = { updateRule: 'adam', optimConfig: { learningRate: 1e-2 }, schedule: 'cosine', batchSize: 15, numEpochs: 3, seed: 7, augment };
+const options: SolverOptions = {
+  updateRule: 'adam',
+  optimConfig: { learningRate: 1e-2 },
+  schedule: 'cosine',
+  batchSize: 15,
+  numEpochs: 3,
+  seed: 7,
+  augment,
+};
 
 describe('Solver.trainAsync', () => {
   it('without a stop gives the same run as train(), bit for bit, best params restored', async () => {
@@ -33,7 +50,8 @@ describe('Solver.trainAsync', () => {
   });
 
   it('gives the event loop turns: a timer set before training runs during it', async () => {
-    let timerRan = false, seenAt = -1;
+    let timerRan = false,
+      seenAt = -1;
     setTimeout(() => (timerRan = true), 0);
     const solver: Solver = new Solver(net(), data(), options);
     await solver.trainAsync({
@@ -56,7 +74,12 @@ describe('Solver.trainAsync', () => {
     expect(first.lossHistory).toHaveLength(9);
     // not rolled back to the best (epoch-1) params: the model holds the params after iteration 9
     expect(first.bestParams).not.toBeNull();
-    expect(sameBits(first.model.params.W1.data, (first.bestParams as Record<string, FloatTensor>).W1.data)).toBe(false);
+    expect(
+      sameBits(
+        first.model.params.W1.data,
+        (first.bestParams as Record<string, FloatTensor>).W1.data,
+      ),
+    ).toBe(false);
     const path = join(dir, 'stopped.safetensors');
     first.saveCheckpoint(path);
     const resumed = await Solver.resume(path, net(), data(), { augment }).trainAsync();
@@ -76,7 +99,9 @@ describe('Solver.trainAsync', () => {
     await expect(solver.trainAsync({ yieldEvery: 5 } as never)).rejects.toThrow(
       "Solver.trainAsync: unknown option 'yieldEvery' (did you mean 'yieldEveryMs'?)",
     );
-    await expect(solver.trainAsync({ shouldStop: true } as never)).rejects.toThrow('Solver.trainAsync: shouldStop must be a function');
+    await expect(solver.trainAsync({ shouldStop: true } as never)).rejects.toThrow(
+      'Solver.trainAsync: shouldStop must be a function',
+    );
     expect(solver.iteration).toBe(0);
   });
 });

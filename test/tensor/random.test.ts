@@ -34,8 +34,13 @@ describe('Rng (xoshiro128**)', () => {
   });
 
   it('gives uniforms in [0, 1) with mean 1/2 and normals with mean 0 and variance 1', () => {
-    const rng = new Rng(3), n = 200_000;
-    let su = 0, sn = 0, sn2 = 0, lo = 1, hi = 0;
+    const rng = new Rng(3),
+      n = 200_000;
+    let su = 0,
+      sn = 0,
+      sn2 = 0,
+      lo = 1,
+      hi = 0;
     for (let i = 0; i < n; i++) {
       const u = rng.uniform();
       lo = Math.min(lo, u);
@@ -54,9 +59,12 @@ describe('Rng (xoshiro128**)', () => {
   });
 
   it('draws unbiased integers and permutations', () => {
-    const rng = new Rng(11), counts = new Array(6).fill(0), n = 60_000;
+    const rng = new Rng(11),
+      counts = new Array(6).fill(0),
+      n = 60_000;
     for (let i = 0; i < n; i++) counts[rng.int(6)]++;
-    for (const c of counts) expect(Math.abs(c - n / 6)).toBeLessThan(5 * Math.sqrt((n * (1 / 6) * 5) / 6));
+    for (const c of counts)
+      expect(Math.abs(c - n / 6)).toBeLessThan(5 * Math.sqrt((n * (1 / 6) * 5) / 6));
     const p = new Rng(5).permutation(100);
     expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect([...p]).not.toEqual(Array.from({ length: 100 }, (_, i) => i));
@@ -66,6 +74,8 @@ describe('Rng (xoshiro128**)', () => {
   it('rejects bad seeds and ranges', () => {
     expect(() => new Rng(NaN)).toThrow('Rng: seed must be a finite number, got NaN');
     expect(() => new Rng(1).int(0)).toThrow('Rng.int: n must be an integer in [1, 2^32], got 0');
-    expect(() => Rng.fromState({ s: [0, 0, 0, 0], spare: null })).toThrow('Rng.setState: the all-zero state is invalid');
+    expect(() => Rng.fromState({ s: [0, 0, 0, 0], spare: null })).toThrow(
+      'Rng.setState: the all-zero state is invalid',
+    );
   });
 });

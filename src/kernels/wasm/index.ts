@@ -69,16 +69,40 @@ export interface WasmKernels extends Kernels {
 /** The exports of kernels.ts (pointers are byte offsets into the memory). */
 interface Exports {
   gemmScratchBytes(): number;
-  gemm(out: number, a: number, b: number, M: number, K: number, N: number,
-    rsA: number, csA: number, rsB: number, csB: number, ldc: number, scratch: number): void;
+  gemm(
+    out: number,
+    a: number,
+    b: number,
+    M: number,
+    K: number,
+    N: number,
+    rsA: number,
+    csA: number,
+    rsB: number,
+    csB: number,
+    ldc: number,
+    scratch: number,
+  ): void;
   runJob(job: number, scratch: number, counter: number): void;
   addRowVector(x: number, v: number, M: number, N: number): void;
   sumRows(out: number, x: number, M: number, N: number): void;
   reluForward(out: number, x: number, lo: number, hi: number): void;
   reluBackward(dx: number, dout: number, x: number, lo: number, hi: number): void;
   sgdStep(w: number, dw: number, lo: number, hi: number, lr: number, wd: number): void;
-  adamStep(w: number, dw: number, m: number, v: number, lo: number, hi: number,
-    beta1: number, beta2: number, stepSize: number, invBc2Sqrt: number, eps: number, l2: number): void;
+  adamStep(
+    w: number,
+    dw: number,
+    m: number,
+    v: number,
+    lo: number,
+    hi: number,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    invBc2Sqrt: number,
+    eps: number,
+    l2: number,
+  ): void;
   zero(ptr: number, bytes: number): void;
 }
 
@@ -112,9 +136,21 @@ const SPIN_MS = 0.1;
 /** Kernels other than gemm that move fewer bytes than this run on the calling thread. */
 const PARALLEL_MIN_BYTES = 1 << 20;
 // The kernels of a job (runJob in kernels.ts).
-const JOB_GEMM_ROWS = 0, JOB_GEMM_COLS = 1, JOB_RELU_FWD = 2, JOB_RELU_BWD = 3, JOB_IM2COL = 4, JOB_COL2IM = 5;
-const JOB_SWAP = 6, JOB_POOL_FWD = 7, JOB_POOL_BWD = 8, JOB_MOMENTS = 9, JOB_DOTS = 10, JOB_NORMALIZE = 11;
-const JOB_COMBINE = 12, JOB_CONV_DIRECT = 13, JOB_CONV_DW = 14;
+const JOB_GEMM_ROWS = 0,
+  JOB_GEMM_COLS = 1,
+  JOB_RELU_FWD = 2,
+  JOB_RELU_BWD = 3,
+  JOB_IM2COL = 4,
+  JOB_COL2IM = 5;
+const JOB_SWAP = 6,
+  JOB_POOL_FWD = 7,
+  JOB_POOL_BWD = 8,
+  JOB_MOMENTS = 9,
+  JOB_DOTS = 10,
+  JOB_NORMALIZE = 11;
+const JOB_COMBINE = 12,
+  JOB_CONV_DIRECT = 13,
+  JOB_CONV_DW = 14;
 
 /** One job for runJob: the kernel, its range of units (split at multiples of `unit`) and its integer arguments. */
 interface Job {
@@ -134,7 +170,8 @@ export const THREAD_MIN_WORK = 128 * 128 * 128;
 
 /** Decodes base64 without Buffer, so that browsers and bundlers work too. */
 function decode(b64: string): Uint8Array {
-  const s = atob(b64), bytes = new Uint8Array(s.length);
+  const s = atob(b64),
+    bytes = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
   return bytes;
 }
@@ -147,7 +184,10 @@ function relaxedSimdWorks(wasm: WasmApi, bytes: Uint8Array): boolean {
 function sharedMemoryWorks(): boolean {
   if (typeof SharedArrayBuffer === 'undefined' || !wasmApi) return false;
   try {
-    return new wasmApi!.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+    return (
+      new wasmApi!.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof
+      SharedArrayBuffer
+    );
   } catch {
     return false;
   }
@@ -175,7 +215,8 @@ function nodeThreads(): { Worker: WorkerCtor; cores: number } | null {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   if (typeof proc?.getBuiltinModule !== 'function') return null;
   const wt = proc.getBuiltinModule('node:worker_threads') as { Worker: WorkerCtor } | undefined;
-  const os = proc.getBuiltinModule('node:os') as { availableParallelism?: () => number; cpus(): unknown[] } | undefined;
+  const os = proc.getBuiltinModule('node:os') as
+    { availableParallelism?: () => number; cpus(): unknown[] } | undefined;
   if (!wt || !os) return null;
   return { Worker: wt.Worker, cores: os.availableParallelism?.() ?? os.cpus().length };
 }
@@ -242,10 +283,12 @@ class WasmBackend implements WasmKernels {
     const useRelaxed = shared && opts.simd !== 'simd' && relaxedSimdWorks(wasm, relaxedBytes);
     this.workerTimeoutMs = opts.workerTimeoutMs ?? 10_000;
     const bytes = useRelaxed ? relaxedBytes : decode(shared ? modules.simd : modules.simdUnshared);
-    if (!wasm.validate(bytes)) throw new Error('wasm backend: this runtime has no WebAssembly SIMD');
+    if (!wasm.validate(bytes))
+      throw new Error('wasm backend: this runtime has no WebAssembly SIMD');
     this.module = new wasm.Module(bytes);
     this.memory = new wasm.Memory({ initial: 64, maximum: MAX_PAGES, shared });
-    this.ex = new wasm.Instance(this.module, { env: { memory: this.memory } }).exports as unknown as Exports;
+    this.ex = new wasm.Instance(this.module, { env: { memory: this.memory } })
+      .exports as unknown as Exports;
     this.scratchBytes = align(this.ex.gemmScratchBytes());
     this.threadApi = shared && canBlock() ? nodeThreads() : null;
     const cores = this.threadApi?.cores ?? 1;
@@ -266,7 +309,9 @@ class WasmBackend implements WasmKernels {
     if (bytes > have) {
       const pages = Math.ceil((bytes - have) / PAGE);
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new RangeError(`wasm backend: needs ${bytes} bytes of WASM memory, more than the ${MAX_PAGES * PAGE} allowed`);
+        throw new RangeError(
+          `wasm backend: needs ${bytes} bytes of WASM memory, more than the ${MAX_PAGES * PAGE} allowed`,
+        );
       }
       this.memory.grow(pages);
     }
@@ -314,7 +359,8 @@ class WasmBackend implements WasmKernels {
   }
 
   releaseBlock(block: Float32Array): void {
-    if (this.residentPtr(block) < 0) throw new Error('wasm.releaseBlock: the block is not the memory of this backend');
+    if (this.residentPtr(block) < 0)
+      throw new Error('wasm.releaseBlock: the block is not the memory of this backend');
     this.free.push({ base: block.byteOffset, bytes: align(block.byteLength) });
   }
 
@@ -334,7 +380,9 @@ class WasmBackend implements WasmKernels {
    */
   private place(ops: readonly Operand[]): Placed {
     const ptrs = ops.map((op) => this.residentPtr(op.buf));
-    const staged = ptrs.map((p, i) => p < 0 || (ops[i].role !== 'in' && overlapsAnother(ops, ptrs, i)));
+    const staged = ptrs.map(
+      (p, i) => p < 0 || (ops[i].role !== 'in' && overlapsAnother(ops, ptrs, i)),
+    );
     let bytes = 0;
     for (let i = 0; i < ops.length; i++) if (staged[i]) bytes += align(byteLength(ops[i]));
     if (bytes > this.staging.bytes) {
@@ -357,7 +405,9 @@ class WasmBackend implements WasmKernels {
 
   /** A view of n elements at byte address ptr, of buf's element type. */
   private view(buf: Buf, ptr: number, n: number): Buf {
-    return buf instanceof Float32Array ? this.f32.subarray(ptr >> 2, (ptr >> 2) + n) : new Float64Array(this.memory.buffer, ptr, n);
+    return buf instanceof Float32Array
+      ? this.f32.subarray(ptr >> 2, (ptr >> 2) + n)
+      : new Float64Array(this.memory.buffer, ptr, n);
   }
 
   /** Copies the staged outputs of a call back to their buffers. */
@@ -375,14 +425,27 @@ class WasmBackend implements WasmKernels {
     fits('gemm', 'a', a, M * K);
     fits('gemm', 'b', b, K * N);
     if (M === 0 || N === 0) return;
-    const placed = this.place([{ buf: a, n: M * K, role: 'in' }, { buf: b, n: K * N, role: 'in' }, { buf: out, n: M * N, role: 'out' }]);
+    const placed = this.place([
+      { buf: a, n: M * K, role: 'in' },
+      { buf: b, n: K * N, role: 'in' },
+      { buf: out, n: M * N, role: 'out' },
+    ]);
     const [pa, pb, pout] = placed.ptrs;
     // op(a)[i, k] = a[i·rsA + k·csA], op(b)[k, j] = b[k·rsB + j·csB] (element strides)
-    const rsA = opts.transA ? 1 : K, csA = opts.transA ? M : 1;
-    const rsB = opts.transB ? 1 : N, csB = opts.transB ? K : 1;
+    const rsA = opts.transA ? 1 : K,
+      csA = opts.transA ? M : 1;
+    const rsB = opts.transB ? 1 : N,
+      csB = opts.transB ? K : 1;
     const workers = M * N * K >= THREAD_MIN_WORK ? this.readyWorkers() : 0;
-    const byRows = M >= N, total = byRows ? M : N, unit = byRows ? 4 : 8; // chunks of whole micro-tiles
-    const job: Job = { kind: byRows ? JOB_GEMM_ROWS : JOB_GEMM_COLS, total, unit, ints: [pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N] };
+    const byRows = M >= N,
+      total = byRows ? M : N,
+      unit = byRows ? 4 : 8; // chunks of whole micro-tiles
+    const job: Job = {
+      kind: byRows ? JOB_GEMM_ROWS : JOB_GEMM_COLS,
+      total,
+      unit,
+      ints: [pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N],
+    };
     if (workers === 0 || !this.runShared(workers, job)) {
       this.ex.gemm(pout, pa, pb, M, K, N, rsA, csA, rsB, csB, N, RESERVED);
     }
@@ -430,7 +493,14 @@ class WasmBackend implements WasmKernels {
   private runKernel(job: Job, bytes: number): void {
     const workers = bytes >= PARALLEL_MIN_BYTES && job.total > job.unit ? this.readyWorkers() : 0;
     if (workers > 0 && this.runShared(workers, job)) return;
-    this.i32(JOB, 5 + job.ints.length).set([0, 1, job.kind, Math.max(job.total, 1), job.total, ...job.ints]);
+    this.i32(JOB, 5 + job.ints.length).set([
+      0,
+      1,
+      job.kind,
+      Math.max(job.total, 1),
+      job.total,
+      ...job.ints,
+    ]);
     this.ex.runJob(JOB, RESERVED, 0);
   }
 
@@ -438,10 +508,12 @@ class WasmBackend implements WasmKernels {
   private awaitWorker(slot: Int32Array, gen: number): boolean {
     const spinUntil = performance.now() + SPIN_MS; // the worker is usually done within microseconds
     while (Atomics.load(slot, 1) !== gen && performance.now() < spinUntil);
-    let beat = Atomics.load(slot, 4), last = Date.now();
+    let beat = Atomics.load(slot, 4),
+      last = Date.now();
     for (let done = Atomics.load(slot, 1); done !== gen; done = Atomics.load(slot, 1)) {
       Atomics.wait(slot, 1, done, 20);
-      const now = Date.now(), b = Atomics.load(slot, 4);
+      const now = Date.now(),
+        b = Atomics.load(slot, 4);
       if (b !== beat) {
         beat = b;
         last = now;
@@ -476,7 +548,8 @@ class WasmBackend implements WasmKernels {
     if (this.workersStarted || !this.threadApi) return;
     this.workersStarted = true;
     for (let w = 0; w + 1 < this.maxThreads; w++) {
-      const slots = SLOTS + SLOT_BYTES * w, scratch = RESERVED + (w + 1) * this.scratchBytes;
+      const slots = SLOTS + SLOT_BYTES * w,
+        scratch = RESERVED + (w + 1) * this.scratchBytes;
       this.i32(slots, 5).set([this.generation, this.generation, 0, 0, 0]);
       const worker = new this.threadApi.Worker(WORKER_SOURCE, {
         eval: true,
@@ -501,7 +574,12 @@ class WasmBackend implements WasmKernels {
   private readyWorkers(): number {
     this.startWorkers();
     let n = 0;
-    while (n + 1 < this.maxThreads && n < this.workers.length && Atomics.load(this.slot(n), 3) === 1) n++;
+    while (
+      n + 1 < this.maxThreads &&
+      n < this.workers.length &&
+      Atomics.load(this.slot(n), 3) === 1
+    )
+      n++;
     return n;
   }
 
@@ -519,7 +597,10 @@ class WasmBackend implements WasmKernels {
     f32Only('addRowVector', x, v);
     fits('addRowVector', 'x', x, M * N);
     fits('addRowVector', 'v', v, N);
-    const placed = this.place([{ buf: x, n: M * N, role: 'inout' }, { buf: v, n: N, role: 'in' }]);
+    const placed = this.place([
+      { buf: x, n: M * N, role: 'inout' },
+      { buf: v, n: N, role: 'in' },
+    ]);
     const [px, pv] = placed.ptrs;
     this.ex.addRowVector(px, pv, M, N);
     this.finish(placed);
@@ -529,7 +610,10 @@ class WasmBackend implements WasmKernels {
     f32Only('sumRows', out, x);
     fits('sumRows', 'out', out, N);
     fits('sumRows', 'x', x, M * N);
-    const placed = this.place([{ buf: out, n: N, role: 'out' }, { buf: x, n: M * N, role: 'in' }]);
+    const placed = this.place([
+      { buf: out, n: N, role: 'out' },
+      { buf: x, n: M * N, role: 'in' },
+    ]);
     const [pout, px] = placed.ptrs;
     this.ex.sumRows(pout, px, M, N);
     this.finish(placed);
@@ -544,13 +628,24 @@ class WasmBackend implements WasmKernels {
   }
 
   /** im2col or col2im of N images (the output named first), split over (channel, image) pairs. */
-  private lowering(fn: string, kind: number, [outName, out]: [string, Buf], [inName, inp]: [string, Buf], g: ConvGeometry, N: number): void {
+  private lowering(
+    fn: string,
+    kind: number,
+    [outName, out]: [string, Buf],
+    [inName, inp]: [string, Buf],
+    g: ConvGeometry,
+    N: number,
+  ): void {
     f32Only(fn, out, inp);
-    const xLen = N * g.C * g.H * g.W, colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
+    const xLen = N * g.C * g.H * g.W,
+      colsLen = N * g.C * g.HH * g.WW * g.Hout * g.Wout;
     const [outLen, inLen] = kind === JOB_IM2COL ? [colsLen, xLen] : [xLen, colsLen];
     fits(fn, inName, inp, inLen);
     fits(fn, outName, out, outLen);
-    const placed = this.place([{ buf: out, n: outLen, role: 'out' }, { buf: inp, n: inLen, role: 'in' }]);
+    const placed = this.place([
+      { buf: out, n: outLen, role: 'out' },
+      { buf: inp, n: inLen, role: 'in' },
+    ]);
     const [pout, pin] = placed.ptrs;
     const ints = [pout, pin, g.C, g.H, g.W, g.HH, g.WW, g.stride, g.pad, g.Hout, g.Wout, N];
     this.runKernel({ kind, total: g.C * N, unit: 1, ints }, 4 * (colsLen + xLen));
@@ -560,7 +655,11 @@ class WasmBackend implements WasmKernels {
   reluForward(out: Buf, x: Buf): void {
     f32Only('reluForward', out, x);
     fits('reluForward', 'out', out, x.length);
-    const n = x.length, placed = this.place([{ buf: out, n, role: 'out' }, { buf: x, n, role: 'in' }]);
+    const n = x.length,
+      placed = this.place([
+        { buf: out, n, role: 'out' },
+        { buf: x, n, role: 'in' },
+      ]);
     const [pout, px] = placed.ptrs;
     this.runKernel({ kind: JOB_RELU_FWD, total: n, unit: 1024, ints: [pout, px] }, 8 * n);
     this.finish(placed);
@@ -571,33 +670,50 @@ class WasmBackend implements WasmKernels {
     fits('reluBackward', 'dx', dx, x.length);
     fits('reluBackward', 'dout', dout, x.length);
     const n = x.length;
-    const placed = this.place([{ buf: dx, n, role: 'out' }, { buf: dout, n, role: 'in' }, { buf: x, n, role: 'in' }]);
+    const placed = this.place([
+      { buf: dx, n, role: 'out' },
+      { buf: dout, n, role: 'in' },
+      { buf: x, n, role: 'in' },
+    ]);
     const [pdx, pdout, px] = placed.ptrs;
     this.runKernel({ kind: JOB_RELU_BWD, total: n, unit: 1024, ints: [pdx, pdout, px] }, 12 * n);
     this.finish(placed);
   }
   maxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W: number): void {
     f32Only('maxPool2x2Forward', out, x);
-    const xLen = planes * H * W, outLen = planes * (H >> 1) * (W >> 1);
+    const xLen = planes * H * W,
+      outLen = planes * (H >> 1) * (W >> 1);
     fits('maxPool2x2Forward', 'x', x, xLen);
     fits('maxPool2x2Forward', 'out', out, outLen);
-    const placed = this.place([{ buf: out, n: outLen, role: 'out' }, { buf: x, n: xLen, role: 'in' }]);
+    const placed = this.place([
+      { buf: out, n: outLen, role: 'out' },
+      { buf: x, n: xLen, role: 'in' },
+    ]);
     const [pout, px] = placed.ptrs;
-    this.runKernel({ kind: JOB_POOL_FWD, total: planes, unit: 1, ints: [pout, px, H, W] }, 4 * (xLen + outLen));
+    this.runKernel(
+      { kind: JOB_POOL_FWD, total: planes, unit: 1, ints: [pout, px, H, W] },
+      4 * (xLen + outLen),
+    );
     this.finish(placed);
   }
 
   maxPool2x2Backward(dx: Buf, dout: Buf, x: Buf, planes: number, H: number, W: number): void {
     f32Only('maxPool2x2Backward', dx, dout, x);
-    const xLen = planes * H * W, outLen = planes * (H >> 1) * (W >> 1);
+    const xLen = planes * H * W,
+      outLen = planes * (H >> 1) * (W >> 1);
     fits('maxPool2x2Backward', 'x', x, xLen);
     fits('maxPool2x2Backward', 'dx', dx, xLen);
     fits('maxPool2x2Backward', 'dout', dout, outLen);
     const placed = this.place([
-      { buf: dx, n: xLen, role: 'out' }, { buf: dout, n: outLen, role: 'in' }, { buf: x, n: xLen, role: 'in' },
+      { buf: dx, n: xLen, role: 'out' },
+      { buf: dout, n: outLen, role: 'in' },
+      { buf: x, n: xLen, role: 'in' },
     ]);
     const [pdx, pdout, px] = placed.ptrs;
-    this.runKernel({ kind: JOB_POOL_BWD, total: planes, unit: 1, ints: [pdx, pdout, px, H, W] }, 4 * (2 * xLen + outLen));
+    this.runKernel(
+      { kind: JOB_POOL_BWD, total: planes, unit: 1, ints: [pdx, pdout, px, H, W] },
+      4 * (2 * xLen + outLen),
+    );
     this.finish(placed);
   }
 
@@ -606,7 +722,10 @@ class WasmBackend implements WasmKernels {
     const n = A * B * P;
     fits('swapOuterAxes', 'x', x, n);
     fits('swapOuterAxes', 'out', out, n);
-    const placed = this.place([{ buf: out, n, role: 'out' }, { buf: x, n, role: 'in' }]);
+    const placed = this.place([
+      { buf: out, n, role: 'out' },
+      { buf: x, n, role: 'in' },
+    ]);
     const [pout, px] = placed.ptrs;
     this.runKernel({ kind: JOB_SWAP, total: A, unit: 1, ints: [pout, px, A, B, P] }, 8 * n);
     this.finish(placed);
@@ -616,13 +735,27 @@ class WasmBackend implements WasmKernels {
     f32Only('channelMoments', x);
     fits('channelMoments', 'x', x, A * C * B);
     fits('channelMoments', 'sums', sums, 2 * C);
-    const placed = this.place([{ buf: sums, n: 2 * C, role: 'out' }, { buf: x, n: A * C * B, role: 'in' }]);
+    const placed = this.place([
+      { buf: sums, n: 2 * C, role: 'out' },
+      { buf: x, n: A * C * B, role: 'in' },
+    ]);
     const [ps, px] = placed.ptrs;
-    this.runKernel({ kind: JOB_MOMENTS, total: C, unit: 1, ints: [ps, px, A, C, B] }, 4 * A * C * B); // channels
+    this.runKernel(
+      { kind: JOB_MOMENTS, total: C, unit: 1, ints: [ps, px, A, C, B] },
+      4 * A * C * B,
+    ); // channels
     this.finish(placed);
   }
 
-  channelDots(sums: Float64Array, u: Buf, v: Buf, mean: Float64Array, A: number, C: number, B: number): void {
+  channelDots(
+    sums: Float64Array,
+    u: Buf,
+    v: Buf,
+    mean: Float64Array,
+    A: number,
+    C: number,
+    B: number,
+  ): void {
     f32Only('channelDots', u, v);
     const n = A * C * B;
     fits('channelDots', 'u', u, n);
@@ -630,7 +763,10 @@ class WasmBackend implements WasmKernels {
     fits('channelDots', 'mean', mean, C);
     fits('channelDots', 'sums', sums, 2 * C);
     const placed = this.place([
-      { buf: sums, n: 2 * C, role: 'out' }, { buf: u, n, role: 'in' }, { buf: v, n, role: 'in' }, { buf: mean, n: C, role: 'in' },
+      { buf: sums, n: 2 * C, role: 'out' },
+      { buf: u, n, role: 'in' },
+      { buf: v, n, role: 'in' },
+      { buf: mean, n: C, role: 'in' },
     ]);
     const [ps, pu, pv, pm] = placed.ptrs;
     this.runKernel({ kind: JOB_DOTS, total: C, unit: 1, ints: [ps, pu, pv, pm, A, C, B] }, 8 * n); // channels
@@ -638,23 +774,50 @@ class WasmBackend implements WasmKernels {
   }
 
   channelNormalize(
-    out: Buf, x: Buf, mean: Float64Array, scale: Float64Array, shift: Float64Array, A: number, C: number, B: number,
+    out: Buf,
+    x: Buf,
+    mean: Float64Array,
+    scale: Float64Array,
+    shift: Float64Array,
+    A: number,
+    C: number,
+    B: number,
   ): void {
     f32Only('channelNormalize', out, x);
     const n = A * C * B;
     fits('channelNormalize', 'x', x, n);
     fits('channelNormalize', 'out', out, n);
-    for (const [name, t] of [['mean', mean], ['scale', scale], ['shift', shift]] as const) fits('channelNormalize', name, t, C);
+    for (const [name, t] of [
+      ['mean', mean],
+      ['scale', scale],
+      ['shift', shift],
+    ] as const)
+      fits('channelNormalize', name, t, C);
     const placed = this.place([
-      { buf: out, n, role: 'out' }, { buf: x, n, role: 'in' },
-      { buf: mean, n: C, role: 'in' }, { buf: scale, n: C, role: 'in' }, { buf: shift, n: C, role: 'in' },
+      { buf: out, n, role: 'out' },
+      { buf: x, n, role: 'in' },
+      { buf: mean, n: C, role: 'in' },
+      { buf: scale, n: C, role: 'in' },
+      { buf: shift, n: C, role: 'in' },
     ]);
     const [po, px, pm, pk, ps] = placed.ptrs;
-    this.runKernel({ kind: JOB_NORMALIZE, total: A, unit: 1, ints: [po, px, pm, pk, ps, C, B] }, 8 * n); // images
+    this.runKernel(
+      { kind: JOB_NORMALIZE, total: A, unit: 1, ints: [po, px, pm, pk, ps, C, B] },
+      8 * n,
+    ); // images
     this.finish(placed);
   }
 
-  channelCombine(out: Buf, u: Buf, v: Buf, mean: Float64Array, coef: Float64Array, A: number, C: number, B: number): void {
+  channelCombine(
+    out: Buf,
+    u: Buf,
+    v: Buf,
+    mean: Float64Array,
+    coef: Float64Array,
+    A: number,
+    C: number,
+    B: number,
+  ): void {
     f32Only('channelCombine', out, u, v);
     const n = A * C * B;
     fits('channelCombine', 'u', u, n);
@@ -663,11 +826,17 @@ class WasmBackend implements WasmKernels {
     fits('channelCombine', 'mean', mean, C);
     fits('channelCombine', 'coef', coef, 3 * C);
     const placed = this.place([
-      { buf: out, n, role: 'out' }, { buf: u, n, role: 'in' }, { buf: v, n, role: 'in' },
-      { buf: mean, n: C, role: 'in' }, { buf: coef, n: 3 * C, role: 'in' },
+      { buf: out, n, role: 'out' },
+      { buf: u, n, role: 'in' },
+      { buf: v, n, role: 'in' },
+      { buf: mean, n: C, role: 'in' },
+      { buf: coef, n: 3 * C, role: 'in' },
     ]);
     const [po, pu, pv, pm, pc] = placed.ptrs;
-    this.runKernel({ kind: JOB_COMBINE, total: A, unit: 1, ints: [po, pu, pv, pm, pc, C, B] }, 12 * n); // images
+    this.runKernel(
+      { kind: JOB_COMBINE, total: A, unit: 1, ints: [po, pu, pv, pm, pc, C, B] },
+      12 * n,
+    ); // images
     this.finish(placed);
   }
 
@@ -675,7 +844,10 @@ class WasmBackend implements WasmKernels {
     f32Only('sgdStep', w, dw);
     const n = w.length;
     fits('sgdStep', 'dw', dw, n);
-    const placed = this.place([{ buf: w, n, role: 'inout' }, { buf: dw, n, role: 'in' }]);
+    const placed = this.place([
+      { buf: w, n, role: 'inout' },
+      { buf: dw, n, role: 'in' },
+    ]);
     const [pw, pdw] = placed.ptrs;
     this.ex.sgdStep(pw, pdw, 0, n, lr, weightDecay); // in place: one thread (a redone partial step would update twice)
     this.finish(placed);
@@ -684,49 +856,134 @@ class WasmBackend implements WasmKernels {
   adamStep(w: Buf, dw: Buf, m: Buf, v: Buf, h: AdamHypers): void {
     f32Only('adamStep', w, dw, m, v);
     const n = w.length;
-    for (const [name, b] of [['dw', dw], ['m', m], ['v', v]] as const) fits('adamStep', name, b, n);
+    for (const [name, b] of [
+      ['dw', dw],
+      ['m', m],
+      ['v', v],
+    ] as const)
+      fits('adamStep', name, b, n);
     const placed = this.place([
-      { buf: w, n, role: 'inout' }, { buf: dw, n, role: 'in' }, { buf: m, n, role: 'inout' }, { buf: v, n, role: 'inout' },
+      { buf: w, n, role: 'inout' },
+      { buf: dw, n, role: 'in' },
+      { buf: m, n, role: 'inout' },
+      { buf: v, n, role: 'inout' },
     ]);
     const [pw, pdw, pm, pv] = placed.ptrs;
-    this.ex.adamStep(pw, pdw, pm, pv, 0, n, h.beta1, h.beta2, h.stepSize, h.invBc2Sqrt, h.eps, h.l2); // one thread, as sgdStep
+    this.ex.adamStep(
+      pw,
+      pdw,
+      pm,
+      pv,
+      0,
+      n,
+      h.beta1,
+      h.beta2,
+      h.stepSize,
+      h.invBc2Sqrt,
+      h.eps,
+      h.l2,
+    ); // one thread, as sgdStep
     this.finish(placed);
   }
 
   /** Whether convDirect's padded image (plus its float64 sums) fits this backend's per-thread scratch. */
   convDirectFits(C: number, H: number, W: number, pad: number): boolean {
-    return (C * (H + 2 * pad) * (W + 2 * pad) + (W + 2 * pad) + 16) * 4 + 8 + 64 * 1024 <= this.scratchBytes;
+    return (
+      (C * (H + 2 * pad) * (W + 2 * pad) + (W + 2 * pad) + 16) * 4 + 8 + 64 * 1024 <=
+      this.scratchBytes
+    );
   }
 
   convDirect(
-    out: Buf, x: Buf, w: Buf, b: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number, pad: number,
+    out: Buf,
+    x: Buf,
+    w: Buf,
+    b: Buf,
+    N: number,
+    C: number,
+    H: number,
+    W: number,
+    F: number,
+    HH: number,
+    WW: number,
+    pad: number,
   ): void {
-    const { xLen, outLen } = directConvLengths('convDirect', ['out', out], x, ['w', w], ['b', b], [N, C, H, W, F, HH, WW, pad]);
-    if (!this.convDirectFits(C, H, W, pad)) throw new ShapeError(`wasm.convDirect: a padded ${C}x${H}x${W} image does not fit the scratch`);
+    const { xLen, outLen } = directConvLengths(
+      'convDirect',
+      ['out', out],
+      x,
+      ['w', w],
+      ['b', b],
+      [N, C, H, W, F, HH, WW, pad],
+    );
+    if (!this.convDirectFits(C, H, W, pad))
+      throw new ShapeError(
+        `wasm.convDirect: a padded ${C}x${H}x${W} image does not fit the scratch`,
+      );
     const placed = this.place([
-      { buf: out, n: outLen, role: 'out' }, { buf: x, n: xLen, role: 'in' }, { buf: w, n: F * C * HH * WW, role: 'in' }, { buf: b, n: F, role: 'in' },
+      { buf: out, n: outLen, role: 'out' },
+      { buf: x, n: xLen, role: 'in' },
+      { buf: w, n: F * C * HH * WW, role: 'in' },
+      { buf: b, n: F, role: 'in' },
     ]);
     const [po, px, pw, pb] = placed.ptrs;
-    this.runKernel({ kind: JOB_CONV_DIRECT, total: N, unit: 1, ints: [po, px, pw, pb, C, H, W, F, HH, WW, pad] }, 4 * (xLen + outLen)); // images
+    this.runKernel(
+      { kind: JOB_CONV_DIRECT, total: N, unit: 1, ints: [po, px, pw, pb, C, H, W, F, HH, WW, pad] },
+      4 * (xLen + outLen),
+    ); // images
     this.finish(placed);
   }
 
   convDirectWeightGrad(
-    dw: Buf, db: Buf, dout: Buf, x: Buf, N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
+    dw: Buf,
+    db: Buf,
+    dout: Buf,
+    x: Buf,
+    N: number,
+    C: number,
+    H: number,
+    W: number,
+    F: number,
+    HH: number,
+    WW: number,
     pad: number,
   ): void {
     const dims = [N, C, H, W, F, HH, WW, pad] as const;
-    const { xLen, outLen } = directConvLengths('convDirectWeightGrad', ['dout', dout], x, ['dw', dw], ['db', db], dims);
+    const { xLen, outLen } = directConvLengths(
+      'convDirectWeightGrad',
+      ['dout', dout],
+      x,
+      ['dw', dw],
+      ['db', db],
+      dims,
+    );
     const K = C * HH * WW;
-    if (!this.convDirectFits(C, H, W, pad) || (C * (H + 2 * pad) * (W + 2 * pad) + (W + 2 * pad) + 18) * 4 + F * (K + 1) * 8 > this.scratchBytes) {
-      throw new ShapeError(`wasm.convDirectWeightGrad: a padded ${C}x${H}x${W} image and ${F}x${K + 1} sums do not fit the scratch`);
+    if (
+      !this.convDirectFits(C, H, W, pad) ||
+      (C * (H + 2 * pad) * (W + 2 * pad) + (W + 2 * pad) + 18) * 4 + F * (K + 1) * 8 >
+        this.scratchBytes
+    ) {
+      throw new ShapeError(
+        `wasm.convDirectWeightGrad: a padded ${C}x${H}x${W} image and ${F}x${K + 1} sums do not fit the scratch`,
+      );
     }
     const placed = this.place([
-      { buf: dw, n: F * K, role: 'out' }, { buf: db, n: F, role: 'out' }, { buf: dout, n: outLen, role: 'in' }, { buf: x, n: xLen, role: 'in' },
+      { buf: dw, n: F * K, role: 'out' },
+      { buf: db, n: F, role: 'out' },
+      { buf: dout, n: outLen, role: 'in' },
+      { buf: x, n: xLen, role: 'in' },
     ]);
     const [pdw, pdb, pdout, px] = placed.ptrs;
     // filters split across threads: each sums all images for its own filters (no cross-thread sums)
-    this.runKernel({ kind: JOB_CONV_DW, total: F, unit: 1, ints: [pdw, pdb, pdout, px, N, C, H, W, F, HH, WW, pad] }, 4 * (xLen + outLen));
+    this.runKernel(
+      {
+        kind: JOB_CONV_DW,
+        total: F,
+        unit: 1,
+        ints: [pdw, pdb, pdout, px, N, C, H, W, F, HH, WW, pad],
+      },
+      4 * (xLen + outLen),
+    );
     this.finish(placed);
   }
 
@@ -736,7 +993,6 @@ class WasmBackend implements WasmKernels {
     if (p < 0) buf.fill(0);
     else this.ex.zero(p, buf.byteLength);
   }
-
 }
 
 const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
@@ -760,8 +1016,11 @@ const byteLength = (op: Operand): number => op.n * op.buf.BYTES_PER_ELEMENT;
 
 /** Whether resident operand i overlaps another resident operand (byte ranges at ptrs). */
 function overlapsAnother(ops: readonly Operand[], ptrs: readonly number[], i: number): boolean {
-  const lo = ptrs[i], hi = lo + byteLength(ops[i]);
-  return ops.some((op, j) => j !== i && ptrs[j] >= 0 && ptrs[j] < hi && lo < ptrs[j] + byteLength(op));
+  const lo = ptrs[i],
+    hi = lo + byteLength(ops[i]);
+  return ops.some(
+    (op, j) => j !== i && ptrs[j] >= 0 && ptrs[j] < hi && lo < ptrs[j] + byteLength(op),
+  );
 }
 
 /**
@@ -769,11 +1028,16 @@ function overlapsAnother(ops: readonly Operand[], ptrs: readonly number[], i: nu
  * w or dw, b or db, named as the caller names them) and returns the lengths of x and out.
  */
 function directConvLengths(
-  fn: string, [outName, out]: [string, Buf], x: Buf, [wName, w]: [string, Buf], [bName, b]: [string, Buf],
+  fn: string,
+  [outName, out]: [string, Buf],
+  x: Buf,
+  [wName, w]: [string, Buf],
+  [bName, b]: [string, Buf],
   [N, C, H, W, F, HH, WW, pad]: readonly number[],
 ): { xLen: number; outLen: number } {
   f32Only(fn, out, x, w, b);
-  const xLen = N * C * H * W, outLen = N * F * (H + 2 * pad - HH + 1) * (W + 2 * pad - WW + 1);
+  const xLen = N * C * H * W,
+    outLen = N * F * (H + 2 * pad - HH + 1) * (W + 2 * pad - WW + 1);
   fits(fn, 'x', x, xLen);
   fits(fn, outName, out, outLen);
   fits(fn, wName, w, F * C * HH * WW);
@@ -783,12 +1047,16 @@ function directConvLengths(
 
 function f32Only(fn: string, ...bufs: Buf[]): void {
   for (const b of bufs) {
-    if (!(b instanceof Float32Array)) throw new DTypeError(`wasm.${fn}: the wasm backend runs float32 only, got a ${b.constructor.name}`);
+    if (!(b instanceof Float32Array))
+      throw new DTypeError(
+        `wasm.${fn}: the wasm backend runs float32 only, got a ${b.constructor.name}`,
+      );
   }
 }
 
 function fits(fn: string, arg: string, b: Buf, n: number): void {
-  if (b.length < n) throw new ShapeError(`wasm.${fn}: ${arg} has ${b.length} elements but needs ${n}`);
+  if (b.length < n)
+    throw new ShapeError(`wasm.${fn}: ${arg} has ${b.length} elements but needs ${n}`);
 }
 
 let instance: WasmBackend | null = null;
