@@ -3,7 +3,7 @@
 // schedules, accuracy checks, best-validation params (with batch-norm statistics), early
 // stopping, a progress callback, and training checkpoints from which a resumed run continues
 // bit for bit as if it had never stopped.
-import { gatherLabels, gatherRows } from '../data/index.js';
+import { gatherLabels, gatherRows } from '../data/internal.js';
 import {
   checkModelFits,
   modelTensors,
