@@ -2,6 +2,7 @@
 // prints ratios and writes bench/results/latest.json for later comparison.
 import { fileURLToPath } from 'node:url';
 import { machineName, printRows, writeJson, type BenchRow } from './common.js';
+import { loadWasm } from '../src/kernels/wasm/index.js';
 import { benchGemm } from './gemm.js';
 
 const sections: Array<[string, () => Promise<BenchRow[]>]> = [
@@ -12,9 +13,22 @@ const sections: Array<[string, () => Promise<BenchRow[]>]> = [
   ['wasm', async () => (await import('./wasm.js')).benchWasm()],
 ];
 
+/** Which runtime and which build of the wasm kernels this run measures. */
+function runtimeLine(): string {
+  try {
+    const { simd, threads, shared } = loadWasm().info;
+    const build = simd === 'relaxed' ? 'relaxed-SIMD (fused multiply-add)' : 'plain SIMD (f32x4)';
+    const memory = shared ? 'shared memory' : 'unshared memory';
+    return `Node ${process.version}; wasm backend: ${build} build, ${threads} thread(s), ${memory}`;
+  } catch (e) {
+    return `Node ${process.version}; wasm backend: cannot load (${(e as Error).message})`;
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   console.log(`layerwise bench on ${machineName()}`);
+  console.log(runtimeLine());
   const rows: BenchRow[] = [];
   for (const [name, run] of sections) {
     if (only.length > 0 && !only.includes(name)) continue;

@@ -5,7 +5,7 @@
 // multiply-add in the relaxed-SIMD build), called over packed panels that stay in L1, so that
 // nothing but the arithmetic limits it. Not part of the library.
 
-import { kernel4x8 } from '../../src/kernels/wasm/assembly/kernels';
+import { kernel4x8 } from '../../src/kernels/wasm/assembly/gemm';
 
 // The library's micro-kernel over kc steps of the panels at Ap (kc x 4) and Bp (kc x 8), its
 // 4x8 tile stored at C (row stride 8): 64·kc flops, called once per tile as gemm calls it.

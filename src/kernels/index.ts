@@ -1,13 +1,13 @@
 // src/kernels/index.ts: picks the backend. Layers call kernelsFor(dtype) and never import a
 // backend; float64 (what gradient checks use) always lands on the reference.
 import type { DType } from '../tensor/index.js';
-import { reference } from './reference.js';
+import { reference } from './reference/index.js';
 import type { Kernels } from './types.js';
 import { StepMemory, type StepMemoryOptions } from './stepMemory.js';
 import { loadWasm } from './wasm/index.js';
 
-export type { AdamHypers, Buf, ConvGeometry, GemmOpts, Kernels } from './types.js';
-export { reference } from './reference.js';
+export type { AdamHypers, Buf, ConvGeometry, GemmBatchedOpts, GemmOpts, Kernels } from './types.js';
+export { reference } from './reference/index.js';
 export { StepMemory, type StepMemoryOptions } from './stepMemory.js';
 export type { WasmInfo } from './wasm/index.js';
 

@@ -11,6 +11,16 @@ export interface GemmOpts {
   readonly transB?: boolean;
 }
 
+/** Where the matrices of gemmBatched lie: element offsets from one matrix to the next. */
+export interface GemmBatchedOpts extends GemmOpts {
+  /** From a[i] to a[i + 1] (default M·K; 0 uses one matrix of a for every i). */
+  readonly strideA?: number;
+  /** From b[i] to b[i + 1] (default K·N; 0 uses one matrix of b for every i). */
+  readonly strideB?: number;
+  /** From out[i] to out[i + 1] (default M·N; at least M·N, so that the outputs do not overlap). */
+  readonly strideOut?: number;
+}
+
 /** One Adam step's scalars, bias corrections folded in (see adamStep). */
 export interface AdamHypers {
   readonly beta1: number;
@@ -47,6 +57,23 @@ export interface Kernels {
   supports(dtype: DType): boolean;
   /** out (M, N) = op(a) (M, K) · op(b) (K, N). Overwrites out. */
   gemm(out: Buf, a: Buf, b: Buf, M: number, K: number, N: number, opts?: GemmOpts): void;
+  /**
+   * A batch of products (attention's scores and weighted sums): for i < batch,
+   * out[i] (M, N) = op(a[i]) (M, K) · op(b[i]) (K, N), where matrix i of a starts at element
+   * i·strideA (default M·K; 0 broadcasts one matrix to every i), of b at i·strideB (default K·N)
+   * and of out at i·strideOut (default M·N); transA / transB as in gemm, per matrix (a[i] stored
+   * (K, M), b[i] stored (N, K)). Overwrites the batch·M·N elements of out it addresses.
+   */
+  gemmBatched(
+    out: Buf,
+    a: Buf,
+    b: Buf,
+    batch: number,
+    M: number,
+    K: number,
+    N: number,
+    opts?: GemmBatchedOpts,
+  ): void;
   /** In place: x[m, n] += v[n] for x (M, N), v (N). */
   addRowVector(x: Buf, v: Buf, M: number, N: number): void;
   /** out[n] = Σ_m x[m, n] for x (M, N), out (N). Overwrites out. */

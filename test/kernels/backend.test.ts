@@ -44,6 +44,9 @@ describe('setBackend', () => {
 // runs through the prepare script).
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const built = `${root}dist/src/index.js`;
+const major = Number(process.versions.node.split('.')[0]);
+/** Node 20-21 validate relaxed SIMD only under this V8 flag; Node 22+ ship it and reject the flag. */
+const RELAXED_FLAGS = major < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
 
 function runNode(
   code: string,
@@ -110,9 +113,19 @@ describe('the built library in a fresh process', () => {
       }
       console.log(k.info.simd, worst < 1e-5 ? 'agrees' : 'differs by ' + worst);
     `;
-    const r = runNode(code, {}, ['--experimental-wasm-relaxed-simd']);
+    const r = runNode(code, {}, RELAXED_FLAGS);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('relaxed agrees');
+  });
+
+  it(`picks the relaxed-SIMD build by itself on Node >= 22, the plain one on Node 20-21 without the flag (here Node ${major})`, () => {
+    const code = `
+      import { loadWasm } from ${JSON.stringify(`${root}dist/src/kernels/wasm/index.js`)};
+      console.log(loadWasm().info.simd);
+    `;
+    const r = runNode(code);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(major >= 22 ? 'relaxed' : 'simd');
   });
 
   it("without WebAssembly, 'auto' falls back with one notice and a forced 'wasm' throws", () => {

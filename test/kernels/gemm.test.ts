@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reference } from '../../src/kernels/index.js';
+import { reference, type GemmBatchedOpts } from '../../src/kernels/index.js';
 import { relError } from '../../src/gradcheck/index.js';
 import { Rng } from '../../src/tensor/index.js';
 
@@ -75,6 +75,50 @@ describe('reference gemm', () => {
     const out = new Float64Array(6).fill(-1);
     reference.gemm(out, a, b, 2, 2, 2);
     expect([...out]).toEqual([19, 22, 43, 50, -1, -1]);
+  });
+});
+
+describe('reference gemmBatched', () => {
+  it('is gemm on every matrix of the batch, with default, padded and broadcast (0) strides', () => {
+    const rng = new Rng(18);
+    const cases: Array<[number, number, number, number, GemmBatchedOpts]> = [
+      [1, 3, 4, 5, {}],
+      [4, 7, 13, 9, {}],
+      [3, 5, 6, 2, { strideA: 0 }],
+      [3, 2, 6, 5, { strideB: 0 }],
+      [2, 4, 3, 5, { strideA: 15, strideB: 17, strideOut: 23 }],
+      [2, 3, 0, 2, {}],
+    ];
+    for (const [batch, M, K, N, strides] of cases) {
+      for (const [transA, transB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
+        const { strideA = M * K, strideB = K * N, strideOut = M * N } = strides;
+        const a = new Float64Array((batch - 1) * strideA + M * K).map(() => rng.normal());
+        const b = new Float64Array((batch - 1) * strideB + K * N).map(() => rng.normal());
+        const out = new Float64Array((batch - 1) * strideOut + M * N).fill(NaN);
+        reference.gemmBatched(out, a, b, batch, M, K, N, { ...strides, transA, transB });
+        for (let i = 0; i < batch; i++) {
+          const want = naiveGemm(
+            a.subarray(i * strideA),
+            b.subarray(i * strideB),
+            M,
+            K,
+            N,
+            transA,
+            transB,
+          );
+          const got = out.subarray(i * strideOut, i * strideOut + M * N);
+          expect(relError(got, want), `${batch}x${M}x${K}x${N} matrix ${i}`).toBeLessThan(1e-12);
+        }
+        for (let i = 0; i < out.length; i++) {
+          if (i % strideOut >= M * N) expect(out[i], `gap element ${i}`).toBeNaN(); // not written
+        }
+      }
+    }
   });
 });
 

@@ -3,7 +3,13 @@
 // micro-tiles, packed blocks (KC = 256, MC = 64) and thread partitions; all four transpose
 // combinations; operands that are views with a non-zero byteOffset; stale output contents.
 import { afterAll, describe, expect, it } from 'vitest';
-import { reference, type Buf, type ConvGeometry, type Kernels } from '../../src/kernels/index.js';
+import {
+  reference,
+  type Buf,
+  type ConvGeometry,
+  type GemmBatchedOpts,
+  type Kernels,
+} from '../../src/kernels/index.js';
 import { createWasmKernels, loadWasm, THREAD_MIN_WORK } from '../../src/kernels/wasm/index.js';
 import { Rng } from '../../src/tensor/index.js';
 
@@ -134,6 +140,126 @@ for (const [name, k] of backends) {
     });
   });
 }
+
+// gemmBatched: (batch, M, K, N, strides) with ragged sizes, broadcast (stride 0) and padded
+// strides (gaps between matrices), a long batch of small products (threads split the batch)
+// and a short batch of large ones (threads split the rows of one matrix).
+type Batched = [number, number, number, number, GemmBatchedOpts];
+const BATCHED: Batched[] = [
+  [1, 5, 3, 7, {}],
+  [3, 17, 33, 9, {}],
+  [7, 1, 65, 1, {}],
+  [5, 63, 17, 129, { strideA: 0 }],
+  [4, 33, 65, 5, { strideB: 0 }],
+  [3, 9, 13, 11, { strideA: 9 * 13 + 5, strideB: 13 * 11 + 3, strideOut: 9 * 11 + 7 }],
+  [2, 4, 0, 3, {}],
+  [64, 50, 64, 50, {}],
+  [2, 300, 130, 257, {}],
+];
+
+/** Elements a batch of matrices of `size` elements, `stride` apart, spans. */
+const spanOf = (batch: number, stride: number, size: number): number =>
+  batch === 0 || size === 0 ? 0 : (batch - 1) * stride + size;
+
+/** The random operands of one gemmBatched case, and out's stride and length. */
+function batchedCase(rng: Rng, [batch, M, K, N, opts]: Batched) {
+  const { strideA = M * K, strideB = K * N, strideOut = M * N } = opts;
+  return {
+    a: randView(rng, spanOf(batch, strideA, M * K)),
+    b: randView(rng, spanOf(batch, strideB, K * N)),
+    strideA,
+    strideB,
+    strideOut,
+    outLen: spanOf(batch, strideOut, M * N),
+  };
+}
+
+for (const [name, k] of backends) {
+  describe(`${name} gemmBatched vs reference`, () => {
+    it('agrees to 1e-5 relative on ragged, broadcast and padded batches, all four transposes', () => {
+      const rng = new Rng(303);
+      for (const c of BATCHED) {
+        const [batch, M, K, N, opts] = c;
+        for (const [transA, transB] of TRANSPOSES) {
+          const { a, b, strideOut, outLen } = batchedCase(rng, c);
+          const got = staleView(outLen),
+            want = new Float32Array(outLen).fill(NaN);
+          const o = { ...opts, transA, transB };
+          k.gemmBatched(got, a, b, batch, M, K, N, o);
+          reference.gemmBatched(want, a, b, batch, M, K, N, o);
+          const what = `${batch}x${M}x${K}x${N} ${JSON.stringify(o)}`;
+          const zeroNaN = (x: Float32Array) => x.map((v) => (Number.isNaN(v) ? 0 : v));
+          const scale = Math.sqrt(K) || 1; // K = 0: zeros
+          expect(worstRel(zeroNaN(got), zeroNaN(want), scale), what).toBeLessThan(1e-5);
+          // every element of a matrix is written (none stays NaN); the gaps of padded outputs are not
+          const wrong = got.findIndex((v, i) => Number.isNaN(v) === i % strideOut < M * N);
+          expect(wrong, `${what}: the first element written or left wrongly`).toBe(-1);
+        }
+      }
+    });
+
+    it('gives each matrix the bits of gemm on that matrix alone (same micro-kernel, any split)', () => {
+      const rng = new Rng(304);
+      for (const c of [BATCHED[3], BATCHED[5], BATCHED[7], BATCHED[8]]) {
+        const [batch, M, K, N, opts] = c;
+        for (const [transA, transB] of TRANSPOSES) {
+          const { a, b, strideA, strideB, strideOut, outLen } = batchedCase(rng, c);
+          const got = staleView(outLen);
+          k.gemmBatched(got, a, b, batch, M, K, N, { ...opts, transA, transB });
+          for (let i = 0; i < batch; i++) {
+            const one = new Float32Array(M * N);
+            k.gemm(
+              one,
+              a.subarray(i * strideA, i * strideA + M * K),
+              b.subarray(i * strideB, i * strideB + K * N),
+              M,
+              K,
+              N,
+              { transA, transB },
+            );
+            const mine = got.subarray(i * strideOut, i * strideOut + M * N);
+            expect(firstDiff(mine, one), `${batch}x${M}x${K}x${N} matrix ${i}`).toBe(-1);
+          }
+        }
+      }
+    });
+  });
+}
+
+describe('wasm gemmBatched', () => {
+  it('gives the same bits on 1 and 2 threads, split over the batch and over rows', () => {
+    const rng = new Rng(305);
+    for (const c of [BATCHED[7], BATCHED[8], BATCHED[3]]) {
+      const [batch, M, K, N, opts] = c;
+      expect(batch * M * N * K >= THREAD_MIN_WORK || c === BATCHED[3]).toBe(true);
+      const { a, b, outLen } = batchedCase(rng, c);
+      const o1 = staleView(outLen),
+        o2 = staleView(outLen);
+      single.gemmBatched(o1, a, b, batch, M, K, N, opts);
+      two.gemmBatched(o2, a, b, batch, M, K, N, opts);
+      expect(firstDiff(o2, o1), `${batch}x${M}x${K}x${N}`).toBe(-1);
+    }
+  });
+
+  it('writes nothing for an empty batch, and names a bad stride or a short buffer', () => {
+    const out = new Float32Array(4).fill(7);
+    one.gemmBatched(out, new Float32Array(0), new Float32Array(0), 0, 2, 3, 2);
+    expect([...out]).toEqual([7, 7, 7, 7]);
+    const [a, b] = [new Float32Array(12), new Float32Array(12)];
+    expect(() => one.gemmBatched(new Float32Array(8), a, b, 2, 2, 3, 2, { strideOut: 3 })).toThrow(
+      'wasm.gemmBatched: strideOut is 3 but must be at least M·N = 4 (the outputs would overlap)',
+    );
+    expect(() => one.gemmBatched(new Float32Array(8), a, b, 2, 2, 3, 2, { strideA: -6 })).toThrow(
+      'wasm.gemmBatched: strideA is -6 but must be an integer >= 0',
+    );
+    expect(() => one.gemmBatched(new Float32Array(7), a, b, 2, 2, 3, 2)).toThrow(
+      'wasm.gemmBatched: out has 7 elements but needs 8',
+    );
+    expect(() => one.gemmBatched(new Float32Array(8), a, b, 3, 2, 3, 2, { strideB: 0 })).toThrow(
+      'wasm.gemmBatched: out has 8 elements but needs 12',
+    );
+  });
+});
 
 describe('wasm gemm across thread counts', () => {
   it('gives bit-identical results on 1 and 2 threads (a resumed run must replay exactly)', () => {
@@ -380,9 +506,8 @@ describe('a gemm worker that dies mid-product', () => {
     if (k.warmUp() < 2) return; // one core: no worker to lose
     // Kill the worker behind the backend's back; this thread does not return to the event loop, so
     // the backend cannot have seen an 'exit' event and still counts the worker as ready.
-    void (
-      k as unknown as { workers: Array<{ terminate(): Promise<number> }> }
-    ).workers[0].terminate();
+    const { pool } = k as unknown as { pool: { workers: Array<{ terminate(): Promise<number> }> } };
+    void pool.workers[0].terminate();
     const warnings: string[] = [];
     const warn = console.warn;
     console.warn = (msg: string) => void warnings.push(msg);

@@ -4,7 +4,7 @@
 // a Solver step with step memory trains bit for bit like one without.
 import { afterAll, describe, expect, it } from 'vitest';
 import { reference, setBackend, StepMemory, stepMemory } from '../../src/kernels/index.js';
-import { createWasmKernels } from '../../src/kernels/wasm/index.js';
+import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
 import {
   affineBackward,
   affineForward,
@@ -390,7 +390,7 @@ describe('Solver with step memory', () => {
   }
 
   it('gives its blocks back when training ends, so that solver after solver does not grow WASM memory', () => {
-    const backend = setBackend('wasm') as unknown as { memory: { buffer: { byteLength: number } } };
+    const backend = setBackend('wasm') as WasmKernels;
     const X = Tensor.randn([64, 1, 12, 12], { seed: 1 });
     const y = Array.from({ length: 64 }, (_, i) => i % 10);
     const train = () =>
@@ -406,11 +406,11 @@ describe('Solver with step memory', () => {
         { batchSize: 32, numEpochs: 1, metric: 'none', verbose: false, seed: 3 },
       ).train();
     const first = train();
-    const size = backend.memory.buffer.byteLength;
+    const size = backend.memoryBytes;
     for (let i = 0; i < 5; i++) train();
     // checkAccuracy runs its batches in step memory too, and gives it back
     const accuracies = Array.from({ length: 5 }, () => first.checkAccuracy(X, y, null, 16));
-    expect(backend.memory.buffer.byteLength).toBe(size);
+    expect(backend.memoryBytes).toBe(size);
     const plain = Object.assign(Object.create(ThreeLayerConvNet.prototype), first.model, {
       reusesStepMemory: false,
     });

@@ -1,0 +1,133 @@
+// src/kernels/wasm/assembly/pool.ts: 2x2 max pooling at stride 2 and its backward
+// (src/kernels/reference/pool.ts), four windows at a time, bit for bit the reference's choice of
+// each window's first maximum (ties, ±0 and NaN included).
+import { intArg, ptrArg } from './common';
+
+// reference/pool.ts: firstMax2x2, for 4 windows at once. v0..v3 hold cells 0 (top-left),
+// 1 (top-right), 2 (bottom-left), 3 (bottom-right) of 4 windows; returns the lane masks m0..m3 of
+// the cell that is each window's first maximum (the first NaN if it has one), by a tournament in
+// which a tie keeps the earlier cell. Results through the globals below (AssemblyScript returns
+// one value).
+let m0: v128 = i32x4.splat(0), m1: v128 = i32x4.splat(0);
+let m2: v128 = i32x4.splat(0), m3: v128 = i32x4.splat(0);
+// @ts-ignore: decorator
+@inline function firstMaxMasks(v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const top = f32x4.gt(v1, v0), bottom = f32x4.gt(v3, v2);
+  const lower = f32x4.gt(v128.bitselect(v3, v2, bottom), v128.bitselect(v1, v0, top));
+  // no NaN: cell 0 unless lower or top, ...
+  let k0 = v128.andnot(v128.not(top), lower), k1 = v128.andnot(top, lower);
+  let k2 = v128.andnot(lower, bottom), k3 = v128.and(lower, bottom);
+  const n0 = f32x4.ne(v0, v0), n1 = f32x4.ne(v1, v1), n2 = f32x4.ne(v2, v2), n3 = f32x4.ne(v3, v3);
+  const anyNaN = v128.or(v128.or(n0, n1), v128.or(n2, n3));
+  if (v128.any_true(anyNaN)) {
+    const j1 = v128.andnot(n1, n0), j2 = v128.andnot(v128.andnot(n2, n0), n1);
+    const j3 = v128.andnot(v128.andnot(v128.andnot(n3, n0), n1), n2);
+    k0 = v128.bitselect(n0, k0, anyNaN);
+    k1 = v128.bitselect(j1, k1, anyNaN);
+    k2 = v128.bitselect(j2, k2, anyNaN);
+    k3 = v128.bitselect(j3, k3, anyNaN);
+  }
+  m0 = k0; m1 = k1; m2 = k2; m3 = k3;
+}
+
+// reference/pool.ts: firstMax2x2 (scalar, for the windows past the last group of 4).
+function firstMax2x2(r: usize, rowBytes: usize): i32 {
+  const v0 = load<f32>(r), v1 = load<f32>(r, 4);
+  const v2 = load<f32>(r + rowBytes), v3 = load<f32>(r + rowBytes, 4);
+  if (v0 != v0) return 0;
+  if (v1 != v1) return 1;
+  if (v2 != v2) return 2;
+  if (v3 != v3) return 3;
+  const top = v1 > v0 ? 1 : 0, bottom = v3 > v2 ? 3 : 2;
+  return (bottom == 3 ? v3 : v2) > (top == 1 ? v1 : v0) ? bottom : top;
+}
+
+// reference/pool.ts: maxPool2x2Forward. out (planes, H/2, W/2) = each 2x2 window's first
+// maximum. Four windows at a time: two rows of 8 floats, split into even (left) and odd (right)
+// cells; the windows past the last group of 4 one at a time. This call does planes [p0, p1).
+export function maxPool2x2Forward(
+  out: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32,
+): void {
+  const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
+  for (let p = p0; p < p1; p++) {
+    for (let ho = 0; ho < Hout; ho++) {
+      const top = x + (<usize>((p * H + 2 * ho) * W) << 2), bot = top + rowBytes;
+      const o = out + (<usize>((p * Hout + ho) * Wout) << 2);
+      let wo = 0;
+      for (; wo + 4 <= Wout; wo += 4) {
+        const t = top + (<usize>wo << 3), b = bot + (<usize>wo << 3);
+        const ta = v128.load(t), tb = v128.load(t, 16), ba = v128.load(b), bb = v128.load(b, 16);
+        const v0 = v128.shuffle<f32>(ta, tb, 0, 2, 4, 6);
+        const v1 = v128.shuffle<f32>(ta, tb, 1, 3, 5, 7);
+        const v2 = v128.shuffle<f32>(ba, bb, 0, 2, 4, 6);
+        const v3 = v128.shuffle<f32>(ba, bb, 1, 3, 5, 7);
+        firstMaxMasks(v0, v1, v2, v3);
+        const best = v128.or(
+          v128.or(v128.and(v0, m0), v128.and(v1, m1)), v128.or(v128.and(v2, m2), v128.and(v3, m3)),
+        );
+        v128.store(o + (<usize>wo << 2), best);
+      }
+      for (; wo < Wout; wo++) {
+        const r = top + (<usize>wo << 3), k = firstMax2x2(r, rowBytes);
+        const cell = r + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
+        store<f32>(o + (<usize>wo << 2), load<f32>(cell));
+      }
+    }
+  }
+}
+
+// reference/pool.ts: maxPool2x2Forward, over the planes [lo, hi). Arguments (jobs.ts:
+// maxPool2x2Forward): out, x | H, W.
+export function maxPool2x2ForwardJob(
+  ints: usize, floats: usize, lo: i32, hi: i32, scratch: usize,
+): void {
+  maxPool2x2Forward(ptrArg(ints, 0), ptrArg(ints, 1), lo, hi, intArg(ints, 2), intArg(ints, 3));
+}
+
+// reference/pool.ts: maxPool2x2Backward. dx (planes, H, W) = dout at each window's first
+// maximum of x, 0 elsewhere (an odd last row or column too); four windows at a time, then the
+// rest one at a time. This call does planes [p0, p1).
+export function maxPool2x2Backward(
+  dx: usize, dout: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32,
+): void {
+  const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
+  memory.fill(dx + (<usize>(p0 * H * W) << 2), 0, <usize>((p1 - p0) * H * W) << 2);
+  for (let p = p0; p < p1; p++) {
+    for (let ho = 0; ho < Hout; ho++) {
+      const at = <usize>((p * H + 2 * ho) * W) << 2, top = x + at, bot = top + rowBytes;
+      const dtop = dx + at, dbot = dtop + rowBytes;
+      const g = dout + (<usize>((p * Hout + ho) * Wout) << 2);
+      let wo = 0;
+      for (; wo + 4 <= Wout; wo += 4) {
+        const off = <usize>wo << 3, t = top + off, b = bot + off;
+        const ta = v128.load(t), tb = v128.load(t, 16), ba = v128.load(b), bb = v128.load(b, 16);
+        firstMaxMasks(
+          v128.shuffle<f32>(ta, tb, 0, 2, 4, 6), v128.shuffle<f32>(ta, tb, 1, 3, 5, 7),
+          v128.shuffle<f32>(ba, bb, 0, 2, 4, 6), v128.shuffle<f32>(ba, bb, 1, 3, 5, 7),
+        );
+        const d = v128.load(g + (<usize>wo << 2));
+        const d0 = v128.and(d, m0), d1 = v128.and(d, m1), d2 = v128.and(d, m2);
+        const d3 = v128.and(d, m3);
+        v128.store(dtop + off, v128.shuffle<f32>(d0, d1, 0, 4, 1, 5));
+        v128.store(dtop + off, v128.shuffle<f32>(d0, d1, 2, 6, 3, 7), 16);
+        v128.store(dbot + off, v128.shuffle<f32>(d2, d3, 0, 4, 1, 5));
+        v128.store(dbot + off, v128.shuffle<f32>(d2, d3, 2, 6, 3, 7), 16);
+      }
+      for (; wo < Wout; wo++) {
+        const off = <usize>wo << 3, k = firstMax2x2(top + off, rowBytes);
+        const cell = dtop + off + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
+        store<f32>(cell, load<f32>(g + (<usize>wo << 2)));
+      }
+    }
+  }
+}
+
+// reference/pool.ts: maxPool2x2Backward, over the planes [lo, hi). Arguments (jobs.ts:
+// maxPool2x2Backward): dx, dout, x | H, W.
+export function maxPool2x2BackwardJob(
+  ints: usize, floats: usize, lo: i32, hi: i32, scratch: usize,
+): void {
+  maxPool2x2Backward(
+    ptrArg(ints, 0), ptrArg(ints, 1), ptrArg(ints, 2), lo, hi, intArg(ints, 3), intArg(ints, 4),
+  );
+}
