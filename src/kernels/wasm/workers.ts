@@ -69,7 +69,7 @@ export class WorkerPool {
 
   /**
    * @param threads at most this many threads, the calling one included
-   * @param threadApi node:worker_threads, or null where workers cannot run (then one thread)
+   * @param threadApi the worker_threads module, or null where workers cannot run (one thread)
    * @param timeoutMs a worker without a heartbeat for this long mid-job counts as dead
    */
   constructor(
