@@ -1,4 +1,4 @@
-// src/kernels/types.ts: the one interface behind which every hot loop lives. reference.ts is
+// src/kernels/types.ts: the one interface behind which every hot loop lives. reference/ is
 // its definition; a fast backend (kernels/wasm) must agree with it to 1e-5 relative in float32.
 import type { DType } from '../tensor/index.js';
 
@@ -178,7 +178,7 @@ export interface Kernels {
   convDirectFits?(C: number, H: number, W: number, pad: number): boolean;
   /** In place, torch's SGD: w −= lr·(dw + weightDecay·w), in float64, rounded once. */
   sgdStep(w: Buf, dw: Buf, lr: number, weightDecay: number): void;
-  /** In place, torch's Adam: updates w, m and v (see reference.ts: adamStep), in float64. */
+  /** In place, torch's Adam: updates w, m and v (see reference/optim.ts: adamStep), in float64. */
   adamStep(w: Buf, dw: Buf, m: Buf, v: Buf, h: AdamHypers): void;
   /** Optional: buf.fill(0), done faster where buf is resident (see residentBlock). */
   zero?(buf: Float32Array): void;
