@@ -1,7 +1,7 @@
 // src/cli/args.ts: declarative flags on top of node:util parseArgs, with one-line errors that
 // name the flag and suggest the right one.
 import { parseArgs } from 'node:util';
-import { suggestName } from '../tensor/index.js';
+import { didYouMean, mustBeOneOf } from '../tensor/index.js';
 
 /** A user error: printed as one line with a non-zero exit, never as a stack trace. */
 export class CliError extends Error {
@@ -66,10 +66,7 @@ function convert(
   if (spec.type === 'boolean') return v as boolean;
   const s = String(v);
   if (spec.choices && !spec.choices.includes(s)) {
-    const hint = suggestName(s, spec.choices);
-    throw new CliError(
-      `${command}: --${name} must be one of ${spec.choices.join(', ')}, got '${s}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
-    );
+    throw new CliError(mustBeOneOf(command, `--${name}`, s, spec.choices));
   }
   if (spec.type === 'string') return s;
   const n = Number(s);
@@ -86,8 +83,12 @@ function convert(
 function explainParseError(command: string, err: Error, known: string[]): string {
   const unknown = /Unknown option '(-{1,2})([^']+)'/.exec(err.message);
   if (unknown) {
-    const hint = suggestName(unknown[2], known);
-    return `${command}: unknown option '${unknown[1]}${unknown[2]}'${hint ? ` (did you mean '--${hint}'?)` : ''} (see '${command} --help')`;
+    const flag = `${unknown[1]}${unknown[2]}`,
+      hint = didYouMean(
+        flag,
+        known.map((k) => `--${k}`),
+      );
+    return `${command}: unknown option '${flag}'${hint} (see '${command} --help')`;
   }
   const missing = /Option '(?:-\w, )?--([^ ]+) <value>' argument missing/.exec(err.message);
   if (missing) return `${command}: --${missing[1]} needs a value`;

@@ -8,12 +8,34 @@ import {
   loadNpyDataset,
   type ClassificationData,
 } from '../data/index.js';
-import { Tensor, type FloatTensor } from '../tensor/index.js';
+import { FileError as LibraryFileError, Tensor, type FloatTensor } from '../tensor/index.js';
 import { CliError } from './args.js';
 
-/** A missing or malformed file: one line naming the file, exit code 1. */
-export class FileError extends Error {
-  override name = 'FileError';
+/**
+ * A missing or malformed file: one line naming the file, exit code 1 (main.ts prints any
+ * FileError, the library's too, as its message). Built as FileError(command, path, reason), or
+ * from one finished message where the prefix is not a plain path ("layerwise train: --model cnn",
+ * the model-spec errors) or arrives joined (src/cli/train.ts; TODO(#16): train.ts moves to the
+ * three-part form). A library FileError is restated with restate() from its path and reason.
+ */
+export class FileError extends LibraryFileError {
+  constructor(message: string);
+  constructor(command: string, path: string, reason: string, options?: ErrorOptions);
+  constructor(command: string, path?: string, reason?: string, options?: ErrorOptions) {
+    const whole = path === undefined || reason === undefined;
+    super(whole ? '' : command, whole ? '' : path, whole ? command : reason, options);
+    if (whole) this.message = command;
+  }
+
+  /**
+   * `e` as a FileError of `command`: a library FileError keeps its path and reason (its
+   * function's name gives way to the command); anything else keeps its message after the command.
+   */
+  static restate(command: string, e: unknown): FileError {
+    if (e instanceof LibraryFileError && e.path !== '')
+      return new FileError(command, e.path, e.reason, { cause: e });
+    return new FileError(`${command}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 export const DATASETS = ['mnist', 'cifar10', 'npy'] as const;
@@ -34,7 +56,7 @@ export function loadData(command: string, src: DataSource): ClassificationData {
     throw new CliError(`${command}: --dataset ${dataset} needs --data-dir DIR`);
   }
   if (dataDir !== null && !(existsSync(dataDir) && statSync(dataDir).isDirectory())) {
-    throw new FileError(`${command}: ${dataDir}: no such folder (--data-dir)`);
+    throw new FileError(command, dataDir, 'no such folder (--data-dir)');
   }
   let d: ClassificationData;
   try {
@@ -42,7 +64,7 @@ export function loadData(command: string, src: DataSource): ClassificationData {
     else if (dataset === 'cifar10') d = loadCifar10(dataDir as string);
     else d = loadNpyDataset(dataDir as string);
   } catch (e) {
-    throw new FileError(`${command}: ${(e as Error).message}`);
+    throw FileError.restate(command, e);
   }
   return src.limit === null ? d : limitData(d, src.limit);
 }

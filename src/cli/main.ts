@@ -4,9 +4,9 @@
 // flag or value (CliError), 1 for a missing or malformed file or any other failure; the only
 // place in layerwise that sets an exit code.
 import { setBackend, type BackendName } from '../kernels/index.js';
+import { FileError, mustBeOneOf } from '../tensor/index.js';
 import { CliError } from './args.js';
 import { runCaption } from './caption.js';
-import { FileError } from './data.js';
 import { runEval } from './eval.js';
 import { runGradcheck } from './gradcheck.js';
 import { runPredict } from './predict.js';
@@ -59,7 +59,7 @@ function takeBackend(argv: string[]): BackendName | null {
   const name = chosen ?? (env === undefined || env === '' ? null : env);
   if (name !== null && !BACKENDS.includes(name as BackendName)) {
     const from = chosen !== null ? '--backend' : 'LAYERWISE_BACKEND';
-    throw new CliError(`layerwise: ${from} must be one of ${BACKENDS.join(', ')}, got '${name}'`);
+    throw new CliError(mustBeOneOf('layerwise', from, name, BACKENDS));
   }
   return name as BackendName | null;
 }

@@ -21,7 +21,13 @@ import {
   Tanh,
   type Module,
 } from '../nn/index.js';
-import { Rng, suggestName, Tensor } from '../tensor/index.js';
+import {
+  didYouMean,
+  FileError as LibraryFileError,
+  Rng,
+  Tensor,
+  unknownName,
+} from '../tensor/index.js';
 import { FileError } from './data.js';
 
 /** One module of a sequential architecture: its type and its arguments by name. */
@@ -161,21 +167,18 @@ function readArchitecture(command: string, file: string, shape: ModelShape): Mod
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const why =
-      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    const hint = suggestName(file, BUILTIN_MODELS);
-    throw new FileError(
-      `${command}: ${file}: ${why} (--model is ${BUILTIN_MODELS.join(', ')} or an architecture file${hint ? `; did you mean '${hint}'?` : ''})`,
-    );
+    const { reason } = LibraryFileError.cannotRead(command, file, e);
+    const models = `--model is ${BUILTIN_MODELS.join(', ')} or an architecture file`;
+    throw new FileError(command, file, `${reason} (${models})${didYouMean(file, BUILTIN_MODELS)}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new FileError(`${command}: ${file}: not valid JSON (${(e as Error).message})`);
+    throw new FileError(command, file, `not valid JSON (${(e as Error).message})`);
   }
   const bad = (why: string): never => {
-    throw new FileError(`${command}: ${file}: ${why}`);
+    throw new FileError(command, file, why);
   };
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     bad('must be a JSON object with "type" and "options", or "sequential"');
@@ -210,13 +213,8 @@ function unknownKeys(
   o: object,
   known: readonly string[],
 ): void {
-  for (const key of Object.keys(o)) {
-    if (known.includes(key)) continue;
-    const hint = suggestName(key, known);
-    bad(
-      `${where}unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`,
-    );
-  }
+  for (const key of Object.keys(o))
+    if (!known.includes(key)) bad(`${where}${unknownName('key', key, known)}`);
 }
 
 function checkLayer(bad: (why: string) => never, m: unknown, i: number): void {
@@ -226,10 +224,7 @@ function checkLayer(bad: (why: string) => never, m: unknown, i: number): void {
   const type = (m as LayerSpec).type,
     layer = LAYERS[type];
   if (layer === undefined) {
-    const hint = suggestName(type, MODULE_NAMES);
-    bad(
-      `sequential[${i}]: unknown module type '${type}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${MODULE_NAMES.join(', ')})`}`,
-    );
+    bad(`sequential[${i}]: ${unknownName('module type', type, MODULE_NAMES)}`);
   }
   const where = `sequential[${i}] (${type}): `;
   unknownKeys(bad, where, m as object, ['type', ...layer.args, ...layer.options]);
@@ -247,10 +242,7 @@ export function buildModel(spec: ModelSpec, where: string): Model {
     typeof (ctor.prototype as { loss?: unknown } | undefined)?.loss === 'function';
   if (!isModel || spec.type === 'CaptioningRNN') {
     const known = ['LinearClassifier', 'TwoLayerNet', 'FullyConnectedNet', 'ThreeLayerConvNet'];
-    const hint = suggestName(spec.type, known);
-    throw new FileError(
-      `${where}: unknown model type '${spec.type}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`,
-    );
+    throw new FileError(`${where}: ${unknownName('model type', spec.type, known)}`);
   }
   try {
     return new (ctor as new (o: object) => Model)(spec.options);

@@ -2,10 +2,11 @@
 // probabilities for PNG images of any size or colour, converted to the model's input.
 import { applyPreprocessing } from '../data/index.js';
 import { readPng, toModelInput } from '../io/index.js';
+import { softmaxShift } from '../layers/internal.js';
 import { Tensor } from '../tensor/index.js';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from './args.js';
 import { FileError } from './data.js';
-import { loadCheckpointModel, oneLine, scoresOf } from './run.js';
+import { loadCheckpointModel, scoresOf } from './run.js';
 
 const CMD = 'layerwise predict';
 
@@ -67,7 +68,7 @@ export function runPredict(argv: readonly string[]): number {
     try {
       img = readPng(file);
     } catch (e) {
-      throw new FileError(`${CMD}: ${file}: ${pngReason(e, file)}`);
+      throw FileError.restate(CMD, e);
     }
     const x = toModelInput(img, [C, H, W], { invert, fit: flags.fit as 'stretch' | 'digit' });
     X.data.set(x.data, i * C * H * W);
@@ -86,20 +87,8 @@ export function runPredict(argv: readonly string[]): number {
   return 0;
 }
 
+/** softmax of row n of the scores s (N, C). */
 function softmaxRow(s: ArrayLike<number>, n: number, C: number): number[] {
-  let max = -Infinity;
-  for (let c = 0; c < C; c++) max = Math.max(max, s[n * C + c]);
-  const e = Array.from({ length: C }, (_, c) => Math.exp(s[n * C + c] - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
-/** readPng's message without its own prefix and the repeated file name. */
-function pngReason(e: unknown, file: string): string {
-  const msg = oneLine(e);
-  if (/ENOENT/.test(msg)) return 'no such file';
-  return msg
-    .replace(/^readPng: cannot read /, '')
-    .replace(/^decodePng: /, '')
-    .replace(`${file}: `, '');
+  const { max, logSum } = softmaxShift(s, n * C, C);
+  return Array.from({ length: C }, (_, c) => Math.exp(s[n * C + c] - max - logSum));
 }

@@ -11,7 +11,7 @@ import {
 } from '../io/index.js';
 import { stepMemory } from '../kernels/index.js';
 import type { Model } from '../models/index.js';
-import { Tensor, type FloatTensor } from '../tensor/index.js';
+import { FileError as LibraryFileError, Tensor, type FloatTensor } from '../tensor/index.js';
 import { FileError, type DataSource } from './data.js';
 import { buildModel, type ModelSpec } from './modelSpec.js';
 
@@ -67,14 +67,12 @@ export function addRunInfo(path: string, info: RunInfo): void {
 
 /** Reads a checkpoint file: a missing or malformed file is a FileError naming it. */
 export function readCheckpointFile(command: string, path: string): SafetensorsContents {
-  if (!existsSync(path)) throw new FileError(`${command}: ${path}: no such file`);
+  if (!existsSync(path)) throw new FileError(command, path, 'no such file');
   try {
     return readSafetensors(path);
   } catch (e) {
-    const why = oneLine(e)
-      .replace(/^readSafetensors: /, '')
-      .replace(`${path}: `, '');
-    throw new FileError(`${command}: ${path}: not a layerwise checkpoint (${why})`);
+    const why = e instanceof LibraryFileError ? e.reason : oneLine(e);
+    throw new FileError(command, path, `not a layerwise checkpoint (${why})`, { cause: e });
   }
 }
 
@@ -82,7 +80,7 @@ export function readCheckpointFile(command: string, path: string): SafetensorsCo
 export function runInfoOf(command: string, path: string, contents: SafetensorsContents): RunInfo {
   const text = contents.metadata[CLI_KEY];
   const bad = (why: string): never => {
-    throw new FileError(`${command}: ${path}: ${why}`);
+    throw new FileError(command, path, why);
   };
   if (text === undefined)
     return bad(`has no '${CLI_KEY}' metadata; it was not written by 'layerwise train'`);

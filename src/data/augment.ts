@@ -2,9 +2,9 @@
 // seeded run sees the same augmented minibatches every time. Each function has the signature of
 // the Solver's `augment` hook once its amount is bound (see makeAugment).
 import {
+  expectOneOf,
   Rng,
   Tensor,
-  ValueError,
   expectFloat,
   expectNdim,
   expectNumber,
@@ -101,11 +101,7 @@ export const AUGMENT_KINDS: readonly AugmentKind[] = ['shift', 'flip-crop'];
  * makeAugment('flip-crop', 4) = (X, rng) => randomFlipCrop(X, rng, 4) (CIFAR-10).
  */
 export function makeAugment(kind: AugmentKind, amount: number): AugmentFn {
-  if (!AUGMENT_KINDS.includes(kind)) {
-    throw new ValueError(
-      `makeAugment: kind must be one of ${AUGMENT_KINDS.join(', ')}, got '${String(kind)}'`,
-    );
-  }
+  expectOneOf('makeAugment', 'kind', kind, AUGMENT_KINDS);
   expectNumber('makeAugment', 'amount', amount, { min: 0, integer: true });
   return kind === 'shift'
     ? (X, rng) => randomShift(X, rng, amount)

@@ -1,6 +1,7 @@
 // src/data/batching.ts: row selection and the seeded train/validation holdout shared by every
 // loader. The Solver draws its own minibatches; these helpers are for building data sets.
 import {
+  expectId,
   fmt,
   Rng,
   Tensor,
@@ -32,14 +33,11 @@ export function gatherRows<T extends Tensor>(X: T, indices: ArrayLike<number>): 
   const N = X.shape[0],
     D = N === 0 ? 0 : X.size / N,
     B = indices.length;
-  const out = Tensor.zeros([B, ...X.shape.slice(1)], X.dtype);
+  const out = Tensor.zeros([B, ...X.shape.slice(1)], X.dtype),
+    where = { why: `for X of shape ${fmt(X.shape)}` };
   for (let b = 0; b < B; b++) {
     const n = indices[b];
-    if (!Number.isInteger(n) || n < 0 || n >= N) {
-      throw new ValueError(
-        `gatherRows: indices[${b}] = ${n} is outside [0, ${N}) for X of shape ${fmt(X.shape)}`,
-      );
-    }
+    expectId('gatherRows', 'indices', n, b, N, where);
     out.data.set(X.data.subarray(n * D, (n + 1) * D), b * D);
   }
   return out as T;
@@ -50,9 +48,7 @@ export function gatherLabels(y: ArrayLike<number>, indices: ArrayLike<number>): 
   const out = new Int32Array(indices.length);
   for (let b = 0; b < indices.length; b++) {
     const n = indices[b];
-    if (!Number.isInteger(n) || n < 0 || n >= y.length) {
-      throw new ValueError(`gatherLabels: indices[${b}] = ${n} is outside [0, ${y.length})`);
-    }
+    expectId('gatherLabels', 'indices', n, b, y.length);
     out[b] = y[n];
   }
   return out;

@@ -4,6 +4,7 @@
 // features, and scoreCaptions measures exact-caption and per-word accuracy.
 import { kernelsFor } from '../kernels/index.js';
 import {
+  expectId,
   expectNdim,
   expectNumber,
   expectOptions,
@@ -95,8 +96,7 @@ export function composeDigitCaptions(
     for (let j = 0; j < k; j++) {
       const src = rng.int(N),
         label = y[src];
-      if (!Number.isInteger(label) || label < 0 || label > 9)
-        throw new ValueError(`${fn}: y[${src}] = ${label} is not a digit 0..9`);
+      expectId(fn, 'y', label, src, 10);
       sources[m * maxDigits + j] = src;
       row.push(label);
       captions.data[m * L + 1 + j] = 3 + label;

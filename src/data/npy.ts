@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  expectOneOf,
   fmt,
   Tensor,
   ValueError,
@@ -263,8 +264,7 @@ export function loadNpyDataset(
     layout = opts.layout ?? 'NCHW';
   expectNumber(fn, 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
   expectNumber(fn, 'seed', seed);
-  if (layout !== 'NCHW' && layout !== 'NHWC')
-    throw new ValueError(`${fn}: layout must be 'NCHW' or 'NHWC', got '${String(layout)}'`);
+  expectOneOf(fn, 'layout', layout, ['NCHW', 'NHWC']);
   const files = typeof source === 'string' ? npyFilesIn(source) : source;
   const part = (x: string, y: string) => {
     const X = npyImages(fn, readNpy(x), x, layout),

@@ -1,6 +1,8 @@
 // src/data/preprocess.ts: the classic input preprocessing, fitted on the training set and stored
 // as plain JSON beside a checkpoint, so that evaluation and prediction apply exactly the same.
 import {
+  unknownName,
+  expectOneOf,
   fmt,
   ShapeError,
   Tensor,
@@ -35,11 +37,7 @@ export type Preprocessing =
  */
 export function fitPreprocessing(X: Tensor, kind: PreprocessingKind): Preprocessing {
   expectFloat('fitPreprocessing', 'X', X);
-  if (!PREPROCESSING_KINDS.includes(kind)) {
-    throw new ValueError(
-      `fitPreprocessing: kind must be one of ${PREPROCESSING_KINDS.join(', ')}, got '${String(kind)}'`,
-    );
-  }
+  expectOneOf('fitPreprocessing', 'kind', kind, PREPROCESSING_KINDS);
   if (kind === 'none') return { kind };
   if (X.shape.length < 2 || X.shape[0] === 0) {
     throw new ShapeError(
@@ -150,9 +148,10 @@ export function parsePreprocessing(value: unknown, fn = 'parsePreprocessing'): P
   };
   const keys = (want: string[]) => {
     const extra = Object.keys(v).filter((k) => !want.includes(k));
-    if (extra.length > 0) bad(`unknown key '${extra[0]}' for kind '${String(v.kind)}'`);
+    if (extra.length > 0) bad(`kind '${String(v.kind)}': ${unknownName('key', extra[0], want)}`);
   };
-  switch (v.kind) {
+  const kind = expectOneOf(`${fn}: invalid preprocessing`, 'kind', v.kind, PREPROCESSING_KINDS);
+  switch (kind) {
     case 'none':
       keys(['kind']);
       return { kind: 'none' };
@@ -176,9 +175,5 @@ export function parsePreprocessing(value: unknown, fn = 'parsePreprocessing'): P
       }
       return { kind: 'per-channel', mean, std };
     }
-    default:
-      return bad(
-        `kind must be one of ${PREPROCESSING_KINDS.join(', ')}, got ${JSON.stringify(v.kind)}`,
-      );
   }
 }

@@ -1,6 +1,7 @@
 // src/io/plot.ts: training curves and image grids as PNG files, with no dependencies: shapes and
 // text (a built-in 5x7 bitmap font) are drawn into an RGB buffer, then encoded by encodePng.
 import {
+  expectOneOf,
   fmt,
   ShapeError,
   ValueError,
@@ -518,8 +519,7 @@ export function imageGridPng(images: Tensor, opts: ImageGridOptions = {}): Uint8
     if (!Number.isInteger(v) || v < min)
       throw new ValueError(`${fn}: ${arg} must be an integer >= ${min}, got ${v}`);
   }
-  if (!['each', 'all', 'none'].includes(normalize))
-    throw new ValueError(`${fn}: normalize must be 'each', 'all' or 'none', got '${normalize}'`);
+  expectOneOf(fn, 'normalize', normalize, ['each', 'all', 'none']);
   const rows = Math.ceil(N / Math.min(cols, N)),
     nCols = Math.min(cols, N);
   const cellW = W * scale,

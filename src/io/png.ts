@@ -3,7 +3,15 @@
 // Format: https://www.w3.org/TR/png/ (signature, chunks with CRC-32, filtered scanlines).
 import { readFileSync } from 'node:fs';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { fmt, Tensor, ValueError, expectOptions, type FloatTensor } from '../tensor/index.js';
+import {
+  expectOneOf,
+  FileError,
+  fmt,
+  Tensor,
+  ValueError,
+  expectOptions,
+  type FloatTensor,
+} from '../tensor/index.js';
 
 /** A decoded image: 8-bit samples, row-major, channels interleaved (grey, grey+alpha, RGB, RGBA). */
 export interface PngImage {
@@ -186,7 +194,7 @@ const ADAM7 = [
  */
 export function decodePng(bytes: Uint8Array, name = 'PNG data'): PngImage {
   const fail = (why: string): never => {
-    throw new ValueError(`decodePng: ${name}: ${why}`);
+    throw new FileError('decodePng', name, why);
   };
   if (!(bytes instanceof Uint8Array)) throw new TypeError('decodePng: bytes must be a Uint8Array');
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b))
@@ -264,7 +272,7 @@ export function readPng(path: string): PngImage {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`readPng: cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    throw FileError.cannotRead('readPng', path, e);
   }
   return decodePng(bytes, path);
 }
@@ -479,8 +487,7 @@ export function toModelInput(
   const invert = opts.invert ?? (C === 1 ? 'auto' : false),
     background = opts.background ?? 'auto';
   const fit = opts.fit ?? 'stretch';
-  if (fit !== 'stretch' && fit !== 'digit')
-    throw new ValueError(`${fn}: fit must be 'stretch' or 'digit', got '${String(fit)}'`);
+  expectOneOf(fn, 'fit', fit, ['stretch', 'digit']);
   const planes = toPlanes(img, C, background);
   if (invert === true || (invert === 'auto' && borderMean(planes) > 0.5)) {
     for (const plane of planes.data) for (let i = 0; i < plane.length; i++) plane[i] = 1 - plane[i];

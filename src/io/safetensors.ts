@@ -7,7 +7,7 @@
 // anything is allocated, and every tensor's offsets, dtype, shape and byte length are checked,
 // as is the rule that the tensors cover the buffer exactly (no gaps, no overlaps).
 import { nodeFs } from './node.js';
-import { fmt, Tensor, ValueError, type DType } from '../tensor/index.js';
+import { FileError, fmt, Tensor, ValueError, type DType } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** The tensors and string metadata of a safetensors file. */
@@ -16,9 +16,20 @@ export interface SafetensorsContents {
   readonly metadata: Record<string, string>;
 }
 
-/** A malformed, truncated or mismatched file; the message names the file. */
-export class SafetensorsError extends ValueError {
+/**
+ * A malformed, truncated or mismatched safetensors file: a FileError, so `path` names the file
+ * (or the source given to decodeSafetensors) and `reason` says what is wrong.
+ */
+export class SafetensorsError extends FileError {
   override name = 'SafetensorsError';
+  /** TODO(#16): the one-message form, which src/io/checkpoint.ts still throws. */
+  constructor(message: string);
+  constructor(fn: string, path: string, reason: string, options?: ErrorOptions);
+  constructor(fn: string, path?: string, reason?: string, options?: ErrorOptions) {
+    const whole = path === undefined || reason === undefined;
+    super(whole ? '' : fn, whole ? '' : path, whole ? fn : reason, options);
+    if (whole) this.message = fn;
+  }
 }
 
 const TO_FILE: Readonly<Record<DType, string>> = { float32: 'F32', float64: 'F64', int32: 'I32' };
@@ -100,7 +111,7 @@ interface Entry {
 export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): SafetensorsContents {
   checkHost('decodeSafetensors');
   const fail = (why: string): never => {
-    throw new SafetensorsError(`readSafetensors: ${source}: ${why}`);
+    throw new SafetensorsError('readSafetensors', source, why);
   };
   if (bytes.length < 8)
     fail(`file is truncated: ${bytes.length} bytes, a safetensors file has at least 8`);
@@ -249,7 +260,7 @@ export function readSafetensors(path: string): SafetensorsContents {
     bytes = nodeFs('readSafetensors').readFileSync(path);
   } catch (e) {
     // e.g. ENOENT, EISDIR, or a file too large for one buffer: say which file
-    throw new Error(`readSafetensors: ${path}: ${(e as Error).message}`, { cause: e });
+    throw FileError.cannotRead('readSafetensors', path, e);
   }
   return decodeSafetensors(bytes, path);
 }

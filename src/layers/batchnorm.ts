@@ -4,6 +4,7 @@
 // forward's helpers; the spatial cache keeps x rather than two more image-sized intermediates.
 import { kernelsFor } from '../kernels/index.js';
 import {
+  expectOneOf,
   expectFloat,
   expectNdim,
   expectNumber,
@@ -13,7 +14,6 @@ import {
   fmt,
   ShapeError,
   Tensor,
-  ValueError,
   type FloatTensor,
 } from '../tensor/index.js';
 
@@ -79,9 +79,7 @@ function checkBn(
     throw new TypeError(`${fn}: bnParam must be an object`);
   expectOptions(fn, bnParam, BN_KEYS);
   const { mode } = bnParam;
-  if (mode !== 'train' && mode !== 'test') {
-    throw new ValueError(`${fn}: bnParam.mode must be 'train' or 'test', got '${String(mode)}'`);
-  }
+  expectOneOf(fn, 'bnParam.mode', mode, ['train', 'test']);
   const eps = bnParam.eps ?? 1e-5,
     momentum = bnParam.momentum ?? 0.9;
   expectNumber(fn, 'bnParam.eps', eps, { min: 0, minExclusive: true });

@@ -3,6 +3,7 @@
 // torch.nn.functional.dropout; the kept units are scaled by 1/(1 − p) in train mode so that test
 // mode is the identity and needs no rescaling.
 import {
+  expectOneOf,
   defaultRng,
   expectFloat,
   expectNumber,
@@ -52,11 +53,7 @@ export function dropoutForward(
   expectOptions(fn, dropoutParam, DROPOUT_KEYS);
   const { p, mode, seed, rng } = dropoutParam;
   expectNumber(fn, 'dropoutParam.p', p, { min: 0, max: 1 });
-  if (mode !== 'train' && mode !== 'test') {
-    throw new ValueError(
-      `${fn}: dropoutParam.mode must be 'train' or 'test', got '${String(mode)}'`,
-    );
-  }
+  expectOneOf(fn, 'dropoutParam.mode', mode, ['train', 'test']);
   if (seed !== undefined) expectNumber(fn, 'dropoutParam.seed', seed);
   if (rng !== undefined && !(rng instanceof Rng))
     throw new TypeError(`${fn}: dropoutParam.rng must be an Rng`);

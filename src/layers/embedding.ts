@@ -2,12 +2,12 @@
 // backward scatters the rows of dout back into the table, adding where an id repeats.
 import {
   DTypeError,
+  idsOf,
   expectFloat,
   expectShape,
   fmt,
   ShapeError,
   Tensor,
-  ValueError,
   type FloatDType,
   type FloatTensor,
 } from '../tensor/index.js';
@@ -25,7 +25,7 @@ export interface WordEmbeddingCache {
 
 /**
  * Reads token ids into a flat Int32Array and their shape, checking that each is an integer in
- * [0, V). A Tensor must have dtype int32; nested arrays must be rectangular.
+ * [0, V) (idsOf). A Tensor must have dtype int32; nested arrays must be rectangular.
  */
 export function tokenIdsOf(
   fn: string,
@@ -33,54 +33,12 @@ export function tokenIdsOf(
   x: TokenIds,
   V: number,
 ): { ids: Int32Array; shape: number[] } {
-  let ids: Int32Array, shape: number[];
-  if (x instanceof Tensor) {
-    if (x.dtype !== 'int32') {
-      throw new DTypeError(
-        `${fn}: ${arg} has dtype ${x.dtype} but token ids must be int32 (use .astype('int32'))`,
-      );
-    }
-    ids = x.data as Int32Array;
-    shape = [...x.shape];
-  } else if (Array.isArray(x) && x.length > 0 && typeof x[0] === 'object' && x[0] !== null) {
-    const rows = x as ReadonlyArray<ArrayLike<number>>,
-      T = rows[0].length;
-    ids = new Int32Array(rows.length * T);
-    rows.forEach((row, n) => {
-      if (row === null || typeof row !== 'object' || row.length !== T) {
-        throw new ShapeError(`${fn}: ${arg}[${n}] has ${row?.length} ids but ${arg}[0] has ${T}`);
-      }
-      for (let t = 0; t < T; t++)
-        checkId(fn, `${arg}[${n}][${t}]`, (ids[n * T + t] = Number(row[t])), row[t], V);
-    });
-    return { ids, shape: [rows.length, T] };
-  } else if (
-    x !== null &&
-    typeof x === 'object' &&
-    typeof (x as ArrayLike<number>).length === 'number'
-  ) {
-    const flat = x as ArrayLike<number>;
-    ids = new Int32Array(flat.length);
-    for (let i = 0; i < flat.length; i++)
-      checkId(fn, `${arg}[${i}]`, (ids[i] = Number(flat[i])), flat[i], V);
-    return { ids, shape: [flat.length] };
-  } else {
-    throw new TypeError(`${fn}: ${arg} must be an int32 Tensor or an array of token ids`);
+  if (x instanceof Tensor && x.dtype !== 'int32') {
+    throw new DTypeError(
+      `${fn}: ${arg} has dtype ${x.dtype} but token ids must be int32 (use .astype('int32'))`,
+    );
   }
-  for (let i = 0; i < ids.length; i++) {
-    const v = ids[i];
-    if (v < 0 || v >= V)
-      throw new ValueError(
-        `${fn}: ${arg} has id ${v} at flat index ${i} (shape ${fmt(shape)}), outside [0, ${V})`,
-      );
-  }
-  return { ids, shape };
-}
-
-function checkId(fn: string, where: string, stored: number, raw: unknown, V: number): void {
-  if (!Number.isInteger(raw) || stored < 0 || stored >= V) {
-    throw new ValueError(`${fn}: ${where} = ${String(raw)} is not a token id in [0, ${V})`);
-  }
+  return idsOf(fn, arg, x, V, 'an int32 Tensor or an array of token ids');
 }
 
 /**

@@ -2,6 +2,7 @@
 // https://arxiv.org/abs/1607.06450): each row of (N, D) is normalised by its own mean and biased
 // variance, so train and test mode are the same and there are no running statistics.
 import {
+  expectOneOf,
   expectFloat,
   expectNdim,
   expectNumber,
@@ -11,7 +12,6 @@ import {
   fmt,
   ShapeError,
   Tensor,
-  ValueError,
   type FloatTensor,
 } from '../tensor/index.js';
 
@@ -49,11 +49,7 @@ export function layernormForward(
   expectShape(fn, 'beta', beta, [D], `x has ${D} features`);
   expectSameDType(fn, { x, gamma, beta });
   expectOptions(fn, lnParam, ['eps', 'mode']);
-  if (lnParam.mode !== undefined && lnParam.mode !== 'train' && lnParam.mode !== 'test') {
-    throw new ValueError(
-      `${fn}: lnParam.mode must be 'train' or 'test', got '${String(lnParam.mode)}'`,
-    );
-  }
+  if (lnParam.mode !== undefined) expectOneOf(fn, 'lnParam.mode', lnParam.mode, ['train', 'test']);
   const eps = lnParam.eps ?? 1e-5;
   expectNumber(fn, 'lnParam.eps', eps, { min: 0, minExclusive: true });
   if (D === 0)

@@ -8,6 +8,7 @@ import {
   type FloatTensor,
   type Labels,
 } from '../tensor/index.js';
+import { softmaxCrossEntropyRow } from './softmax.js';
 
 /**
  * Multiclass hinge loss: mean over n of Σ_{j≠y} max(0, x_j − x_y + 1).
@@ -56,16 +57,6 @@ export function softmaxLoss(x: Tensor, y: Labels): { loss: number; dx: FloatTens
     xd = x.data,
     dd = dx.data;
   let loss = 0;
-  for (let n = 0; n < N; n++) {
-    const row = n * C;
-    let max = -Infinity;
-    for (let j = 0; j < C; j++) max = Math.max(max, xd[row + j]);
-    let sumExp = 0;
-    for (let j = 0; j < C; j++) sumExp += Math.exp(xd[row + j] - max);
-    const logSumExp = Math.log(sumExp); // of the shifted row
-    loss += logSumExp - (xd[row + labels[n]] - max);
-    for (let j = 0; j < C; j++) dd[row + j] = Math.exp(xd[row + j] - max - logSumExp) / N;
-    dd[row + labels[n]] -= 1 / N;
-  }
+  for (let n = 0; n < N; n++) loss += softmaxCrossEntropyRow(xd, dd, n * C, C, labels[n], N);
   return { loss: N > 0 ? loss / N : 0, dx };
 }

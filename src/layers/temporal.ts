@@ -3,6 +3,7 @@
 // in which padding steps contribute neither loss nor gradient.
 import { kernelsFor } from '../kernels/index.js';
 import {
+  expectId,
   expectFloat,
   expectNdim,
   expectSameDType,
@@ -10,9 +11,9 @@ import {
   fmt,
   ShapeError,
   Tensor,
-  ValueError,
   type FloatTensor,
 } from '../tensor/index.js';
+import { softmaxCrossEntropyRow } from './softmax.js';
 
 export interface TemporalAffineCache {
   readonly x: FloatTensor; // (N, T, D)
@@ -132,27 +133,15 @@ export function temporalSoftmaxLoss(
     xd = x.data,
     dd = dx.data;
   let loss = 0;
+  const steps = { shape: [N, T] };
   for (let i = 0; i < N * T; i++) {
     const m = keep[i];
     if (typeof m !== 'boolean' && typeof m !== 'number')
       throw new TypeError(`${fn}: mask[${i}] = ${String(m)} is not a boolean`);
     if (!m) continue;
     const label = labels[i];
-    if (!Number.isInteger(label) || (label as number) < 0 || (label as number) >= V) {
-      throw new ValueError(
-        `${fn}: y has ${String(label)} at flat index ${i} (step ${i % T} of row ${Math.floor(i / T)}), outside [0, ${V})`,
-      );
-    }
-    const row = i * V,
-      yi = label as number;
-    let max = -Infinity;
-    for (let j = 0; j < V; j++) max = Math.max(max, xd[row + j]);
-    let sumExp = 0;
-    for (let j = 0; j < V; j++) sumExp += Math.exp(xd[row + j] - max);
-    const logSumExp = Math.log(sumExp); // of the shifted row
-    loss += logSumExp - (xd[row + yi] - max);
-    for (let j = 0; j < V; j++) dd[row + j] = Math.exp(xd[row + j] - max - logSumExp) / N;
-    dd[row + yi] -= 1 / N;
+    expectId(fn, 'y', label, i, V, steps);
+    loss += softmaxCrossEntropyRow(xd, dd, i * V, V, label, N);
   }
   return { loss: N > 0 ? loss / N : 0, dx };
 }

@@ -18,8 +18,11 @@ import {
   wordEmbeddingForward,
 } from '../layers/index.js';
 import type { TokenIds } from '../layers/index.js';
-import { tokenIdsOf } from '../layers/internal.js';
+import { softmaxShift, tokenIdsOf } from '../layers/internal.js';
 import {
+  expectId,
+  expectOneOf,
+  floatDType,
   DTypeError,
   expectFloat,
   expectNdim,
@@ -33,10 +36,11 @@ import {
   type FloatTensor,
   type IntTensor,
 } from '../tensor/index.js';
-import { checkDType, gaussianWeight, positiveInt, rngFor } from './init.js';
+import { gaussianWeight, positiveInt, rngFor } from './init.js';
 import type { LossResult, ModelConfig } from '../nn/index.js';
 
 export type CellType = 'rnn' | 'lstm';
+const CELL_TYPES: readonly CellType[] = ['rnn', 'lstm'];
 
 export interface CaptioningRNNOptions {
   /** The vocabulary: word -> id in [0, V); must hold '<NULL>', '<START>' and '<END>'. */
@@ -93,11 +97,8 @@ export class CaptioningRNN {
     const D = positiveInt(fn, 'inputDim', options.inputDim ?? 512);
     const W = positiveInt(fn, 'wordvecDim', options.wordvecDim ?? 128);
     const H = positiveInt(fn, 'hiddenDim', options.hiddenDim ?? 128);
-    const cellType = options.cellType ?? 'rnn';
-    if (cellType !== 'rnn' && cellType !== 'lstm') {
-      throw new ValueError(`${fn}: cellType must be 'rnn' or 'lstm', got '${String(cellType)}'`);
-    }
-    const dtype = checkDType(fn, options.dtype ?? 'float32');
+    const cellType = expectOneOf(fn, 'cellType', options.cellType ?? 'rnn', CELL_TYPES);
+    const dtype = floatDType(fn, options.dtype ?? 'float32');
     const rng = rngFor(options.seed),
       G = cellType === 'lstm' ? 4 : 1;
     this.params = {
@@ -334,11 +335,8 @@ function gather(x: FloatTensor, rows: readonly number[]): FloatTensor {
 
 /** log softmax of x[off .. off + V), computed as x − max − log Σ exp(x − max). */
 function logSoftmaxRow(x: ArrayLike<number>, off: number, V: number): Float64Array {
-  let max = -Infinity;
-  for (let v = 0; v < V; v++) max = Math.max(max, x[off + v]);
-  let sum = 0;
-  for (let v = 0; v < V; v++) sum += Math.exp(x[off + v] - max);
-  const lse = max + Math.log(sum),
+  const { max, logSum } = softmaxShift(x, off, V);
+  const lse = max + logSum,
     out = new Float64Array(V);
   for (let v = 0; v < V; v++) out[v] = x[off + v] - lse;
   return out;
@@ -358,11 +356,7 @@ function checkVocabulary(
     V = entries.length;
   const idxToWord = new Array<string>(V);
   for (const [word, id] of entries) {
-    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= V) {
-      throw new ValueError(
-        `${fn}: wordToIdx['${word}'] = ${String(id)} but ids must be integers in [0, ${V}) for ${V} words`,
-      );
-    }
+    expectId(fn, 'wordToIdx', id, word, V, { why: `(ids of ${V} words)` });
     if (idxToWord[id as number] !== undefined) {
       throw new ValueError(
         `${fn}: wordToIdx gives id ${String(id)} to both '${idxToWord[id as number]}' and '${word}'`,

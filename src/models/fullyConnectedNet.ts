@@ -20,6 +20,8 @@ import {
   type ReluCache,
 } from '../layers/index.js';
 import {
+  expectOneOf,
+  floatDType,
   expectFloat,
   expectNumber,
   expectOptions,
@@ -27,13 +29,12 @@ import {
   Rng,
   ShapeError,
   Tensor,
-  ValueError,
   DTypeError,
   type FloatDType,
   type FloatTensor,
   type Labels,
 } from '../tensor/index.js';
-import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
+import { gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
 
@@ -105,16 +106,15 @@ export class FullyConnectedNet implements Model {
     const dropout = options.dropout ?? 0;
     expectNumber(fn, 'dropout', dropout, { min: 0, max: 1, maxExclusive: true });
     this.dropout = dropout;
-    const normalization = options.normalization ?? null;
-    if (normalization !== null && normalization !== 'batchnorm' && normalization !== 'layernorm') {
-      throw new ValueError(
-        `${fn}: normalization must be 'batchnorm', 'layernorm' or null, got '${String(normalization)}'`,
-      );
-    }
+    const normalization = expectOneOf(fn, 'normalization', options.normalization ?? null, [
+      'batchnorm',
+      'layernorm',
+      null,
+    ] as const);
     this.normalization = normalization;
     this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
     const weightScale = nonNegative(fn, 'weightScale', options.weightScale ?? 1e-2);
-    const dtype = (this.dtype = checkDType(fn, options.dtype ?? 'float32'));
+    const dtype = (this.dtype = floatDType(fn, options.dtype ?? 'float32'));
 
     const rng = rngFor(options.seed);
     const dims = [this.inputDim, ...hiddenDims, C];

@@ -4,7 +4,6 @@ import {
   expectNumber,
   Rng,
   Tensor,
-  ValueError,
   type FloatDType,
   type FloatTensor,
 } from '../tensor/index.js';
@@ -22,13 +21,6 @@ export function gaussianWeight(
   rng: Rng,
 ): FloatTensor {
   return Tensor.randn(shape, { dtype, std: weightScale, rng });
-}
-
-export function checkDType(fn: string, dtype: unknown): FloatDType {
-  if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new ValueError(`${fn}: dtype must be 'float32' or 'float64', got '${String(dtype)}'`);
-  }
-  return dtype;
 }
 
 export function positiveInt(fn: string, arg: string, v: unknown): number {

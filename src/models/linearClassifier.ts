@@ -2,14 +2,15 @@
 // first model of the curriculum.
 import { affineBackward, affineForward, softmaxLoss, svmLoss } from '../layers/index.js';
 import {
+  expectOneOf,
+  floatDType,
   expectOptions,
   Tensor,
-  ValueError,
   type FloatDType,
   type FloatTensor,
   type Labels,
 } from '../tensor/index.js';
-import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
+import { gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
 
@@ -40,12 +41,8 @@ export class LinearClassifier implements Model {
     const C = positiveInt(fn, 'numClasses', options.numClasses ?? 10);
     const weightScale = nonNegative(fn, 'weightScale', options.weightScale ?? 1e-3);
     this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
-    const dtype = checkDType(fn, options.dtype ?? 'float32');
-    const lossType = options.loss ?? 'softmax';
-    if (lossType !== 'svm' && lossType !== 'softmax') {
-      throw new ValueError(`${fn}: loss must be 'svm' or 'softmax', got '${String(lossType)}'`);
-    }
-    this.lossType = lossType;
+    const dtype = floatDType(fn, options.dtype ?? 'float32');
+    this.lossType = expectOneOf(fn, 'loss', options.loss ?? 'softmax', ['svm', 'softmax'] as const);
     const rng = rngFor(options.seed);
     this.params = {
       W: gaussianWeight([D, C], weightScale, dtype, rng),

@@ -21,6 +21,8 @@ import {
   type BnParam,
 } from '../layers/index.js';
 import {
+  expectOneOf,
+  floatDType,
   defaultRng,
   expectFloat,
   expectNdim,
@@ -36,7 +38,7 @@ import {
   type FloatTensor,
   type Labels,
 } from '../tensor/index.js';
-import { checkDType, gaussianWeight, nonNegative, positiveInt } from './init.js';
+import { gaussianWeight, nonNegative, positiveInt } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
 
@@ -114,16 +116,14 @@ export class ThreeLayerConvNet implements Model {
     const classes = positiveInt(fn, 'numClasses', options.numClasses ?? 10);
     const weightScale = nonNegative(fn, 'weightScale', options.weightScale ?? 1e-3);
     this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
-    const normalization = options.normalization ?? null;
-    if (normalization !== null && normalization !== 'batchnorm') {
-      throw new ValueError(
-        `${fn}: normalization must be 'batchnorm' or null, got '${String(normalization)}'`,
-      );
-    }
+    const normalization = expectOneOf(fn, 'normalization', options.normalization ?? null, [
+      'batchnorm',
+      null,
+    ] as const);
     this.normalization = normalization;
     this.dropout = options.dropout ?? 0;
     expectNumber(fn, 'dropout', this.dropout, { min: 0, max: 1, maxExclusive: true });
-    const dtype = checkDType(fn, options.dtype ?? 'float32');
+    const dtype = floatDType(fn, options.dtype ?? 'float32');
 
     // One generator per model: the weights first, then the dropout masks, so a seed fixes both.
     this.rng =

@@ -7,13 +7,14 @@ import {
   softmaxLoss,
 } from '../layers/index.js';
 import {
+  floatDType,
   expectOptions,
   Tensor,
   type FloatDType,
   type FloatTensor,
   type Labels,
 } from '../tensor/index.js';
-import { checkDType, gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
+import { gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
 
@@ -52,7 +53,7 @@ export class TwoLayerNet implements Model {
     const C = positiveInt(fn, 'numClasses', options.numClasses ?? 10);
     const weightScale = nonNegative(fn, 'weightScale', options.weightScale ?? 1e-3);
     this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
-    const dtype = checkDType(fn, options.dtype ?? 'float32');
+    const dtype = floatDType(fn, options.dtype ?? 'float32');
     const rng = rngFor(options.seed);
     this.params = {
       W1: gaussianWeight([D, H], weightScale, dtype, rng),

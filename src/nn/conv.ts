@@ -2,6 +2,7 @@
 // F.conv2d): it owns weight (F, C, HH, WW) and bias (F) and keeps the cache of its last forward.
 import { convBackward, convForward, type ConvCache } from '../layers/index.js';
 import {
+  floatDType,
   expectNumber,
   expectOptions,
   Tensor,
@@ -11,7 +12,7 @@ import {
   type Rng,
 } from '../tensor/index.js';
 import { Module } from './module.js';
-import { dtypeOption, initRng, lastCache } from './util.js';
+import { initRng, lastCache } from './util.js';
 
 export interface Conv2dOptions {
   stride?: number; // default 1
@@ -73,7 +74,7 @@ export class Conv2d extends Module {
     this.pad = options.pad ?? 0;
     expectNumber(fn, 'stride', this.stride, { integer: true, min: 1 });
     expectNumber(fn, 'pad', this.pad, { integer: true, min: 0 });
-    const dtype = dtypeOption(fn, options.dtype);
+    const dtype = floatDType(fn, options.dtype ?? 'float32');
     const rng = initRng(fn, options);
     this.hasBias = options.bias ?? true;
     const shape = [outChannels, inChannels, HH, WW];

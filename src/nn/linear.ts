@@ -3,6 +3,7 @@
 // torch stores the transpose, (out_features, in_features), so copy torch weights transposed.
 import { affineBackward, affineForward, type AffineCache } from '../layers/index.js';
 import {
+  floatDType,
   expectFloat,
   expectNumber,
   expectOptions,
@@ -14,7 +15,7 @@ import {
   type Rng,
 } from '../tensor/index.js';
 import { Module } from './module.js';
-import { dtypeOption, initRng, lastCache } from './util.js';
+import { initRng, lastCache } from './util.js';
 
 export interface LinearOptions {
   bias?: boolean; // default true; false keeps bias at 0 and never updates it
@@ -43,7 +44,7 @@ export class Linear extends Module {
     expectNumber(fn, 'inFeatures', inFeatures, { integer: true, min: 1 });
     expectNumber(fn, 'outFeatures', outFeatures, { integer: true, min: 1 });
     expectOptions(fn, options, OPTIONS);
-    const dtype = dtypeOption(fn, options.dtype);
+    const dtype = floatDType(fn, options.dtype ?? 'float32');
     const rng = initRng(fn, options);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;

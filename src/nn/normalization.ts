@@ -15,13 +15,14 @@ import {
   type SpatialBatchnormCache,
 } from '../layers/index.js';
 import {
+  floatDType,
   expectNumber,
   expectOptions,
   Tensor,
   type FloatDType,
   type FloatTensor,
 } from '../tensor/index.js';
-import { dtypeOption, lastCache } from './util.js';
+import { lastCache } from './util.js';
 import { Module } from './module.js';
 
 export interface BatchNormOptions {
@@ -45,7 +46,7 @@ abstract class BatchNormBase extends Module {
     super();
     expectNumber(fn, 'numFeatures', numFeatures, { integer: true, min: 1 });
     expectOptions(fn, options, BN_OPTIONS);
-    const dtype = dtypeOption(fn, options.dtype);
+    const dtype = floatDType(fn, options.dtype ?? 'float32');
     this.numFeatures = numFeatures;
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.9;
@@ -140,7 +141,7 @@ export class LayerNorm extends Module {
     const fn = 'LayerNorm';
     expectNumber(fn, 'normalizedShape', normalizedShape, { integer: true, min: 1 });
     expectOptions(fn, options, ['eps', 'dtype']);
-    const dtype = dtypeOption(fn, options.dtype);
+    const dtype = floatDType(fn, options.dtype ?? 'float32');
     this.normalizedShape = normalizedShape;
     this.eps = options.eps ?? 1e-5;
     expectNumber(fn, 'eps', this.eps, { min: 0, minExclusive: true });

@@ -20,6 +20,7 @@ import {
   type WordEmbeddingCache,
 } from '../layers/index.js';
 import {
+  floatDType,
   expectFloat,
   expectNdim,
   expectNumber,
@@ -32,7 +33,7 @@ import {
   type Rng,
 } from '../tensor/index.js';
 import { Module } from './module.js';
-import { dtypeOption, initRng, lastCache } from './util.js';
+import { initRng, lastCache } from './util.js';
 
 export interface RecurrentOptions {
   dtype?: FloatDType; // default 'float32'
@@ -61,7 +62,7 @@ export class Embedding extends Module {
     this.numEmbeddings = sizeArg(fn, 'numEmbeddings', numEmbeddings);
     this.embeddingDim = sizeArg(fn, 'embeddingDim', embeddingDim);
     expectOptions(fn, options, OPTIONS);
-    const dtype = dtypeOption(fn, options.dtype),
+    const dtype = floatDType(fn, options.dtype ?? 'float32'),
       rng = initRng(fn, options);
     this.params.weight = Tensor.randn([numEmbeddings, embeddingDim], { dtype, rng });
   }
@@ -102,7 +103,7 @@ abstract class RecurrentBase extends Module {
     this.inputSize = sizeArg(fn, 'inputSize', inputSize);
     this.hiddenSize = sizeArg(fn, 'hiddenSize', hiddenSize);
     expectOptions(fn, options, OPTIONS);
-    const dtype = dtypeOption(fn, options.dtype),
+    const dtype = floatDType(fn, options.dtype ?? 'float32'),
       rng = initRng(fn, options),
       k = 1 / Math.sqrt(hiddenSize);
     this.params.Wx = Tensor.rand([inputSize, G * hiddenSize], { dtype, low: -k, high: k, rng });
@@ -248,7 +249,7 @@ export class TemporalLinear extends Module {
     this.inFeatures = sizeArg(fn, 'inFeatures', inFeatures);
     this.outFeatures = sizeArg(fn, 'outFeatures', outFeatures);
     expectOptions(fn, options, OPTIONS);
-    const dtype = dtypeOption(fn, options.dtype),
+    const dtype = floatDType(fn, options.dtype ?? 'float32'),
       rng = initRng(fn, options),
       k = 1 / Math.sqrt(inFeatures);
     this.params.weight = Tensor.rand([inFeatures, outFeatures], { dtype, low: -k, high: k, rng });

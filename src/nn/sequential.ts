@@ -5,6 +5,7 @@ import { softmaxLoss, svmLoss } from '../layers/index.js';
 import { addL2 } from './internal.js';
 import type { LossResult, Model } from './model.js';
 import {
+  expectOneOf,
   defaultRng,
   expectFloat,
   expectNumber,
@@ -70,12 +71,7 @@ export class Sequential extends Module implements Model {
       }
     });
     expectOptions(fn, options, OPTIONS);
-    this.lossType = options.loss ?? 'softmax';
-    if (this.lossType !== 'softmax' && this.lossType !== 'svm') {
-      throw new ValueError(
-        `${fn}: loss must be 'softmax' or 'svm', got '${String(this.lossType)}'`,
-      );
-    }
+    this.lossType = expectOneOf(fn, 'loss', options.loss ?? 'softmax', ['softmax', 'svm'] as const);
     this.reg = options.reg ?? 0;
     expectNumber(fn, 'reg', this.reg, { min: 0 });
     if (options.seed !== undefined) expectNumber(fn, 'seed', options.seed);

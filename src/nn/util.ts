@@ -1,5 +1,5 @@
 // src/nn/util.ts: option and state helpers shared by the modules.
-import { defaultRng, expectNumber, Rng, ValueError, type FloatDType } from '../tensor/index.js';
+import { defaultRng, expectNumber, Rng, ValueError } from '../tensor/index.js';
 
 /** The generator a module initialises from: rng, else Rng(seed), else the global one. */
 export function initRng(fn: string, options: { seed?: number; rng?: Rng }): Rng {
@@ -9,13 +9,6 @@ export function initRng(fn: string, options: { seed?: number; rng?: Rng }): Rng 
   if (options.seed !== undefined && options.rng !== undefined)
     throw new ValueError(`${fn}: give seed or rng, not both`);
   return options.rng ?? (options.seed !== undefined ? new Rng(options.seed) : defaultRng());
-}
-
-export function dtypeOption(fn: string, dtype: unknown = 'float32'): FloatDType {
-  if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new ValueError(`${fn}: dtype must be 'float32' or 'float64', got '${String(dtype)}'`);
-  }
-  return dtype;
 }
 
 /** The cache of the last forward, or an error naming the module when backward comes first. */

@@ -4,11 +4,11 @@
 // torch.optim (https://pytorch.org/docs/1.13/optim.html), step for step.
 import { kernelsFor } from '../kernels/index.js';
 import {
+  unknownName,
   expectFloat,
   expectNumber,
   expectOptions,
   fmt,
-  suggestName,
   ShapeError,
   DTypeError,
   ValueError,
@@ -288,10 +288,7 @@ export const updateRules: Readonly<Record<RuleName, UpdateRule>> = {
 /** Looks a rule up by name; an unknown name throws with the closest known one suggested. */
 export function getUpdateRule(fn: string, name: string): UpdateRule {
   if (!Object.hasOwn(updateRules, name)) {
-    const known = Object.keys(updateRules);
-    const hint = suggestName(name, known);
-    const help = hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`;
-    throw new ValueError(`${fn}: unknown updateRule '${name}'${help}`);
+    throw new ValueError(`${fn}: ${unknownName('updateRule', name, Object.keys(updateRules))}`);
   }
   return updateRules[name as RuleName];
 }

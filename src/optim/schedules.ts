@@ -1,7 +1,7 @@
 // src/optim/schedules.ts: learning-rate schedules as pure functions of the iteration, so a run
 // resumed from a checkpoint gets exactly the rates of a run that never stopped. Each returns a
 // factor that multiplies the base learning rate.
-import { expectNumber, expectOptions, ValueError } from '../tensor/index.js';
+import { expectOneOf, expectNumber, expectOptions, ValueError } from '../tensor/index.js';
 
 /** Classic per-epoch step decay: factor = lrDecay^epoch (epoch counted from 0). */
 export function stepDecay(epoch: number, lrDecay: number): number {
@@ -47,10 +47,7 @@ const OPTIONS = [
 /** Checks a schedule's options (names the offending one) and fills in the defaults. */
 export function checkSchedule(fn: string, s: ScheduleOptions): Required<ScheduleOptions> {
   expectOptions(fn, s, OPTIONS);
-  const schedule = s.schedule ?? 'step';
-  if (schedule !== 'step' && schedule !== 'cosine') {
-    throw new ValueError(`${fn}: schedule must be 'step' or 'cosine', got '${String(schedule)}'`);
-  }
+  const schedule = expectOneOf(fn, 'schedule', s.schedule ?? 'step', ['step', 'cosine'] as const);
   const lrDecay = s.lrDecay ?? 1;
   expectNumber(fn, 'lrDecay', lrDecay, { min: 0, minExclusive: true });
   if (schedule === 'cosine' && lrDecay !== 1) {

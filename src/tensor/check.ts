@@ -86,6 +86,85 @@ export function expectNumber(
   }
 }
 
+/** Integer ids (class labels, token ids, row indices): a Tensor, an array-like, or rows (N, T). */
+export type Ids = Tensor | ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
+
+/** Where an id sits, for messages: 3 -> '3', flat index 5 of shape [2,3] -> '1,2', 'cat' -> "'cat'". */
+function positionOf(at: number | string, shape: readonly number[] | undefined): string {
+  if (typeof at === 'string') return `'${at}'`;
+  if (shape === undefined || shape.length <= 1) return String(at);
+  const index = new Array<number>(shape.length);
+  for (let d = shape.length - 1, rest = at; d >= 0; d--) {
+    index[d] = rest % shape[d];
+    rest = Math.floor(rest / shape[d]);
+  }
+  return index.join(',');
+}
+
+/**
+ * Throws unless v is an integer in [0, size), the one check of a class label, token id or row
+ * index: "fn: arg[pos] = v is outside [0, size)", or "fn: arg[pos] = v is not an integer in
+ * [0, size)" for 1.5, NaN or '3'. pos is `at` as an index into `shape` (flat index 5 of [2,3] reads '1,2') or a
+ * quoted key; `why` is appended (e.g. "for X of shape [3,2]").
+ */
+export function expectId(
+  fn: string,
+  arg: string,
+  v: unknown,
+  at: number | string,
+  size: number,
+  opts?: { shape?: readonly number[]; why?: string },
+): asserts v is number {
+  if (Number.isInteger(v) && (v as number) >= 0 && (v as number) < size) return;
+  const problem = `is ${Number.isInteger(v) ? 'outside' : 'not an integer in'} [0, ${size})`;
+  const why = opts?.why === undefined ? '' : ` ${opts.why}`;
+  throw new ValueError(
+    `${fn}: ${arg}[${positionOf(at, opts?.shape)}] = ${String(v)} ${problem}${why}`,
+  );
+}
+
+/**
+ * Reads ids into a flat Int32Array (the same array when x is an Int32Array or an int32 Tensor)
+ * and their shape, each checked by expectId against [0, size). Nested arrays must be
+ * rectangular; `expected` names what x must be in the TypeError for anything else.
+ */
+export function idsOf(
+  fn: string,
+  arg: string,
+  x: Ids,
+  size: number,
+  expected = 'a Tensor or an array of integer ids',
+): { ids: Int32Array; shape: number[] } {
+  let values: ArrayLike<unknown>, shape: number[];
+  if (x instanceof Tensor) {
+    [values, shape] = [x.data, [...x.shape]];
+  } else if (Array.isArray(x) && x.length > 0 && typeof x[0] === 'object' && x[0] !== null) {
+    const rows = x as ReadonlyArray<ArrayLike<number>>,
+      T = rows[0].length;
+    const flat = new Array<unknown>(rows.length * T);
+    rows.forEach((row, n) => {
+      if (row === null || typeof row !== 'object' || row.length !== T) {
+        throw new ShapeError(`${fn}: ${arg}[${n}] has ${row?.length} ids but ${arg}[0] has ${T}`);
+      }
+      for (let t = 0; t < T; t++) flat[n * T + t] = row[t];
+    });
+    [values, shape] = [flat, [rows.length, T]];
+  } else if (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof (x as ArrayLike<number>).length === 'number'
+  ) {
+    values = x as ArrayLike<number>;
+    shape = [values.length];
+  } else {
+    throw new TypeError(`${fn}: ${arg} must be ${expected}`);
+  }
+  const where = { shape };
+  for (let i = 0; i < values.length; i++) expectId(fn, arg, values[i], i, size, where);
+  const ids = values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>);
+  return { ids, shape };
+}
+
 /**
  * Checks labels against N rows of C classes and returns them as an Int32Array (the same
  * array when it already is one). Throws on a wrong count, a non-integer or y[i] outside [0, C).
@@ -99,12 +178,7 @@ export function labelsOf(fn: string, arg: string, y: Labels, N: number, C: numbe
     const shape = y instanceof Tensor ? fmt(y.shape) : `[${values.length}]`;
     throw new ShapeError(`${fn}: ${arg} has shape ${shape} but the scores have ${N} rows`);
   }
-  for (let i = 0; i < N; i++) {
-    const v = values[i];
-    if (!Number.isInteger(v) || v < 0 || v >= C) {
-      throw new ValueError(`${fn}: ${arg}[${i}] = ${v} is outside [0, ${C})`);
-    }
-  }
+  for (let i = 0; i < N; i++) expectId(fn, arg, values[i], i, C);
   return values instanceof Int32Array ? values : Int32Array.from(values);
 }
 
@@ -117,50 +191,5 @@ export function expectFinite(fn: string, arg: string, t: Tensor): void {
         `${fn}: ${arg} has a non-finite value (${d[i]}) at flat index ${i} of shape ${fmt(t.shape)}`,
       );
     }
-  }
-}
-
-/** Levenshtein distance, for "did you mean" suggestions. */
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
-}
-
-/** The known name closest to `name` (ignoring case, _ and -), if any is close enough. */
-export function suggestName(name: string, known: readonly string[]): string | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
-  let best: string | undefined,
-    bestD = Infinity;
-  for (const k of known) {
-    const d = editDistance(norm(name), norm(k));
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-/** Throws on an option key that `fn` does not know, suggesting the closest known one. */
-export function expectOptions(
-  fn: string,
-  opts: object | undefined,
-  known: readonly string[],
-): void {
-  if (opts === undefined) return;
-  if (opts === null || typeof opts !== 'object')
-    throw new TypeError(`${fn}: options must be an object`);
-  for (const key of Object.keys(opts)) {
-    if (known.includes(key)) continue;
-    const hint = suggestName(key, known);
-    throw new ValueError(
-      `${fn}: unknown option '${key}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${known.join(', ')})`}`,
-    );
   }
 }

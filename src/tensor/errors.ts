@@ -15,3 +15,30 @@ export class DTypeError extends Error {
 export class ValueError extends Error {
   override name = 'ValueError';
 }
+
+/**
+ * A file that cannot be read or is malformed. `fn` is the function (or command) that read it,
+ * `path` names the file (or the byte source a codec was given) and `reason` says what is wrong,
+ * so that a caller can restate it (the CLI prints `${command}: ${path}: ${reason}`) without
+ * taking the message apart. The message is `${fn}: ${path}: ${reason}`.
+ */
+export class FileError extends Error {
+  override name = 'FileError';
+  readonly fn: string;
+  readonly path: string;
+  readonly reason: string;
+  constructor(fn: string, path: string, reason: string, options?: ErrorOptions) {
+    super(`${fn}: ${path}: ${reason}`, options);
+    this.fn = fn;
+    this.path = path;
+    this.reason = reason;
+  }
+
+  /** The error of a failed read: reason 'no such file' for ENOENT, else 'cannot read (<why>)'. */
+  static cannotRead(fn: string, path: string, e: unknown): FileError {
+    const code = (e as { code?: unknown } | null)?.code;
+    const why = e instanceof Error ? e.message : String(e);
+    const reason = code === 'ENOENT' ? 'no such file' : `cannot read (${why})`;
+    return new FileError(fn, path, reason, { cause: e });
+  }
+}

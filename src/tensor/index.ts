@@ -1,4 +1,6 @@
 // src/tensor/index.ts: the bottom of the stack; imports nothing from layerwise.
+// TODO(#16): setAllocator and allocate are plumbing for src/kernels/stepMemory.ts and leave this
+// list (they stay in ./internal.ts) once that file imports them from ../tensor/internal.js.
 export { Tensor, fmt, sizeOf, dtypeOf, setAllocator, allocate, argmaxRows } from './tensor.js';
 export type {
   DType,
@@ -11,7 +13,7 @@ export type {
 } from './tensor.js';
 export { Rng, defaultRng } from './random.js';
 export type { RngState } from './random.js';
-export { ShapeError, DTypeError, ValueError } from './errors.js';
+export { ShapeError, DTypeError, ValueError, FileError } from './errors.js';
 export {
   expectTensor,
   expectShape,
@@ -19,9 +21,19 @@ export {
   expectFloat,
   expectSameDType,
   expectNumber,
+  expectId,
+  idsOf,
   labelsOf,
   expectFinite,
-  expectOptions,
-  suggestName,
 } from './check.js';
-export type { Labels } from './check.js';
+export type { Ids, Labels } from './check.js';
+export {
+  suggestName,
+  didYouMean,
+  unknownName,
+  choiceList,
+  mustBeOneOf,
+  expectOneOf,
+  floatDType,
+  expectOptions,
+} from './names.js';

@@ -1,6 +1,7 @@
 // src/tensor/tensor.ts: Tensor, a shape over contiguous row-major storage. float32 is the
 // default (training), float64 is what gradient checks use, int32 holds token ids and labels.
 import { DTypeError, ShapeError, ValueError } from './errors.js';
+import { floatDType, mustBeOneOf } from './names.js';
 import { defaultRng, Rng } from './random.js';
 
 export type DType = 'float32' | 'float64' | 'int32';
@@ -63,9 +64,8 @@ function checkShape(fn: string, shape: readonly number[]): void {
 }
 
 function checkDType(fn: string, dtype: string): asserts dtype is DType {
-  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32') {
-    throw new DTypeError(`${fn}: dtype must be 'float32', 'float64' or 'int32', got '${dtype}'`);
-  }
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32')
+    throw new DTypeError(mustBeOneOf(fn, 'dtype', dtype, ['float32', 'float64', 'int32']));
 }
 
 export class Tensor<D extends TensorData = TensorData> {
@@ -134,10 +134,7 @@ export class Tensor<D extends TensorData = TensorData> {
     shape: readonly number[],
     opts: { seed?: number; dtype?: FloatDType; std?: number; rng?: Rng } = {},
   ): FloatTensor {
-    const dtype = opts.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float64') {
-      throw new DTypeError(`Tensor.randn: dtype must be 'float32' or 'float64', got '${dtype}'`);
-    }
+    const dtype = floatDType('Tensor.randn', opts.dtype ?? 'float32');
     const rng = opts.rng ?? (opts.seed !== undefined ? new Rng(opts.seed) : defaultRng());
     const std = opts.std ?? 1;
     const t = Tensor.zeros(shape, dtype);
@@ -151,7 +148,7 @@ export class Tensor<D extends TensorData = TensorData> {
     shape: readonly number[],
     opts: { seed?: number; dtype?: FloatDType; low?: number; high?: number; rng?: Rng } = {},
   ): FloatTensor {
-    const dtype = opts.dtype ?? 'float32';
+    const dtype = floatDType('Tensor.rand', opts.dtype ?? 'float32');
     const rng = opts.rng ?? (opts.seed !== undefined ? new Rng(opts.seed) : defaultRng());
     const low = opts.low ?? 0,
       high = opts.high ?? 1;

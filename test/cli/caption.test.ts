@@ -26,7 +26,7 @@ describe('layerwise caption', () => {
       "layerwise caption: unknown option '--epoch' (did you mean '--epochs'?)",
     );
     await expect(runCaption(['--cell', 'gru'])).rejects.toThrow(
-      'layerwise caption: --cell must be one of lstm, rnn, got',
+      "layerwise caption: --cell must be 'lstm' or 'rnn', got 'gru'",
     );
   });
 

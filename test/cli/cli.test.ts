@@ -87,7 +87,7 @@ describe('wrong flags and values: one line, exit 2', () => {
     expectError(
       cli('train', '--optimizer', 'adm'),
       2,
-      "layerwise train: --optimizer must be one of sgd, sgdMomentum, nesterov, rmsprop, adagrad, adam, adamw, got 'adm' (did you mean 'adam'?)",
+      "layerwise train: --optimizer must be 'sgd', 'sgdMomentum', 'nesterov', 'rmsprop', 'adagrad', 'adam' or 'adamw', got 'adm' (did you mean 'adam'?)",
     );
     expectError(
       cli('train', '--augment', 'rotate'),
@@ -102,7 +102,7 @@ describe('wrong flags and values: one line, exit 2', () => {
     expectError(
       cli('--backend', 'gpu', 'gradcheck'),
       2,
-      "layerwise: --backend must be one of auto, reference, wasm, got 'gpu'",
+      "layerwise: --backend must be 'auto', 'reference' or 'wasm', got 'gpu'",
     );
     expectError(
       cli('frobnicate'),

@@ -93,7 +93,7 @@ describe('makeAugment', () => {
       randomFlipCrop(X, new Rng(5), 4).data,
     );
     expect(() => makeAugment('rotate' as never, 1)).toThrow(
-      "makeAugment: kind must be one of shift, flip-crop, got 'rotate'",
+      "makeAugment: kind must be 'shift' or 'flip-crop', got 'rotate'",
     );
   });
 });

@@ -75,7 +75,7 @@ describe('fitPreprocessing / applyPreprocessing', () => {
       'applyPreprocessing: X has shape [2,1,28,28] but the statistics are for 3 channels (axis 1)',
     );
     expect(() => fitPreprocessing(X, 'zca' as never)).toThrow(
-      "fitPreprocessing: kind must be one of mean-image, per-channel, none, got 'zca'",
+      "fitPreprocessing: kind must be 'mean-image', 'per-channel' or 'none', got 'zca'",
     );
   });
   it('parsePreprocessing names the bad field of a stored preprocessing', () => {
@@ -89,8 +89,8 @@ describe('fitPreprocessing / applyPreprocessing', () => {
         { kind: 'per-channel', mean: [0, 1], std: [1] },
         "'mean' has 2 values and 'std' 1; they must match and be non-empty",
       ],
-      [{ kind: 'none', mean: [] }, "unknown key 'mean' for kind 'none'"],
-      [{ kind: 'whiten' }, 'kind must be one of mean-image, per-channel, none, got "whiten"'],
+      [{ kind: 'none', mean: [] }, "kind 'none': unknown key 'mean' (known: kind)"],
+      [{ kind: 'whiten' }, "kind must be 'mean-image', 'per-channel' or 'none', got 'whiten'"],
       [null, 'expected an object'],
     ];
     for (const [value, why] of bad) {

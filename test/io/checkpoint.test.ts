@@ -203,7 +203,7 @@ describe('model checkpoints', () => {
     writeFileSync(path, bytes.subarray(0, bytes.length - 1));
     expect(() => loadModel(path)).toThrow(`readSafetensors: ${path}: `);
     expect(() => readSafetensors(join(dir, 'missing.safetensors'))).toThrow(
-      `readSafetensors: ${join(dir, 'missing.safetensors')}: ENOENT`,
+      `readSafetensors: ${join(dir, 'missing.safetensors')}: no such file`,
     );
   });
 });

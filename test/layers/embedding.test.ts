@@ -57,7 +57,7 @@ describe('word embedding', () => {
   it('rejects ids outside [0, V), non-integers and float id tensors with a clear error', () => {
     const W = Tensor.zeros([4, 2]);
     expect(() => wordEmbeddingForward(Tensor.from([[0, 4]], [1, 2], 'int32'), W)).toThrow(
-      'wordEmbeddingForward: x has id 4 at flat index 1 (shape [1,2]), outside [0, 4)',
+      'wordEmbeddingForward: x[0,1] = 4 is outside [0, 4)',
     );
     expect(() =>
       wordEmbeddingForward(
@@ -67,9 +67,9 @@ describe('word embedding', () => {
         ],
         W,
       ),
-    ).toThrow('wordEmbeddingForward: x[1][1] = -1 is not a token id in [0, 4)');
+    ).toThrow('wordEmbeddingForward: x[1,1] = -1 is outside [0, 4)');
     expect(() => wordEmbeddingForward([0.5], W)).toThrow(
-      'wordEmbeddingForward: x[0] = 0.5 is not a token id in [0, 4)',
+      'wordEmbeddingForward: x[0] = 0.5 is not an integer in [0, 4)',
     );
     expect(() => wordEmbeddingForward(Tensor.zeros([1, 2]), W)).toThrow(
       "wordEmbeddingForward: x has dtype float32 but token ids must be int32 (use .astype('int32'))",

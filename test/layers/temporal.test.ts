@@ -156,7 +156,7 @@ describe('temporal softmax loss', () => {
           [1, 1, 1],
         ],
       ),
-    ).toThrow('temporalSoftmaxLoss: y has 4 at flat index 4 (step 1 of row 1), outside [0, 4)');
+    ).toThrow('temporalSoftmaxLoss: y[1,1] = 4 is outside [0, 4)');
     expect(() =>
       temporalSoftmaxLoss(x, Tensor.zeros([2, 2], 'int32'), new Array(6).fill(true)),
     ).toThrow('temporalSoftmaxLoss: y has shape [2,2] but x has shape [2,3,*]');

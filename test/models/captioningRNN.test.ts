@@ -240,7 +240,7 @@ describe('CaptioningRNN options, errors and state', () => {
       'CaptioningRNN.loss: captions has shape [1,3] but must be (N, T + 1) = [2, >= 2] for features of shape [2,3]',
     );
     expect(() => model.loss(Tensor.zeros([1, 3]), [[1, 4]])).toThrow(
-      'CaptioningRNN.loss: captions[0][1] = 4 is not a token id in [0, 4)',
+      'CaptioningRNN.loss: captions[0,1] = 4 is outside [0, 4)',
     );
     expect(() => model.sample(Tensor.zeros([1, 3]), 5, { beams: 2 } as never)).toThrow(
       "CaptioningRNN.sample: unknown option 'beams' (known: beamSize)",

@@ -143,7 +143,7 @@ describe('recurrent modules', () => {
       'rnnForward: Wx has shape [3,2] but x has 3 features and h0 has 3, so Wx must be [3,3] (D, H)',
     );
     expect(() => new Embedding(4, 2).forward([[0, 4]])).toThrow(
-      'wordEmbeddingForward: x[0][1] = 4 is not a token id in [0, 4)',
+      'wordEmbeddingForward: x[0,1] = 4 is outside [0, 4)',
     );
     expect(() => new TemporalLinear(3, 2, { sed: 1 } as never)).toThrow(
       "TemporalLinear: unknown option 'sed' (did you mean 'seed'?)",

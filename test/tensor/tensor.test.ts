@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
   argmaxRows,
+  didYouMean,
+  DTypeError,
+  expectId,
+  expectOneOf,
   expectOptions,
   expectShape,
+  FileError,
+  floatDType,
+  idsOf,
   labelsOf,
+  mustBeOneOf,
   Tensor,
+  unknownName,
+  ValueError,
 } from '../../src/tensor/index.js';
 
 describe('Tensor', () => {
@@ -109,7 +119,7 @@ describe('checks', () => {
       'softmaxLoss: y has shape [2] but the scores have 3 rows',
     );
     expect(() => labelsOf('svmLoss', 'y', [0.5], 1, 10)).toThrow(
-      'svmLoss: y[0] = 0.5 is outside [0, 10)',
+      'svmLoss: y[0] = 0.5 is not an integer in [0, 10)',
     );
   });
 
@@ -119,6 +129,112 @@ describe('checks', () => {
     );
     expect(() => expectOptions('Solver', { zzz: 1 }, ['lrDecay', 'batchSize'])).toThrow(
       "Solver: unknown option 'zzz' (known: lrDecay, batchSize)",
+    );
+  });
+});
+
+describe('the one id check (expectId, idsOf)', () => {
+  it('states position, value and range in one format, for any shape', () => {
+    expect(() => expectId('f', 'y', 12, 3, 10)).toThrow('f: y[3] = 12 is outside [0, 10)');
+    expect(() => expectId('f', 'y', -1, 5, 4, { shape: [2, 3] })).toThrow(
+      'f: y[1,2] = -1 is outside [0, 4)',
+    );
+    expect(() => expectId('f', 'y', 1.5, 0, 4)).toThrow(
+      'f: y[0] = 1.5 is not an integer in [0, 4)',
+    );
+    expect(() => expectId('f', 'y', '3', 0, 4)).toThrow('f: y[0] = 3 is not an integer in [0, 4)');
+    expect(() => expectId('f', 'y', NaN, 0, 4)).toThrow(ValueError);
+    expect(() => expectId('f', 'map', 7, 'cat', 3, { why: 'for 3 words' })).toThrow(
+      "f: map['cat'] = 7 is outside [0, 3) for 3 words",
+    );
+    expect(() => expectId('f', 'y', 3, 0, 4)).not.toThrow();
+  });
+
+  it('idsOf reads tensors, flat arrays and rectangular rows, sharing an Int32Array', () => {
+    const flat = new Int32Array([0, 2, 1]);
+    expect(idsOf('f', 'x', flat, 3).ids).toBe(flat);
+    const t = Tensor.from([0, 1, 2, 0], [2, 2], 'int32');
+    expect(idsOf('f', 'x', t, 3)).toEqual({ ids: t.data, shape: [2, 2] });
+    const rows = idsOf(
+      'f',
+      'x',
+      [
+        [0, 1],
+        [2, 0],
+      ],
+      3,
+    );
+    expect([...rows.ids]).toEqual([0, 1, 2, 0]);
+    expect(rows.shape).toEqual([2, 2]);
+    expect(() =>
+      idsOf(
+        'f',
+        'x',
+        [
+          [0, 1],
+          [2, 3],
+        ],
+        3,
+      ),
+    ).toThrow('f: x[1,1] = 3 is outside [0, 3)');
+    expect(() => idsOf('f', 'x', [[0, 1], [2]], 3)).toThrow('f: x[1] has 1 ids but x[0] has 2');
+    expect(() => idsOf('f', 'x', 5 as never, 3)).toThrow(
+      'f: x must be a Tensor or an array of integer ids',
+    );
+  });
+});
+
+describe('the one name check (names.ts)', () => {
+  it('expectOneOf lists the choices, quotes the value and suggests a close one', () => {
+    expect(expectOneOf('f', 'mode', 'test', ['train', 'test'])).toBe('test');
+    expect(() => expectOneOf('f', 'mode', 'eval', ['train', 'test'])).toThrow(
+      new ValueError("f: mode must be 'train' or 'test', got 'eval'"),
+    );
+    expect(() => expectOneOf('f', 'norm', 'batchnrm', ['batchnorm', 'layernorm', null])).toThrow(
+      new ValueError(
+        "f: norm must be 'batchnorm', 'layernorm' or null, got 'batchnrm' (did you mean 'batchnorm'?)",
+      ),
+    );
+    expect(expectOneOf('f', 'norm', null, ['batchnorm', null])).toBeNull();
+    expect(mustBeOneOf('f', 'k', 3, ['a'])).toBe("f: k must be 'a', got 3");
+  });
+
+  it('floatDType throws a DTypeError, the class every dtype check uses', () => {
+    expect(floatDType('f', 'float64')).toBe('float64');
+    expect(() => floatDType('Linear', 'int32')).toThrow(DTypeError);
+    expect(() => floatDType('Linear', 'int32')).toThrow(
+      "Linear: dtype must be 'float32' or 'float64', got 'int32'",
+    );
+    expect(() => Tensor.randn([1], { dtype: 'int32' as 'float32' })).toThrow(DTypeError);
+  });
+
+  it('unknownName and didYouMean: a suggestion when one is close, else the known names', () => {
+    expect(unknownName('updateRule', 'adma', ['sgd', 'adam'])).toBe(
+      "unknown updateRule 'adma' (did you mean 'adam'?)",
+    );
+    expect(unknownName('key', 'zzz', ['a', 'b'])).toBe("unknown key 'zzz' (known: a, b)");
+    expect(didYouMean('zzzzzz', ['a'])).toBe('');
+  });
+});
+
+describe('FileError', () => {
+  it('keeps the function, the path and the reason apart', () => {
+    const e = new FileError('readNpy', 'x.npy', 'truncated');
+    expect(e.message).toBe('readNpy: x.npy: truncated');
+    expect([e.name, e.fn, e.path, e.reason]).toEqual([
+      'FileError',
+      'readNpy',
+      'x.npy',
+      'truncated',
+    ]);
+    const missing = FileError.cannotRead(
+      'readIdx',
+      'a',
+      Object.assign(new Error('x'), { code: 'ENOENT' }),
+    );
+    expect(missing.message).toBe('readIdx: a: no such file');
+    expect(FileError.cannotRead('readIdx', 'a', new Error('EISDIR: illegal')).reason).toBe(
+      'cannot read (EISDIR: illegal)',
     );
   });
 });
