@@ -3,9 +3,9 @@
 // bias b on the input side (torch's bias_hh = 0). As in rnn.ts and lstm.ts, the input projection
 // and the weight gradients are one gemm each over all steps; only h·Wh runs per step.
 import { kernelsFor, type Buf } from '../kernels/index.js';
-import { expectFloat, expectNdim, Tensor, type FloatTensor } from '../tensor/index.js';
+import { Tensor, type FloatTensor } from '../tensor/index.js';
 import { stableSigmoid } from './activations.js';
-import { checkGrad, checkWeights, sequenceGrads, toBatchMajor } from './rnn.js';
+import { batchMajorStates, checkCell, checkGrad, sequenceGrads, stepGrads } from './recurrent.js';
 
 export interface GruStepCache {
   readonly x: FloatTensor; // (N, D)
@@ -117,22 +117,18 @@ export function gruStepForward(
   Wh: Tensor,
   b: Tensor,
 ): { nextH: FloatTensor; cache: GruStepCache } {
-  const fn = 'gruStepForward';
-  expectFloat(fn, 'x', x);
-  expectNdim(fn, 'x', x, 2, '(N, D)');
-  const { N, D, H, ...w } = checkWeights(fn, x, prevH, 'prevH', Wx, Wh, b, 3);
-  expectFloat(fn, 'prevH', prevH);
-  const dtype = x.dtype,
+  const { N, D, H, ...w } = checkCell('gruStepForward', x, '(N, D)', prevH, 'prevH', Wx, Wh, b, 3);
+  const dtype = w.x.dtype,
     k = kernelsFor(dtype);
   const ax = Tensor.zeros([N, 3 * H], dtype).data,
     hh = Tensor.zeros([N, 3 * H], dtype).data;
-  k.gemm(ax, x.data, w.Wx.data, N, D, 3 * H); // (N, D)·(D, 3H)
-  k.gemm(hh, prevH.data, w.Wh.data, N, H, 3 * H); // (N, H)·(H, 3H)
+  k.gemm(ax, w.x.data, w.Wx.data, N, D, 3 * H); // (N, D)·(D, 3H)
+  k.gemm(hh, w.h.data, w.Wh.data, N, H, 3 * H); // (N, H)·(H, 3H)
   const gates = Tensor.zeros([N, 3 * H], dtype),
     hn = Tensor.zeros([N, H], dtype),
     nextH = Tensor.zeros([N, H], dtype);
-  cellForward(ax, 0, 3 * H, w.b.data, hh, prevH.data, gates.data, hn.data, nextH.data, N, H);
-  return { nextH, cache: { x, prevH, Wx: w.Wx, Wh: w.Wh, gates, hn } };
+  cellForward(ax, 0, 3 * H, w.b.data, hh, w.h.data, gates.data, hn.data, nextH.data, N, H);
+  return { nextH, cache: { x: w.x, prevH: w.h, Wx: w.Wx, Wh: w.Wh, gates, hn } };
 }
 
 /**
@@ -145,16 +141,14 @@ export function gruStepBackward(
   cache: GruStepCache,
 ): { dx: FloatTensor; dprevH: FloatTensor; dWx: FloatTensor; dWh: FloatTensor; db: FloatTensor } {
   const { x, prevH, Wx, Wh, gates, hn } = cache;
-  const [N, D] = x.shape,
+  const N = x.shape[0],
     H = prevH.shape[1],
     G = 3 * H,
-    dtype = x.dtype,
-    k = kernelsFor(dtype);
+    dtype = x.dtype;
   checkGrad('gruStepBackward', 'dnextH', dnextH, [N, H], x);
   const dax = Tensor.zeros([N, G], dtype).data,
     dah = Tensor.zeros([N, G], dtype).data;
-  const dprevH = Tensor.zeros([N, H], dtype),
-    viaWh = Tensor.zeros([N, H], dtype).data;
+  const direct = Tensor.zeros([N, H], dtype).data; // dnextH⊙z, the part that skips Wh
   cellBackward(
     dnextH.data,
     0,
@@ -165,21 +159,13 @@ export function gruStepBackward(
     prevH.data,
     dax,
     dah,
-    dprevH.data,
+    direct,
     N,
     H,
   );
-  k.gemm(viaWh, dah, Wh.data, N, G, H, { transB: true }); // (N, 3H)·(3H, H)
-  for (let i = 0; i < N * H; i++) dprevH.data[i] += viaWh[i];
-  const dx = Tensor.zeros([N, D], dtype),
-    dWx = Tensor.zeros([D, G], dtype),
-    dWh = Tensor.zeros([H, G], dtype);
-  const db = Tensor.zeros([G], dtype);
-  k.gemm(dx.data, dax, Wx.data, N, G, D, { transB: true }); // (N, 3H)·(3H, D)
-  k.gemm(dWx.data, x.data, dax, D, N, G, { transA: true }); // (D, N)·(N, 3H)
-  k.gemm(dWh.data, prevH.data, dah, H, N, G, { transA: true }); // (H, N)·(N, 3H)
-  k.sumRows(db.data, dax, N, G);
-  return { dx, dprevH, dWx, dWh, db };
+  const grads = stepGrads(dax, x, prevH, Wx, Wh, dah); // its dprevH is dah·Whᵀ
+  for (let i = 0; i < N * H; i++) grads.dprevH.data[i] += direct[i];
+  return grads;
 }
 
 /**
@@ -193,22 +179,18 @@ export function gruForward(
   Wh: Tensor,
   b: Tensor,
 ): { h: FloatTensor; cache: GruCache } {
-  const fn = 'gruForward';
-  expectFloat(fn, 'x', x);
-  expectNdim(fn, 'x', x, 3, '(N, T, D)');
-  const { N, D, H, ...w } = checkWeights(fn, x, h0, 'h0', Wx, Wh, b, 3);
-  expectFloat(fn, 'h0', h0);
-  const T = x.shape[1],
+  const { N, D, H, ...w } = checkCell('gruForward', x, '(N, T, D)', h0, 'h0', Wx, Wh, b, 3);
+  const T = w.x.shape[1],
     G = 3 * H,
     NH = N * H,
-    dtype = x.dtype,
+    dtype = w.x.dtype,
     k = kernelsFor(dtype);
   const ax = Tensor.zeros([N, T, G], dtype).data; // x·Wx for every step at once
-  k.gemm(ax, x.data, w.Wx.data, N * T, D, G); // (N·T, D)·(D, 3H)
+  k.gemm(ax, w.x.data, w.Wx.data, N * T, D, G); // (N·T, D)·(D, 3H)
   const hs = Tensor.zeros([T + 1, N, H], dtype),
     gates = Tensor.zeros([T, N, G], dtype),
     hn = Tensor.zeros([T, N, H], dtype);
-  hs.data.set(h0.data);
+  hs.data.set(w.h.data);
   const hh = Tensor.zeros([N, G], dtype).data;
   for (let t = 0; t < T; t++) {
     const prev = hs.data.subarray(t * NH, (t + 1) * NH);
@@ -227,9 +209,7 @@ export function gruForward(
       H,
     );
   }
-  const h = Tensor.zeros([N, T, H], dtype);
-  toBatchMajor(h.data, hs.data.subarray(NH), N, T, H);
-  return { h, cache: { x, Wx: w.Wx, Wh: w.Wh, hs, gates, hn } };
+  return { h: batchMajorStates(hs, N, T, H), cache: { x: w.x, Wx: w.Wx, Wh: w.Wh, hs, gates, hn } };
 }
 
 /**
@@ -273,7 +253,5 @@ export function gruBackward(
     k.gemm(dnext, dahT, Wh.data, N, G, H, { transB: true }); // dah_t·Whᵀ
     for (let i = 0; i < NH; i++) dnext[i] += direct[i];
   }
-  const dh0 = Tensor.zeros([N, H], dtype);
-  dh0.data.set(dnext);
-  return { dh0, ...sequenceGrads(dax, x, Wx, hs, H, dah) };
+  return sequenceGrads(dax, dnext, x, Wx, hs, H, dah);
 }

@@ -5,7 +5,6 @@
 import { kernelsFor, type Buf } from '../kernels/index.js';
 import {
   expectFloat,
-  expectNdim,
   expectSameDType,
   expectShape,
   fmt,
@@ -13,7 +12,7 @@ import {
   type FloatTensor,
 } from '../tensor/index.js';
 import { stableSigmoid } from './activations.js';
-import { checkGrad, checkWeights, sequenceGrads, toBatchMajor } from './rnn.js';
+import { batchMajorStates, checkCell, checkGrad, sequenceGrads, stepGrads } from './recurrent.js';
 
 export interface LstmStepCache {
   readonly x: FloatTensor; // (N, D)
@@ -118,25 +117,23 @@ export function lstmStepForward(
   b: Tensor,
 ): { nextH: FloatTensor; nextC: FloatTensor; cache: LstmStepCache } {
   const fn = 'lstmStepForward';
-  expectFloat(fn, 'x', x);
-  expectNdim(fn, 'x', x, 2, '(N, D)');
-  const { N, D, H, ...w } = checkWeights(fn, x, prevH, 'prevH', Wx, Wh, b, 4);
-  expectFloat(fn, 'prevH', prevH);
+  const { N, D, H, ...w } = checkCell(fn, x, '(N, D)', prevH, 'prevH', Wx, Wh, b, 4);
   expectFloat(fn, 'prevC', prevC);
   expectShape(fn, 'prevC', prevC, [N, H], `prevH has shape ${fmt(prevH.shape)}`);
   expectSameDType(fn, { x, prevC });
-  const dtype = x.dtype,
+  const dtype = w.x.dtype,
     k = kernelsFor(dtype);
   const gates = Tensor.zeros([N, 4 * H], dtype),
     hh = Tensor.zeros([N, 4 * H], dtype).data;
-  k.gemm(gates.data, x.data, w.Wx.data, N, D, 4 * H); // (N, D)·(D, 4H)
-  k.gemm(hh, prevH.data, w.Wh.data, N, H, 4 * H); // (N, H)·(H, 4H)
+  k.gemm(gates.data, w.x.data, w.Wx.data, N, D, 4 * H); // (N, D)·(D, 4H)
+  k.gemm(hh, w.h.data, w.Wh.data, N, H, 4 * H); // (N, H)·(H, 4H)
   addPreactivations(gates.data, hh, w.b.data, N, 4 * H);
   const nextC = Tensor.zeros([N, H], dtype),
     nextH = Tensor.zeros([N, H], dtype),
     tanhC = Tensor.zeros([N, H], dtype);
   cellForward(gates.data, prevC.data, nextC.data, tanhC.data, nextH.data, N, H);
-  return { nextH, nextC, cache: { x, prevH, prevC, Wx: w.Wx, Wh: w.Wh, gates, tanhC } };
+  const cache = { x: w.x, prevH: w.h, prevC, Wx: w.Wx, Wh: w.Wh, gates, tanhC };
+  return { nextH, nextC, cache };
 }
 
 /** In place: a[n, :] += hh[n, :] + b. */
@@ -165,10 +162,9 @@ export function lstmStepBackward(
   db: FloatTensor;
 } {
   const { x, prevH, prevC, Wx, Wh, gates, tanhC } = cache;
-  const [N, D] = x.shape,
+  const N = x.shape[0],
     H = prevH.shape[1],
-    dtype = x.dtype,
-    k = kernelsFor(dtype);
+    dtype = x.dtype;
   checkGrad('lstmStepBackward', 'dnextH', dnextH, [N, H], x);
   checkGrad('lstmStepBackward', 'dnextC', dnextC, [N, H], x);
   const da = Tensor.zeros([N, 4 * H], dtype).data,
@@ -186,17 +182,7 @@ export function lstmStepBackward(
     N,
     H,
   );
-  const dx = Tensor.zeros([N, D], dtype),
-    dprevH = Tensor.zeros([N, H], dtype);
-  const dWx = Tensor.zeros([D, 4 * H], dtype),
-    dWh = Tensor.zeros([H, 4 * H], dtype),
-    db = Tensor.zeros([4 * H], dtype);
-  k.gemm(dx.data, da, Wx.data, N, 4 * H, D, { transB: true }); // (N, 4H)·(4H, D)
-  k.gemm(dprevH.data, da, Wh.data, N, 4 * H, H, { transB: true }); // (N, 4H)·(4H, H)
-  k.gemm(dWx.data, x.data, da, D, N, 4 * H, { transA: true }); // (D, N)·(N, 4H)
-  k.gemm(dWh.data, prevH.data, da, H, N, 4 * H, { transA: true }); // (H, N)·(N, 4H)
-  k.sumRows(db.data, da, N, 4 * H);
-  return { dx, dprevH, dprevC, dWx, dWh, db };
+  return { dprevC, ...stepGrads(da, x, prevH, Wx, Wh) };
 }
 
 /**
@@ -210,23 +196,19 @@ export function lstmForward(
   Wh: Tensor,
   b: Tensor,
 ): { h: FloatTensor; cache: LstmCache } {
-  const fn = 'lstmForward';
-  expectFloat(fn, 'x', x);
-  expectNdim(fn, 'x', x, 3, '(N, T, D)');
-  const { N, D, H, ...w } = checkWeights(fn, x, h0, 'h0', Wx, Wh, b, 4);
-  expectFloat(fn, 'h0', h0);
-  const T = x.shape[1],
+  const { N, D, H, ...w } = checkCell('lstmForward', x, '(N, T, D)', h0, 'h0', Wx, Wh, b, 4);
+  const T = w.x.shape[1],
     G = 4 * H,
     NH = N * H,
-    dtype = x.dtype,
+    dtype = w.x.dtype,
     k = kernelsFor(dtype);
   const xw = Tensor.zeros([N, T, G], dtype).data; // x·Wx for every step at once
-  k.gemm(xw, x.data, w.Wx.data, N * T, D, G); // (N·T, D)·(D, 4H)
+  k.gemm(xw, w.x.data, w.Wx.data, N * T, D, G); // (N·T, D)·(D, 4H)
   const hs = Tensor.zeros([T + 1, N, H], dtype),
     cs = Tensor.zeros([T + 1, N, H], dtype);
   const gates = Tensor.zeros([T, N, G], dtype),
     tanhC = Tensor.zeros([T, N, H], dtype);
-  hs.data.set(h0.data);
+  hs.data.set(w.h.data);
   const hh = Tensor.zeros([N, G], dtype).data;
   for (let t = 0; t < T; t++) {
     k.gemm(hh, hs.data.subarray(t * NH, (t + 1) * NH), w.Wh.data, N, H, G); // h_{t−1}·Wh
@@ -239,9 +221,8 @@ export function lstmForward(
     const at = (s: Tensor, i: number) => s.data.subarray(i * NH, (i + 1) * NH) as Buf;
     cellForward(a, at(cs, t), at(cs, t + 1), at(tanhC, t), at(hs, t + 1), N, H);
   }
-  const h = Tensor.zeros([N, T, H], dtype);
-  toBatchMajor(h.data, hs.data.subarray(NH), N, T, H);
-  return { h, cache: { x, Wx: w.Wx, Wh: w.Wh, hs, cs, gates, tanhC } };
+  const cache = { x: w.x, Wx: w.Wx, Wh: w.Wh, hs, cs, gates, tanhC };
+  return { h: batchMajorStates(hs, N, T, H), cache };
 }
 
 /**
@@ -274,7 +255,5 @@ export function lstmBackward(
     dnextC.set(dprevC);
     k.gemm(dnextH, daT, Wh.data, N, G, H, { transB: true }); // da_t·Whᵀ
   }
-  const dh0 = Tensor.zeros([N, H], dtype);
-  dh0.data.set(dnextH);
-  return { dh0, ...sequenceGrads(da, x, Wx, hs, H) };
+  return sequenceGrads(da, dnextH, x, Wx, hs, H);
 }
