@@ -11,6 +11,7 @@ import {
   type FloatTensor,
 } from '../tensor/index.js';
 import { holdoutDestinations, type ClassificationData } from './batching.js';
+import { UNIT_OF_BYTE } from './pixels.js';
 import { readFileBytes } from './idx.js';
 
 export const CIFAR10_CLASSES: readonly string[] = [
@@ -113,8 +114,6 @@ function recordCounts(fn: string, files: string[], max: number): number[] {
   return counts;
 }
 
-const GREY_LEVEL = new Float32Array(256).map((_, k) => k / 255);
-
 /** Reads counts[b] records of files[b]; record n (over all files) goes to row of dest(n). */
 function readRecords(
   fn: string,
@@ -135,7 +134,7 @@ function readRecords(
       const [x, y, row] = dest(n),
         outOff = row * PIXELS;
       y[row] = label;
-      for (let p = 0; p < PIXELS; p++) x[outOff + p] = GREY_LEVEL[bytes[off + 1 + p]];
+      for (let p = 0; p < PIXELS; p++) x[outOff + p] = UNIT_OF_BYTE[bytes[off + 1 + p]];
     }
   });
 }

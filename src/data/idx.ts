@@ -13,6 +13,7 @@ import {
   type FloatTensor,
 } from '../tensor/index.js';
 import { holdoutDestinations, type ClassificationData } from './batching.js';
+import { UNIT_OF_BYTE } from './pixels.js';
 
 /** Decompressed data larger than this is refused (a gzip bomb, or not a data set we can hold). */
 export const MAX_DECOMPRESSED_BYTES = 2 ** 31 - 1;
@@ -286,8 +287,6 @@ export function loadMnistIdx(dir: string, opts: MnistIdxOptions = {}): Classific
   return { XTrain, yTrain, XVal, yVal, XTest, yTest, classNames };
 }
 
-const GREY_LEVEL = new Float32Array(256).map((_, k) => k / 255);
-
 /** Image i of (N, H, W) uint8 pixels -> row `row` of an (M, 1, H, W) tensor, as v/255 (transposed for EMNIST). */
 function copyImage(
   src: Uint8Array,
@@ -302,10 +301,10 @@ function copyImage(
     inOff = i * P,
     outOff = row * P;
   if (!transpose) {
-    for (let p = 0; p < P; p++) dst[outOff + p] = GREY_LEVEL[src[inOff + p]];
+    for (let p = 0; p < P; p++) dst[outOff + p] = UNIT_OF_BYTE[src[inOff + p]];
   } else {
     for (let h = 0; h < H; h++) {
-      for (let w = 0; w < W; w++) dst[outOff + h * W + w] = GREY_LEVEL[src[inOff + w * H + h]];
+      for (let w = 0; w < W; w++) dst[outOff + h * W + w] = UNIT_OF_BYTE[src[inOff + w * H + h]];
     }
   }
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Tensor, expectNumber, expectOptions } from '../tensor/index.js';
 import { holdoutSplit, type ClassificationData } from './batching.js';
+import { UNIT_OF_BYTE } from './pixels.js';
 
 export type { ClassificationData } from './batching.js';
 
@@ -14,9 +15,6 @@ export const EMBEDDED_MNIST_COUNTS: readonly number[] = [
 
 const SIDE = 28,
   PIXELS = SIDE * SIDE;
-/** float32 of k/255 for each grey level k. */
-const GREY_LEVEL = new Float32Array(256).map((_, k) => k / 255);
-
 /** The parsed package: grey levels k in 0..255 per digit, row-major 28x28 images. */
 interface EmbeddedDigits {
   readonly levels: Uint8Array[]; // levels[d]: (count_d * 784) grey levels k
@@ -178,7 +176,7 @@ export function loadEmbeddedMnist(opts: EmbeddedMnistOptions = {}): Classificati
       y[n] = d;
       const from = levels[d].subarray(i * PIXELS, (i + 1) * PIXELS),
         outOff = n * PIXELS;
-      for (let p = 0; p < PIXELS; p++) out[outOff + p] = GREY_LEVEL[from[p]];
+      for (let p = 0; p < PIXELS; p++) out[outOff + p] = UNIT_OF_BYTE[from[p]];
     }
     return { X, y };
   };

@@ -13,6 +13,7 @@ import {
   type FloatTensor,
 } from '../tensor/index.js';
 import { splitValidation, type ClassificationData } from './batching.js';
+import { UNIT_OF_BYTE } from './pixels.js';
 import { classNamesFor, readFileBytes } from './idx.js';
 
 export type NpyDType = 'float32' | 'float64' | 'uint8' | 'int32' | 'int64';
@@ -343,8 +344,8 @@ function npyImages(fn: string, a: NpyArray, path: string, layout: 'NCHW' | 'NHWC
       `${fn}: ${path} has shape ${fmtTuple(a.shape)}; X must be (N, D), (N, H, W) or 4-D images`,
     );
   }
-  const scale = a.dtype === 'uint8' ? 1 / 255 : 1,
-    src = a.data;
+  const src = a.data,
+    bytes = a.dtype === 'uint8';
   if (a.shape.length === 4 && layout === 'NHWC') {
     const [N, H, W, C] = a.shape,
       X = Tensor.zeros([N, C, H, W]),
@@ -353,7 +354,10 @@ function npyImages(fn: string, a: NpyArray, path: string, layout: 'NCHW' | 'NHWC
       for (let h = 0; h < H; h++) {
         for (let w = 0; w < W; w++) {
           const inOff = ((n * H + h) * W + w) * C;
-          for (let c = 0; c < C; c++) x[((n * C + c) * H + h) * W + w] = src[inOff + c] * scale;
+          for (let c = 0; c < C; c++)
+            x[((n * C + c) * H + h) * W + w] = bytes
+              ? UNIT_OF_BYTE[src[inOff + c]]
+              : src[inOff + c];
         }
       }
     }
@@ -362,7 +366,7 @@ function npyImages(fn: string, a: NpyArray, path: string, layout: 'NCHW' | 'NHWC
   const shape = a.shape.length === 3 ? [a.shape[0], 1, a.shape[1], a.shape[2]] : a.shape;
   const X = Tensor.zeros(shape),
     x = X.data;
-  for (let i = 0; i < src.length; i++) x[i] = src[i] * scale;
+  for (let i = 0; i < src.length; i++) x[i] = bytes ? UNIT_OF_BYTE[src[i]] : src[i];
   return X;
 }
 
