@@ -1,28 +1,21 @@
-// src/browser.ts: the public surface for browsers (package.json "exports" condition "browser").
-// It is src/index.ts without anything that imports node:* at module load, so that a browser
-// bundle builds without marking builtins external and dist/src/browser.js loads as a native ES
-// module (relative imports only). test/browser/bundle.test.ts bundles it for platform 'browser'
-// and trains a model in a context without process, require, Buffer or fs.
+// src/browser.ts: the public surface of layerwise that runs anywhere (package.json "exports"
+// condition "browser"), and the base that src/index.ts extends for Node. It is one list of whole
+// namespaces: nothing here is rebuilt by hand. A folder whose namespace includes file access has
+// a browser.ts holding the rest (src/data/browser.ts, src/io/browser.ts); src/index.ts exports
+// those folders' index.ts instead, which adds the file functions.
 //
-// Included: Tensor, Rng, the errors, the Solver, and the tensor, kernels (+ setBackend), layers,
-// nn, models, optim and gradcheck namespaces, unchanged; `data` with its pure parts only
-// (batching, holdout splits, preprocessing, augmentation, digit captions). The Solver's
-// checkpoint methods reach node:fs only when called (src/io/node.ts), so training works in a
-// page; saving a checkpoint there throws a clear error.
-//
-// Left out, and why (each chain starts with a top-level import of a Node builtin):
-// - io as a namespace: safetensors.ts (node:fs, even for encodeSafetensors/decodeSafetensors on
-//   bytes), atomic.ts (node:fs, node:path), checkpoint.ts (safetensors), png.ts (node:zlib for
-//   deflate/inflate, node:fs), plot.ts (png).
-// - data loaders: loadEmbeddedMnist (node:fs, node:module), readIdx/parseIdx/loadMnistIdx
-//   (node:fs, node:path, node:zlib), loadCifar10, readNpy/parseNpy/loadNpyDataset (node:fs,
-//   node:path): parseIdx and parseNpy work on bytes but live in files that import node:fs.
+// What needs Node stays out of this entry's module graph: reading and writing files (read*,
+// write*, load*, the checkpoints) and the CLI. The Solver's checkpoint methods reach node:fs only
+// when called (src/io/node.ts looks it up through process.getBuiltinModule), so training works in
+// a page and saving a checkpoint there throws a clear error. test/browser/bundle.test.ts bundles
+// this entry for platform 'browser' (no Node builtin may appear) and runs it in a context without
+// process, require, Buffer or fs.
 //
 // The kernels: 'auto' (the default) loads the WASM SIMD kernels, which are embedded as base64 and
 // decoded with atob; without SharedArrayBuffer (a page that is not cross-origin isolated) it uses
 // the unshared build; workers start only in Node, so a page runs the kernels on one thread; where
 // WebAssembly or SIMD is missing, 'auto' falls back to the reference kernels with one console.warn.
-export { Tensor, Rng, ShapeError, DTypeError, ValueError } from './tensor/index.js';
+export { Tensor, Rng, ShapeError, DTypeError, ValueError, FileError } from './tensor/index.js';
 export type {
   DType,
   FloatDType,
@@ -40,74 +33,7 @@ export * as models from './models/index.js';
 export * as gradcheck from './gradcheck/index.js';
 export * as optim from './optim/index.js';
 export { Solver } from './solver/index.js';
-
-import type * as batching from './data/batching.js';
-import type * as preprocess from './data/preprocess.js';
-import type * as augment from './data/augment.js';
-import type * as captions from './data/captions.js';
-import {
-  gatherRows,
-  gatherLabels,
-  holdoutSplit,
-  holdoutDestinations,
-  splitValidation,
-} from './data/batching.js';
-import {
-  fitPreprocessing,
-  applyPreprocessing,
-  parsePreprocessing,
-  PREPROCESSING_KINDS,
-} from './data/preprocess.js';
-import { randomShift, randomFlipCrop, makeAugment, AUGMENT_KINDS } from './data/augment.js';
-import {
-  DIGIT_WORDS,
-  DIGIT_VOCABULARY,
-  digitWordToIdx,
-  composeDigitCaptions,
-  slotFeatures,
-  gatherSlotFeatures,
-  scoreCaptions,
-  captionDigits,
-  digitsToWords,
-} from './data/captions.js';
-
-/**
- * The browser-safe part of src/data: the same names as in the Node entry's `data` namespace,
- * without the file loaders (see the header).
- */
-export const data = Object.freeze({
-  gatherRows,
-  gatherLabels,
-  holdoutSplit,
-  holdoutDestinations,
-  splitValidation,
-  fitPreprocessing,
-  applyPreprocessing,
-  parsePreprocessing,
-  PREPROCESSING_KINDS,
-  randomShift,
-  randomFlipCrop,
-  makeAugment,
-  AUGMENT_KINDS,
-  DIGIT_WORDS,
-  DIGIT_VOCABULARY,
-  digitWordToIdx,
-  composeDigitCaptions,
-  slotFeatures,
-  gatherSlotFeatures,
-  scoreCaptions,
-  captionDigits,
-  digitsToWords,
-});
-
-/** The types of `data`, so that `data.ClassificationData` names the same type as in Node. */
-export declare namespace data {
-  export type ClassificationData = batching.ClassificationData;
-  export type Preprocessing = preprocess.Preprocessing;
-  export type PreprocessingKind = preprocess.PreprocessingKind;
-  export type AugmentFn = augment.AugmentFn;
-  export type AugmentKind = augment.AugmentKind;
-  export type DigitCaptionOptions = captions.DigitCaptionOptions;
-  export type DigitCaptions = captions.DigitCaptions;
-  export type SlotFeatureOptions = captions.SlotFeatureOptions;
-}
+export type { SolverModel, SolverData, SolverOptions, SolverProgress } from './solver/index.js';
+// the codecs and the pure parts; src/index.ts replaces these two with the folders' index.ts
+export * as data from './data/browser.js';
+export * as io from './io/browser.js';

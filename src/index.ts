@@ -1,24 +1,7 @@
-// src/index.ts: the public surface of layerwise. Anything not re-exported here is private.
-export { Tensor, Rng, ShapeError, DTypeError, ValueError } from './tensor/index.js';
-export type {
-  DType,
-  FloatDType,
-  FloatTensor,
-  IntTensor,
-  Labels,
-  RngState,
-} from './tensor/index.js';
-export * as tensor from './tensor/index.js';
-export * as kernels from './kernels/index.js';
-export { setBackend } from './kernels/index.js';
-export * as layers from './layers/index.js';
-export * as nn from './nn/index.js';
-export * as models from './models/index.js';
-export * as gradcheck from './gradcheck/index.js';
-// -- issue 5: optim, Solver, io --
-export * as optim from './optim/index.js';
-export * as io from './io/index.js';
-export { Solver } from './solver/index.js';
-export type { SolverModel, SolverData, SolverOptions, SolverProgress } from './solver/index.js';
-// -- issue 6: data --
+// src/index.ts: the public surface of layerwise for Node: everything of src/browser.ts, with `data`
+// and `io` extended by their file access (loaders, read*/write*, checkpoints). Anything not
+// exported here is private. An explicit export takes precedence over `export *`, so the two lines
+// below replace the browser entry's data and io; the rest is the browser list, unchanged.
+export * from './browser.js';
 export * as data from './data/index.js';
+export * as io from './io/index.js';

@@ -2,7 +2,9 @@
 // (DESIGN.md: data -> models/nn -> layers -> kernels -> tensor). A file in src/<A>/ may import
 // src/<B>/ only when B sits lower than A in RANKS, and only through B's index.ts (its public
 // namespace) or internal.ts (plumbing shared between folders, never re-exported by src/index.ts).
-// Inside one folder anything goes. src/*.ts at the top (the entries) may import every index.ts.
+// Inside one folder anything goes. src/*.ts at the top (the entries) may import every index.ts,
+// and browser.ts where a folder has one (its namespace without the Node-only file access, which
+// the browser entry src/browser.ts exports; src/index.ts exports index.ts, browser.ts plus files).
 import path from 'node:path';
 
 /** Lower ranks are imported by higher ones, never the other way round. */
@@ -23,6 +25,7 @@ export const RANKS = {
 };
 const ENTRY_RANK = 10;
 const DOORS = new Set(['index', 'internal']);
+const ENTRY_DOORS = new Set(['index', 'browser']);
 
 /** 'src/<folder>/...' -> folder, 'src/x.ts' -> '' (an entry), anything else -> null. */
 function folderOf(srcRoot, file) {
@@ -70,8 +73,8 @@ export const layeringRule = {
       }
       const rel = path.relative(path.join(srcRoot, to), target).split(path.sep);
       const door = rel.length === 1 ? rel[0].replace(/\.(js|ts)$/, '') : '';
-      if (!DOORS.has(door) || (from === '' && door === 'internal')) {
-        const doors = from === '' ? 'index.js' : 'index.js or internal.js';
+      if (from === '' ? !ENTRY_DOORS.has(door) : !DOORS.has(door)) {
+        const doors = from === '' ? 'index.js or browser.js' : 'index.js or internal.js';
         context.report({
           node,
           message: `${here} reaches into src/${to}/${rel.join('/')}; import src/${to}/${doors}`,

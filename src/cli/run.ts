@@ -3,12 +3,8 @@
 // progress), loading a checkpoint back as a model, and batched prediction for eval/predict.
 import { existsSync } from 'node:fs';
 import { parsePreprocessing, type Preprocessing } from '../data/index.js';
-import {
-  readSafetensors,
-  restoreModel,
-  writeSafetensors,
-  type SafetensorsContents,
-} from '../io/index.js';
+import { readSafetensors, writeSafetensors, type SafetensorsContents } from '../io/index.js';
+import { restoreModel } from '../io/internal.js';
 import { stepMemory } from '../kernels/index.js';
 import type { Model } from '../models/index.js';
 import { FileError as LibraryFileError, Tensor, type FloatTensor } from '../tensor/index.js';

@@ -1,4 +1,6 @@
-// src/data/index.ts: data sets (embedded MNIST, IDX, CIFAR-10, .npy), preprocessing, augmentation.
+// src/data/index.ts: the `data` namespace for Node: everything of ./browser.ts (the browser entry's
+// `data`: batching, preprocessing, augmentation, captions, the byte-level parsers) plus the file
+// loaders (embedded MNIST, IDX, CIFAR-10, .npy), which need node:fs.
 /**
  * Data sets. Every loader returns a ClassificationData: float32 images (N, C, H, W) with values
  * in [0, 1] (pixel v / 255), int32 labels, class names, and a train / validation / test split.
@@ -15,48 +17,12 @@
  * Preprocessing (fitPreprocessing / applyPreprocessing) is fitted on XTrain and stored as JSON;
  * augmentation (randomShift, randomFlipCrop, makeAugment) plugs into the Solver's augment hook.
  */
-// -- issue 6 (data) --
-export type { ClassificationData } from './batching.js';
-export {
-  gatherRows,
-  gatherLabels,
-  holdoutSplit,
-  holdoutDestinations,
-  splitValidation,
-} from './batching.js';
+export * from './browser.js';
 export { loadEmbeddedMnist, EMBEDDED_MNIST_COUNTS } from './mnist.js';
 export type { EmbeddedMnistOptions } from './mnist.js';
-export {
-  readIdx,
-  parseIdx,
-  loadMnistIdx,
-  findMnistIdxFiles,
-  FASHION_MNIST_CLASSES,
-} from './idx.js';
-export type { IdxArray, IdxDType, MnistIdxOptions } from './idx.js';
-export { loadCifar10, CIFAR10_CLASSES } from './cifar10.js';
-export type { Cifar10Options } from './cifar10.js';
-export { readNpy, parseNpy, npyToTensor, loadNpyDataset } from './npy.js';
-export type { NpyArray, NpyDType, NpyFiles, NpyDatasetOptions } from './npy.js';
-export {
-  fitPreprocessing,
-  applyPreprocessing,
-  parsePreprocessing,
-  PREPROCESSING_KINDS,
-} from './preprocess.js';
-export type { Preprocessing, PreprocessingKind } from './preprocess.js';
-export { randomShift, randomFlipCrop, makeAugment, AUGMENT_KINDS } from './augment.js';
-export type { AugmentFn, AugmentKind } from './augment.js';
-// -- issue 7 (captions) --
-export {
-  DIGIT_WORDS,
-  DIGIT_VOCABULARY,
-  digitWordToIdx,
-  composeDigitCaptions,
-  slotFeatures,
-  gatherSlotFeatures,
-  scoreCaptions,
-  captionDigits,
-  digitsToWords,
-} from './captions.js';
-export type { DigitCaptionOptions, DigitCaptions, SlotFeatureOptions } from './captions.js';
+export { readIdx, loadMnistIdx, findMnistIdxFiles } from './idxFiles.js';
+export type { MnistIdxOptions } from './idxFiles.js';
+export { loadCifar10 } from './cifar10Files.js';
+export type { Cifar10Options } from './cifar10Files.js';
+export { readNpy, loadNpyDataset } from './npyFiles.js';
+export type { NpyFiles, NpyDatasetOptions } from './npyFiles.js';

@@ -1,20 +1,8 @@
 // src/data/npy.ts: NumPy .npy arrays (https://numpy.org/doc/stable/reference/generated/
 // numpy.lib.format.html): magic "\x93NUMPY", version, a little-endian header length, a Python
 // dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (N, ...)}, then the raw data.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  expectOneOf,
-  fmt,
-  Tensor,
-  ValueError,
-  expectNumber,
-  expectOptions,
-  type FloatTensor,
-} from '../tensor/index.js';
-import { splitValidation, type ClassificationData } from './batching.js';
-import { UNIT_OF_BYTE } from './pixels.js';
-import { classNamesFor, readFileBytes } from './idx.js';
+// This file parses bytes (it runs anywhere); npyFiles.ts reads files and loads data sets.
+import { FileError, Tensor } from '../tensor/index.js';
 
 export type NpyDType = 'float32' | 'float64' | 'uint8' | 'int32' | 'int64';
 /**
@@ -45,7 +33,7 @@ export function parseNpy(input: Uint8Array, name = 'npy data'): NpyArray {
   // a plain view: slice() must copy (Buffer#slice would share memory)
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const fail = (why: string): never => {
-    throw new ValueError(`readNpy: ${name}: ${why}`);
+    throw new FileError('readNpy', name, why);
   };
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
     fail('not a .npy file (bad magic string)');
@@ -123,7 +111,8 @@ export function parseNpy(input: Uint8Array, name = 'npy data'): NpyArray {
   }
 }
 
-const fmtTuple = (shape: number[]) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+export const fmtTuple = (shape: number[]) =>
+  `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
 
 type HeaderValue = string | boolean | number[];
 
@@ -199,11 +188,6 @@ function parseHeaderDict(text: string, fail: (why: string) => never): Record<str
   return dict;
 }
 
-/** Reads a .npy file (a .npy.gz is gunzipped first). Errors name the file. */
-export function readNpy(path: string): NpyArray {
-  return parseNpy(readFileBytes('readNpy', path), path);
-}
-
 /**
  * An NpyArray as a Tensor with its values unchanged: float32 and float64 keep their dtype,
  * int32/int64 become int32, uint8 becomes float32 0..255 (not scaled; loadNpyDataset scales
@@ -219,167 +203,4 @@ export function npyToTensor(a: NpyArray): Tensor {
   const t = Tensor.zeros(a.shape, dtype);
   t.data.set(a.data);
   return t;
-}
-
-/** The files of an .npy data set; XVal/yVal optional (else a seeded holdout of the training set). */
-export interface NpyFiles {
-  XTrain: string;
-  yTrain: string;
-  XTest: string;
-  yTest: string;
-  XVal?: string;
-  yVal?: string;
-  /** One class name per line. */
-  classes?: string;
-}
-
-export interface NpyDatasetOptions {
-  /** Fraction of the training set held out when there is no X_val.npy. Default 0.1. */
-  valFraction?: number;
-  /** Seed of that holdout. Default 0. */
-  seed?: number;
-  /** Axis order of 4-D image arrays in the files. Default 'NCHW'; 'NHWC' is transposed to NCHW. */
-  layout?: 'NCHW' | 'NHWC';
-  /** Class names; default: from classes.txt, else '0', '1', ... */
-  classNames?: readonly string[];
-}
-
-/**
- * A classification data set saved with numpy. `source` is a folder holding X_train.npy,
- * y_train.npy, X_test.npy, y_test.npy and optionally X_val.npy + y_val.npy and classes.txt (one
- * class name per line), or an NpyFiles object naming the files. Conventions:
- * - X: (N, C, H, W) (or (N, H, W, C) with layout 'NHWC'), (N, H, W) -> (N, 1, H, W), or (N, D)
- *   features kept as is. uint8 X is divided by 255; float32/float64 X is kept (as float32);
- *   integer X other than uint8 is rejected.
- * - y: (N) class indices, any integer dtype (or floats holding integers), >= 0.
- * - without X_val.npy, a seeded valFraction of the training set is held out (holdoutSplit).
- */
-export function loadNpyDataset(
-  source: string | NpyFiles,
-  opts: NpyDatasetOptions = {},
-): ClassificationData {
-  const fn = 'loadNpyDataset';
-  expectOptions(fn, opts, ['valFraction', 'seed', 'layout', 'classNames']);
-  const valFraction = opts.valFraction ?? 0.1,
-    seed = opts.seed ?? 0,
-    layout = opts.layout ?? 'NCHW';
-  expectNumber(fn, 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
-  expectNumber(fn, 'seed', seed);
-  expectOneOf(fn, 'layout', layout, ['NCHW', 'NHWC']);
-  const files = typeof source === 'string' ? npyFilesIn(source) : source;
-  const part = (x: string, y: string) => {
-    const X = npyImages(fn, readNpy(x), x, layout),
-      labels = npyLabels(fn, readNpy(y), y);
-    if (labels.length !== X.shape[0]) {
-      throw new ValueError(
-        `${fn}: ${x} has ${X.shape[0]} samples but ${y} has ${labels.length} labels`,
-      );
-    }
-    return { X, y: labels };
-  };
-  const train = part(files.XTrain, files.yTrain),
-    test = part(files.XTest, files.yTest);
-  if ((files.XVal === undefined) !== (files.yVal === undefined))
-    throw new Error(`${fn}: give both XVal and yVal, or neither`);
-  let split: Pick<ClassificationData, 'XTrain' | 'yTrain' | 'XVal' | 'yVal'>;
-  if (files.XVal !== undefined && files.yVal !== undefined) {
-    const val = part(files.XVal, files.yVal);
-    split = { XTrain: train.X, yTrain: train.y, XVal: val.X, yVal: val.y };
-  } else {
-    split = splitValidation(train.X, train.y, valFraction, seed);
-  }
-  for (const [name, X] of [
-    ['X_val', split.XVal],
-    ['X_test', test.X],
-  ] as const) {
-    if (fmt(X.shape.slice(1)) !== fmt(train.X.shape.slice(1))) {
-      throw new ValueError(
-        `${fn}: ${name} samples have shape ${fmt(X.shape.slice(1))} but X_train samples ${fmt(train.X.shape.slice(1))}`,
-      );
-    }
-  }
-  let given = opts.classNames;
-  if (given === undefined && files.classes !== undefined) {
-    given = readFileSync(files.classes, 'utf8')
-      .split(/\r?\n/)
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-  }
-  const classNames = classNamesFor(
-    fn,
-    [split.yTrain, split.yVal, test.y],
-    given,
-    files.classes ?? files.yTrain,
-  );
-  return { ...split, XTest: test.X, yTest: test.y, classNames };
-}
-
-function npyFilesIn(dir: string): NpyFiles {
-  const at = (name: string) => join(dir, name);
-  const need = ['X_train.npy', 'y_train.npy', 'X_test.npy', 'y_test.npy'];
-  const missing = need.filter((n) => !existsSync(at(n)));
-  if (missing.length > 0) throw new Error(`loadNpyDataset: ${dir} has no ${missing.join(', ')}`);
-  const has = (n: string) => existsSync(at(n)) && statSync(at(n)).isFile();
-  return {
-    XTrain: at('X_train.npy'),
-    yTrain: at('y_train.npy'),
-    XTest: at('X_test.npy'),
-    yTest: at('y_test.npy'),
-    ...(has('X_val.npy') || has('y_val.npy')
-      ? { XVal: at('X_val.npy'), yVal: at('y_val.npy') }
-      : {}),
-    ...(has('classes.txt') ? { classes: at('classes.txt') } : {}),
-  };
-}
-
-/** X as float32: uint8 / 255, floats as they are; 3-D gets a channel axis, NHWC is transposed. */
-function npyImages(fn: string, a: NpyArray, path: string, layout: 'NCHW' | 'NHWC'): FloatTensor {
-  if (a.dtype !== 'uint8' && a.dtype !== 'float32' && a.dtype !== 'float64') {
-    throw new ValueError(
-      `${fn}: ${path} holds ${a.dtype} data; X must be uint8 (scaled by 1/255), float32 or float64`,
-    );
-  }
-  if (a.shape.length < 2 || a.shape.length > 4) {
-    throw new ValueError(
-      `${fn}: ${path} has shape ${fmtTuple(a.shape)}; X must be (N, D), (N, H, W) or 4-D images`,
-    );
-  }
-  const src = a.data,
-    bytes = a.dtype === 'uint8';
-  if (a.shape.length === 4 && layout === 'NHWC') {
-    const [N, H, W, C] = a.shape,
-      X = Tensor.zeros([N, C, H, W]),
-      x = X.data;
-    for (let n = 0; n < N; n++) {
-      for (let h = 0; h < H; h++) {
-        for (let w = 0; w < W; w++) {
-          const inOff = ((n * H + h) * W + w) * C;
-          for (let c = 0; c < C; c++)
-            x[((n * C + c) * H + h) * W + w] = bytes
-              ? UNIT_OF_BYTE[src[inOff + c]]
-              : src[inOff + c];
-        }
-      }
-    }
-    return X;
-  }
-  const shape = a.shape.length === 3 ? [a.shape[0], 1, a.shape[1], a.shape[2]] : a.shape;
-  const X = Tensor.zeros(shape),
-    x = X.data;
-  for (let i = 0; i < src.length; i++) x[i] = bytes ? UNIT_OF_BYTE[src[i]] : src[i];
-  return X;
-}
-
-/** y as Int32Array: (N) non-negative integers of any numeric dtype. */
-function npyLabels(fn: string, a: NpyArray, path: string): Int32Array {
-  if (a.shape.length !== 1)
-    throw new ValueError(`${fn}: ${path} has shape ${fmtTuple(a.shape)}; y must be 1-D (N,)`);
-  const y = new Int32Array(a.data.length);
-  for (let i = 0; i < y.length; i++) {
-    const v = a.data[i];
-    if (!Number.isInteger(v) || v < 0 || v > 2147483647)
-      throw new ValueError(`${fn}: ${path}: y[${i}] = ${v} is not a class index`);
-    y[i] = v;
-  }
-  return y;
 }

@@ -1,37 +1,16 @@
-// src/io/index.ts: reading and writing files: checkpoints (safetensors + JSON config).
-// -- issue 5 (atomic, safetensors, checkpoint) --
+// src/io/index.ts: the `io` namespace for Node: the byte-level codecs of ./browser.ts (the
+// browser entry's `io`), plus file access: atomic writes, safetensors files, PNG files and model
+// checkpoints (safetensors + JSON config). What the Solver and the CLI share with the checkpoint
+// code (restoring a model, training checkpoints) is plumbing, in ./internal.ts.
+export * from './browser.js';
 export { writeFileAtomic } from './atomic.js';
-export {
-  encodeSafetensors,
-  decodeSafetensors,
-  writeSafetensors,
-  readSafetensors,
-  SafetensorsError,
-} from './safetensors.js';
-export type { SafetensorsContents } from './safetensors.js';
+export { writeSafetensors, readSafetensors } from './safetensors.js';
+export { readPng } from './files.js';
 export {
   saveModel,
   loadModelInto,
   loadModel,
   registerModel,
-  modelTensors,
-  restoreModel,
-  checkModelFits,
-  saveTrainingCheckpoint,
-  readTrainingCheckpoint,
   FORMAT_VERSION,
 } from './checkpoint.js';
-export type { CheckpointModel, ModelFactory, TrainingCheckpoint } from './checkpoint.js';
-// -- issue 6 (png, plot) --
-export {
-  encodePng,
-  decodePng,
-  readPng,
-  toModelInput,
-  crc32,
-  resizeWeights,
-  MAX_PNG_PIXELS,
-} from './png.js';
-export type { PngImage, ModelInputOptions } from './png.js';
-export { linePlotPng, imageGridPng, niceTicks, formatTick, PLOT_COLOURS } from './plot.js';
-export type { PlotOptions, ImageGridOptions } from './plot.js';
+export type { CheckpointModel, ModelFactory } from './checkpoint.js';

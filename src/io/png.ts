@@ -1,8 +1,7 @@
-// src/io/png.ts: a small, dependency-free PNG encoder and decoder (zlib from node:zlib), and the
-// conversion of a decoded image into a model input, for `layerwise predict` and the plots.
+// src/io/png.ts: a small, dependency-free PNG encoder and decoder on bytes (zlib from ./zlib.ts, so
+// it runs in a browser too), and the conversion of a decoded image into a model input, for
+// `layerwise predict` and the plots. Reading a .png file is in files.ts.
 // Format: https://www.w3.org/TR/png/ (signature, chunks with CRC-32, filtered scanlines).
-import { readFileSync } from 'node:fs';
-import { deflateSync, inflateSync } from 'node:zlib';
 import {
   expectOneOf,
   FileError,
@@ -12,6 +11,7 @@ import {
   expectOptions,
   type FloatTensor,
 } from '../tensor/index.js';
+import { deflate, inflate, ZlibError } from './zlib.js';
 
 /** A decoded image: 8-bit samples, row-major, channels interleaved (grey, grey+alpha, RGB, RGBA). */
 export interface PngImage {
@@ -74,7 +74,7 @@ const COLOUR_TYPE_OF_CHANNELS: Record<number, number> = { 1: 0, 2: 4, 3: 2, 4: 6
 /**
  * Encodes 8-bit pixels (height, width, channels) as a PNG: 1 = grey, 2 = grey+alpha, 3 = RGB,
  * 4 = RGBA. Each scanline gets the filter (of the five) with the smallest sum of |residuals|,
- * the heuristic libpng uses; the data is deflated by node:zlib.
+ * the heuristic libpng uses; the data is deflated by ./zlib.ts.
  */
 export function encodePng(
   pixels: Uint8Array,
@@ -130,7 +130,7 @@ export function encodePng(
   ihdr.set([8, COLOUR_TYPE_OF_CHANNELS[channels], 0, 0, 0], 8); // depth, colour type, compression, filter, interlace
   const chunks = [
     chunk('IHDR', ihdr),
-    chunk('IDAT', new Uint8Array(deflateSync(raw))),
+    chunk('IDAT', deflate(raw)),
     chunk('IEND', new Uint8Array(0)),
   ];
   const out = new Uint8Array(8 + chunks.reduce((s, c) => s + c.length, 0));
@@ -255,26 +255,15 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data'): PngImage {
   const expected = rawSize(h);
   let raw: Uint8Array;
   try {
-    raw = new Uint8Array(inflateSync(compressed, { maxOutputLength: expected }));
+    raw = inflate(compressed, expected);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE')
+    if (!(e instanceof ZlibError)) throw e;
+    if (e.code === 'too-long')
       return fail(`image data is longer than the ${h.width}x${h.height} header says`);
-    return fail(`corrupt or truncated image data (${(e as Error).message})`);
+    return fail(`corrupt or truncated image data (${e.message})`);
   }
   if (raw.length < expected) fail(`image data is truncated (${raw.length} of ${expected} bytes)`);
   return toPixels(h, unfilter(h, raw, fail), palette, trns, fail);
-}
-
-/** Reads a .png file and decodes it (errors name the file). */
-export function readPng(path: string): PngImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw FileError.cannotRead('readPng', path, e);
-  }
-  return decodePng(bytes, path);
 }
 
 const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;

@@ -40,6 +40,7 @@ interface Driver {
   trainSpirals(steps: number): string;
   gradchecks(): string;
   trySetBackend(name: string): string;
+  codecs(): string;
 }
 
 /** What a page has; the library must not need more. */
@@ -107,13 +108,18 @@ describe('browser entry (src/browser.ts)', () => {
       records.filter((r) => r.external || builtins.has(r.path) || r.path.startsWith('node:')),
     ).toEqual([]);
     expect(Object.values(entry.metafile.outputs).flatMap((o) => o.imports)).toEqual([]);
-    // The file loaders, png/plot and the CLI stay out (they import node: builtins at load time);
-    // the Solver brings its checkpoint files, which reach node:fs only when called (io/node.ts).
+    // The file access and the CLI stay out (they import node: builtins at load time); the codecs
+    // come in; the Solver brings its checkpoint files, which reach node:fs only when called
+    // (io/node.ts).
     expect(
       inputs.filter((p) =>
-        /^src\/cli\/|^src\/io\/(png|plot)\.ts$|^src\/data\/(idx|npy|mnist|cifar10)\.ts$/.test(p),
+        /^src\/cli\/|^src\/(data|io)\/index\.ts$|^src\/io\/files\.ts$|^src\/data\/(mnist|files|\w+Files)\.ts$/.test(
+          p,
+        ),
       ),
     ).toEqual([]);
+    for (const codec of ['io/png', 'io/zlib', 'io/plot', 'data/idx', 'data/npy', 'data/cifar10'])
+      expect(inputs).toContain(`src/${codec}.ts`);
     expect(inputs).toContain('src/io/node.ts');
   });
 
@@ -131,8 +137,10 @@ describe('browser entry (src/browser.ts)', () => {
     expect(rest.match(/.{0,60}node:.{0,40}/g) ?? []).toEqual([]);
   });
 
-  it('exports the core namespaces, the Solver and the pure part of data, and neither io nor the file loaders', async () => {
+  it('exports the namespaces of the Node entry, with data and io lacking only their file access', async () => {
     const browser = await import('../../src/browser.js');
+    const node = await import('../../src/index.js');
+    expect(Object.keys(browser).sort()).toEqual(Object.keys(node).sort());
     for (const name of [
       'tensor',
       'kernels',
@@ -141,15 +149,68 @@ describe('browser entry (src/browser.ts)', () => {
       'models',
       'optim',
       'gradcheck',
-      'data',
-    ] as const) {
-      expect(typeof browser[name], name).toBe('object');
-    }
-    expect(typeof browser.setBackend).toBe('function');
-    expect(typeof browser.data.splitValidation).toBe('function');
-    expect('io' in browser).toBe(false);
-    expect(typeof browser.Solver).toBe('function');
-    expect('loadEmbeddedMnist' in browser.data).toBe(false);
+    ] as const)
+      expect(browser[name], name).toBe(node[name]); // the same module objects, not copies
+    const fileAccess = [
+      'loadEmbeddedMnist',
+      'EMBEDDED_MNIST_COUNTS',
+      'readIdx',
+      'loadMnistIdx',
+      'findMnistIdxFiles',
+      'loadCifar10',
+      'readNpy',
+      'loadNpyDataset',
+      'writeFileAtomic',
+      'writeSafetensors',
+      'readSafetensors',
+      'readPng',
+      'saveModel',
+      'loadModelInto',
+      'loadModel',
+      'registerModel',
+      'FORMAT_VERSION',
+    ];
+    const missing = [...Object.keys(node.data), ...Object.keys(node.io)].filter(
+      (k) => !(k in browser.data) && !(k in browser.io),
+    );
+    expect(missing.sort()).toEqual([...fileAccess].sort());
+    for (const k of Object.keys(browser.data))
+      expect(browser.data[k as keyof typeof browser.data]).toBe(
+        node.data[k as keyof typeof node.data],
+      );
+    for (const codec of ['parseIdx', 'parseNpy', 'npyToTensor', 'parseCifar10', 'splitValidation'])
+      expect(typeof (browser.data as Record<string, unknown>)[codec], codec).toBe('function');
+    for (const codec of [
+      'encodeSafetensors',
+      'decodeSafetensors',
+      'encodePng',
+      'decodePng',
+      'linePlotPng',
+      'imageGridPng',
+    ])
+      expect(typeof (browser.io as Record<string, unknown>)[codec], codec).toBe('function');
+    // plumbing stays private in both entries
+    for (const k of [
+      'restoreModel',
+      'modelTensors',
+      'checkModelFits',
+      'saveTrainingCheckpoint',
+      'readTrainingCheckpoint',
+    ])
+      expect(k in node.io, k).toBe(false);
+    expect('addL2' in node.nn).toBe(false);
+  });
+
+  it('runs the byte codecs in a context with no process, Buffer or fs: PNG, plots, safetensors, IDX, .npy, CIFAR-10', () => {
+    const r = JSON.parse(page(driverCode).driver.codecs()) as Record<string, unknown>;
+    expect(r).toEqual({
+      png: { width: 3, height: 2, channels: 3, same: true },
+      plot: { width: 160, height: 100, channels: 3 },
+      safetensors: { shape: [2, 2], data: [1, 2, 3, 4], meta: 'yes' },
+      idx: { dtype: 'uint8', shape: [2, 2], data: [1, 2, 3, 4] },
+      npy: { dtype: 'float32', shape: [2], data: [0.5, -1] },
+      cifar: { shape: [1, 3, 32, 32], label: 7 },
+    });
   });
 
   it('trains the spirals net in a context with no process, require, Buffer or fs (wasm kernels, one thread)', () => {

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CIFAR10_CLASSES, loadCifar10 } from '../../src/data/cifar10.js';
+import { CIFAR10_CLASSES, parseCifar10 } from '../../src/data/cifar10.js';
+import { loadCifar10 } from '../../src/data/cifar10Files.js';
 
 /** n records; record r of batch b: label (b + r) % 10, pixel p = (7 b + 3 r + p) % 256. */
 function batch(b: number, n: number): Uint8Array {
@@ -61,7 +62,7 @@ describe('loadCifar10', () => {
     const dir = cifarDir();
     writeFileSync(join(dir, 'data_batch_3.bin'), batch(3, 2).subarray(0, 5000));
     expect(() => loadCifar10(dir)).toThrow(
-      `loadCifar10: ${join(dir, 'data_batch_3.bin')} has 5000 bytes, not a whole number of 3073-byte records`,
+      `loadCifar10: ${join(dir, 'data_batch_3.bin')}: has 5000 bytes, not a whole number of 3073-byte records`,
     );
   });
   it('names a record with a label outside 0..9', () => {
@@ -76,7 +77,25 @@ describe('loadCifar10', () => {
   it('names a meta file with the wrong number of classes', () => {
     const dir = cifarDir({ meta: 'a\nb\n' });
     expect(() => loadCifar10(dir)).toThrow(
-      `loadCifar10: ${join(dir, 'batches.meta.txt')} lists 2 class names, expected 10`,
+      `loadCifar10: ${join(dir, 'batches.meta.txt')}: lists 2 class names, expected 10`,
+    );
+  });
+});
+
+describe('parseCifar10 (bytes, no file access)', () => {
+  it('parses records into (N, 3, 32, 32) images v/255 and labels, and names bad data', () => {
+    const bytes = batch(2, 3);
+    const { X, y } = parseCifar10(bytes);
+    expect(X.shape).toEqual([3, 3, 32, 32]);
+    expect([...y]).toEqual([2, 3, 4]);
+    expect(X.data[3072 + 5]).toBe(Math.fround((7 * 2 + 3 * 1 + 5) / 255)); // record 1, pixel 5
+    expect(() => parseCifar10(bytes.subarray(0, 100), 'b.bin')).toThrow(
+      'parseCifar10: b.bin: has 100 bytes, not a whole number of 3073-byte records',
+    );
+    const bad = bytes.slice();
+    bad[3073] = 10;
+    expect(() => parseCifar10(bad)).toThrow(
+      'parseCifar10: CIFAR-10 data: record 1 has label 10 (must be 0..9)',
     );
   });
 });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { loadMnistIdx, parseIdx, readIdx } from '../../src/data/idx.js';
+import { parseIdx } from '../../src/data/idx.js';
+import { loadMnistIdx, readIdx } from '../../src/data/idxFiles.js';
 
 /** IDX bytes: 0, 0, type code, ndim, dims (uint32 BE), then `body` as given. */
 function idx(typeCode: number, shape: number[], body: number[] | Uint8Array): Uint8Array {

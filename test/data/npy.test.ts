@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNpyDataset, npyToTensor, parseNpy, readNpy } from '../../src/data/npy.js';
+import { npyToTensor, parseNpy } from '../../src/data/npy.js';
+import { loadNpyDataset, readNpy } from '../../src/data/npyFiles.js';
 import { fixture } from '../helpers.js';
 
 interface NpyCase {

@@ -1,0 +1,10 @@
+// src/io/browser.ts: the part of `io` that runs anywhere: the byte-level codecs. safetensors to and
+// from bytes, PNG encoding and decoding (with the conversion of an image into a model input), and
+// the plots, which render straight to PNG bytes. The browser entry exports this as `io`; index.ts
+// adds the file access (read*/write*, checkpoints) for Node.
+export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './safetensors.js';
+export type { SafetensorsContents } from './safetensors.js';
+export { encodePng, decodePng, toModelInput, crc32, MAX_PNG_PIXELS } from './png.js';
+export type { PngImage, ModelInputOptions } from './png.js';
+export { linePlotPng, imageGridPng, niceTicks, formatTick, PLOT_COLOURS } from './plot.js';
+export type { PlotOptions, ImageGridOptions } from './plot.js';
