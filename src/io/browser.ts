@@ -3,8 +3,13 @@
 // the plots, which render straight to PNG bytes. The browser entry exports this as `io`; index.ts
 // adds the file access (read*/write*, checkpoints) for Node.
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './safetensors.js';
-export type { SafetensorsContents } from './safetensors.js';
+export type { SafetensorsContents, EncodeSafetensorsOptions } from './safetensors.js';
 export { encodePng, decodePng, toModelInput, crc32, MAX_PNG_PIXELS } from './png.js';
 export type { PngImage, ModelInputOptions } from './png.js';
 export { linePlotPng, imageGridPng, niceTicks, formatTick, PLOT_COLOURS } from './plot.js';
 export type { PlotOptions, ImageGridOptions } from './plot.js';
+export { toTorchStateDict, fromTorchStateDict, torchInt64Keys } from './torch.js';
+export type { FromTorchOptions, FromTorchResult } from './torch.js';
+export { torchModelPy } from './torchPy.js';
+export type { TorchModelPyOptions, TorchPreprocessing } from './torchPy.js';
+export { VERSION } from './version.js';

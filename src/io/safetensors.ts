@@ -33,7 +33,22 @@ export class SafetensorsError extends FileError {
 }
 
 const TO_FILE: Readonly<Record<DType, string>> = { float32: 'F32', float64: 'F64', int32: 'I32' };
-const FROM_FILE: Readonly<Record<string, DType>> = { F32: 'float32', F64: 'float64', I32: 'int32' };
+/**
+ * The dtypes read, each with its item size and the dtype it becomes: F16 and BF16 widen to
+ * float32 exactly; U8 and BOOL widen to int32; I64 narrows to int32 when every value fits
+ * (token ids, torch's num_batches_tracked) and is refused otherwise.
+ */
+const FROM_FILE: Readonly<Record<string, { readonly to: DType; readonly size: number }>> = {
+  F32: { to: 'float32', size: 4 },
+  F64: { to: 'float64', size: 8 },
+  I32: { to: 'int32', size: 4 },
+  F16: { to: 'float32', size: 2 },
+  BF16: { to: 'float32', size: 2 },
+  I64: { to: 'int32', size: 8 },
+  U8: { to: 'int32', size: 1 },
+  BOOL: { to: 'int32', size: 1 },
+};
+const READ_DTYPES = Object.keys(FROM_FILE).join(', ');
 const ITEM_SIZE: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4 };
 /** The reference implementation's limit on the header (100 MB); larger is surely corrupt. */
 const MAX_HEADER = 100_000_000;
@@ -45,13 +60,20 @@ function checkHost(fn: string): void {
     throw new Error(`${fn}: safetensors is little-endian and this platform is big-endian`);
 }
 
+export interface EncodeSafetensorsOptions {
+  /** int32 tensors to store as I64 (e.g. torch's num_batches_tracked, which torch keeps in int64). */
+  readonly int64?: readonly string[];
+}
+
 /**
  * The bytes of a safetensors file holding `tensors` (in insertion order) and string `metadata`
- * (stored as `__metadata__`). The header is padded with spaces so the data starts 8-aligned.
+ * (stored as `__metadata__`, with `format: 'pt'` added as safetensors' torch writer does, unless
+ * the metadata sets a format). The header is padded with spaces so the data starts 8-aligned.
  */
 export function encodeSafetensors(
   tensors: Record<string, Tensor>,
   metadata: Record<string, string> = {},
+  options: EncodeSafetensorsOptions = {},
 ): Uint8Array {
   const fn = 'encodeSafetensors';
   checkHost(fn);
@@ -61,7 +83,8 @@ export function encodeSafetensors(
       throw new TypeError(`${fn}: metadata '${key}' must be a string, got ${typeof value}`);
     }
   }
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  header.__metadata__ = { format: 'pt', ...metadata };
+  const int64 = new Set(options.int64 ?? []);
   let offset = 0;
   const entries = Object.entries(tensors);
   for (const [name, t] of entries) {
@@ -69,14 +92,22 @@ export function encodeSafetensors(
       throw new ValueError(`${fn}: '${name}' is not a valid tensor name`);
     }
     if (!(t instanceof Tensor)) throw new TypeError(`${fn}: tensors['${name}'] must be a Tensor`);
-    const bytes = t.size * ITEM_SIZE[t.dtype];
+    const wide = int64.has(name);
+    if (wide && t.dtype !== 'int32')
+      throw new ValueError(
+        `${fn}: '${name}' is stored as I64, so it must be int32, not ${t.dtype}`,
+      );
+    const bytes = t.size * (wide ? 8 : ITEM_SIZE[t.dtype]);
     header[name] = {
-      dtype: TO_FILE[t.dtype],
+      dtype: wide ? 'I64' : TO_FILE[t.dtype],
       shape: [...t.shape],
       data_offsets: [offset, offset + bytes],
     };
     offset += bytes;
   }
+  for (const name of int64)
+    if (!Object.hasOwn(tensors, name))
+      throw new ValueError(`${fn}: int64 names '${name}', which is not a tensor`);
   let json = JSON.stringify(header);
   const jsonBytes = new TextEncoder().encode(json);
   const pad = (8 - ((8 + jsonBytes.length) % 8)) % 8;
@@ -87,7 +118,16 @@ export function encodeSafetensors(
   view.setUint32(0, N, true); // N < 2^32 for any header we write; the high word stays 0
   out.set(new TextEncoder().encode(json), 8);
   let pos = 8 + N;
-  for (const [, t] of entries) {
+  for (const [name, t] of entries) {
+    if (int64.has(name)) {
+      // little-endian two's complement: the low word is the value, the high word its sign
+      for (const v of t.data) {
+        view.setInt32(pos, v, true);
+        view.setInt32(pos + 4, v < 0 ? -1 : 0, true);
+        pos += 8;
+      }
+      continue;
+    }
     const src = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     out.set(src, pos);
     pos += src.length;
@@ -97,6 +137,7 @@ export function encodeSafetensors(
 
 interface Entry {
   readonly name: string;
+  readonly fileDType: string;
   readonly dtype: DType;
   readonly shape: number[];
   readonly begin: number;
@@ -105,8 +146,9 @@ interface Entry {
 
 /**
  * Parses the bytes of a safetensors file. `source` (the file name) is put in every error message.
- * Supports dtypes F32, F64 and I32; any other dtype is refused by name. Tensors are copied into
- * fresh, aligned typed arrays.
+ * Reads F32, F64 and I32 as they are, F16 and BF16 as float32, U8 and BOOL as int32, and I64 as
+ * int32 when every value fits; any other dtype is refused by name. Tensors are copied into fresh,
+ * aligned typed arrays.
  */
 export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): SafetensorsContents {
   checkHost('decodeSafetensors');
@@ -185,15 +227,65 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
     // A fresh, aligned copy (Buffer#slice would share memory, hence subarray + set).
     const copy = new Uint8Array(e.end - e.begin);
     copy.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    const data =
-      e.dtype === 'float32'
-        ? new Float32Array(copy.buffer)
-        : e.dtype === 'float64'
-          ? new Float64Array(copy.buffer)
-          : new Int32Array(copy.buffer);
-    tensors[e.name] = new Tensor(data, e.shape);
+    tensors[e.name] = new Tensor(convert(e, copy, fail), e.shape);
   }
   return { tensors, metadata };
+}
+
+/** The typed array of one tensor's bytes (`raw`, a fresh copy), converted to our dtype. */
+function convert(
+  e: Entry,
+  raw: Uint8Array,
+  fail: (why: string) => never,
+): Float32Array | Float64Array | Int32Array {
+  switch (e.fileDType) {
+    case 'F32':
+      return new Float32Array(raw.buffer);
+    case 'F64':
+      return new Float64Array(raw.buffer);
+    case 'I32':
+      return new Int32Array(raw.buffer);
+    case 'U8':
+    case 'BOOL':
+      return Int32Array.from(raw, (v) => (e.fileDType === 'BOOL' ? (v === 0 ? 0 : 1) : v));
+    case 'F16':
+      return Float32Array.from(new Uint16Array(raw.buffer), halfToFloat);
+    case 'BF16':
+      return Float32Array.from(new Uint16Array(raw.buffer), (h) => bfloatToFloat(h));
+    default: {
+      const wide = new BigInt64Array(raw.buffer); // I64
+      const out = new Int32Array(wide.length);
+      for (let i = 0; i < wide.length; i++) {
+        const v = wide[i];
+        if (v > 2147483647n || v < -2147483648n) {
+          fail(
+            `tensor '${e.name}' (I64) holds ${v} at index ${i}, outside the int32 range layerwise reads I64 into`,
+          );
+        }
+        out[i] = Number(v);
+      }
+      return out;
+    }
+  }
+}
+
+const F32_BITS = new Float32Array(1);
+const U32_BITS = new Uint32Array(F32_BITS.buffer);
+
+/** bfloat16 is the top half of a float32. */
+function bfloatToFloat(h: number): number {
+  U32_BITS[0] = h << 16;
+  return F32_BITS[0];
+}
+
+/** IEEE 754 binary16 (1 sign, 5 exponent, 10 fraction bits) to a number, exactly. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1,
+    exp = (h >> 10) & 0x1f,
+    frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // zero and subnormals
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -209,11 +301,12 @@ function parseEntry(
   if (!isObject(info)) fail(`tensor '${name}' must be described by an object`);
   const { dtype: fileDType, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (typeof fileDType !== 'string') fail(`tensor '${name}' has no dtype`);
-  const dtype = Object.hasOwn(FROM_FILE, fileDType as string)
+  const known = Object.hasOwn(FROM_FILE, fileDType as string)
     ? FROM_FILE[fileDType as string]
     : undefined;
-  if (dtype === undefined)
-    fail(`tensor '${name}' has dtype ${String(fileDType)}; layerwise reads F32, F64 and I32`);
+  if (known === undefined)
+    fail(`tensor '${name}' has dtype ${String(fileDType)}; layerwise reads ${READ_DTYPES}`);
+  const { to: dtype, size: itemSize } = known as { to: DType; size: number };
   const isIndex = (d: unknown): d is number =>
     typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
@@ -231,7 +324,6 @@ function parseEntry(
   const dims = shape as number[];
   // Compare the element count with the bytes available before multiplying it out in full, so
   // a shape like [1e9, 1e9] is refused instead of overflowing.
-  const itemSize = ITEM_SIZE[dtype as DType];
   const count = dims.some((d) => d === 0)
     ? 0
     : dims.reduce((p, d) => (p > dataLength ? p : p * d), 1);
@@ -241,7 +333,7 @@ function parseEntry(
       `tensor '${name}' has shape ${fmt(dims)} and dtype ${String(fileDType)}, which need ${need}, but data_offsets span ${end - begin}`,
     );
   }
-  return { name, dtype: dtype as DType, shape: dims, begin, end };
+  return { name, fileDType: fileDType as string, dtype, shape: dims, begin, end };
 }
 
 /** Writes tensors and string metadata to `path` as safetensors, atomically. */
@@ -249,8 +341,9 @@ export function writeSafetensors(
   path: string,
   tensors: Record<string, Tensor>,
   metadata?: Record<string, string>,
+  options?: EncodeSafetensorsOptions,
 ): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata, options));
 }
 
 /** Reads a safetensors file; a malformed one throws a SafetensorsError naming the file. */

@@ -55,7 +55,7 @@ export function kernelSizeOf(
 export class Conv2d extends Module {
   readonly stride: number;
   readonly pad: number;
-  private readonly hasBias: boolean;
+  readonly hasBias: boolean;
   private cache: ConvCache | null = null;
 
   constructor(

@@ -35,7 +35,7 @@ const OPTIONS = ['bias', 'weightScale', 'dtype', 'seed', 'rng'] as const;
 export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  private readonly hasBias: boolean;
+  readonly hasBias: boolean;
   private cache: AffineCache | null = null;
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {

@@ -49,7 +49,7 @@ describe('safetensors', () => {
   it('round-trips every dtype, empty and 0-d tensors, and metadata bit for bit', () => {
     const t = sample();
     const back = decodeSafetensors(encodeSafetensors(t, { a: '1', json: '{"x":[1,2]}' }));
-    expect(back.metadata).toEqual({ a: '1', json: '{"x":[1,2]}' });
+    expect(back.metadata).toEqual({ format: 'pt', a: '1', json: '{"x":[1,2]}' });
     expect(Object.keys(back.tensors)).toEqual(Object.keys(t));
     for (const [k, v] of Object.entries(t)) {
       expect(back.tensors[k].dtype).toBe(v.dtype);
@@ -64,6 +64,32 @@ describe('safetensors', () => {
     expect((8 + N) % 8).toBe(0);
   });
 
+  it('writes the int32 tensors named in int64 as I64, which read back as int32', () => {
+    const steps = Tensor.from([0, -5, 2147483647], [3], 'int32');
+    const bytes = encodeSafetensors({ steps, w: Tensor.zeros([2]) }, {}, { int64: ['steps'] });
+    const N = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + N))) as Record<
+      string,
+      { dtype: string; data_offsets: number[] }
+    >;
+    expect(header.steps.dtype).toBe('I64');
+    expect(header.steps.data_offsets).toEqual([0, 24]);
+    const wide = new BigInt64Array(bytes.slice(8 + N, 8 + N + 24).buffer);
+    expect(Array.from(wide)).toEqual([0n, -5n, 2147483647n]);
+    expect(Array.from(decodeSafetensors(bytes).tensors.steps.data)).toEqual([0, -5, 2147483647]);
+    expect(() => encodeSafetensors({ w: Tensor.zeros([2]) }, {}, { int64: ['w'] })).toThrow(
+      "encodeSafetensors: 'w' is stored as I64, so it must be int32, not float32",
+    );
+  });
+
+  it('refuses an I64 value outside the int32 range, naming the tensor and the index', () => {
+    const data = new Uint8Array(new BigInt64Array([1n, 2n ** 31n]).buffer);
+    const file = rawFile({ n: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, data);
+    expect(() => decodeSafetensors(file, 'f')).toThrow(
+      "readSafetensors: f: tensor 'n' (I64) holds 2147483648 at index 1, outside the int32 range layerwise reads I64 into",
+    );
+  });
+
   it('is read by an independent Python reader (standard library only)', () => {
     const path = join(dir, 'model.safetensors');
     const t = sample();
@@ -75,7 +101,7 @@ describe('safetensors', () => {
       metadata: Record<string, string>;
       tensors: Record<string, { dtype: string; shape: number[]; data: number[] }>;
     };
-    expect(py.metadata).toEqual({ 'layerwise.config': '{"type":"X"}' });
+    expect(py.metadata).toEqual({ format: 'pt', 'layerwise.config': '{"type":"X"}' });
     const names = { float32: 'F32', float64: 'F64', int32: 'I32' };
     for (const [k, v] of Object.entries(t)) {
       expect(py.tensors[k].dtype).toBe(names[v.dtype]);
@@ -91,7 +117,10 @@ describe('safetensors', () => {
     }>('small_safetensors');
     const { tensors, metadata } = readSafetensors(here('../fixtures/small.safetensors'));
     expect(metadata).toEqual(want.metadata);
-    const dtypes = { F32: 'float32', F64: 'float64', I32: 'int32' } as Record<string, string>;
+    const dtypes = {
+      ...{ F32: 'float32', F64: 'float64', I32: 'int32', F16: 'float32', BF16: 'float32' },
+      ...{ I64: 'int32', U8: 'int32', BOOL: 'int32' },
+    } as Record<string, string>;
     expect(Object.keys(tensors).sort()).toEqual(Object.keys(want.tensors).sort());
     for (const [k, v] of Object.entries(want.tensors)) {
       expect(tensors[k].dtype).toBe(dtypes[v.dtype]);
@@ -135,8 +164,8 @@ describe('safetensors', () => {
     expect(bad({ x: { dtype: 'F32', shape: [8], data_offsets: [0, 32] } })).toThrow(
       "readSafetensors: f: tensor 'x' has data_offsets [0, 32] outside the 16 bytes of data (truncated file?)",
     );
-    expect(bad({ x: { dtype: 'BF16', shape: [8], data_offsets: [0, 16] } })).toThrow(
-      "readSafetensors: f: tensor 'x' has dtype BF16; layerwise reads F32, F64 and I32",
+    expect(bad({ x: { dtype: 'F8_E4M3', shape: [8], data_offsets: [0, 8] } })).toThrow(
+      "readSafetensors: f: tensor 'x' has dtype F8_E4M3; layerwise reads F32, F64, I32, F16, BF16, I64, U8, BOOL",
     );
     expect(bad({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 16] } })).toThrow(
       "tensor 'x' has an invalid shape [-1]",
