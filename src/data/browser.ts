@@ -13,6 +13,7 @@ export {
 export { parseIdx, FASHION_MNIST_CLASSES } from './idx.js';
 export type { IdxArray, IdxDType } from './idx.js';
 export { parseNpy, npyToTensor } from './npy.js';
+export { encodeNpy } from './npyEncode.js';
 export type { NpyArray, NpyDType } from './npy.js';
 export { parseCifar10, CIFAR10_CLASSES } from './cifar10.js';
 export {

@@ -6,6 +6,7 @@ export * from './browser.js';
 export { writeFileAtomic } from './atomic.js';
 export { writeSafetensors, readSafetensors } from './safetensors.js';
 export { readPng } from './files.js';
+export { writeNpy } from './npy.js';
 export {
   saveModel,
   loadModelInto,
