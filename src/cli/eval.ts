@@ -4,6 +4,7 @@ import { applyPreprocessing } from '../data/index.js';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from './args.js';
 import { DATASETS, dataLabel, loadData, type DataSource, type DatasetName } from './data.js';
 import { argmaxRows, confusionMatrix, loadCheckpointModel, scoresOf } from './run.js';
+import { checkScoresOutput, writeScoresOutput } from './scoresOutput.js';
 
 const CMD = 'layerwise eval';
 
@@ -21,6 +22,11 @@ export const EVAL_FLAGS: FlagSpecs = {
     help: 'which split',
   },
   limit: { type: 'int', min: 1, metavar: 'N', help: 'at most N rows of the split, evenly spaced' },
+  output: {
+    type: 'string',
+    metavar: 'FILE',
+    help: 'also write the per-sample scores and predicted classes to FILE.json or FILE.npy',
+  },
 };
 
 const DESCRIPTION = `Loads a model.safetensors or checkpoint.safetensors written by 'layerwise train', applies the
@@ -41,6 +47,8 @@ export function runEval(argv: readonly string[]): number {
     );
   }
   const path = positionals[0];
+  const output = flags.output as string | undefined;
+  checkScoresOutput(CMD, output);
   const { model, info } = loadCheckpointModel(CMD, path);
   // By default the run's own data (and --limit); --dataset / --data-dir point elsewhere.
   const same = flags.dataset === undefined && flags['data-dir'] === undefined;
@@ -69,7 +77,8 @@ export function runEval(argv: readonly string[]): number {
     throw new CliError(
       `${CMD}: ${dataLabel(source)} has label ${y[bad]} but the model knows ${C} classes`,
     );
-  const pred = argmaxRows(scoresOf(model, applyPreprocessing(Xraw, info.preprocessing)));
+  const scores = scoresOf(model, applyPreprocessing(Xraw, info.preprocessing));
+  const pred = argmaxRows(scores);
   const correct = pred.reduce((c, p, i) => c + (p === y[i] ? 1 : 0), 0);
   const n = (v: number) => v.toLocaleString('en-US');
   process.stdout.write(
@@ -77,6 +86,11 @@ export function runEval(argv: readonly string[]): number {
       `accuracy ${((correct / y.length) * 100).toFixed(2)}% (${n(correct)}/${n(y.length)})\n\n` +
       formatConfusion(confusionMatrix(pred, y, C), info.classNames),
   );
+  if (output !== undefined) {
+    const ids = Array.from({ length: y.length }, (_, i) => String(i));
+    const files = writeScoresOutput(output, scores, pred, info.classNames, ids);
+    process.stdout.write(`\nwrote ${files.join(', ')}\n`);
+  }
   return 0;
 }
 

@@ -8,6 +8,7 @@ import { FileError, mustBeOneOf } from '../tensor/index.js';
 import { CliError } from './args.js';
 import { runCaption } from './caption.js';
 import { runEval } from './eval.js';
+import { runExport, runImport } from './export.js';
 import { runGradcheck } from './gradcheck.js';
 import { runPredict } from './predict.js';
 import { oneLine } from './run.js';
@@ -24,6 +25,8 @@ Usage:
   layerwise predict <checkpoint> <image.png...>  classify PNG images
   layerwise gradcheck [options]                 check every layer's gradients numerically
   layerwise caption [options]                   train and sample the image-captioning RNN
+  layerwise export <model> --format onnx|torch --out PATH   the model for ONNX Runtime or PyTorch
+  layerwise import <state.safetensors> --model SPEC --out FILE   a PyTorch state dict back
   layerwise <command> --help                    help of a command
   layerwise --version                           print the version
 
@@ -39,6 +42,8 @@ const COMMANDS: Record<string, Command> = {
   predict: runPredict,
   gradcheck: runGradcheck,
   caption: (argv) => runCaption([...argv]),
+  export: runExport,
+  import: runImport,
 };
 
 /** Removes --backend X / --backend=X from argv and returns the chosen backend (or the environment's). */

@@ -3,10 +3,11 @@
 import { applyPreprocessing } from '../data/index.js';
 import { readPng, toModelInput } from '../io/index.js';
 import { softmaxShift } from '../layers/internal.js';
-import { Tensor } from '../tensor/index.js';
+import { argmaxRows, Tensor } from '../tensor/index.js';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from './args.js';
 import { FileError } from './data.js';
 import { loadCheckpointModel, scoresOf } from './run.js';
+import { checkScoresOutput, writeScoresOutput } from './scoresOutput.js';
 
 const CMD = 'layerwise predict';
 
@@ -29,6 +30,11 @@ export const PREDICT_FLAGS: FlagSpecs = {
     default: 'auto',
     choices: ['auto', 'yes', 'no'],
     help: 'light background to dark (auto: for grey models, when the border is light)',
+  },
+  output: {
+    type: 'string',
+    metavar: 'FILE',
+    help: 'also write the per-image scores and predicted classes to FILE.json or FILE.npy',
   },
 };
 
@@ -54,6 +60,8 @@ export function runPredict(argv: readonly string[]): number {
     );
   }
   const [path, ...images] = positionals;
+  const output = flags.output as string | undefined;
+  checkScoresOutput(CMD, output);
   const { model, info } = loadCheckpointModel(CMD, path);
   const [C, H, W] = info.inputShape;
   if (info.inputShape.length !== 3 || (C !== 1 && C !== 3)) {
@@ -84,6 +92,10 @@ export function runPredict(argv: readonly string[]): number {
       .join(', ');
     process.stdout.write(`${file.padEnd(nameWidth)}  ${info.classNames[order[0]]}  (${top})\n`);
   });
+  if (output !== undefined) {
+    const files = writeScoresOutput(output, scores, argmaxRows(scores), info.classNames, images);
+    process.stdout.write(`wrote ${files.join(', ')}\n`);
+  }
   return 0;
 }
 

@@ -39,7 +39,8 @@ type AnyModel = {
 
 /** Our model for each torch network of the generator, with the given dtype and seed. */
 const BUILD: Record<string, (dtype: FloatDType, seed: number) => AnyModel> = {
-  linear: (dtype, seed) => new models.LinearClassifier({ inputDim: 12, numClasses: 5, dtype, seed }),
+  linear: (dtype, seed) =>
+    new models.LinearClassifier({ inputDim: 12, numClasses: 5, dtype, seed }),
   twolayer: (dtype, seed) =>
     new models.TwoLayerNet({ inputDim: 12, hiddenDim: 7, numClasses: 5, dtype, seed }),
   'fc-batchnorm': (dtype, seed) =>
