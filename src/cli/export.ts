@@ -3,6 +3,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  exportOnnx,
   fromTorchStateDict,
   readSafetensors,
   saveModel,
@@ -60,7 +61,7 @@ export function runExport(argv: readonly string[]): number {
   const what = `${'type' in info.model ? info.model.type : 'Sequential'} trained by layerwise train`;
   try {
     if (format === 'onnx') {
-      const bytes = onnxBytes(model, {
+      const bytes = exportOnnx(model, {
         preprocessing: info.preprocessing,
         classNames: info.classNames,
         inputShape: info.inputShape,
@@ -205,9 +206,4 @@ function parseShape(text: string): number[] {
     );
   }
   return dims;
-}
-
-/** Filled in by the ONNX exporter (src/io/onnx.ts) once it lands. */
-function onnxBytes(_model: unknown, _options: object): Uint8Array {
-  throw new CliError(`${EXPORT}: --format onnx is not available in this build`);
 }

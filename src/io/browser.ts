@@ -13,3 +13,5 @@ export type { FromTorchOptions, FromTorchResult } from './torch.js';
 export { torchModelPy } from './torchPy.js';
 export type { TorchModelPyOptions, TorchPreprocessing } from './torchPy.js';
 export { VERSION } from './version.js';
+export { exportOnnx } from './onnx.js';
+export type { ExportOnnxOptions } from './onnx.js';

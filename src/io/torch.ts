@@ -295,7 +295,7 @@ function oursOf(fn: string, model: AnyModel, key: string): FloatTensor {
 }
 
 /** torch (G·H, In) from ours (In, G·H), gate blocks reordered. */
-function gateWeightToTorch(w: FloatTensor, gates: readonly number[]): FloatTensor {
+export function gateWeightToTorch(w: FloatTensor, gates: readonly number[]): FloatTensor {
   const [In, GH] = w.shape,
     H = GH / gates.length;
   const out = Tensor.zeros([GH, In], w.dtype);
@@ -322,7 +322,7 @@ function gateWeightFromTorch(t: Tensor, into: FloatTensor, gates: readonly numbe
   });
 }
 
-function reorderBias(b: FloatTensor, gates: readonly number[]): FloatTensor {
+export function reorderBias(b: FloatTensor, gates: readonly number[]): FloatTensor {
   const H = b.size / gates.length,
     out = Tensor.zeros([b.size], b.dtype);
   gates.forEach((src, k) => out.data.set(b.data.subarray(src * H, src * H + H), k * H));
