@@ -183,9 +183,9 @@ class Exporter {
 
   module(s: Step, m: nn.Module, where: string): Step {
     const p = m.params;
-    if (m instanceof nn.Linear) return this.linear(s, p.weight, m.hasBias ? p.bias : null);
-    if (m instanceof nn.Conv2d)
-      return this.conv(s, p.weight, m.hasBias ? p.bias : null, m.stride, m.pad);
+    // a bias-free Linear or Conv2d still holds a zero bias, which forward adds: export it as it is
+    if (m instanceof nn.Linear) return this.linear(s, p.weight, p.bias);
+    if (m instanceof nn.Conv2d) return this.conv(s, p.weight, p.bias, m.stride, m.pad);
     if (m instanceof nn.BatchNorm1d || m instanceof nn.BatchNorm2d) {
       const { runningMean, runningVar } = m.buffers;
       return this.batchnorm(s, p.weight, p.bias, runningMean, runningVar, m.eps);

@@ -185,6 +185,7 @@ class PlanBuilder {
     where: string,
     flat: boolean,
   ): { python: string; flatAfter?: boolean } {
+    if ((m instanceof nn.Linear || m instanceof nn.Conv2d) && !m.hasBias) zeroBias(fn, m, where);
     if (m instanceof nn.Linear) {
       const cls = flat ? 'nn.Linear' : 'FlattenLinear';
       if (!flat) this.helpers.add('FlattenLinear');
@@ -279,6 +280,15 @@ class PlanBuilder {
       helpers: this.helpers,
       dtype: first?.dtype === 'float64' ? 'float64' : 'float32',
     };
+  }
+}
+
+/** torch's bias=False has no bias to hold ours: it must still be the zeros it was built with. */
+function zeroBias(fn: string, m: nn.Linear | nn.Conv2d, where: string): void {
+  if (m.params.bias.data.some((v) => v !== 0)) {
+    throw new ValueError(
+      `${fn}: ${where} (${m.constructor.name}) was built without a bias but its bias holds non-zero values; torch's bias=False cannot hold them`,
+    );
   }
 }
 
