@@ -28,6 +28,17 @@ export interface TorchModelPyOptions {
   readonly description?: string;
 }
 
+/** model.py's imports (kept out of a template literal: a bundle must have no line starting with 'import'). */
+const PY_IMPORTS = [
+  'import json',
+  'import os',
+  'import struct',
+  'from collections import OrderedDict',
+  '',
+  'import torch',
+  'from torch import nn',
+].join('\n');
+
 const HELPERS: Record<string, string> = {
   FlattenLinear: `class FlattenLinear(nn.Linear):
     """nn.Linear over x.flatten(1): layerwise's Linear flattens (N, d1..dk) to (N, D) itself."""
@@ -156,13 +167,7 @@ The network is built from standard torch.nn modules; its state dict (model.safet
 strict=True. BatchNorm running_var holds layerwise's running estimate of the biased batch variance
 (torch's own training updates it with the unbiased one); num_batches_tracked is 0 (not kept).
 """
-import json
-import os
-import struct
-from collections import OrderedDict
-
-import torch
-from torch import nn
+${PY_IMPORTS}
 
 CLASS_NAMES = ${classNames}
 INPUT_SHAPE = ${inputShape}

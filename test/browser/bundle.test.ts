@@ -164,6 +164,7 @@ describe('browser entry (src/browser.ts)', () => {
       'writeSafetensors',
       'readSafetensors',
       'readPng',
+      'writeNpy',
       'saveModel',
       'loadModelInto',
       'loadModel',
