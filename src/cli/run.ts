@@ -110,7 +110,7 @@ export function loadCheckpointModel(
 ): { model: Model; info: RunInfo } {
   const contents = readCheckpointFile(command, path);
   const info = runInfoOf(command, path, contents);
-  const model = buildModel(info.model, `${command}: ${path}`);
+  const model = buildModel(info.model, `${command}: ${path}`, info.inputShape);
   try {
     restoreModel(command, path, contents, model);
   } catch (e) {

@@ -156,7 +156,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
         if (typeof v !== 'string')
           fail(`__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`);
-        metadata[k] = v as string;
+        setOwn(metadata, k, v as string);
       }
       continue;
     }
@@ -191,9 +191,22 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
         : e.dtype === 'float64'
           ? new Float64Array(copy.buffer)
           : new Int32Array(copy.buffer);
-    tensors[e.name] = new Tensor(data, e.shape);
+    setOwn(tensors, e.name, new Tensor(data, e.shape));
   }
   return { tensors, metadata };
+}
+
+/**
+ * record[key] = value as an own property, whatever the key: a name from a file such as
+ * '__proto__' must not set the record's prototype (plain assignment would) and lose the value.
+ */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
