@@ -25,6 +25,8 @@ export interface TrainSettings {
   schedule: 'cosine' | 'step';
   lrDecay: number;
   warmup: number;
+  /** The Solver's clipNorm (--clip-norm); absent in runs saved before the flag existed. */
+  clipNorm?: number | null;
   augment: string;
   preprocess: string;
   out: string;
