@@ -43,7 +43,6 @@ import {
   addRunInfo,
   argmaxRows,
   loadCheckpointModel,
-  oneLine,
   readCheckpointFile,
   runInfoOf,
   scoresOf,
