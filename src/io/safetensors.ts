@@ -154,8 +154,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
     if (name === '__metadata__') {
       if (!isObject(info)) fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string')
-          fail(`__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string') fail(`__metadata__['${k}'] must be a string, got ${preview(v)}`);
         setOwn(metadata, k, v as string);
       }
       continue;
@@ -209,6 +208,25 @@ function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
   });
 }
 
+/**
+ * A short JSON preview of a value from a header, for messages: at most 3 levels and 80
+ * characters (JSON.stringify would recurse through deep nesting and overflow the stack).
+ */
+function preview(v: unknown, depth = 0): string {
+  let text: string;
+  if (Array.isArray(v))
+    text =
+      depth >= 3
+        ? '[...]'
+        : `[${v
+            .slice(0, 8)
+            .map((x) => preview(x, depth + 1))
+            .join(',')}${v.length > 8 ? ',...' : ''}]`;
+  else if (v !== null && typeof v === 'object') text = '{...}';
+  else text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -230,10 +248,10 @@ function parseEntry(
   const isIndex = (d: unknown): d is number =>
     typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
-    fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    fail(`tensor '${name}' has an invalid shape ${preview(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
-    fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+    fail(`tensor '${name}' has invalid data_offsets ${preview(offsets)}`);
   }
   const [begin, end] = offsets as number[];
   if (begin > end || end > dataLength) {
