@@ -24,6 +24,7 @@ import {
 import {
   didYouMean,
   FileError as LibraryFileError,
+  preview,
   Rng,
   Tensor,
   unknownName,
@@ -373,7 +374,7 @@ function checkModelSize(
 
 /** A positive finite number, else 1 (the constructors refuse what is not a size, with their own message). */
 const size = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 1);
-const shapeText = (dims: readonly unknown[]) => `[${dims.map((d) => String(d)).join(',')}]`;
+const shapeText = (dims: readonly unknown[]) => `[${dims.map((d) => preview(d)).join(',')}]`;
 
 /** The tensors of a spec's network that can be large. */
 function sizeTerms(spec: ModelSpec, inputShape: readonly number[] | undefined): SizeTerm[] {
@@ -434,10 +435,10 @@ function sequentialTerms(layers: unknown[], inputShape: readonly number[] | unde
   layers.forEach((m, i) => {
     if (m === null || typeof m !== 'object') return;
     const o = m as Record<string, unknown>,
-      at = `sequential[${i}] (${String(o.type)})`;
+      at = `sequential[${i}] (${preview(o.type)})`;
     const weight = (opts: string, dims: unknown[]) =>
       terms.push({
-        what: `its weight ${shapeText(dims)}`,
+        what: `its parameters ${shapeText(dims)}`,
         options: `${at} ${opts}`,
         elements: dims.reduce((p: number, d) => p * size(d), 1),
       });
@@ -468,6 +469,13 @@ function sequentialTerms(layers: unknown[], inputShape: readonly number[] | unde
       }
       case 'Flatten':
         if (shape !== null) shape = [shape.reduce((p, d) => p * d, 1)];
+        break;
+      case 'BatchNorm1d':
+      case 'BatchNorm2d': // gamma, beta, running mean and variance
+        weight('numFeatures', [4, o.numFeatures]);
+        break;
+      case 'LayerNorm': // gamma, beta
+        weight('normalizedShape', [2, o.normalizedShape]);
         break;
       default:
         break;

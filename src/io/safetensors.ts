@@ -7,7 +7,7 @@
 // anything is allocated, and every tensor's offsets, dtype, shape and byte length are checked,
 // as is the rule that the tensors cover the buffer exactly (no gaps, no overlaps).
 import { nodeFs } from './node.js';
-import { FileError, fmt, Tensor, ValueError, type DType } from '../tensor/index.js';
+import { FileError, fmt, preview, Tensor, ValueError, type DType } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** The tensors and string metadata of a safetensors file. */
@@ -206,25 +206,6 @@ function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
     writable: true,
     configurable: true,
   });
-}
-
-/**
- * A short JSON preview of a value from a header, for messages: at most 3 levels and 80
- * characters (JSON.stringify would recurse through deep nesting and overflow the stack).
- */
-function preview(v: unknown, depth = 0): string {
-  let text: string;
-  if (Array.isArray(v))
-    text =
-      depth >= 3
-        ? '[...]'
-        : `[${v
-            .slice(0, 8)
-            .map((x) => preview(x, depth + 1))
-            .join(',')}${v.length > 8 ? ',...' : ''}]`;
-  else if (v !== null && typeof v === 'object') text = '{...}';
-  else text = JSON.stringify(v) ?? String(v);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

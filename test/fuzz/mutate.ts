@@ -86,7 +86,7 @@ export function concat(parts: Uint8Array[]): Uint8Array {
 // ------------------------------------------------------------------------------- JSON mutations
 
 /** A JSON value; objects are built with own properties only (a '__proto__' key is a key). */
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const DEEP = Symbol('deep');
 type Mutable = Json | { [DEEP]: number };
 
@@ -220,8 +220,11 @@ export function expectGraceful(what: string, load: () => unknown, t: Tally): voi
   const grown = process.memoryUsage().arrayBuffers - before;
   if (error !== undefined) {
     const own = OWN_ERRORS.some((E) => error instanceof E);
-    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    expect(own, `${what}: not a library error: ${text.slice(0, 300)}`).toBe(true);
+    const text =
+      error instanceof Error
+        ? `${error.name}: ${error.message.slice(0, 200)}\n${(error.stack ?? '').split('\n').slice(1, 8).join('\n')}`
+        : String(error);
+    expect(own, `${what}: not a library error: ${text}`).toBe(true);
     t.refused++;
     t.kinds.add((error as Error).name);
   } else t.accepted++;
