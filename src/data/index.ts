@@ -25,4 +25,7 @@ export type { MnistIdxOptions } from './idxFiles.js';
 export { loadCifar10 } from './cifar10Files.js';
 export type { Cifar10Options } from './cifar10Files.js';
 export { readNpy, loadNpyDataset } from './npyFiles.js';
+export type { ReadNpyOptions } from './npyFiles.js';
+export type { ReadIdxOptions } from './idxFiles.js';
+export { DEFAULT_MAX_BYTES } from './files.js';
 export type { NpyFiles, NpyDatasetOptions } from './npyFiles.js';
