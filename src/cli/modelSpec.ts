@@ -435,7 +435,7 @@ function sequentialTerms(layers: unknown[], inputShape: readonly number[] | unde
   layers.forEach((m, i) => {
     if (m === null || typeof m !== 'object') return;
     const o = m as Record<string, unknown>,
-      at = `sequential[${i}] (${preview(o.type)})`;
+      at = `sequential[${i}] (${typeof o.type === 'string' ? o.type : preview(o.type)})`;
     const weight = (opts: string, dims: unknown[]) =>
       terms.push({
         what: `its parameters ${shapeText(dims)}`,

@@ -27,5 +27,4 @@ export type { Cifar10Options } from './cifar10Files.js';
 export { readNpy, loadNpyDataset } from './npyFiles.js';
 export type { ReadNpyOptions } from './npyFiles.js';
 export type { ReadIdxOptions } from './idxFiles.js';
-export { DEFAULT_MAX_BYTES } from './files.js';
 export type { NpyFiles, NpyDatasetOptions } from './npyFiles.js';
