@@ -14,6 +14,8 @@ export interface FlagSpec {
   readonly default?: string | number | boolean;
   readonly choices?: readonly string[];
   readonly min?: number;
+  /** The value must be above min, not equal to it (a learning rate > 0). */
+  readonly minExclusive?: boolean;
   readonly short?: string;
   /** Shown in help instead of the type, e.g. 'DIR'. */
   readonly metavar?: string;
@@ -39,7 +41,7 @@ export function parseFlags(
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv, specs),
       options,
       allowPositionals: true,
       strict: true,
@@ -70,14 +72,47 @@ function convert(
   }
   if (spec.type === 'string') return s;
   const n = Number(s);
-  if (s.trim() === '' || !Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) {
+  // decimal notation only: Number() would also take '0x2', '0b1', ' 2 ', 'Infinity'
+  if (!DECIMAL.test(s) || !Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) {
     throw new CliError(
       `${command}: --${name} must be ${spec.type === 'int' ? 'an integer' : 'a number'}, got '${s}'`,
     );
   }
-  if (spec.min !== undefined && n < spec.min)
-    throw new CliError(`${command}: --${name} must be >= ${spec.min}, got ${s}`);
+  if (spec.min !== undefined && (spec.minExclusive ? n <= spec.min : n < spec.min)) {
+    const op = spec.minExclusive ? '>' : '>=';
+    throw new CliError(`${command}: --${name} must be ${op} ${spec.min}, got ${s}`);
+  }
   return n;
+}
+
+/** A number as the flags take it: optional sign, digits with an optional fraction, exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * argv with a long value flag followed by a negative number ('--lr', '-1') joined into '--lr=-1':
+ * parseArgs would call it ambiguous (it might be an option), so a range check could never say
+ * what is wrong with it.
+ */
+function joinNegativeValues(argv: readonly string[], specs: FlagSpecs): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.type === 'boolean') continue;
+    takesValue.add(`--${name}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i],
+      next = argv[i + 1];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (takesValue.has(a) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function explainParseError(command: string, err: Error, known: string[]): string {

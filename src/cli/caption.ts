@@ -11,6 +11,7 @@ import {
   captionDigits,
   digitsToWords,
   digitWordToIdx,
+  DIGIT_VOCABULARY,
   fitPreprocessing,
   gatherSlotFeatures,
   loadEmbeddedMnist,
@@ -23,7 +24,9 @@ import { affineForward, convForward, maxPoolForward, reluForward } from '../laye
 import { CaptioningRNN, ThreeLayerConvNet } from '../models/index.js';
 import { Solver } from '../solver/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
-import { CliError, formatHelp, parseFlags, type FlagSpecs } from './args.js';
+import { CliError, formatHelp, parseFlags, type FlagSpecs, type FlagValues } from './args.js';
+import { MAX_MODEL_BYTES } from './modelSpec.js';
+import { checkOutputFile, makeOutputFolder } from './outputs.js';
 
 const CMD = 'layerwise caption';
 const MAX_DIGITS = 4;
@@ -50,7 +53,7 @@ export const CAPTION_FLAGS: FlagSpecs = {
   },
   hidden: { type: 'int', min: 1, default: 96, help: 'hidden size of the captioning model' },
   wordvec: { type: 'int', min: 1, default: 32, help: 'word vector size' },
-  lr: { type: 'number', min: 0, default: 5e-3, help: 'Adam learning rate' },
+  lr: { type: 'number', min: 0, minExclusive: true, default: 5e-3, help: 'Adam learning rate' },
   'lr-decay': { type: 'number', min: 0, default: 0.8, help: 'learning-rate factor per epoch' },
   'batch-size': { type: 'int', min: 1, default: 100, help: 'minibatch size' },
   'train-images': {
@@ -303,6 +306,37 @@ function printSamples(c: DigitCaptions, predicted: number[][], count: number, lo
   }
 }
 
+/**
+ * Refuses sizes whose tensors would pass MAX_MODEL_BYTES, naming the flag and the bytes: the
+ * captioning model's weights (--hidden, --wordvec) and the composed images (--*-images).
+ */
+function checkCaptionSizes(flags: FlagValues): void {
+  const H = flags.hidden as number,
+    Wv = flags.wordvec as number,
+    gates = flags.cell === 'lstm' ? 4 : 1;
+  const V = DIGIT_VOCABULARY.length,
+    D = MAX_DIGITS * (flags.features === 'cnn' ? 64 : 256); // features per image
+  const terms: [string, string, number[]][] = [
+    ['--hidden', 'Wh', [H, gates * H]],
+    ['--hidden', 'W_proj', [D, H]],
+    ['--hidden', 'W_vocab', [H, V]],
+    ['--wordvec', 'Wx', [Wv, gates * H]],
+    ['--wordvec', 'W_embed', [V, Wv]],
+  ];
+  for (const split of ['train', 'val', 'test']) {
+    const n = flags[`${split}-images`] as number;
+    terms.push([`--${split}-images`, 'the composed images', [n, 1, 28, 28 * MAX_DIGITS]]);
+  }
+  for (const [flag, what, dims] of terms) {
+    const bytes = 4 * dims.reduce((p, d) => p * d, 1);
+    if (bytes > MAX_MODEL_BYTES) {
+      throw new CliError(
+        `${CMD}: ${flag} ${flags[flag.slice(2)]}: ${what} [${dims.join(',')}] would need ${bytes} bytes, more than the limit of ${MAX_MODEL_BYTES}`,
+      );
+    }
+  }
+}
+
 /** `layerwise caption [options]`; returns the exit code. */
 export async function runCaption(argv: string[]): Promise<number> {
   const { flags, positionals } = parseFlags(CMD, argv, CAPTION_FLAGS);
@@ -312,6 +346,11 @@ export async function runCaption(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0)
     throw new CliError(`${CMD}: unexpected argument '${positionals[0]}' (see '${CMD} --help')`);
+  checkCaptionSizes(flags);
+  // the outputs are checked before minutes of training, not when they are written
+  if (typeof flags.out === 'string') makeOutputFolder(CMD, '--out', flags.out);
+  if (typeof flags.checkpoint === 'string')
+    checkOutputFile(CMD, '--checkpoint', flags.checkpoint.replaceAll('{epoch}', '1'));
   captionTask(flags, (line) => process.stdout.write(`${line}\n`));
   return 0;
 }

@@ -25,6 +25,8 @@ export interface TrainSettings {
   schedule: 'cosine' | 'step';
   lrDecay: number;
   warmup: number;
+  /** The Solver's clipNorm (--clip-norm); absent in runs saved before the flag existed. */
+  clipNorm?: number | null;
   augment: string;
   preprocess: string;
   out: string;
@@ -110,7 +112,7 @@ export function loadCheckpointModel(
 ): { model: Model; info: RunInfo } {
   const contents = readCheckpointFile(command, path);
   const info = runInfoOf(command, path, contents);
-  const model = buildModel(info.model, `${command}: ${path}`);
+  const model = buildModel(info.model, `${command}: ${path}`, info.inputShape);
   try {
     restoreModel(command, path, contents, model);
   } catch (e) {

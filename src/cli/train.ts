@@ -1,7 +1,6 @@
 // src/cli/train.ts: `layerwise train`: loads a data set, builds a network, trains it with the
 // Solver under a progress bar, and leaves the model, a resumable checkpoint, metrics and
 // pictures in --out. Ctrl-C stops between iterations and saves a checkpoint to --resume from.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   applyPreprocessing,
@@ -38,12 +37,12 @@ import {
   checkModelFitsData,
   resolveModelSpec,
 } from './modelSpec.js';
+import { makeOutputFolder } from './outputs.js';
 import { formatDuration, ProgressBar } from './progress.js';
 import {
   addRunInfo,
   argmaxRows,
   loadCheckpointModel,
-  oneLine,
   readCheckpointFile,
   runInfoOf,
   scoresOf,
@@ -85,7 +84,14 @@ export const TRAIN_FLAGS: FlagSpecs = {
   epochs: { type: 'int', default: 15, min: 1, help: 'passes over the training set' },
   'batch-size': { type: 'int', default: 64, min: 1, help: 'minibatch size' },
   optimizer: { type: 'string', default: 'adam', choices: OPTIMIZERS, help: 'update rule' },
-  lr: { type: 'number', default: 2e-3, min: 0, help: 'base learning rate' },
+  lr: { type: 'number', default: 2e-3, min: 0, minExclusive: true, help: 'base learning rate' },
+  'clip-norm': {
+    type: 'number',
+    min: 0,
+    minExclusive: true,
+    metavar: 'N',
+    help: "scale each step's gradients down to a total L2 norm of at most N (the Solver's clipNorm)",
+  },
   schedule: {
     type: 'string',
     default: 'cosine',
@@ -199,6 +205,7 @@ function prepareNew(flags: FlagValues): Prepared {
     schedule: flags.schedule as 'cosine' | 'step',
     lrDecay: flags['lr-decay'] as number,
     warmup: flags.warmup as number,
+    clipNorm: (flags['clip-norm'] as number | undefined) ?? null,
     augment,
     preprocess,
     out: (flags.out as string | undefined) ?? join('runs', `${dataLabel(source)}-${modelLabel}`),
@@ -273,11 +280,7 @@ function augmentFn(value: string): AugmentFn | undefined {
 }
 
 function mkdirOut(out: string): void {
-  try {
-    mkdirSync(out, { recursive: true });
-  } catch (e) {
-    throw new FileError(`${CMD}: cannot create the output folder ${out}: ${oneLine(e)}`);
-  }
+  makeOutputFolder(CMD, '--out', out);
 }
 
 function solverOptions(s: TrainSettings): SolverOptions {
@@ -290,6 +293,7 @@ function solverOptions(s: TrainSettings): SolverOptions {
     schedule: s.schedule,
     ...(s.schedule === 'step' ? { lrDecay: s.lrDecay } : {}),
     warmupEpochs: s.warmup,
+    clipNorm: s.clipNorm ?? null,
     numTrainSamples: 1000,
     numValSamples: null,
   };
@@ -364,7 +368,7 @@ async function train(run: Prepared): Promise<number> {
   if (stopped) {
     saveState(solver);
     process.stderr.write(
-      `interrupted: saved ${ckptPath}; resume with: layerwise train --resume ${ckptPath}\n`,
+      `interrupted: saved ${ckptPath}; resume with: npx layerwise train --resume ${ckptPath}\n`,
     );
     return 130;
   }

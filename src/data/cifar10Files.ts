@@ -11,7 +11,7 @@ import {
 } from '../tensor/index.js';
 import { holdoutDestinations, type ClassificationData } from './batching.js';
 import { CIFAR10_CLASSES, CIFAR10_RECORD as RECORD, copyCifar10Record } from './cifar10.js';
-import { readFileBytes } from './files.js';
+import { limitHint, maxBytesOption, readFileBytes } from './files.js';
 
 export interface Cifar10Options {
   /** Fraction of the training images held out for validation (seeded). Default 0.1. */
@@ -22,6 +22,8 @@ export interface Cifar10Options {
   maxTrain?: number;
   /** Keep only the first maxTest test images. */
   maxTest?: number;
+  /** The most bytes each batch file may hold; default DEFAULT_MAX_BYTES (1 GiB). */
+  maxBytes?: number;
 }
 
 /**
@@ -34,7 +36,8 @@ export interface Cifar10Options {
  */
 export function loadCifar10(dir: string, opts: Cifar10Options = {}): ClassificationData {
   const fn = 'loadCifar10';
-  expectOptions(fn, opts, ['valFraction', 'seed', 'maxTrain', 'maxTest']);
+  expectOptions(fn, opts, ['valFraction', 'seed', 'maxTrain', 'maxTest', 'maxBytes']);
+  const maxBytes = maxBytesOption(fn, opts.maxBytes);
   const valFraction = opts.valFraction ?? 0.1,
     seed = opts.seed ?? 0;
   expectNumber(fn, 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
@@ -52,8 +55,8 @@ export function loadCifar10(dir: string, opts: Cifar10Options = {}): Classificat
   const testFile = join(root, 'test_batch.bin');
   const missing = [...trainFiles, testFile].filter((f) => !existsSync(f));
   if (missing.length > 0) throw new Error(`${fn}: missing ${missing.join(', ')}`);
-  const trainCounts = recordCounts(fn, trainFiles, opts.maxTrain ?? Infinity);
-  const testCounts = recordCounts(fn, [testFile], opts.maxTest ?? Infinity);
+  const trainCounts = recordCounts(fn, trainFiles, opts.maxTrain ?? Infinity, maxBytes);
+  const testCounts = recordCounts(fn, [testFile], opts.maxTest ?? Infinity, maxBytes);
   const plan = holdoutDestinations(sum(trainCounts), valFraction, seed);
   const XTrain = Tensor.zeros([plan.nTrain, 3, 32, 32]),
     yTrain = new Int32Array(plan.nTrain);
@@ -62,10 +65,10 @@ export function loadCifar10(dir: string, opts: Cifar10Options = {}): Classificat
   const XTest = Tensor.zeros([sum(testCounts), 3, 32, 32]),
     yTest = new Int32Array(sum(testCounts));
   // every record is written once, straight into its final tensor
-  readRecords(fn, trainFiles, trainCounts, (n) =>
+  readRecords(fn, trainFiles, trainCounts, maxBytes, (n) =>
     plan.isVal[n] ? [XVal.data, yVal, plan.row[n]] : [XTrain.data, yTrain, plan.row[n]],
   );
-  readRecords(fn, [testFile], testCounts, (n) => [XTest.data, yTest, n]);
+  readRecords(fn, [testFile], testCounts, maxBytes, (n) => [XTest.data, yTest, n]);
   return {
     XTrain,
     yTrain,
@@ -80,11 +83,19 @@ export function loadCifar10(dir: string, opts: Cifar10Options = {}): Classificat
 const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
 
 /** Records to take from each file, in order, until `max`; sizes are checked before reading. */
-function recordCounts(fn: string, files: string[], max: number): number[] {
+function recordCounts(fn: string, files: string[], max: number, maxBytes: number): number[] {
   const counts: number[] = [];
   let total = 0;
   for (const f of files) {
-    const size = statSync(f).size;
+    let size: number;
+    try {
+      size = statSync(f).size;
+    } catch (e) {
+      throw FileError.cannotRead(fn, f, e);
+    }
+    if (size > maxBytes) {
+      throw new FileError(fn, f, `holds ${size} bytes, more than ${limitHint(maxBytes)}`);
+    }
     if (size === 0 || size % RECORD !== 0)
       throw new FileError(fn, f, `has ${size} bytes, not a whole number of ${RECORD}-byte records`);
     const take = Math.min(size / RECORD, max - total);
@@ -100,11 +111,12 @@ function readRecords(
   fn: string,
   files: string[],
   counts: number[],
+  maxBytes: number,
   dest: (n: number) => [FloatTensor['data'], Int32Array, number],
 ): void {
   let n = 0;
   counts.forEach((count, b) => {
-    const bytes = readFileBytes(fn, files[b]);
+    const bytes = readFileBytes(fn, files[b], { maxBytes });
     if (bytes.length < count * RECORD)
       throw new FileError(fn, files[b], 'changed while being read');
     for (let r = 0; r < count; r++, n++) {

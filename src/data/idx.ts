@@ -21,16 +21,21 @@ const IDX_TYPES: Record<number, [IdxDType, number]> = {
   0x0e: ['float64', 8],
 };
 
-/**
- * Parses IDX bytes (already decompressed). The header is checked against the byte count before
- * anything is allocated: the data must be exactly prod(shape) * itemsize bytes.
- */
-export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
-  // a plain view: slice() must copy (Buffer#slice would share memory)
-  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const fail = (why: string): never => {
-    throw new FileError('readIdx', name, why);
-  };
+interface IdxHeader {
+  readonly dtype: IdxDType;
+  readonly itemSize: number;
+  readonly shape: number[];
+  /** Bytes of the header: 4 + 4 per dimension. */
+  readonly headerBytes: number;
+  /** Bytes of data the shape needs: prod(shape) * itemSize (exact up to 2^53). */
+  readonly needed: number;
+}
+
+/** The longest IDX header: the magic and 255 dimensions. */
+export const IDX_MAX_HEADER = 4 + 4 * 255;
+
+/** Reads and checks the header at the start of `bytes` (which may be only its first bytes). */
+function idxHeader(bytes: Uint8Array, fail: (why: string) => never): IdxHeader {
   if (bytes.length < 4) fail(`file is too short for an IDX header (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0),
@@ -42,9 +47,9 @@ export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
       `bad magic number 0x${hex} (an IDX file starts with two zero bytes, a type code and a dimension count)`,
     );
   }
-  const type = IDX_TYPES[typeCode];
+  const type = Object.hasOwn(IDX_TYPES, typeCode) ? IDX_TYPES[typeCode] : undefined;
   if (type === undefined)
-    fail(`unknown data type code 0x${typeCode.toString(16).padStart(2, '0')}`);
+    return fail(`unknown data type code 0x${typeCode.toString(16).padStart(2, '0')}`);
   const [dtype, itemSize] = type;
   if (ndim === 0) fail('the header declares 0 dimensions');
   const headerBytes = 4 + 4 * ndim;
@@ -53,9 +58,39 @@ export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
       `truncated header: ${ndim} dimensions need ${headerBytes} bytes, the file has ${bytes.length}`,
     );
   const shape = Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i));
-  const available = bytes.length - headerBytes;
   let needed = itemSize;
-  for (const d of shape) needed *= d; // exact up to 2^53; anything that large fails the next check
+  for (const d of shape) needed *= d; // exact up to 2^53; anything that large fails every length check
+  return { dtype, itemSize, shape, headerBytes, needed };
+}
+
+/**
+ * The size in bytes of the whole IDX file whose first bytes are `head` (header + data, as the
+ * header declares it), or undefined when the head is not a valid IDX header.
+ */
+export function idxDeclaredSize(head: Uint8Array): number | undefined {
+  try {
+    const h = idxHeader(head, (why) => {
+      throw new FileError('readIdx', 'IDX data', why);
+    });
+    return h.headerBytes + h.needed;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses IDX bytes (already decompressed). The header is checked against the byte count before
+ * anything is allocated: the data must be exactly prod(shape) * itemsize bytes.
+ */
+export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
+  // a plain view: slice() must copy (Buffer#slice would share memory)
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  const fail = (why: string): never => {
+    throw new FileError('readIdx', name, why);
+  };
+  const { dtype, itemSize, shape, headerBytes, needed } = idxHeader(bytes, fail);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const available = bytes.length - headerBytes;
   if (needed > available) {
     fail(
       `truncated: shape ${fmt(shape)} of ${dtype} needs ${needed} bytes of data but the file has ${available}`,

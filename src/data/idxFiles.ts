@@ -11,13 +11,29 @@ import {
   type FloatTensor,
 } from '../tensor/index.js';
 import { holdoutDestinations, type ClassificationData } from './batching.js';
-import { classNamesFor, readFileBytes } from './files.js';
-import { parseIdx, type IdxArray } from './idx.js';
+import { classNamesFor, maxBytesOption, readFileBytes } from './files.js';
+import { IDX_MAX_HEADER, idxDeclaredSize, parseIdx, type IdxArray } from './idx.js';
 import { UNIT_OF_BYTE } from './pixels.js';
 
-/** Reads an IDX file (plain, or gzip when the name ends in .gz). Errors name the file. */
-export function readIdx(path: string): IdxArray {
-  return parseIdx(readFileBytes('readIdx', path), path);
+/** Options of readIdx. */
+export interface ReadIdxOptions {
+  /** The most bytes the file may hold or decompress to; default DEFAULT_MAX_BYTES (1 GiB). */
+  maxBytes?: number;
+}
+
+/**
+ * Reads an IDX file (plain, or gzip when the name ends in .gz). Errors name the file. A .gz file
+ * is decompressed only as far as its header declares, and not at all past opts.maxBytes.
+ */
+export function readIdx(path: string, opts: ReadIdxOptions = {}): IdxArray {
+  expectOptions('readIdx', opts, ['maxBytes']);
+  const maxBytes = maxBytesOption('readIdx', opts.maxBytes);
+  const bytes = readFileBytes('readIdx', path, {
+    maxBytes,
+    declaredSize: idxDeclaredSize,
+    headBytes: IDX_MAX_HEADER,
+  });
+  return parseIdx(bytes, path);
 }
 
 export interface MnistIdxOptions {
@@ -35,6 +51,8 @@ export interface MnistIdxOptions {
   maxTrain?: number;
   /** Keep only the first maxTest test images. */
   maxTest?: number;
+  /** The most bytes each file may hold or decompress to; default DEFAULT_MAX_BYTES (1 GiB). */
+  maxBytes?: number;
 }
 
 type Role = 'trainImages' | 'trainLabels' | 'testImages' | 'testLabels';
@@ -110,7 +128,9 @@ export function loadMnistIdx(dir: string, opts: MnistIdxOptions = {}): Classific
     'transpose',
     'maxTrain',
     'maxTest',
+    'maxBytes',
   ]);
+  const maxBytes = maxBytesOption(fn, opts.maxBytes);
   const valFraction = opts.valFraction ?? 0.1,
     seed = opts.seed ?? 0;
   expectNumber(fn, 'valFraction', valFraction, { min: 0, max: 1, maxExclusive: true });
@@ -122,8 +142,8 @@ export function loadMnistIdx(dir: string, opts: MnistIdxOptions = {}): Classific
     expectNumber(fn, 'maxTrain', opts.maxTrain, { min: 1, integer: true });
   if (opts.maxTest !== undefined)
     expectNumber(fn, 'maxTest', opts.maxTest, { min: 1, integer: true });
-  const train = readImagesAndLabels(fn, files.trainImages, files.trainLabels);
-  const test = readImagesAndLabels(fn, files.testImages, files.testLabels);
+  const train = readImagesAndLabels(fn, files.trainImages, files.trainLabels, maxBytes);
+  const test = readImagesAndLabels(fn, files.testImages, files.testLabels, maxBytes);
   const nTrain = Math.min(train.N, opts.maxTrain ?? train.N),
     nTest = Math.min(test.N, opts.maxTest ?? test.N);
   const plan = holdoutDestinations(nTrain, valFraction, seed);
@@ -181,6 +201,7 @@ function readImagesAndLabels(
   fn: string,
   imagesPath: string,
   labelsPath: string,
+  maxBytes: number,
 ): {
   pixels: Uint8Array;
   labels: Uint8Array;
@@ -188,8 +209,8 @@ function readImagesAndLabels(
   H: number;
   W: number;
 } {
-  const images = readIdx(imagesPath),
-    labels = readIdx(labelsPath);
+  const images = readIdx(imagesPath, { maxBytes }),
+    labels = readIdx(labelsPath, { maxBytes });
   if (images.dtype !== 'uint8' || images.shape.length !== 3) {
     throw new ValueError(
       `${fn}: ${imagesPath} holds ${images.dtype} ${fmt(images.shape)}, expected uint8 images (N, H, W)`,

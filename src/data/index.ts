@@ -25,4 +25,6 @@ export type { MnistIdxOptions } from './idxFiles.js';
 export { loadCifar10 } from './cifar10Files.js';
 export type { Cifar10Options } from './cifar10Files.js';
 export { readNpy, loadNpyDataset } from './npyFiles.js';
+export type { ReadNpyOptions } from './npyFiles.js';
+export type { ReadIdxOptions } from './idxFiles.js';
 export type { NpyFiles, NpyDatasetOptions } from './npyFiles.js';

@@ -28,13 +28,21 @@ const DESCRS: Record<string, [NpyDType, number]> = {
 const MAGIC = [0x93, 78, 85, 77, 80, 89]; // \x93NUMPY
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Parses .npy bytes; every header field is checked against the byte count before allocating. */
-export function parseNpy(input: Uint8Array, name = 'npy data'): NpyArray {
-  // a plain view: slice() must copy (Buffer#slice would share memory)
-  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const fail = (why: string): never => {
-    throw new FileError('readNpy', name, why);
-  };
+interface NpyHeader {
+  readonly dtype: NpyDType;
+  readonly itemSize: number;
+  readonly shape: number[];
+  /** Where the data starts: magic, version, length field and the header dict. */
+  readonly dataStart: number;
+  /** Bytes of data the shape needs (exact up to 2^53). */
+  readonly needed: number;
+}
+
+/** Bytes that hold any version 1.0 header (the length field is 16 bits): readNpy's head. */
+export const NPY_V1_MAX_HEADER = 10 + 65535;
+
+/** Reads and checks the header at the start of `bytes` (which may be only its first bytes). */
+function npyHeader(bytes: Uint8Array, fail: (why: string) => never): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
     fail('not a .npy file (bad magic string)');
   const major = bytes[6],
@@ -53,29 +61,56 @@ export function parseNpy(input: Uint8Array, name = 'npy data'): NpyArray {
   );
   if (/['"]descr['"]\s*:\s*\[/.test(text)) fail('structured dtypes are not supported');
   const header = parseHeaderDict(text, fail);
-  const descr = header.descr;
+  const descr = header.get('descr');
   if (typeof descr !== 'string') return fail("'descr' must be a dtype string");
   if (descr.includes('O')) fail(`object arrays ('${descr}') are not supported`);
-  const type = DESCRS[descr];
+  const type = Object.hasOwn(DESCRS, descr) ? DESCRS[descr] : undefined;
   if (type === undefined) {
     if (descr.startsWith('>'))
       fail(
         `big-endian data ('${descr}') is not supported; save it little-endian, e.g. a.astype('<${descr.slice(1)}')`,
       );
-    fail(
+    return fail(
       `unsupported dtype '${descr}' (supported: '<f4' float32, '<f8' float64, '|u1' uint8, '<i4' int32, '<i8' int64)`,
     );
   }
   const [dtype, itemSize] = type;
-  const shape = header.shape;
+  const shape = header.get('shape');
   if (!Array.isArray(shape)) return fail("'shape' must be a tuple of integers");
-  if (typeof header.fortran_order !== 'boolean') fail("'fortran_order' must be True or False");
-  if (header.fortran_order === true && shape.length > 1) {
+  const fortranOrder = header.get('fortran_order');
+  if (typeof fortranOrder !== 'boolean') fail("'fortran_order' must be True or False");
+  if (fortranOrder === true && shape.length > 1) {
     fail('Fortran-order arrays are not supported; save a C-order array (np.ascontiguousarray)');
   }
-  const available = bytes.length - dataStart;
   let needed = itemSize;
-  for (const d of shape) needed *= d;
+  for (const d of shape) needed *= d; // exact up to 2^53; anything that large fails every length check
+  return { dtype, itemSize, shape, dataStart, needed };
+}
+
+/**
+ * The size in bytes of the whole .npy file whose first bytes are `head` (header + data, as the
+ * header declares it), or undefined when the head does not hold a valid header.
+ */
+export function npyDeclaredSize(head: Uint8Array): number | undefined {
+  try {
+    const h = npyHeader(head, (why) => {
+      throw new FileError('readNpy', 'npy data', why);
+    });
+    return h.dataStart + h.needed;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses .npy bytes; every header field is checked against the byte count before allocating. */
+export function parseNpy(input: Uint8Array, name = 'npy data'): NpyArray {
+  // a plain view: slice() must copy (Buffer#slice would share memory)
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  const fail = (why: string): never => {
+    throw new FileError('readNpy', name, why);
+  };
+  const { dtype, itemSize, shape, dataStart, needed } = npyHeader(bytes, fail);
+  const available = bytes.length - dataStart;
   if (needed > available)
     fail(
       `truncated: shape ${fmtTuple(shape)} of ${dtype} needs ${needed} bytes of data but the file has ${available}`,
@@ -121,7 +156,7 @@ type HeaderValue = string | boolean | number[];
  * Keys are strings; values strings, True/False, or tuples of non-negative integers. Exactly the
  * keys descr, fortran_order and shape must be present.
  */
-function parseHeaderDict(text: string, fail: (why: string) => never): Record<string, HeaderValue> {
+function parseHeaderDict(text: string, fail: (why: string) => never): Map<string, HeaderValue> {
   let pos = 0;
   const bad = (what: string): never =>
     fail(`malformed header (${what} at character ${pos}): ${JSON.stringify(text.trim())}`);
@@ -167,14 +202,15 @@ function parseHeaderDict(text: string, fail: (why: string) => never): Record<str
     if (!dims.every(Number.isSafeInteger)) bad('a dimension too large');
     return dims;
   };
-  const dict: Record<string, HeaderValue> = {};
+  const dict = new Map<string, HeaderValue>(); // a Map: a key such as '__proto__' is just a key
   expectChar('{');
   for (;;) {
     space();
     if (text[pos] === '}') break;
     const key = str();
     expectChar(':');
-    dict[key] = value();
+    if (dict.has(key)) bad(`a repeated key '${key}'`);
+    dict.set(key, value());
     space();
     if (text[pos] === ',') pos++;
     else if (text[pos] !== '}') bad("expected ',' or '}'");
@@ -182,7 +218,7 @@ function parseHeaderDict(text: string, fail: (why: string) => never): Record<str
   pos++;
   space();
   if (pos !== text.length) bad('unexpected text after the dict');
-  const keys = Object.keys(dict).sort().join(',');
+  const keys = [...dict.keys()].sort().join(',');
   if (keys !== 'descr,fortran_order,shape')
     fail(`header keys are ${keys || 'none'}, expected descr, fortran_order, shape`);
   return dict;

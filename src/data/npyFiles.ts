@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   expectId,
+  FileError,
   expectNumber,
   expectOneOf,
   expectOptions,
@@ -13,13 +14,29 @@ import {
   type FloatTensor,
 } from '../tensor/index.js';
 import { splitValidation, type ClassificationData } from './batching.js';
-import { classNamesFor, readFileBytes } from './files.js';
-import { fmtTuple, parseNpy, type NpyArray } from './npy.js';
+import { classNamesFor, maxBytesOption, readFileBytes } from './files.js';
+import { fmtTuple, NPY_V1_MAX_HEADER, npyDeclaredSize, parseNpy, type NpyArray } from './npy.js';
 import { UNIT_OF_BYTE } from './pixels.js';
 
-/** Reads a .npy file (a .npy.gz is gunzipped first). Errors name the file. */
-export function readNpy(path: string): NpyArray {
-  return parseNpy(readFileBytes('readNpy', path), path);
+/** Options of readNpy. */
+export interface ReadNpyOptions {
+  /** The most bytes the file may hold or decompress to; default DEFAULT_MAX_BYTES (1 GiB). */
+  maxBytes?: number;
+}
+
+/**
+ * Reads a .npy file (a .npy.gz is gunzipped first, only as far as its header declares and not
+ * past opts.maxBytes). Errors name the file.
+ */
+export function readNpy(path: string, opts: ReadNpyOptions = {}): NpyArray {
+  expectOptions('readNpy', opts, ['maxBytes']);
+  const maxBytes = maxBytesOption('readNpy', opts.maxBytes);
+  const bytes = readFileBytes('readNpy', path, {
+    maxBytes,
+    declaredSize: npyDeclaredSize,
+    headBytes: NPY_V1_MAX_HEADER,
+  });
+  return parseNpy(bytes, path);
 }
 
 /** The files of an .npy data set; XVal/yVal optional (else a seeded holdout of the training set). */
@@ -43,6 +60,8 @@ export interface NpyDatasetOptions {
   layout?: 'NCHW' | 'NHWC';
   /** Class names; default: from classes.txt, else '0', '1', ... */
   classNames?: readonly string[];
+  /** The most bytes each file may hold or decompress to; default DEFAULT_MAX_BYTES (1 GiB). */
+  maxBytes?: number;
 }
 
 /**
@@ -53,6 +72,7 @@ export interface NpyDatasetOptions {
  *   features kept as is. uint8 X is divided by 255; float32/float64 X is kept (as float32);
  *   integer X other than uint8 is rejected.
  * - y: (N) class indices, any integer dtype (or floats holding integers), >= 0.
+ * - a NaN or infinite value in X is refused, naming the file and its first flat index.
  * - without X_val.npy, a seeded valFraction of the training set is held out (holdoutSplit).
  */
 export function loadNpyDataset(
@@ -60,7 +80,8 @@ export function loadNpyDataset(
   opts: NpyDatasetOptions = {},
 ): ClassificationData {
   const fn = 'loadNpyDataset';
-  expectOptions(fn, opts, ['valFraction', 'seed', 'layout', 'classNames']);
+  expectOptions(fn, opts, ['valFraction', 'seed', 'layout', 'classNames', 'maxBytes']);
+  const maxBytes = maxBytesOption(fn, opts.maxBytes);
   const valFraction = opts.valFraction ?? 0.1,
     seed = opts.seed ?? 0,
     layout = opts.layout ?? 'NCHW';
@@ -69,8 +90,8 @@ export function loadNpyDataset(
   expectOneOf(fn, 'layout', layout, ['NCHW', 'NHWC']);
   const files = typeof source === 'string' ? npyFilesIn(source) : source;
   const part = (x: string, y: string) => {
-    const X = npyImages(fn, readNpy(x), x, layout),
-      labels = npyLabels(fn, readNpy(y), y);
+    const X = npyImages(fn, readNpy(x, { maxBytes }), x, layout),
+      labels = npyLabels(fn, readNpy(y, { maxBytes }), y);
     if (labels.length !== X.shape[0]) {
       throw new ValueError(
         `${fn}: ${x} has ${X.shape[0]} samples but ${y} has ${labels.length} labels`,
@@ -147,6 +168,7 @@ function npyImages(fn: string, a: NpyArray, path: string, layout: 'NCHW' | 'NHWC
   }
   const src = a.data,
     bytes = a.dtype === 'uint8';
+  if (!bytes) expectFiniteData(fn, path, src);
   if (a.shape.length === 4 && layout === 'NHWC') {
     const [N, H, W, C] = a.shape,
       X = Tensor.zeros([N, C, H, W]),
@@ -169,6 +191,14 @@ function npyImages(fn: string, a: NpyArray, path: string, layout: 'NCHW' | 'NHWC
     x = X.data;
   for (let i = 0; i < src.length; i++) x[i] = bytes ? UNIT_OF_BYTE[src[i]] : src[i];
   return X;
+}
+
+/** Refuses NaN and ±Infinity, naming the file and the first offending flat index. */
+function expectFiniteData(fn: string, path: string, d: ArrayLike<number>): void {
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i]))
+      throw new FileError(fn, path, `has a non-finite value (${d[i]}) at flat index ${i}`);
+  }
 }
 
 /** y as Int32Array: (N) non-negative integers of any numeric dtype. */

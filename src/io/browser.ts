@@ -4,8 +4,8 @@
 // adds the file access (read*/write*, checkpoints) for Node.
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './safetensors.js';
 export type { SafetensorsContents, EncodeSafetensorsOptions } from './safetensors.js';
-export { encodePng, decodePng, toModelInput, crc32, MAX_PNG_PIXELS } from './png.js';
-export type { PngImage, ModelInputOptions } from './png.js';
+export { encodePng, decodePng, toModelInput, crc32, MAX_PNG_PIXELS, PNG_MAX_BYTES } from './png.js';
+export type { PngImage, ModelInputOptions, DecodePngOptions } from './png.js';
 export { linePlotPng, imageGridPng, niceTicks, formatTick, PLOT_COLOURS } from './plot.js';
 export type { PlotOptions, ImageGridOptions } from './plot.js';
 export { toTorchStateDict, fromTorchStateDict, torchInt64Keys } from './torch.js';

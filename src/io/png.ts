@@ -8,6 +8,7 @@ import {
   fmt,
   Tensor,
   ValueError,
+  expectNumber,
   expectOptions,
   type FloatTensor,
 } from '../tensor/index.js';
@@ -24,6 +25,20 @@ export interface PngImage {
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 /** The largest image decodePng accepts (width * height), to refuse absurd headers up front. */
 export const MAX_PNG_PIXELS = 1 << 26;
+/**
+ * The default `maxBytes` of decodePng and readPng (64 MiB): the most bytes the image data may
+ * inflate to, and the decoded samples may take (e.g. 4096 x 4096 RGBA at 8 bits).
+ */
+export const PNG_MAX_BYTES = 2 ** 26;
+
+/** Options of decodePng and readPng. */
+export interface DecodePngOptions {
+  /**
+   * The most bytes the image may take: its inflated (filtered) data and its decoded 8-bit
+   * samples each, checked from the IHDR header before anything is inflated. Default PNG_MAX_BYTES.
+   */
+  maxBytes?: number;
+}
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -192,11 +207,18 @@ const ADAM7 = [
  * mismatch, truncated chunk or data, bad header field, missing IEND) throws an error starting
  * with `decodePng: <name>:`.
  */
-export function decodePng(bytes: Uint8Array, name = 'PNG data'): PngImage {
+export function decodePng(
+  bytes: Uint8Array,
+  name = 'PNG data',
+  opts: DecodePngOptions = {},
+): PngImage {
   const fail = (why: string): never => {
     throw new FileError('decodePng', name, why);
   };
   if (!(bytes instanceof Uint8Array)) throw new TypeError('decodePng: bytes must be a Uint8Array');
+  expectOptions('decodePng', opts, ['maxBytes']);
+  const maxBytes = opts.maxBytes ?? PNG_MAX_BYTES;
+  expectNumber('decodePng', 'maxBytes', maxBytes, { integer: true, min: 1 });
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b))
     fail('not a PNG file (bad signature)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -228,6 +250,7 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data'): PngImage {
       case 'IHDR':
         if (header !== null) fail('more than one IHDR chunk');
         header = parseHeader(data, fail);
+        checkSize(header, rawSize(header), 'inflates to', maxBytes, fail);
         break;
       case 'PLTE':
         if (length % 3 !== 0 || length === 0 || length > 768)
@@ -263,7 +286,29 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data'): PngImage {
     return fail(`corrupt or truncated image data (${e.message})`);
   }
   if (raw.length < expected) fail(`image data is truncated (${raw.length} of ${expected} bytes)`);
+  checkSize(h, h.width * h.height * outputChannels(h, trns), 'decodes to', maxBytes, fail);
   return toPixels(h, unfilter(h, raw, fail), palette, trns, fail);
+}
+
+/** Refuses an image whose data would take more than maxBytes (`what`: 'inflates to', ...). */
+function checkSize(
+  h: Header,
+  bytes: number,
+  what: string,
+  maxBytes: number,
+  fail: (why: string) => never,
+): void {
+  if (bytes <= maxBytes) return;
+  fail(
+    `a ${h.width}x${h.height} image (colour type ${h.colourType}, ${h.bitDepth}-bit) ${what} ${bytes} bytes, more than the limit of ${maxBytes} bytes (raise it with the maxBytes option)`,
+  );
+}
+
+/** The channels of the decoded samples: palette -> RGB(A), a tRNS key adds alpha. */
+function outputChannels(h: Header, trns: Uint8Array | null): 1 | 2 | 3 | 4 {
+  const spp = SAMPLES_PER_PIXEL[h.colourType];
+  const hasKey = trns !== null && (h.colourType === 0 || h.colourType === 2);
+  return (h.colourType === 3 ? (trns ? 4 : 3) : spp + (hasKey ? 1 : 0)) as 1 | 2 | 3 | 4;
 }
 
 const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
@@ -367,7 +412,7 @@ function toPixels(
   const hasKey = trns !== null && (h.colourType === 0 || h.colourType === 2);
   if (hasKey && trns.length !== (h.colourType === 0 ? 2 : 6))
     fail(`tRNS chunk has ${trns.length} bytes for colour type ${h.colourType}`);
-  const channels = (h.colourType === 3 ? (trns ? 4 : 3) : spp + (hasKey ? 1 : 0)) as 1 | 2 | 3 | 4;
+  const channels = outputChannels(h, trns);
   const nColours = palette ? palette.length / 3 : 0;
   const key = hasKey
     ? Array.from({ length: trns.length / 2 }, (_, i) => (trns[2 * i] << 8) | trns[2 * i + 1])

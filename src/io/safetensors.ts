@@ -7,7 +7,7 @@
 // anything is allocated, and every tensor's offsets, dtype, shape and byte length are checked,
 // as is the rule that the tensors cover the buffer exactly (no gaps, no overlaps).
 import { nodeFs } from './node.js';
-import { FileError, fmt, Tensor, ValueError, type DType } from '../tensor/index.js';
+import { FileError, fmt, preview, Tensor, ValueError, type DType } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** The tensors and string metadata of a safetensors file. */
@@ -196,9 +196,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
     if (name === '__metadata__') {
       if (!isObject(info)) fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string')
-          fail(`__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`);
-        metadata[k] = v as string;
+        if (typeof v !== 'string') fail(`__metadata__['${k}'] must be a string, got ${preview(v)}`);
+        setOwn(metadata, k, v as string);
       }
       continue;
     }
@@ -227,7 +226,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): Safete
     // A fresh, aligned copy (Buffer#slice would share memory, hence subarray + set).
     const copy = new Uint8Array(e.end - e.begin);
     copy.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    tensors[e.name] = new Tensor(convert(e, copy, fail), e.shape);
+    setOwn(tensors, e.name, new Tensor(convert(e, copy, fail), e.shape));
   }
   return { tensors, metadata };
 }
@@ -288,6 +287,19 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/**
+ * record[key] = value as an own property, whatever the key: a name from a file such as
+ * '__proto__' must not set the record's prototype (plain assignment would) and lose the value.
+ */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -310,10 +322,10 @@ function parseEntry(
   const isIndex = (d: unknown): d is number =>
     typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
-    fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    fail(`tensor '${name}' has an invalid shape ${preview(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
-    fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+    fail(`tensor '${name}' has invalid data_offsets ${preview(offsets)}`);
   }
   const [begin, end] = offsets as number[];
   if (begin > end || end > dataLength) {

@@ -2,8 +2,10 @@
 import {
   defaultRng,
   expectNumber,
+  fmt,
   Rng,
   Tensor,
+  ValueError,
   type FloatDType,
   type FloatTensor,
 } from '../tensor/index.js';
@@ -13,13 +15,25 @@ export function rngFor(seed: number | undefined): Rng {
   return seed === undefined ? defaultRng() : new Rng(seed);
 }
 
-/** weightScale · N(0, 1) of the given shape. */
+/**
+ * The most bytes one weight of a model may take (2 GiB): options that would need more (a
+ * hidden size of 1e9 from a damaged file) are refused before anything is allocated.
+ */
+export const MAX_WEIGHT_BYTES = 2 ** 31;
+
+/** weightScale · N(0, 1) of the given shape; refuses a shape above MAX_WEIGHT_BYTES. */
 export function gaussianWeight(
   shape: readonly number[],
   weightScale: number,
   dtype: FloatDType,
   rng: Rng,
 ): FloatTensor {
+  const bytes = shape.reduce((p, d) => p * d, dtype === 'float64' ? 8 : 4);
+  if (bytes > MAX_WEIGHT_BYTES) {
+    throw new ValueError(
+      `model weights: a ${dtype} weight of shape ${fmt(shape)} would need ${bytes} bytes, more than the limit of ${MAX_WEIGHT_BYTES}; check the size options (hidden sizes, filters, inputDim)`,
+    );
+  }
   return Tensor.randn(shape, { dtype, std: weightScale, rng });
 }
 

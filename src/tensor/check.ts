@@ -57,6 +57,23 @@ export function expectSameDType(fn: string, tensors: Record<string, Tensor>): vo
 }
 
 /** Throws unless x is a finite number (catches NaN, Infinity, undefined and strings). */
+/**
+ * A value as messages show it, short whatever it is: strings and numbers as JSON, arrays to 3
+ * levels and 8 items, objects as {...}, cut at 80 characters. (String() or JSON.stringify of a
+ * 10,000-deep array from a damaged file would overflow the stack.)
+ */
+export function preview(v: unknown, depth = 0): string {
+  let text: string;
+  if (Array.isArray(v)) {
+    const items = v.slice(0, 8).map((x) => (depth >= 2 ? '...' : preview(x, depth + 1)));
+    text = `[${items.join(',')}${v.length > 8 ? ',...' : ''}]`;
+  } else if (v !== null && typeof v === 'object') text = '{...}';
+  else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'symbol')
+    text = String(v);
+  else text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 export function expectNumber(
   fn: string,
   arg: string,
@@ -70,7 +87,9 @@ export function expectNumber(
   },
 ): asserts x is number {
   if (typeof x !== 'number' || !Number.isFinite(x)) {
-    throw new ValueError(`${fn}: ${arg} must be a finite number, got ${String(x)}`);
+    throw new ValueError(
+      `${fn}: ${arg} must be a finite number, got ${typeof x === 'string' ? x : preview(x)}`,
+    );
   }
   if (range?.integer && !Number.isInteger(x))
     throw new ValueError(`${fn}: ${arg} must be an integer, got ${x}`);
@@ -119,7 +138,7 @@ export function expectId(
   const problem = `is ${Number.isInteger(v) ? 'outside' : 'not an integer in'} [0, ${size})`;
   const why = opts?.why === undefined ? '' : ` ${opts.why}`;
   throw new ValueError(
-    `${fn}: ${arg}[${positionOf(at, opts?.shape)}] = ${String(v)} ${problem}${why}`,
+    `${fn}: ${arg}[${positionOf(at, opts?.shape)}] = ${typeof v === 'string' ? v : preview(v)} ${problem}${why}`,
   );
 }
 

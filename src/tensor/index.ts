@@ -25,6 +25,7 @@ export {
   idsOf,
   labelsOf,
   expectFinite,
+  preview,
 } from './check.js';
 export type { Ids, Labels } from './check.js';
 export {

@@ -2,6 +2,7 @@
 // key), with the one message format for each and a "did you mean" suggestion when a known name is
 // close. Everything that refuses a name goes through here; src/tensor/check.ts holds the checks
 // of tensors, numbers and ids.
+import { preview } from './check.js';
 import { DTypeError, ValueError } from './errors.js';
 
 /** Levenshtein distance, for "did you mean" suggestions. */
@@ -47,7 +48,7 @@ export function unknownName(what: string, name: string, known: readonly string[]
 }
 
 /** A choice as messages quote it: 'adam' for a string, null and numbers as they are. */
-const quote = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
+const quote = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : preview(v));
 
 /** "'a', 'b' or 'c'": the allowed choices of a "must be" message. */
 export function choiceList(known: readonly unknown[]): string {

@@ -1,6 +1,8 @@
 // src/tensor/random.ts: a seeded random generator that gives the same numbers on every platform.
 // xoshiro128** (Blackman & Vigna, https://prng.di.unimi.it/xoshiro128starstar.c) on 32-bit
 // integer arithmetic, seeded through splitmix32; normals by the Box-Muller transform.
+import { preview } from './check.js';
+import { ValueError } from './errors.js';
 
 /** The full state of an Rng: four 32-bit words plus a cached second Box-Muller normal. */
 export interface RngState {
@@ -29,8 +31,8 @@ export class Rng {
 
   /** seed: any finite number; its integer part (mod 2^32) and its fraction bits pick the stream. */
   constructor(seed: number) {
-    if (!Number.isFinite(seed))
-      throw new RangeError(`Rng: seed must be a finite number, got ${seed}`);
+    if (typeof seed !== 'number' || !Number.isFinite(seed))
+      throw new ValueError(`Rng: seed must be a finite number, got ${preview(seed)}`);
     const hi = Math.floor(seed / 4294967296) >>> 0;
     const next = splitmix32((seed >>> 0) ^ Math.imul(hi, 0x27d4eb2d));
     this.s0 = next();

@@ -344,7 +344,7 @@ describe('Ctrl-C and --resume', () => {
     const code = await new Promise<number | null>((done) => child.on('close', done));
     const ckpt = join('stopped', 'checkpoint.safetensors');
     expect(stderr).toContain(
-      `interrupted: saved ${ckpt}; resume with: layerwise train --resume ${ckpt}\n`,
+      `interrupted: saved ${ckpt}; resume with: npx layerwise train --resume ${ckpt}\n`,
     );
     expect(stderr).not.toMatch(/Error|at .*\.js/);
     expect(code).toBe(130);
