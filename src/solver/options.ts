@@ -185,7 +185,10 @@ export function resolveOptions(fn: string, options: SolverOptions<never>, N: num
     expectNumber(fn, key, v, { integer: true, min });
     return v;
   };
-  const orNull = (key: 'numTrainSamples' | 'numValSamples' | 'patience', fallback: number | null) =>
+  const orNull = (
+    key: 'numTrainSamples' | 'numValSamples' | 'patience',
+    fallback: number | null,
+  ) =>
     options[key] === null || (options[key] === undefined && fallback === null)
       ? null
       : int(key, options[key] ?? fallback, 1);
@@ -298,7 +301,11 @@ function resolveRule(
   const rule = getUpdateRule(fn, updateRule);
   const ruleName = updateRule as RuleName;
   // Only hyperparameters belong in optimConfig (state is per param); check them now, not at step 1.
-  expectOptions(`${fn}: optimConfig for ${ruleName}`, optimConfig, Object.keys(RULE_DEFAULTS[ruleName]));
+  expectOptions(
+    `${fn}: optimConfig for ${ruleName}`,
+    optimConfig,
+    Object.keys(RULE_DEFAULTS[ruleName]),
+  );
   dryRun(`${fn}: optimConfig`, rule, optimConfig);
   return {
     rule,

@@ -15,6 +15,7 @@
 //   solver.lossHistory (iteration) F64, solver.trainAccHistory / solver.valAccHistory (epochs) F64,
 //   solver.order (numTrain) I32 mid-epoch only, optim.<param>.<key>, best.<param or buffer>.
 // Format 1 (layerwise 0.1.0) kept the histories and derived fields in the JSON; it is migrated.
+import type { StoredTrainingState } from '../io/internal.js';
 import { RULE_DEFAULTS, type OptimConfig, type RuleName } from '../optim/index.js';
 import {
   fmt,
@@ -35,12 +36,7 @@ import {
 } from './options.js';
 
 /** The training part of a checkpoint as io reads it: format version, JSON state, extra tensors. */
-export interface StoredState {
-  readonly version: number;
-  readonly state: Readonly<Record<string, unknown>>;
-  /** The tensors that are not the model's, by name (own entries only). */
-  readonly tensors: ReadonlyMap<string, Tensor>;
-}
+type StoredState = StoredTrainingState;
 
 /** What a checkpoint says about its run before any Solver exists (what Solver.resume needs). */
 export interface SavedRun {
@@ -196,10 +192,12 @@ function int(fail: Fail, field: string, v: unknown, min: number, max = Infinity)
 }
 
 function rngState(fail: Fail, field: string, v: unknown): RngState {
-  if (!isObject(v)) return fail(field, `must be a generator state { s, spare }, got ${describe(v)}`);
+  if (!isObject(v))
+    return fail(field, `must be a generator state { s, spare }, got ${describe(v)}`);
   expectKeys(fail, field, v, ['s', 'spare']);
   const s = v.s;
-  const word = (w: unknown) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < 2 ** 32;
+  const word = (w: unknown) =>
+    typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < 2 ** 32;
   if (!Array.isArray(s) || s.length !== 4 || !s.every(word))
     fail(`${field}.s`, 'must be 4 unsigned 32-bit integers');
   const words = s as [number, number, number, number];
@@ -277,7 +275,10 @@ function parseRaw(fail: Fail, stored: StoredState): RawState {
   const numTrain = int(fail, 'numTrain', s.numTrain, 1);
   const iteration = int(fail, 'iteration', s.iteration, 0);
   const updateRule = s.updateRule;
-  if (updateRule !== null && !(typeof updateRule === 'string' && Object.hasOwn(RULE_DEFAULTS, updateRule)))
+  if (
+    updateRule !== null &&
+    !(typeof updateRule === 'string' && Object.hasOwn(RULE_DEFAULTS, updateRule))
+  )
     fail('updateRule', `must be a rule name or null, got ${describe(updateRule)}`);
   const hooks = s.hooks;
   if (
@@ -309,7 +310,10 @@ function parseRaw(fail: Fail, stored: StoredState): RawState {
     names = arrays('optimArrays');
   const merged: Record<string, unknown> = {};
   for (const name of Object.keys(scalars))
-    merged[name] = { scalars: scalars[name], arrays: Object.hasOwn(names, name) ? names[name] : [] };
+    merged[name] = {
+      scalars: scalars[name],
+      arrays: Object.hasOwn(names, name) ? names[name] : [],
+    };
   for (const name of Object.keys(names))
     if (!Object.hasOwn(scalars, name)) fail(`optimScalars.${name}`, 'is missing');
   const flag = (key: string): boolean => {
@@ -430,7 +434,9 @@ export function parseTrainingState(
     return stored.tensors.get(name);
   };
   if (raw.numTrain !== N)
-    throw new ValueError(`${where}: was saved with ${raw.numTrain} training rows but XTrain has ${N}`);
+    throw new ValueError(
+      `${where}: was saved with ${raw.numTrain} training rows but XTrain has ${N}`,
+    );
   if (run.settings.batchSize !== settings.batchSize) {
     throw new ValueError(
       `${where}: was saved with batchSize ${run.settings.batchSize} but this Solver has ${settings.batchSize}`,
@@ -600,7 +606,10 @@ function readOptim(
       if (t.dtype === 'int32' || t.shape.length !== 1)
         fail(tname, `must be a 1-D float array, got ${t.dtype} ${fmt(t.shape)}`);
       if (rule !== null && (t.dtype !== w.dtype || t.size !== w.size))
-        fail(tname, `is ${t.dtype} ${fmt(t.shape)} but param '${name}' is ${w.dtype} with ${w.size} elements`);
+        fail(
+          tname,
+          `is ${t.dtype} ${fmt(t.shape)} but param '${name}' is ${w.dtype} with ${w.size} elements`,
+        );
       const data = t.data as FloatData;
       for (let i = 0; i < data.length; i++)
         if (!Number.isFinite(data[i])) fail(`${tname}[${i}]`, `is ${data[i]}, not a finite number`);
@@ -627,16 +636,19 @@ function checkRuleKeys(
   const wantScalars = keys.filter((k) => typeof filled[k] === 'number');
   if (iteration === 0) {
     if (entry.arrays.length > 0) fail(`${field}.arrays`, 'must be empty before the first step');
-    if (Object.hasOwn(entry.scalars, 't')) fail(`${field}.scalars.t`, 'must be absent before the first step');
+    if (Object.hasOwn(entry.scalars, 't'))
+      fail(`${field}.scalars.t`, 'must be absent before the first step');
     return;
   }
   const missing = [
     ...wantScalars.filter((k) => !Object.hasOwn(entry.scalars, k)).map((k) => `scalars.${k}`),
     ...wantArrays.filter((k) => !entry.arrays.includes(k)).map((k) => `arrays '${k}'`),
   ];
-  if (missing.length > 0) fail(`${field}.${missing[0]}`, 'is missing (the rule keeps it after its first step)');
+  if (missing.length > 0)
+    fail(`${field}.${missing[0]}`, 'is missing (the rule keeps it after its first step)');
   for (const k of entry.arrays)
-    if (!wantArrays.includes(k)) fail(`${field}.arrays`, `names '${k}', which the rule does not keep`);
+    if (!wantArrays.includes(k))
+      fail(`${field}.arrays`, `names '${k}', which the rule does not keep`);
   if (Object.hasOwn(entry.scalars, 't') && entry.scalars.t !== iteration)
     fail(`${field}.scalars.t`, `is ${describe(entry.scalars.t)} but ${iteration} steps were taken`);
 }
@@ -652,7 +664,11 @@ function readBest(
     const b = tensor(bestTensor(name));
     const tname = `tensor '${bestTensor(name)}'`;
     if (b === undefined) return fail(tname, 'is missing (the best copy of a model tensor)');
-    if (b.dtype !== t.dtype || b.shape.length !== t.shape.length || b.shape.some((d, i) => d !== t.shape[i]))
+    if (
+      b.dtype !== t.dtype ||
+      b.shape.length !== t.shape.length ||
+      b.shape.some((d, i) => d !== t.shape[i])
+    )
       fail(tname, `is ${b.dtype} ${fmt(b.shape)} but '${name}' is ${t.dtype} ${fmt(t.shape)}`);
     best.set(name, b as FloatTensor);
   }
