@@ -105,12 +105,38 @@ function modelMetadata(kind: 'model' | 'training', model: CheckpointModel): Reco
   return meta;
 }
 
+/** What saveModel writes besides the model. */
+export interface SaveModelOptions {
+  /** More string metadata for the same write (e.g. 'layerwise.cli'); may not replace ours. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
 /**
  * Saves a model's params and buffers (e.g. batch-norm running statistics) to `path` as
- * safetensors, with model.config in the metadata so loadModel can rebuild it. Atomic.
+ * safetensors, with model.config in the metadata so loadModel can rebuild it. One atomic write.
  */
-export function saveModel(path: string, model: CheckpointModel): void {
-  writeSafetensors(path, modelTensors('saveModel', model), modelMetadata('model', model));
+export function saveModel(
+  path: string,
+  model: CheckpointModel,
+  options: SaveModelOptions = {},
+): void {
+  const fn = 'saveModel';
+  const meta = withExtra(fn, modelMetadata('model', model), options.metadata);
+  writeSafetensors(path, modelTensors(fn, model), meta);
+}
+
+/** `meta` plus `extra`, refusing an extra key that would replace one of ours. */
+function withExtra(
+  fn: string,
+  meta: Record<string, string>,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  for (const [key, value] of Object.entries(extra)) {
+    if (Object.hasOwn(meta, key))
+      throw new ValueError(`${fn}: metadata '${key}' is written by layerwise itself`);
+    meta[key] = value;
+  }
+  return meta;
 }
 
 /**
@@ -284,12 +310,7 @@ export function saveTrainingCheckpoint(
   }
   const meta = modelMetadata('training', model);
   meta[KEY.training] = JSON.stringify(extra.state);
-  for (const [key, value] of Object.entries(extra.metadata ?? {})) {
-    if (Object.hasOwn(meta, key))
-      throw new ValueError(`${fn}: metadata '${key}' is written by layerwise itself`);
-    meta[key] = value;
-  }
-  writeSafetensors(path, all, meta);
+  writeSafetensors(path, all, withExtra(fn, meta, extra.metadata));
 }
 
 /** The training part of a checkpoint as read: format version, JSON state, the extra tensors. */
