@@ -3,7 +3,7 @@
 // progress), loading a checkpoint back as a model, and batched prediction for eval/predict.
 import { existsSync } from 'node:fs';
 import { parsePreprocessing, type Preprocessing } from '../data/index.js';
-import { readSafetensors, writeSafetensors, type SafetensorsContents } from '../io/index.js';
+import { readSafetensors, type SafetensorsContents } from '../io/index.js';
 import { restoreModel } from '../io/internal.js';
 import { stepMemory } from '../kernels/index.js';
 import type { Model } from '../models/index.js';
@@ -55,12 +55,6 @@ export interface RunInfo {
   /** Seconds spent training and samples trained, over all sessions of the run. */
   trainSeconds: number;
   samplesSeen: number;
-}
-
-/** Adds the run info to the metadata of the safetensors file at `path` (rewritten atomically). */
-export function addRunInfo(path: string, info: RunInfo): void {
-  const { tensors, metadata } = readSafetensors(path);
-  writeSafetensors(path, tensors, { ...metadata, [CLI_KEY]: JSON.stringify(info) });
 }
 
 /** Reads a checkpoint file: a missing or malformed file is a FileError naming it. */

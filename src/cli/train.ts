@@ -11,7 +11,7 @@ import {
   type ClassificationData,
   type PreprocessingKind,
 } from '../data/index.js';
-import { saveModel, writeFileAtomic } from '../io/index.js';
+import { removeStaleTempFiles, saveModel, writeFileAtomic } from '../io/index.js';
 import { currentBackend } from '../kernels/index.js';
 import type { Model } from '../models/index.js';
 import type { RuleName } from '../optim/index.js';
@@ -40,8 +40,8 @@ import {
 import { makeOutputFolder } from './outputs.js';
 import { formatDuration, ProgressBar } from './progress.js';
 import {
-  addRunInfo,
   argmaxRows,
+  CLI_KEY,
   loadCheckpointModel,
   readCheckpointFile,
   runInfoOf,
@@ -167,6 +167,11 @@ export async function runTrain(argv: readonly string[]): Promise<number> {
   const run =
     typeof flags.resume === 'string' ? prepareResume(flags.resume, argv, flags) : prepareNew(flags);
   mkdirOut(run.info.settings.out);
+  const stale = removeStaleTempFiles(run.info.settings.out);
+  if (stale.length > 0) {
+    const files = stale.length === 1 ? 'file' : 'files';
+    process.stderr.write(`removed ${stale.length} temporary ${files} of an interrupted save\n`);
+  }
   return train(run);
 }
 
@@ -326,8 +331,7 @@ async function train(run: Prepared): Promise<number> {
       data.XTrain.shape[0],
       s.batchSize,
     );
-    s.saveCheckpoint(ckptPath);
-    addRunInfo(ckptPath, info);
+    s.saveCheckpoint(ckptPath, { metadata: runMetadata(info) }); // one atomic write
   };
   const onProgress = (p: SolverProgress) => {
     const acc = p.valAcc ?? p.trainAcc ?? undefined;
@@ -364,8 +368,10 @@ async function train(run: Prepared): Promise<number> {
       : Solver.resume(run.resumeFrom, model, solverData, hooks);
   bar.startAt(solver.iteration);
   printStart(run, solver);
-  const stopped = await trainUntilInterrupted(solver, bar);
-  if (stopped) {
+  const interrupts = catchInterrupts(bar);
+  await solver.trainAsync({ shouldStop: interrupts.stopRequested, yieldEveryMs: 50 });
+  interrupts.saving();
+  if (solver.interrupted) {
     saveState(solver);
     process.stderr.write(
       `interrupted: saved ${ckptPath}; resume with: npx layerwise train --resume ${ckptPath}\n`,
@@ -377,22 +383,42 @@ async function train(run: Prepared): Promise<number> {
   return 0;
 }
 
-/** trainAsync with Ctrl-C: the first stops after the current iteration, a second exits at once. */
-async function trainUntilInterrupted(solver: Solver, bar: ProgressBar): Promise<boolean> {
-  let stop = false;
-  const onSigint = () => {
-    if (stop) process.exit(130);
-    stop = true;
+/** The run information stored beside the tensors of the checkpoint and the model file. */
+function runMetadata(info: RunInfo): Record<string, string> {
+  return { [CLI_KEY]: JSON.stringify(info) };
+}
+
+/**
+ * Ctrl-C from the start of training until the process exits: the first stops training after
+ * the current iteration (the checkpoint is then saved); later ones are ignored, so that no file
+ * is cut short and the process ends with its own exit code (the saves are synchronous: a signal
+ * waits for them). The handler stays until exit: a Ctrl-C between the last write and the exit
+ * would otherwise kill the process. A harder kill cannot damage the previous checkpoint either,
+ * since every write is atomic.
+ */
+function catchInterrupts(bar: ProgressBar): {
+  readonly stopRequested: () => boolean;
+  saving(): void;
+} {
+  let count = 0,
+    phase: 'training' | 'saving' = 'training';
+  process.on('SIGINT', () => {
+    count++;
     bar.clear();
-    process.stderr.write('stopping after this iteration (Ctrl-C again to quit without saving)\n');
+    const line =
+      phase === 'saving'
+        ? 'writing the files; exiting when they are complete'
+        : count === 1
+          ? 'stopping after this iteration; the checkpoint is saved before exit'
+          : 'already stopping; the checkpoint is saved before exit';
+    process.stderr.write(`${line}\n`);
+  });
+  return {
+    stopRequested: () => count > 0,
+    saving: () => {
+      phase = 'saving';
+    },
   };
-  process.on('SIGINT', onSigint);
-  try {
-    await solver.trainAsync({ shouldStop: () => stop, yieldEveryMs: 50 });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-  return solver.interrupted;
 }
 
 const pct = (v: number | null) => (v === null ? '--' : `${(v * 100).toFixed(1)}%`);
@@ -429,8 +455,7 @@ function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
   const { data, model, info } = run,
     out = info.settings.out;
   const modelPath = join(out, 'model.safetensors');
-  saveModel(modelPath, model);
-  addRunInfo(modelPath, info);
+  saveModel(modelPath, model, { metadata: runMetadata(info) });
   const pred = argmaxRows(scoresOf(model, data.XTest));
   const correct = pred.reduce((c, p, i) => c + (p === data.yTest[i] ? 1 : 0), 0);
   const testAcc = correct / data.yTest.length;

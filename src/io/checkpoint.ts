@@ -30,7 +30,7 @@ export interface CheckpointModel {
 /** Builds a model of one type from its constructor options (model.config.options). */
 export type ModelFactory = (options: Record<string, unknown>) => CheckpointModel;
 
-export const FORMAT_VERSION = '1';
+export const FORMAT_VERSION = '2';
 const KEY = {
   kind: 'layerwise.kind',
   version: 'layerwise.version',
@@ -105,12 +105,38 @@ function modelMetadata(kind: 'model' | 'training', model: CheckpointModel): Reco
   return meta;
 }
 
+/** What saveModel writes besides the model. */
+export interface SaveModelOptions {
+  /** More string metadata for the same write (e.g. 'layerwise.cli'); may not replace ours. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
 /**
  * Saves a model's params and buffers (e.g. batch-norm running statistics) to `path` as
- * safetensors, with model.config in the metadata so loadModel can rebuild it. Atomic.
+ * safetensors, with model.config in the metadata so loadModel can rebuild it. One atomic write.
  */
-export function saveModel(path: string, model: CheckpointModel): void {
-  writeSafetensors(path, modelTensors('saveModel', model), modelMetadata('model', model));
+export function saveModel(
+  path: string,
+  model: CheckpointModel,
+  options: SaveModelOptions = {},
+): void {
+  const fn = 'saveModel';
+  const meta = withExtra(fn, modelMetadata('model', model), options.metadata);
+  writeSafetensors(path, modelTensors(fn, model), meta);
+}
+
+/** `meta` plus `extra`, refusing an extra key that would replace one of ours. */
+function withExtra(
+  fn: string,
+  meta: Record<string, string>,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  for (const [key, value] of Object.entries(extra)) {
+    if (Object.hasOwn(meta, key))
+      throw new ValueError(`${fn}: metadata '${key}' is written by layerwise itself`);
+    meta[key] = value;
+  }
+  return meta;
 }
 
 /**
@@ -256,15 +282,20 @@ function quoteList(names: string[]): string {
   return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
 }
 
-/** A training checkpoint: the model plus extra tensors and a JSON state. */
+/** What a training checkpoint holds besides the model: extra tensors, a JSON state, metadata. */
 export interface TrainingCheckpoint {
   /** Optimiser state arrays, best params, ...; names must not clash with the model's. */
   readonly tensors: Record<string, Tensor>;
-  /** Scalars, histories and rng states; must survive JSON.stringify/parse exactly. */
+  /** Scalars and rng states; must survive JSON.stringify/parse exactly. */
   readonly state: Record<string, unknown>;
+  /** More string metadata for the same write (e.g. 'layerwise.cli'); may not replace ours. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** Writes the model's tensors, `extra.tensors` and `extra.state` (as metadata JSON) to `path`, atomically. */
+/**
+ * Writes the model's tensors, `extra.tensors`, `extra.state` (as metadata JSON) and
+ * `extra.metadata` to `path`: one atomic write of the whole file.
+ */
 export function saveTrainingCheckpoint(
   path: string,
   model: CheckpointModel,
@@ -279,31 +310,77 @@ export function saveTrainingCheckpoint(
   }
   const meta = modelMetadata('training', model);
   meta[KEY.training] = JSON.stringify(extra.state);
-  writeSafetensors(path, all, meta);
+  writeSafetensors(path, all, withExtra(fn, meta, extra.metadata));
+}
+
+/** The training part of a checkpoint as read: format version, JSON state, the extra tensors. */
+export interface StoredTrainingState {
+  readonly version: number;
+  readonly state: Readonly<Record<string, unknown>>;
+  /** The tensors that are not the model's, by name (an own-entry map: no prototype names). */
+  readonly tensors: ReadonlyMap<string, Tensor>;
+}
+
+/** A training checkpoint as read: the whole file (for restoreModel) and its training part. */
+export interface StoredCheckpoint {
+  readonly contents: SafetensorsContents;
+  readonly training: StoredTrainingState;
 }
 
 /**
  * Reads a training checkpoint written by saveTrainingCheckpoint: the whole file (for
- * restoreModel), the extra tensors and the state. A model file or a foreign file is refused.
+ * restoreModel), the extra tensors and the state. A model file, a foreign file or a format
+ * version this layerwise does not know is refused.
  */
-export function readTrainingCheckpoint(
-  fn: string,
-  path: string,
-): TrainingCheckpoint & { readonly contents: SafetensorsContents } {
+export function readTrainingCheckpoint(fn: string, path: string): StoredCheckpoint {
   const contents = readSafetensors(path);
-  if (contents.metadata[KEY.kind] !== 'training') {
-    const kind = JSON.stringify(contents.metadata[KEY.kind] ?? null);
+  const meta = contents.metadata;
+  if (meta[KEY.kind] !== 'training') {
+    const kind = JSON.stringify(Object.hasOwn(meta, KEY.kind) ? meta[KEY.kind] : null);
     throw new ValueError(
       `${fn}: ${path}: is not a training checkpoint (layerwise.kind is ${kind})`,
     );
   }
-  const state = parseJson(fn, path, KEY.training, contents.metadata[KEY.training]);
+  const version = formatVersion(fn, path, meta);
+  const state = parseJson(fn, path, KEY.training, ownValue(meta, KEY.training));
   if (state === null || typeof state !== 'object' || Array.isArray(state)) {
     throw new SafetensorsError(`${fn}: ${path}: metadata '${KEY.training}' must be a JSON object`);
   }
-  const names = (key: string) => storedNames(fn, path, contents.metadata, key) ?? [];
+  const names = (key: string) => storedNames(fn, path, meta, key) ?? [];
   const own = new Set([...names(KEY.params), ...names(KEY.buffers)]);
-  const tensors: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(contents.tensors)) if (!own.has(name)) tensors[name] = t;
-  return { contents, tensors, state: state as Record<string, unknown> };
+  const tensors = new Map<string, Tensor>();
+  for (const [name, t] of Object.entries(contents.tensors))
+    if (!own.has(name)) tensors.set(name, t);
+  return { contents, training: { version, state: state as Record<string, unknown>, tensors } };
+}
+
+function ownValue(meta: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(meta, key) ? meta[key] : undefined;
+}
+
+/**
+ * The file's format version (layerwise.version) as a number: 1 (layerwise 0.1.0) or 2. A
+ * newer one is refused (upgrade layerwise), as is anything that is not a version number.
+ */
+export function formatVersion(fn: string, path: string, meta: Record<string, string>): number {
+  const text = ownValue(meta, KEY.version);
+  if (text === undefined) throw new SafetensorsError(fn, path, `has no '${KEY.version}' metadata`);
+  const v = /^[1-9][0-9]{0,8}$/.test(text) ? Number(text) : NaN;
+  if (Number.isNaN(v)) {
+    const got = JSON.stringify(text);
+    throw new SafetensorsError(
+      fn,
+      path,
+      `metadata '${KEY.version}' is ${got}, not a format version`,
+    );
+  }
+  if (v > Number(FORMAT_VERSION)) {
+    const reads = `1 to ${FORMAT_VERSION}`;
+    throw new SafetensorsError(
+      fn,
+      path,
+      `has format version ${v}, newer than this layerwise reads (${reads}); upgrade layerwise`,
+    );
+  }
+  return v;
 }

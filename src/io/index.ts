@@ -3,7 +3,7 @@
 // checkpoints (safetensors + JSON config). What the Solver and the CLI share with the checkpoint
 // code (restoring a model, training checkpoints) is plumbing, in ./internal.ts.
 export * from './browser.js';
-export { writeFileAtomic } from './atomic.js';
+export { writeFileAtomic, removeStaleTempFiles } from './atomic.js';
 export { writeSafetensors, readSafetensors } from './safetensors.js';
 export { readPng } from './files.js';
 export { writeNpy } from './npy.js';
@@ -14,4 +14,4 @@ export {
   registerModel,
   FORMAT_VERSION,
 } from './checkpoint.js';
-export type { CheckpointModel, ModelFactory } from './checkpoint.js';
+export type { CheckpointModel, ModelFactory, SaveModelOptions } from './checkpoint.js';

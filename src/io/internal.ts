@@ -6,5 +6,7 @@ export {
   readTrainingCheckpoint,
   restoreModel,
   saveTrainingCheckpoint,
+  type StoredCheckpoint,
+  type StoredTrainingState,
   type TrainingCheckpoint,
 } from './checkpoint.js';

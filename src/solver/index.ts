@@ -1,3 +1,10 @@
-// src/solver/index.ts: the training loop.
+// src/solver/index.ts: the training loop (solver.ts), its options (options.ts), data (data.ts) and
+// the training state of its checkpoints (state.ts).
 export { Solver } from './solver.js';
-export type { SolverModel, SolverData, SolverOptions, SolverProgress } from './solver.js';
+export type {
+  SaveCheckpointOptions,
+  SolverModel,
+  SolverData,
+  SolverOptions,
+  SolverProgress,
+} from './solver.js';

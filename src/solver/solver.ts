@@ -2,311 +2,63 @@
 // minibatches without replacement, one update-rule config per parameter, learning-rate
 // schedules, accuracy checks, best-validation params (with batch-norm statistics), early
 // stopping, a progress callback, and training checkpoints from which a resumed run continues
-// bit for bit as if it had never stopped.
-import { gatherLabels, gatherRows } from '../data/internal.js';
+// bit for bit as if it had never stopped. The options are checked in options.ts, the data in
+// data.ts, and the checkpoint's training state is written and parsed in state.ts.
 import {
   checkModelFits,
   modelTensors,
   readTrainingCheckpoint,
   restoreModel,
   saveTrainingCheckpoint,
-  type TrainingCheckpoint,
+  type StoredCheckpoint,
 } from '../io/internal.js';
 import { stepMemory, type StepMemory } from '../kernels/index.js';
-import type { LossResult, Model } from '../models/index.js';
+import { clipGradNorm, learningRateFactor, type OptimConfig } from '../optim/index.js';
 import {
-  checkSchedule,
-  clipGradNorm,
-  getUpdateRule,
-  learningRateFactor,
-  RULE_DEFAULTS,
-  type OptimConfig,
-  type RuleName,
-  type ScheduleOptions,
-  type UpdateRule,
-} from '../optim/index.js';
-import {
-  argmaxRows,
+  defaultRng,
   expectFinite,
   expectNumber,
   expectOptions,
   expectTensor,
-  fmt,
   Rng,
-  defaultRng,
-  ShapeError,
   Tensor,
   ValueError,
   type FloatData,
   type FloatTensor,
   type Labels,
-  type RngState,
 } from '../tensor/index.js';
+import {
+  checkData,
+  countCorrect,
+  gatherRows,
+  gatherTargets,
+  targetLabels,
+  targetsOf,
+  type CheckedData,
+  type SolverData,
+  type SolverModel,
+  type Targets,
+} from './data.js';
+import {
+  HOOKS,
+  resolveOptions,
+  SAVED_OPTIONS,
+  type SavedOptions,
+  type Settings,
+  type SolverOptions,
+} from './options.js';
+import { bestIndex, encodeTrainingState, parseSavedRun, parseTrainingState } from './state.js';
 
-/**
- * What the Solver trains. `loss(X, y)` returns { loss, grads } with one gradient per param.
- * `loss(X)` (no labels) returns the scores (N, C) in test mode; it is needed only for
- * metric 'accuracy' (the default). A model without a scores mode (e.g. CaptioningRNN, whose
- * loss(features, captions) always returns { loss, grads }) trains with metric: 'none' or an
- * `evaluate` hook.
- */
-export interface SolverModel extends Pick<
-  Model,
-  'params' | 'buffers' | 'config' | 'rng' | 'reusesStepMemory'
-> {
-  /** Train mode: { loss, grads }. For metric 'accuracy', loss(X) without y must give scores (N, C). */
-  loss(X: Tensor, y: Labels): Tensor | LossResult;
-}
+export type { SolverData, SolverModel } from './data.js';
+export type { SolverOptions, SolverProgress } from './options.js';
 
-/** Calls the scores mode, loss(X), which SolverModel does not require (see metric). */
-function scoresOf(model: SolverModel, X: Tensor): unknown {
-  return (model as unknown as { loss(X: Tensor): unknown }).loss(X);
-}
-
-/**
- * The data. X: (N, ...) float rows; y: class labels (Int32Array, number[] or an int32 Tensor
- * (N)) or any Tensor of rows (N, ...), e.g. captions (N, T) int32; minibatches gather rows of
- * X and y with the same indices.
- */
-export interface SolverData {
-  XTrain: Tensor;
-  yTrain: Labels;
-  /** Validation data; without it there is no valAccHistory, best-params tracking or patience. */
-  XVal?: Tensor;
-  yVal?: Labels;
-}
-
-/** Reported after every iteration (the CLI draws its progress bar from it). */
-export interface SolverProgress {
-  /** The epoch this iteration belongs to, from 1. */
-  readonly epoch: number;
-  readonly numEpochs: number;
-  /** Iterations done so far, from 1. */
-  readonly iteration: number;
-  readonly iterationsPerEpoch: number;
-  readonly totalIterations: number;
-  /** Loss of this iteration's minibatch. */
-  readonly loss: number;
-  /** The latest train / validation accuracy (or evaluate result); null before the first epoch ends. */
-  readonly trainAcc: number | null;
-  readonly valAcc: number | null;
-  /** True on the last iteration of an epoch (accuracies were just measured). */
-  readonly epochEnd: boolean;
-  /** The learning rate used by this iteration. */
-  readonly learningRate: number;
-  /** Training samples per second since train() or trainAsync() was called. */
-  readonly samplesPerSecond: number;
-}
-
-export interface SolverOptions<M extends SolverModel = SolverModel> {
-  /** A rule name ('sgd', 'sgdMomentum', 'nesterov', 'rmsprop', 'adagrad', 'adam', 'adamw')
-   *  or a function (optim.UpdateRule); default 'sgd'. */
-  updateRule?: RuleName | UpdateRule;
-  /** Hyperparameters of the rule (learningRate, momentum, ...), copied for every param; default {}. */
-  optimConfig?: OptimConfig;
-  /** Per-epoch learning-rate factor of schedule 'step' (the classic lr_decay); default 1. */
-  lrDecay?: number;
-  /** 'step' (lrDecay once per epoch) or 'cosine' (annealed per iteration to minLrFactor·lr); default 'step'. */
-  schedule?: 'step' | 'cosine';
-  /** Linear warm-up, in epochs (converted to iterations) or iterations; default 0. Give one of them. */
-  warmupEpochs?: number;
-  warmupIterations?: number;
-  /** The floor of the cosine schedule as a fraction of the base rate; default 0. */
-  minLrFactor?: number;
-  /** Minibatch size; default 100. The last minibatch of an epoch holds the remainder. */
-  batchSize?: number;
-  /** Default 10. */
-  numEpochs?: number;
-  /** Training rows sampled (from the Solver's rng) for the train accuracy check; null = all; default 1000. */
-  numTrainSamples?: number | null;
-  /** Validation rows sampled for the validation check; null = all (default). */
-  numValSamples?: number | null;
-  /** With verbose, log the loss every printEvery iterations; default 10. */
-  printEvery?: number;
-  /** Log progress lines through `log`; default false. */
-  verbose?: boolean;
-  /** Where verbose lines go; default console.log. */
-  log?: (line: string) => void;
+/** What saveCheckpoint writes besides the Solver's state. */
+export interface SaveCheckpointOptions {
   /**
-   * Path of a training checkpoint written (atomically) at the end of every epoch; '{epoch}' in
-   * it is replaced by the epoch number (one file per epoch). Resume with Solver.resume.
+   * Extra string metadata stored in the same file and the same write (e.g. the CLI's run
+   * information); keys starting with 'layerwise.' other than 'layerwise.cli' are reserved.
    */
-  checkpoint?: string | null;
-  /** Seed of the Solver's rng (shuffling, subsampling, augment); without it runs are not reproducible. */
-  seed?: number;
-  /** Stop after this many epochs without a better validation accuracy; null = never (default). */
-  patience?: number | null;
-  /** Clip gradients to this global L2 norm (torch clip_grad_norm_); null = off (default). */
-  clipNorm?: number | null;
-  /** Called after every iteration; throwing from it interrupts training (state stays consistent). */
-  onProgress?: (progress: SolverProgress) => void;
-  /** Applied to every training minibatch X; must draw any randomness from the given rng (the Solver's). */
-  augment?: (X: FloatTensor, rng: Rng) => FloatTensor;
-  /** 'accuracy' (argmax of loss(X) against labels, the default) or 'none' (no checks, no best params). */
-  metric?: 'accuracy' | 'none';
-  /**
-   * Replaces the accuracy check: a score of the model on (X, y), higher is better (e.g. minus
-   * the validation loss). Called on the train subsample and on the validation data each epoch.
-   */
-  evaluate?(model: M, X: Tensor, y: Labels): number;
-}
-
-const OPTIONS = [
-  'updateRule',
-  'optimConfig',
-  'lrDecay',
-  'schedule',
-  'warmupEpochs',
-  'warmupIterations',
-  'minLrFactor',
-  'batchSize',
-  'numEpochs',
-  'numTrainSamples',
-  'numValSamples',
-  'printEvery',
-  'verbose',
-  'log',
-  'checkpoint',
-  'seed',
-  'patience',
-  'clipNorm',
-  'onProgress',
-  'augment',
-  'metric',
-  'evaluate',
-] as const;
-/** Options that are plain values, saved in a training checkpoint and used as Solver.resume's defaults. */
-const SAVED_OPTIONS = [
-  'optimConfig',
-  'lrDecay',
-  'schedule',
-  'warmupEpochs',
-  'warmupIterations',
-  'minLrFactor',
-  'batchSize',
-  'numEpochs',
-  'numTrainSamples',
-  'numValSamples',
-  'printEvery',
-  'verbose',
-  'checkpoint',
-  'seed',
-  'patience',
-  'clipNorm',
-  'metric',
-] as const;
-/** Function options a checkpoint cannot hold but that change the result: resume needs them again. */
-const HOOKS = ['augment', 'evaluate'] as const;
-const CHECKPOINT_VERSION = 1;
-
-/** Checks the function options and the metric; returns the metric. */
-function checkHooks(fn: string, options: SolverOptions<never>): 'accuracy' | 'none' {
-  const metric = options.metric ?? 'accuracy';
-  if (metric !== 'accuracy' && metric !== 'none') {
-    throw new ValueError(`${fn}: metric must be 'accuracy' or 'none', got '${String(metric)}'`);
-  }
-  for (const hook of ['onProgress', 'augment', 'log', 'evaluate'] as const) {
-    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
-      throw new TypeError(`${fn}: ${hook} must be a function`);
-    }
-  }
-  if (options.evaluate !== undefined && metric === 'none') {
-    throw new ValueError(`${fn}: evaluate and metric 'none' contradict each other; give one`);
-  }
-  if (options.checkpoint != null && typeof options.checkpoint !== 'string') {
-    throw new TypeError(`${fn}: checkpoint must be a file path`);
-  }
-  return metric;
-}
-
-/** Labels or rows of y, gathered by the same indices as X. */
-type Targets = { kind: 'rows'; t: Tensor } | { kind: 'labels'; y: Int32Array };
-
-function targetsOf(fn: string, arg: string, y: Labels, N: number): Targets {
-  if (y instanceof Tensor) {
-    if (y.shape.length === 0 || y.shape[0] !== N) {
-      throw new ShapeError(`${fn}: ${arg} has shape ${fmt(y.shape)} but X has ${N} rows`);
-    }
-    return { kind: 'rows', t: y };
-  }
-  if (y === null || typeof y !== 'object' || typeof (y as ArrayLike<number>).length !== 'number') {
-    throw new TypeError(`${fn}: ${arg} must be a Tensor, an Int32Array or an array of labels`);
-  }
-  if (y.length !== N)
-    throw new ShapeError(`${fn}: ${arg} has ${y.length} labels but X has ${N} rows`);
-  for (let i = 0; i < N; i++) {
-    if (!Number.isInteger(y[i]))
-      throw new ValueError(`${fn}: ${arg}[${i}] = ${y[i]} is not an integer label`);
-  }
-  return { kind: 'labels', y: y instanceof Int32Array ? y : Int32Array.from(y) };
-}
-
-/** Checks the data: row counts of X and y agree, both or neither validation parts given. */
-function checkData(
-  fn: string,
-  data: SolverData,
-): { X: Tensor; y: Targets; XVal: Tensor | null; yVal: Targets | null } {
-  expectOptions(`${fn}: data`, data, ['XTrain', 'yTrain', 'XVal', 'yVal']);
-  const rows = (arg: string, X: Tensor): number => {
-    expectTensor(fn, arg, X);
-    if (X.shape.length === 0 || X.shape[0] === 0) {
-      throw new ShapeError(`${fn}: ${arg} has shape ${fmt(X.shape)} but needs at least one row`);
-    }
-    return X.shape[0];
-  };
-  const y = targetsOf(fn, 'yTrain', data.yTrain, rows('XTrain', data.XTrain));
-  if ((data.XVal === undefined) !== (data.yVal === undefined)) {
-    throw new ValueError(`${fn}: give both XVal and yVal, or neither`);
-  }
-  if (data.XVal === undefined || data.yVal === undefined)
-    return { X: data.XTrain, y, XVal: null, yVal: null };
-  return {
-    X: data.XTrain,
-    y,
-    XVal: data.XVal,
-    yVal: targetsOf(fn, 'yVal', data.yVal, rows('XVal', data.XVal)),
-  };
-}
-
-function gatherTargets(y: Targets, idx: Int32Array): Labels {
-  return y.kind === 'rows' ? gatherRows(y.t, idx) : gatherLabels(y.y, idx);
-}
-
-/** Class labels of targets for the accuracy check (1-D only). */
-function labelArray(fn: string, y: Labels): ArrayLike<number> {
-  if (!(y instanceof Tensor)) return y;
-  if (y.shape.length !== 1) {
-    throw new ShapeError(
-      `${fn}: metric 'accuracy' needs 1-D labels but y has shape ${fmt(y.shape)}; use metric 'none' or evaluate`,
-    );
-  }
-  return y.data;
-}
-
-/** The JSON state of a training checkpoint (layerwise.training metadata). */
-interface SolverState {
-  version: number;
-  numTrain: number;
-  epoch: number;
-  iteration: number;
-  lossHistory: number[];
-  trainAccHistory: number[];
-  valAccHistory: number[];
-  bestValAcc: number | null;
-  epochsSinceBest: number;
-  stoppedEarly: boolean;
-  rng: RngState;
-  modelRng: RngState | null;
-  hasOrder: boolean;
-  /** Per param: the numbers of its optimiser config; arrays are tensors 'optim.<param>.<key>'. */
-  optimScalars: Record<string, Record<string, number>>;
-  optimArrays: Record<string, string[]>;
-  hasBest: boolean;
-  options: Record<string, unknown>;
-  /** The rule's name, or null for a custom function (which resume must be given again). */
-  updateRule: string | null;
-  /** Which function options the run used (resume must be given them again). */
-  hooks: string[];
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -331,8 +83,7 @@ export class Solver<M extends SolverModel = SolverModel> {
   bestValAcc = -Infinity;
   /** Params and buffers (copies) at the best validation accuracy; restored at the end of train(). */
   bestParams: Record<string, FloatTensor> | null = null;
-  /** Completed epochs and iterations. */
-  epoch = 0;
+  /** Completed iterations. */
   iteration = 0;
   /** True when patience ran out. */
   stoppedEarly = false;
@@ -346,23 +97,10 @@ export class Solver<M extends SolverModel = SolverModel> {
   readonly iterationsPerEpoch: number;
   readonly totalIterations: number;
 
-  private readonly X: Tensor;
-  private readonly y: Targets;
-  private readonly XVal: Tensor | null;
-  private readonly yVal: Targets | null;
+  private readonly data: CheckedData;
   private readonly N: number;
-  private readonly rule: UpdateRule;
-  private readonly ruleName: string | null;
-  private readonly baseLr: number | undefined;
-  private readonly schedule: Required<ScheduleOptions>;
-  private readonly scheduled: boolean;
+  private readonly settings: Settings;
   private readonly options: SolverOptions<M>;
-  private readonly numTrainSamples: number | null;
-  private readonly numValSamples: number | null;
-  private readonly printEvery: number;
-  private readonly patience: number | null;
-  private readonly clipNorm: number | null;
-  private readonly metric: 'accuracy' | 'none';
   private epochsSinceBest = 0;
   /** The current epoch's visiting order (N), drawn at its first iteration. */
   private order: Int32Array | null = null;
@@ -371,7 +109,6 @@ export class Solver<M extends SolverModel = SolverModel> {
 
   constructor(model: M, data: SolverData, options: SolverOptions<NoInfer<M>> = {}) {
     const fn = 'Solver';
-    expectOptions(fn, options, OPTIONS);
     if (
       typeof model?.loss !== 'function' ||
       typeof model.params !== 'object' ||
@@ -382,62 +119,26 @@ export class Solver<M extends SolverModel = SolverModel> {
     this.model = model;
     this.options = options;
     this.stepMemory = model.reusesStepMemory === true ? stepMemory() : null;
-    ({ X: this.X, y: this.y, XVal: this.XVal, yVal: this.yVal } = checkData(fn, data));
-    this.N = this.X.shape[0];
-
-    this.batchSize = int(fn, 'batchSize', options.batchSize ?? 100, 1);
-    this.numEpochs = int(fn, 'numEpochs', options.numEpochs ?? 10, 0);
-    this.numTrainSamples =
-      options.numTrainSamples === null
-        ? null
-        : int(fn, 'numTrainSamples', options.numTrainSamples ?? 1000, 1);
-    this.numValSamples =
-      options.numValSamples == null ? null : int(fn, 'numValSamples', options.numValSamples, 1);
-    this.printEvery = int(fn, 'printEvery', options.printEvery ?? 10, 1);
-    this.patience = options.patience == null ? null : int(fn, 'patience', options.patience, 1);
-    if (options.clipNorm != null)
-      expectNumber(fn, 'clipNorm', options.clipNorm, { min: 0, minExclusive: true });
-    this.clipNorm = options.clipNorm ?? null;
-    this.metric = checkHooks(fn, options);
-    if (
-      this.patience !== null &&
-      (this.XVal === null || (this.metric === 'none' && !options.evaluate))
-    ) {
+    this.data = checkData(fn, data);
+    this.N = this.data.X.shape[0];
+    const s = resolveOptions(fn, options, this.N);
+    this.settings = s;
+    if (s.patience !== null && (this.data.XVal === null || !s.checks)) {
       throw new ValueError(`${fn}: patience needs validation data (XVal, yVal) and a metric`);
     }
-    if (options.seed !== undefined) expectNumber(fn, 'seed', options.seed);
-    this.rng = new Rng(options.seed ?? defaultRng().nextUint32());
-
-    this.iterationsPerEpoch = Math.ceil(this.N / this.batchSize);
-    this.totalIterations = this.numEpochs * this.iterationsPerEpoch;
-    const optimConfig = options.optimConfig ?? {};
     ({
-      rule: this.rule,
-      ruleName: this.ruleName,
-      baseLr: this.baseLr,
-    } = resolveRule(fn, options.updateRule ?? 'sgd', optimConfig));
-    if (options.warmupEpochs !== undefined && options.warmupIterations !== undefined) {
-      throw new ValueError(`${fn}: give warmupEpochs or warmupIterations, not both`);
-    }
-    const warmupEpochs = options.warmupEpochs ?? 0;
-    expectNumber(fn, 'warmupEpochs', warmupEpochs, { min: 0 });
-    this.schedule = checkSchedule(fn, {
-      schedule: options.schedule,
-      lrDecay: options.lrDecay,
-      warmupIterations:
-        options.warmupIterations ?? Math.round(warmupEpochs * this.iterationsPerEpoch),
-      minLrFactor: options.minLrFactor,
+      batchSize: this.batchSize,
+      numEpochs: this.numEpochs,
       iterationsPerEpoch: this.iterationsPerEpoch,
       totalIterations: this.totalIterations,
-    });
-    const { schedule, lrDecay, warmupIterations } = this.schedule;
-    this.scheduled = schedule === 'cosine' || lrDecay !== 1 || warmupIterations > 0;
-    if (this.scheduled && this.baseLr === undefined) {
-      throw new ValueError(
-        `${fn}: a learning-rate schedule needs optimConfig.learningRate with a custom updateRule`,
-      );
-    }
-    for (const name of Object.keys(model.params)) this.optimConfigs[name] = { ...optimConfig };
+    } = s);
+    this.rng = new Rng(s.seed ?? defaultRng().nextUint32());
+    for (const name of Object.keys(model.params)) this.optimConfigs[name] = { ...s.optimConfig };
+  }
+
+  /** Completed epochs (derived from the iteration). */
+  get epoch(): number {
+    return Math.floor(this.iteration / this.iterationsPerEpoch);
   }
 
   /**
@@ -496,20 +197,19 @@ export class Solver<M extends SolverModel = SolverModel> {
 
   /** One iteration of train(): the next minibatch, its update, the epoch's end and onProgress. */
   private runIteration(clock: { readonly started: number; samples: number }): void {
+    const { X, y } = this.data,
+      B = this.batchSize;
     const pos = this.iteration % this.iterationsPerEpoch;
     if (pos === 0 || this.order === null) this.order = this.rng.permutation(this.N);
-    const idx = this.order.subarray(
-      pos * this.batchSize,
-      Math.min((pos + 1) * this.batchSize, this.N),
-    );
-    let Xb = gatherRows(this.X, idx);
+    const idx = this.order.subarray(pos * B, Math.min((pos + 1) * B, this.N));
+    let Xb = gatherRows(X, idx);
     if (this.options.augment) Xb = this.options.augment(Xb as FloatTensor, this.rng);
-    const lr = this.step(Xb, gatherTargets(this.y, idx));
+    const lr = this.step(Xb, gatherTargets(y, idx));
     clock.samples += idx.length;
     this.iteration++;
     const epochEnd = this.iteration % this.iterationsPerEpoch === 0;
     const loss = this.lossHistory[this.lossHistory.length - 1];
-    if (this.options.verbose && this.iteration % this.printEvery === 0) {
+    if (this.options.verbose && this.iteration % this.settings.printEvery === 0) {
       this.print(
         `(Iteration ${this.iteration} / ${this.totalIterations}) loss: ${loss.toFixed(6)}`,
       );
@@ -539,6 +239,7 @@ export class Solver<M extends SolverModel = SolverModel> {
 
   /** One update from a minibatch; returns the learning rate used. */
   private step(Xb: Tensor, yb: Labels): number {
+    const { rule, baseLr, scheduled, schedule, clipNorm } = this.settings;
     const where = `iteration ${this.iteration + 1} (epoch ${this.epoch + 1})`;
     // With step memory, result's tensors are valid until the next step's loss: used up below.
     const result = this.stepMemory
@@ -555,22 +256,22 @@ export class Solver<M extends SolverModel = SolverModel> {
     }
     const used: Record<string, FloatTensor> = {};
     for (const name of Object.keys(this.model.params)) {
-      const g = grads[name];
+      const g = Object.hasOwn(grads, name) ? grads[name] : undefined;
       if (!(g instanceof Tensor))
         throw new ValueError(`Solver: model.loss returned no gradient for param '${name}'`);
       if (!allFinite(g.data)) expectFinite('Solver', `the gradient of '${name}' at ${where}`, g);
       used[name] = g;
     }
-    if (this.clipNorm !== null) clipGradNorm(used, this.clipNorm);
+    if (clipNorm !== null) clipGradNorm(used, clipNorm);
     // A custom rule without optimConfig.learningRate keeps its own rate (reported from its config).
     const lr =
-      this.baseLr === undefined
+      baseLr === undefined
         ? (Object.values(this.optimConfigs)[0]?.learningRate ?? NaN)
-        : this.baseLr * (this.scheduled ? learningRateFactor(this.iteration, this.schedule) : 1);
+        : baseLr * (scheduled ? learningRateFactor(this.iteration, schedule) : 1);
     for (const [name, w] of Object.entries(this.model.params)) {
       const config = this.optimConfigs[name];
-      if (this.baseLr !== undefined) config.learningRate = lr;
-      this.optimConfigs[name] = this.rule(w, used[name], config);
+      if (baseLr !== undefined) config.learningRate = lr;
+      this.optimConfigs[name] = rule(w, used[name], config);
       if (!allFinite(w.data))
         expectFinite('Solver', `param '${name}' after the update at ${where}`, w);
     }
@@ -580,16 +281,17 @@ export class Solver<M extends SolverModel = SolverModel> {
 
   /** Accuracy checks, best params, patience and the checkpoint at the end of an epoch. */
   private endEpoch(): void {
-    this.epoch++;
-    if (this.metric === 'none' && !this.options.evaluate) {
+    const { X, y, XVal, yVal } = this.data,
+      s = this.settings;
+    if (!s.checks) {
       this.saveEpochCheckpoint();
       return;
     }
-    const trainAcc = this.accuracyOn(this.X, this.y, this.numTrainSamples);
+    const trainAcc = this.accuracyOn(X, y, s.numTrainSamples);
     this.trainAccHistory.push(trainAcc);
     let line = `(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}`;
-    if (this.XVal !== null && this.yVal !== null) {
-      const valAcc = this.accuracyOn(this.XVal, this.yVal, this.numValSamples);
+    if (XVal !== null && yVal !== null) {
+      const valAcc = this.accuracyOn(XVal, yVal, s.numValSamples);
       this.valAccHistory.push(valAcc);
       line += `; val acc: ${valAcc.toFixed(6)}`;
       if (valAcc > this.bestValAcc) {
@@ -601,7 +303,7 @@ export class Solver<M extends SolverModel = SolverModel> {
         }
       } else {
         this.epochsSinceBest++;
-        if (this.patience !== null && this.epochsSinceBest >= this.patience) {
+        if (s.patience !== null && this.epochsSinceBest >= s.patience) {
           this.stoppedEarly = true;
           line += `; stopping: no improvement for ${this.epochsSinceBest} epochs`;
         }
@@ -612,8 +314,8 @@ export class Solver<M extends SolverModel = SolverModel> {
   }
 
   private saveEpochCheckpoint(): void {
-    const path = this.options.checkpoint;
-    if (path != null) this.saveCheckpoint(path.replaceAll('{epoch}', String(this.epoch)));
+    const path = this.settings.checkpoint;
+    if (path !== null) this.saveCheckpoint(path.replaceAll('{epoch}', String(this.epoch)));
   }
 
   private print(line: string): void {
@@ -647,7 +349,7 @@ export class Solver<M extends SolverModel = SolverModel> {
     const fn = 'Solver.checkAccuracy';
     const N = X.shape[0];
     let Xs = X,
-      ys: Labels = targets.kind === 'rows' ? targets.t : targets.y;
+      ys = targetLabels(targets);
     if (numSamples !== null && numSamples < N) {
       const idx = this.rng.permutation(N).subarray(0, numSamples);
       Xs = gatherRows(X, idx);
@@ -658,104 +360,37 @@ export class Solver<M extends SolverModel = SolverModel> {
       expectNumber(fn, 'the result of evaluate', score);
       return score;
     }
-    const labels = labelArray(fn, ys);
-    const M = Xs.shape[0];
-    let correct = 0;
-    const D = Xs.size / M;
-    // Each batch's scores are counted before the next batch runs: step memory serves them too
-    // (given back at the end, so that checkAccuracy called on its own keeps nothing).
-    const mem = this.model.reusesStepMemory === true ? stepMemory() : null;
-    try {
-      for (let lo = 0; lo < M; lo += batchSize) {
-        const hi = Math.min(lo + batchSize, M);
-        // rows lo..hi-1 are contiguous: a view, no copy
-        const Xb =
-          lo === 0 && hi === M
-            ? Xs
-            : new Tensor(Xs.data.subarray(lo * D, hi * D), [hi - lo, ...Xs.shape.slice(1)]);
-        const scores = mem ? mem.run(() => scoresOf(this.model, Xb)) : scoresOf(this.model, Xb);
-        correct += this.countCorrect(fn, scores, labels, lo, hi);
-      }
-    } finally {
-      mem?.release();
-    }
-    return correct / M;
-  }
-
-  /** How many rows of scores (rows lo..hi of the evaluated set) have their argmax at the label. */
-  private countCorrect(
-    fn: string,
-    scores: unknown,
-    labels: ArrayLike<number>,
-    lo: number,
-    hi: number,
-  ): number {
-    if (!(scores instanceof Tensor) || scores.shape.length !== 2 || scores.shape[0] !== hi - lo) {
-      const got = scores instanceof Tensor ? `shape ${fmt(scores.shape)}` : 'no scores';
-      throw new ValueError(
-        `${fn}: model.loss(X) gave ${got} for ${hi - lo} rows; a model without a scores mode needs metric 'none' or evaluate`,
-      );
-    }
-    return argmaxRows(scores).filter((p, n) => p === labels[lo + n]).length;
+    return countCorrect(fn, this.model, Xs, ys, batchSize) / Xs.shape[0];
   }
 
   /**
-   * Writes a training checkpoint to `path` (atomically): params, buffers, optimiser state,
-   * best params, the current epoch's order, histories, counters and both rng states. Call it
-   * between iterations (e.g. from onProgress) or let the `checkpoint` option call it each epoch.
+   * Writes a training checkpoint to `path`, whole and atomically in one write: params,
+   * buffers, optimiser state, best params, the current epoch's order, histories, counters,
+   * both rng states and any extra `metadata`. Call it between iterations (e.g. from
+   * onProgress) or let the `checkpoint` option call it each epoch.
    */
-  saveCheckpoint(path: string): void {
-    const tensors: Record<string, Tensor> = {};
-    const optimScalars: Record<string, Record<string, number>> = {};
-    const optimArrays: Record<string, string[]> = {};
-    for (const [name, config] of Object.entries(this.optimConfigs)) {
-      optimScalars[name] = {};
-      optimArrays[name] = [];
-      for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
-        if (typeof value === 'number') {
-          optimScalars[name][key] = value;
-        } else if (value instanceof Float32Array || value instanceof Float64Array) {
-          tensors[`optim.${name}.${key}`] = new Tensor(value, [value.length]);
-          optimArrays[name].push(key);
-        } else if (value !== undefined) {
-          throw new ValueError(
-            `Solver.saveCheckpoint: optimiser config '${key}' of '${name}' is neither a number nor a Float32Array/Float64Array`,
-          );
-        }
-      }
-    }
-    for (const [name, t] of Object.entries(this.bestParams ?? {})) tensors[`best.${name}`] = t;
-    const midEpoch = this.order !== null && this.iteration % this.iterationsPerEpoch !== 0;
-    if (midEpoch) tensors['solver.order'] = new Tensor(this.order as Int32Array, [this.N]);
+  saveCheckpoint(path: string, opts: SaveCheckpointOptions = {}): void {
+    expectOptions('Solver.saveCheckpoint', opts, ['metadata']);
     const options: Record<string, unknown> = {};
     for (const key of SAVED_OPTIONS)
       if (this.options[key] !== undefined) options[key] = this.options[key];
-    const state: SolverState = {
-      version: CHECKPOINT_VERSION,
+    const { tensors, state } = encodeTrainingState({
       numTrain: this.N,
-      epoch: this.epoch,
       iteration: this.iteration,
+      iterationsPerEpoch: this.iterationsPerEpoch,
       lossHistory: this.lossHistory,
       trainAccHistory: this.trainAccHistory,
       valAccHistory: this.valAccHistory,
-      bestValAcc: this.bestParams === null ? null : this.bestValAcc,
-      epochsSinceBest: this.epochsSinceBest,
-      stoppedEarly: this.stoppedEarly,
       rng: this.rng.getState(),
       modelRng: this.model.rng?.getState() ?? null,
-      hasOrder: midEpoch,
-      optimScalars,
-      optimArrays,
-      hasBest: this.bestParams !== null,
-      options,
-      updateRule: this.ruleName,
+      order: this.order,
+      optimConfigs: this.optimConfigs,
+      bestParams: this.bestParams,
+      options: options as SavedOptions,
+      updateRule: this.settings.ruleName,
       hooks: HOOKS.filter((h) => this.options[h] !== undefined),
-    };
-    const extra: TrainingCheckpoint = {
-      tensors,
-      state: state as unknown as Record<string, unknown>,
-    };
-    saveTrainingCheckpoint(path, this.model, extra);
+    });
+    saveTrainingCheckpoint(path, this.model, { tensors, state, metadata: opts.metadata ?? {} });
   }
 
   /**
@@ -780,144 +415,67 @@ export class Solver<M extends SolverModel = SolverModel> {
     data: SolverData,
     options: SolverOptions<NoInfer<M>> = {},
   ): Solver<M> {
-    const ckpt = readTrainingCheckpoint('Solver.resume', path);
-    const state = ckpt.state as Partial<SolverState>;
-    const saved = (state.options ?? {}) as SolverOptions<M>;
     const fn = 'Solver.resume';
-    if (state.updateRule === null && typeof options.updateRule !== 'function') {
+    const ckpt = readTrainingCheckpoint(fn, path);
+    const run = parseSavedRun(`${fn}: ${path}`, ckpt.training);
+    if (run.updateRule === null && typeof options.updateRule !== 'function') {
       throw new ValueError(
         `${fn}: ${path}: the run used a custom updateRule; pass the same function in options.updateRule`,
       );
     }
-    for (const hook of Array.isArray(state.hooks) ? state.hooks : []) {
-      if (typeof options[hook as (typeof HOOKS)[number]] !== 'function') {
+    for (const hook of run.hooks) {
+      if (typeof options[hook] !== 'function') {
         throw new ValueError(
           `${fn}: ${path}: the run used ${hook}; pass the same function in options.${hook} to continue it exactly`,
         );
       }
     }
-    const rule =
-      typeof state.updateRule === 'string' ? { updateRule: state.updateRule as RuleName } : {};
-    const solver = new Solver<M>(model, data, { ...saved, ...rule, ...options });
+    const rule = run.updateRule === null ? {} : { updateRule: run.updateRule };
+    const solver = new Solver<M>(model, data, {
+      ...(run.options as SolverOptions<M>),
+      ...rule,
+      ...options,
+    });
     solver.restore(path, ckpt);
     return solver;
   }
 
-  private restore(path: string, ckpt: ReturnType<typeof readTrainingCheckpoint>): void {
+  /** Parses and checks the whole checkpoint first; only then writes into the model and this Solver. */
+  private restore(path: string, ckpt: StoredCheckpoint): void {
     const fn = 'Solver.loadCheckpoint';
-    const s = ckpt.state as Partial<SolverState>;
-    const bad = (why: string): never => {
-      throw new ValueError(`${fn}: ${path}: ${why}`);
-    };
-    if (s.version !== CHECKPOINT_VERSION)
-      bad(`checkpoint version ${String(s.version)} is not ${CHECKPOINT_VERSION}`);
-    if (s.numTrain !== this.N)
-      bad(`was saved with ${String(s.numTrain)} training rows but XTrain has ${this.N}`);
-    const savedBatch = (s.options as SolverOptions | undefined)?.batchSize ?? 100;
-    if (savedBatch !== this.batchSize)
-      bad(`was saved with batchSize ${savedBatch} but this Solver has ${this.batchSize}`);
     checkModelFits(fn, path, ckpt.contents, this.model);
-    const isCount = (v: unknown): v is number =>
-      typeof v === 'number' && Number.isInteger(v) && v >= 0;
-    const isNumbers = (v: unknown): v is number[] =>
-      Array.isArray(v) && v.every((x) => typeof x === 'number');
-    if (!isCount(s.epoch) || !isCount(s.iteration) || !isCount(s.epochsSinceBest)) {
-      bad('epoch, iteration or epochsSinceBest is missing');
-    }
-    if (!isNumbers(s.lossHistory) || !isNumbers(s.trainAccHistory) || !isNumbers(s.valAccHistory)) {
-      bad('a history is missing');
-    }
-    if (s.rng === undefined || s.optimScalars === undefined || s.optimArrays === undefined) {
-      bad('rng or optimiser state is missing');
-    }
-    if ((s.modelRng != null) !== (this.model.rng !== undefined)) {
-      bad(
-        s.modelRng != null
-          ? 'holds a model rng state but the model has no rng'
-          : 'holds no model rng state but the model has an rng',
-      );
-    }
-    const configs: Record<string, OptimConfig> = {};
-    for (const name of Object.keys(this.model.params)) {
-      const scalars = (s.optimScalars as Record<string, Record<string, number>>)[name];
-      const arrays = (s.optimArrays as Record<string, string[]>)[name];
-      if (scalars === undefined || arrays === undefined)
-        bad(`has no optimiser state for param '${name}'`);
-      const config: Record<string, unknown> = { ...scalars };
-      for (const key of arrays) {
-        const t = ckpt.tensors[`optim.${name}.${key}`];
-        if (t === undefined) bad(`lacks tensor 'optim.${name}.${key}'`);
-        config[key] = (t.data as FloatData).slice();
-      }
-      configs[name] = config as OptimConfig;
-    }
-    let best: Record<string, FloatTensor> | null = null;
-    if (s.hasBest) {
-      best = {};
-      for (const [name, t] of Object.entries(modelTensors(fn, this.model))) {
-        const b = ckpt.tensors[`best.${name}`];
-        if (b === undefined || b.dtype !== t.dtype || b.size !== t.size) {
-          bad(`lacks a best copy of '${name}' matching the model`);
-        }
-        best[name] = new Tensor(b.data, t.shape) as FloatTensor;
-      }
-    }
-    let order: Int32Array | null = null;
-    if (s.hasOrder) {
-      const t = ckpt.tensors['solver.order'];
-      if (t === undefined || t.dtype !== 'int32' || t.size !== this.N) {
-        bad(`lacks the epoch order 'solver.order' of ${this.N} rows`);
-      }
-      order = t.data as Int32Array;
-      if (!order.every((i) => i >= 0 && i < this.N))
-        bad(`'solver.order' holds an index outside [0, ${this.N})`);
-    }
-    // Everything is checked: now write into the model and this Solver.
+    const state = parseTrainingState(`${fn}: ${path}`, ckpt.training, {
+      N: this.N,
+      settings: this.settings,
+      params: this.model.params,
+      tensors: modelTensors(fn, this.model),
+      hasModelRng: this.model.rng !== undefined,
+      hasValidation: this.data.XVal !== null,
+      evaluate: this.options.evaluate !== undefined,
+    });
     restoreModel(fn, path, ckpt.contents, this.model);
-    this.rng.setState(s.rng as RngState);
-    if (s.modelRng != null) this.model.rng?.setState(s.modelRng);
-    for (const name of Object.keys(configs)) this.optimConfigs[name] = configs[name];
-    this.epoch = s.epoch as number;
-    this.iteration = s.iteration as number;
-    this.epochsSinceBest = s.epochsSinceBest as number;
-    this.stoppedEarly = s.stoppedEarly === true;
-    this.bestValAcc = s.bestValAcc ?? -Infinity;
-    this.bestParams = best;
-    this.order = order;
-    for (const [mine, saved] of [
-      [this.lossHistory, s.lossHistory],
-      [this.trainAccHistory, s.trainAccHistory],
-      [this.valAccHistory, s.valAccHistory],
-    ] as const) {
-      mine.length = 0;
-      mine.push(...(saved as number[]));
-    }
+    this.rng.setState(state.rng);
+    if (state.modelRng !== null) this.model.rng?.setState(state.modelRng);
+    for (const [name, config] of state.optimConfigs) this.optimConfigs[name] = config;
+    this.iteration = state.iteration;
+    this.order = state.order;
+    refill(this.lossHistory, state.lossHistory);
+    refill(this.trainAccHistory, state.trainAccHistory);
+    refill(this.valAccHistory, state.valAccHistory);
+    // Derived, not stored: the best score, the epochs since it and the early stop.
+    const best = bestIndex(state.valAccHistory);
+    this.bestValAcc = best < 0 ? -Infinity : state.valAccHistory[best];
+    this.epochsSinceBest = best < 0 ? 0 : state.valAccHistory.length - 1 - best;
+    const { patience } = this.settings;
+    this.stoppedEarly = best >= 0 && patience !== null && this.epochsSinceBest >= patience;
+    this.bestParams = state.bestParams === null ? null : Object.fromEntries(state.bestParams);
   }
 }
 
-/** The rule function, its name (if named) and the base learning rate; checks optimConfig early. */
-function resolveRule(
-  fn: string,
-  updateRule: RuleName | UpdateRule,
-  optimConfig: OptimConfig,
-): { rule: UpdateRule; ruleName: string | null; baseLr: number | undefined } {
-  if (optimConfig === null || typeof optimConfig !== 'object') {
-    throw new TypeError(`${fn}: optimConfig must be an object`);
-  }
-  if (typeof updateRule === 'function')
-    return { rule: updateRule, ruleName: null, baseLr: optimConfig.learningRate };
-  if (typeof updateRule !== 'string')
-    throw new TypeError(`${fn}: updateRule must be a rule name or a function`);
-  const rule = getUpdateRule(fn, updateRule);
-  const name = updateRule as RuleName;
-  // Only hyperparameters belong in optimConfig (state is per param); check them now, not at step 1.
-  expectOptions(`${fn}: optimConfig for ${name}`, optimConfig, Object.keys(RULE_DEFAULTS[name]));
-  rule(Tensor.zeros([1], 'float64'), Tensor.zeros([1], 'float64'), { ...optimConfig });
-  return {
-    rule,
-    ruleName: name,
-    baseLr: optimConfig.learningRate ?? RULE_DEFAULTS[name].learningRate,
-  };
+/** Replaces the contents of `target` with `source`, one element at a time (no spread: any length). */
+function refill(target: number[], source: Float64Array): void {
+  target.length = 0;
+  for (let i = 0; i < source.length; i++) target.push(source[i]);
 }
 
 /** Fast scan: x·0 is 0 for finite x and NaN for ±Infinity or NaN; expectFinite then names the element. */
@@ -925,11 +483,6 @@ function allFinite(d: FloatData): boolean {
   let acc = 0;
   for (let i = 0; i < d.length; i++) acc += d[i] * 0;
   return acc === 0;
-}
-
-function int(fn: string, arg: string, v: unknown, min: number): number {
-  expectNumber(fn, arg, v, { integer: true, min });
-  return v;
 }
 
 function last(xs: number[]): number | null {

@@ -161,6 +161,7 @@ describe('browser entry (src/browser.ts)', () => {
       'readNpy',
       'loadNpyDataset',
       'writeFileAtomic',
+      'removeStaleTempFiles',
       'writeSafetensors',
       'readSafetensors',
       'readPng',
