@@ -66,10 +66,8 @@ export function softmaxLoss(x: Tensor, y: Labels): { loss: number; dx: FloatTens
   return { loss: N > 0 ? loss / N : 0, dx };
 }
 
-/** Checks an elementwise loss's x and y: float tensors of one shape and dtype. */
-function checkTargets(fn: string, x: Tensor, y: Tensor): asserts y is FloatTensor {
-  expectFloat(fn, 'x', x);
-  expectFloat(fn, 'y', y);
+/** Checks an elementwise loss's y against x (both already float): one shape, one dtype. */
+function checkTargets(fn: string, x: FloatTensor, y: FloatTensor): void {
   expectShape(fn, 'y', y, x.shape, `x has shape ${fmt(x.shape)}`);
   expectSameDType(fn, { x, y });
 }
@@ -82,6 +80,8 @@ function checkTargets(fn: string, x: Tensor, y: Tensor): asserts y is FloatTenso
  */
 export function bceWithLogitsLoss(x: Tensor, y: Tensor): { loss: number; dx: FloatTensor } {
   const fn = 'bceWithLogitsLoss';
+  expectFloat(fn, 'x', x);
+  expectFloat(fn, 'y', y);
   checkTargets(fn, x, y);
   const M = x.size,
     xd = x.data,
@@ -108,6 +108,8 @@ export function bceWithLogitsLoss(x: Tensor, y: Tensor): { loss: number; dx: Flo
  * dx = 2·(x − y) / M.   x: any shape, y: same shape => loss: number, dx: shape of x
  */
 export function mseLoss(x: Tensor, y: Tensor): { loss: number; dx: FloatTensor } {
+  expectFloat('mseLoss', 'x', x);
+  expectFloat('mseLoss', 'y', y);
   checkTargets('mseLoss', x, y);
   const M = x.size,
     xd = x.data,
