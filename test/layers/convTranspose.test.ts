@@ -13,7 +13,7 @@ import {
   type ConvTransposeParam,
 } from '../../src/layers/index.js';
 import { Rng, Tensor } from '../../src/tensor/index.js';
-import { fixture, fromFixture, numericGrad, randn64, snapshot } from '../helpers.js';
+import { fixture, fromFixture, normwiseError, numericGrad, randn64, snapshot } from '../helpers.js';
 
 type Entry = { shape: number[]; data: number[] };
 interface Case {
@@ -34,18 +34,6 @@ const pairs = [
   ['fast', convTransposeForward, convTransposeBackward],
   ['naive', convTransposeForwardNaive, convTransposeBackwardNaive],
 ] as const;
-
-/** max |a − b| / max |b|: the error relative to the size of the result. */
-function normwiseError(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  let diff = 0,
-    scale = 0;
-  for (let i = 0; i < a.size; i++) {
-    diff = Math.max(diff, Math.abs(a.data[i] - b.data[i]));
-    scale = Math.max(scale, Math.abs(b.data[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 afterAll(() => setBackend('auto'));
 
