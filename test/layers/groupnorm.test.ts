@@ -187,7 +187,7 @@ describe('spatialGroupnorm: the definition, float32 kernels, edge cases', () => 
     const { out } = spatialGroupnormForward(x, gamma, beta, { groups: 2, eps: 1e-12 });
     const D = 27;
     for (let q = 0; q < 4; q++) {
-      const vals = out.data.subarray(q * D, (q + 1) * D);
+      const vals = Array.from(out.data.subarray(q * D, (q + 1) * D));
       const mean = vals.reduce((s, v) => s + v, 0) / D;
       const variance = vals.reduce((s, v) => s + (v - mean) ** 2, 0) / D;
       expect(mean).toBeCloseTo(q % 2 === 0 ? 1 : -1, 10);
