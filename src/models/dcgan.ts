@@ -4,6 +4,7 @@
 // the middle) -> one logit, and DCGAN.step, which alternates their Adam steps. Losses: 'vanilla'
 // (the non-saturating GAN loss on logits) and 'lsgan' (least squares, Mao et al. 2017).
 import { bceWithLogitsLoss, mseLoss } from '../layers/index.js';
+import { softmaxShift } from '../layers/internal.js';
 import {
   BatchNorm1d,
   BatchNorm2d,
@@ -17,6 +18,7 @@ import {
   Sequential,
   Tanh,
   Unflatten,
+  type Model,
   type ModelConfig,
 } from '../nn/index.js';
 import { adam, type OptimConfig } from '../optim/index.js';
@@ -280,3 +282,64 @@ export class DCGAN {
 }
 
 const mean = (v: Float64Array): number => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+
+/** How a classifier sees a generator's samples (see judgeSamples). */
+export interface SampleJudgement {
+  /** Share of samples whose top softmax probability is above `threshold`. */
+  readonly confident: number;
+  /** Classes that at least 2% of the confident samples fall into (of numClasses). */
+  readonly classesCovered: number;
+  /** Confident samples per class (N·confident in all). */
+  readonly counts: readonly number[];
+  /** Mean top softmax probability over all samples. */
+  readonly meanConfidence: number;
+}
+
+/**
+ * Scores images in [−1, 1] (N, 1, 28, 28) with a digit classifier trained on [0, 1] pixels (e.g.
+ * `layerwise train`'s ThreeLayerConvNet): the share classified with probability above
+ * `threshold` (recognisable digits) and how those spread over the classes (mode collapse shows
+ * as few classes). Runs the classifier in test mode, in batches of 256.
+ */
+export function judgeSamples(
+  classifier: Model,
+  images: FloatTensor,
+  threshold = 0.9,
+): SampleJudgement {
+  const fn = 'judgeSamples';
+  expectFloat(fn, 'images', images);
+  expectShape(fn, 'images', images, [-1, 1, 28, 28], 'the classifier reads (N, 1, 28, 28) digits');
+  expectNumber(fn, 'threshold', threshold, { min: 0, max: 1 });
+  const N = images.shape[0],
+    P = 784;
+  const dtype = classifier.params[Object.keys(classifier.params)[0]]?.dtype ?? 'float32';
+  let confidentCount = 0,
+    sumTop = 0,
+    counts: number[] = [];
+  for (let n0 = 0; n0 < N; n0 += 256) {
+    const B = Math.min(256, N - n0);
+    const x = Tensor.empty([B, 1, 28, 28], dtype);
+    for (let i = 0; i < B * P; i++) x.data[i] = (images.data[n0 * P + i] + 1) / 2;
+    const scores = classifier.loss(x); // (B, C)
+    const C = scores.shape[1];
+    if (counts.length === 0) counts = new Array<number>(C).fill(0);
+    for (let b = 0; b < B; b++) {
+      const { logSum } = softmaxShift(scores.data, b * C, C);
+      let best = 0;
+      for (let c = 1; c < C; c++) if (scores.data[b * C + c] > scores.data[b * C + best]) best = c;
+      const top = Math.exp(-logSum); // softmax of the largest score: exp(max − max − logSum)
+      sumTop += top;
+      if (top > threshold) {
+        confidentCount++;
+        counts[best]++;
+      }
+    }
+  }
+  const covered = counts.filter((k) => k >= 0.02 * confidentCount && k > 0).length;
+  return {
+    confident: confidentCount / Math.max(1, N),
+    classesCovered: covered,
+    counts,
+    meanConfidence: sumTop / Math.max(1, N),
+  };
+}

@@ -14,11 +14,12 @@ export type { ThreeLayerConvNetOptions } from './threeLayerConvNet.js';
 export { CaptioningRNN } from './captioningRNN.js';
 export type { CaptioningRNNOptions, CellType, SampleOptions } from './captioningRNN.js';
 // -- issue 15 (DCGAN) --
-export { DCGAN, DCGANGenerator, DCGANDiscriminator } from './dcgan.js';
+export { DCGAN, DCGANGenerator, DCGANDiscriminator, judgeSamples } from './dcgan.js';
 export type {
   DCGANOptions,
   DCGANGeneratorOptions,
   DCGANDiscriminatorOptions,
   GanLoss,
   GanStepResult,
+  SampleJudgement,
 } from './dcgan.js';
