@@ -15,7 +15,7 @@ import { loadCheckpointModel, oneLine } from './run.js';
 const CMD = 'layerwise gan';
 
 export const GAN_FLAGS: FlagSpecs = {
-  epochs: { type: 'int', default: 10, min: 1, help: 'passes over the 7,196 training digits' },
+  epochs: { type: 'int', default: 15, min: 1, help: 'passes over the 7,196 training digits' },
   'batch-size': { type: 'int', default: 64, min: 1, help: 'real images per step' },
   loss: {
     type: 'string',
@@ -23,7 +23,7 @@ export const GAN_FLAGS: FlagSpecs = {
     choices: ['vanilla', 'lsgan'],
     help: 'vanilla: non-saturating BCE on logits; lsgan: least squares',
   },
-  lr: { type: 'number', default: 2e-4, min: 0, help: "Adam's learning rate (both nets)" },
+  lr: { type: 'number', default: 4e-4, min: 0, help: "Adam's learning rate (both nets)" },
   seed: { type: 'int', default: 0, help: 'seed of the weights, the noise and the shuffling' },
   classifier: {
     type: 'string',
