@@ -11,6 +11,8 @@ const sections: Array<[string, () => Promise<BenchRow[]>]> = [
   ['conv', async () => (await import('./conv.js')).benchConv()],
   // -- issue 8: wasm gemm, conv, training steps --
   ['wasm', async () => (await import('./wasm.js')).benchWasm()],
+  // -- issue 15: transposed conv (the DCGAN generator's layer) --
+  ['convTranspose', async () => (await import('./convTranspose.js')).benchConvTranspose()],
 ];
 
 /** Which runtime and which build of the wasm kernels this run measures. */

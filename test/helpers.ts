@@ -30,6 +30,18 @@ export function fromFixture(entry: { shape: number[]; data: number[] }): FloatTe
   return Tensor.from(entry.data, entry.shape, 'float64');
 }
 
+/** max |a − b| / max |b|: the error relative to the size of the result (not entry by entry). */
+export function normwiseError(a: Tensor, b: Tensor): number {
+  if (a.shape.join() !== b.shape.join()) return Infinity;
+  let diff = 0,
+    scale = 0;
+  for (let i = 0; i < a.size; i++) {
+    diff = Math.max(diff, Math.abs(a.data[i] - b.data[i]));
+    scale = Math.max(scale, Math.abs(b.data[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
 /** A copy of the data, to assert later that a call did not modify its inputs. */
 export function snapshot(...ts: Tensor[]): () => boolean {
   const copies = ts.map((t) => t.data.slice());

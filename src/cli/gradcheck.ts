@@ -438,11 +438,79 @@ function recurrentChecks(): Check[] {
   ];
 }
 
+/** Issue 15: transposed conv (fast and naive), group norm, the GAN losses. */
+function generativeChecks(): Check[] {
+  const up =
+    (fwd: typeof L.convTransposeForward, bwd: typeof L.convTransposeBackward) => (rng: Rng) => {
+      const x = randn(rng, 2, 3, 3, 2),
+        w = randn(rng, 3, 2, 4, 3),
+        b = randn(rng, 2),
+        param = { stride: 2, pad: 1, outputPad: 1 };
+      return vjpErrors(
+        rng,
+        { x, w, b },
+        () => fwd(x, w, b, param).out,
+        (d) => bwd(d, fwd(x, w, b, param).cache),
+      );
+    };
+  return [
+    {
+      layer: 'conv transpose (fast)',
+      threshold: SMOOTH,
+      run: up(L.convTransposeForward, L.convTransposeBackward),
+    },
+    {
+      layer: 'conv transpose (naive)',
+      threshold: SMOOTH,
+      run: up(L.convTransposeForwardNaive, L.convTransposeBackwardNaive),
+    },
+    {
+      layer: 'spatial groupnorm',
+      threshold: SMOOTH,
+      run: (rng) => {
+        const x = randn(rng, 2, 6, 2, 3),
+          gamma = randn(rng, 6),
+          beta = randn(rng, 6);
+        const fwd = () => L.spatialGroupnormForward(x, gamma, beta, { groups: 3 });
+        return vjpErrors(
+          rng,
+          { x, gamma, beta },
+          () => fwd().out,
+          (d) => L.spatialGroupnormBackward(d, fwd().cache),
+        );
+      },
+    },
+    {
+      layer: 'bce with logits loss',
+      threshold: SMOOTH,
+      run: (rng) => {
+        const x = randn(rng, 4, 3),
+          y = Tensor.from(
+            Array.from({ length: 12 }, (_, i) => (i % 3) / 2),
+            [4, 3],
+            'float64',
+          );
+        return lossErrors(x, () => L.bceWithLogitsLoss(x, y));
+      },
+    },
+    {
+      layer: 'mse loss',
+      threshold: SMOOTH,
+      run: (rng) => {
+        const x = randn(rng, 4, 3),
+          y = randn(rng, 4, 3);
+        return lossErrors(x, () => L.mseLoss(x, y));
+      },
+    },
+  ];
+}
+
 export const CHECKS: readonly Check[] = [
   ...affineChecks(),
   ...normChecks(),
   ...convChecks(),
   ...recurrentChecks(),
+  ...generativeChecks(),
 ];
 
 export function runGradcheck(argv: readonly string[]): number {

@@ -9,6 +9,7 @@ import { CliError } from './args.js';
 import { runCaption } from './caption.js';
 import { runEval } from './eval.js';
 import { runExport, runImport } from './export.js';
+import { runGan } from './gan.js';
 import { runGradcheck } from './gradcheck.js';
 import { runPredict } from './predict.js';
 import { oneLine } from './run.js';
@@ -27,6 +28,7 @@ Usage:
   layerwise caption [options]                   train and sample the image-captioning RNN
   layerwise export <model> --format onnx|torch --out PATH   the model for ONNX Runtime or PyTorch
   layerwise import <state.safetensors> --model SPEC --out FILE   a PyTorch state dict back
+  layerwise gan [options]                       train a DCGAN on the digits and write sample grids
   layerwise <command> --help                    help of a command
   layerwise --version                           print the version
 
@@ -41,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   eval: runEval,
   predict: runPredict,
   gradcheck: runGradcheck,
+  gan: runGan,
   caption: (argv) => runCaption([...argv]),
   export: runExport,
   import: runImport,

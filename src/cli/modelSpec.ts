@@ -9,8 +9,10 @@ import {
   BatchNorm1d,
   BatchNorm2d,
   Conv2d,
+  ConvTranspose2d,
   Dropout,
   Flatten,
+  GroupNorm,
   LayerNorm,
   LeakyReLU,
   Linear,
@@ -19,6 +21,7 @@ import {
   Sequential,
   Sigmoid,
   Tanh,
+  Unflatten,
   type Module,
 } from '../nn/index.js';
 import {
@@ -72,6 +75,11 @@ const LAYERS: Record<
     options: ['stride', 'pad', 'bias', 'weightScale'],
     make: (a, o) => new Conv2d(a[0] as number, a[1] as number, a[2] as number, o),
   },
+  ConvTranspose2d: {
+    args: ['inChannels', 'outChannels', 'kernelSize'],
+    options: ['stride', 'pad', 'outputPad', 'bias', 'weightScale'],
+    make: (a, o) => new ConvTranspose2d(a[0] as number, a[1] as number, a[2] as number, o),
+  },
   Linear: {
     args: ['inFeatures', 'outFeatures'],
     options: ['bias', 'weightScale'],
@@ -100,8 +108,14 @@ const LAYERS: Record<
     options: ['eps'],
     make: (a, o) => new LayerNorm(a[0] as number, o),
   },
+  GroupNorm: {
+    args: ['numGroups', 'numChannels'],
+    options: ['eps'],
+    make: (a, o) => new GroupNorm(a[0] as number, a[1] as number, o),
+  },
   Dropout: { args: [], options: ['p'], make: (_, o) => new Dropout((o as { p?: number }).p) },
   Flatten: { args: [], options: [], make: () => new Flatten() },
+  Unflatten: { args: ['shape'], options: [], make: (a) => new Unflatten(a[0] as number[]) },
   MaxPool2d: {
     args: ['kernelSize'],
     options: ['stride'],
@@ -300,7 +314,7 @@ function buildSequential(
     const args = layer.args.map((a) => m[a]);
     const opts: Record<string, unknown> = {};
     for (const k of layer.options) if (m[k] !== undefined) opts[k] = m[k];
-    if (m.type === 'Conv2d' || m.type === 'Linear') opts.rng = rng;
+    if (m.type === 'Conv2d' || m.type === 'ConvTranspose2d' || m.type === 'Linear') opts.rng = rng;
     try {
       return layer.make(args, opts);
     } catch (e) {

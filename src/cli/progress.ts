@@ -9,6 +9,7 @@ export interface ProgressState {
   readonly loss: number;
   readonly samplesPerSec: number;
   readonly accuracy?: number; // last measured train or val accuracy, in [0, 1]
+  readonly detail?: string; // more numbers after the loss, e.g. a second loss
 }
 
 export function formatDuration(seconds: number): string {
@@ -47,7 +48,8 @@ export class ProgressBar {
       left = s.numIterations - s.iteration;
     const eta = ran > 0 ? ((now - this.started) / 1000) * (left / ran) : NaN;
     const acc = s.accuracy !== undefined ? `  acc ${(s.accuracy * 100).toFixed(1)}%` : '';
-    const text = `epoch ${s.epoch}/${s.numEpochs}  loss ${s.loss.toFixed(4)}${acc}  ${Math.round(s.samplesPerSec).toLocaleString('en-US')} samples/s  ${formatDuration(eta)} left`;
+    const detail = s.detail !== undefined ? `  ${s.detail}` : '';
+    const text = `epoch ${s.epoch}/${s.numEpochs}  loss ${s.loss.toFixed(4)}${detail}${acc}  ${Math.round(s.samplesPerSec).toLocaleString('en-US')} samples/s  ${formatDuration(eta)} left`;
     if (this.isTty) {
       if (now - this.lastDraw < 100 && s.iteration < s.numIterations) return;
       this.lastDraw = now;

@@ -20,3 +20,6 @@ export { temporalAffineForward, temporalAffineBackward, temporalSoftmaxLoss } fr
 export type { TemporalAffineCache, Mask, SequenceLabels } from './temporal.js';
 export { gruStepForward, gruStepBackward, gruForward, gruBackward } from './gru.js';
 export type { GruStepCache, GruCache } from './gru.js';
+// -- issue 15 (transposed conv, group norm; GAN losses live in losses.ts) --
+export * from './convTranspose.js';
+export * from './groupnorm.js';

@@ -1,5 +1,5 @@
 // src/models/fullyConnectedNet.ts: a fully connected net of any depth,
-// {affine - [batchnorm | layernorm] - relu - [dropout]} x (L - 1) - affine - softmax,
+// {affine - [batchnorm | layernorm | groupnorm] - relu - [dropout]} x (L - 1) - affine - softmax,
 // the model of the curriculum's regularisation and normalisation experiments.
 import {
   affineBackward,
@@ -13,11 +13,14 @@ import {
   reluBackward,
   reluForward,
   softmaxLoss,
+  spatialGroupnormBackward,
+  spatialGroupnormForward,
   type AffineCache,
   type BatchnormCache,
   type DropoutCache,
   type LayernormCache,
   type ReluCache,
+  type SpatialGroupnormCache,
 } from '../layers/index.js';
 import {
   expectOneOf,
@@ -30,22 +33,30 @@ import {
   ShapeError,
   Tensor,
   DTypeError,
+  ValueError,
   type FloatDType,
   type FloatTensor,
   type Labels,
 } from '../tensor/index.js';
-import { gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
+import { gaussianWeight, groupsFor, nonNegative, positiveInt, rngFor } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
 
-export type Normalization = 'batchnorm' | 'layernorm' | null;
+export type Normalization = 'batchnorm' | 'layernorm' | 'groupnorm' | null;
 
 export interface FullyConnectedNetOptions {
   hiddenDims?: readonly number[]; // sizes of the L − 1 hidden layers, default [100, 100]
   inputDim?: number; // D, default 3072 (3·32·32)
   numClasses?: number; // C, default 10
   dropout?: number; // probability of DROPPING a hidden unit in train mode, in [0, 1); 0 = no dropout
-  normalization?: Normalization; // default null
+  /**
+   * default null. 'groupnorm' normalises each hidden layer's (N, d) per sample over groups of
+   * d/groups units (read as (N, d, 1, 1) by spatialGroupnormForward); groups = 1 is the same maths
+   * as 'layernorm', and, like it, it uses no batch statistics (train = test).
+   */
+  normalization?: Normalization;
+  /** Groups of 'groupnorm': must divide every hidden dim; default the largest of 32, 16, .., 1 that does. */
+  groups?: number;
   reg?: number; // L2 strength on W1..WL, default 0
   weightScale?: number; // std of the initial weights, default 1e-2
   dtype?: FloatDType; // default 'float32'
@@ -57,6 +68,7 @@ const OPTIONS = [
   'numClasses',
   'dropout',
   'normalization',
+  'groups',
   'reg',
   'weightScale',
   'dtype',
@@ -68,6 +80,7 @@ interface HiddenCache {
   readonly affine: AffineCache;
   readonly batchnorm?: BatchnormCache;
   readonly layernorm?: LayernormCache;
+  readonly groupnorm?: SpatialGroupnormCache;
   readonly relu: ReluCache;
   readonly dropout?: DropoutCache;
 }
@@ -91,6 +104,8 @@ export class FullyConnectedNet implements Model {
   readonly reg: number;
   readonly dropout: number;
   readonly normalization: Normalization;
+  /** The group count of 'groupnorm' (0 otherwise). */
+  readonly groups: number;
   readonly dtype: FloatDType;
   private readonly inputDim: number;
 
@@ -109,9 +124,20 @@ export class FullyConnectedNet implements Model {
     const normalization = expectOneOf(fn, 'normalization', options.normalization ?? null, [
       'batchnorm',
       'layernorm',
+      'groupnorm',
       null,
     ] as const);
     this.normalization = normalization;
+    if (normalization !== 'groupnorm' && options.groups !== undefined)
+      throw new ValueError(`${fn}: groups is an option of normalization 'groupnorm'`);
+    this.groups =
+      normalization === 'groupnorm'
+        ? groupsFor(
+            fn,
+            options.groups,
+            hiddenDims.map((h, i) => [`hiddenDims[${i}]`, h] as const),
+          )
+        : 0;
     this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
     const weightScale = nonNegative(fn, 'weightScale', options.weightScale ?? 1e-2);
     const dtype = (this.dtype = floatDType(fn, options.dtype ?? 'float32'));
@@ -174,7 +200,9 @@ export class FullyConnectedNet implements Model {
     const p = this.params;
     const affine = affineForward(h, p[`W${i}`], p[`b${i}`]);
     let a = affine.out;
-    let batchnorm: BatchnormCache | undefined, layernorm: LayernormCache | undefined;
+    let batchnorm: BatchnormCache | undefined,
+      layernorm: LayernormCache | undefined,
+      groupnorm: SpatialGroupnormCache | undefined;
     if (this.normalization === 'batchnorm') {
       // read the buffers on every call, so that a restored (replaced) buffer tensor is used
       const bnParam = {
@@ -187,6 +215,12 @@ export class FullyConnectedNet implements Model {
     } else if (this.normalization === 'layernorm') {
       const ln = layernormForward(a, p[`gamma${i}`], p[`beta${i}`]);
       [a, layernorm] = [ln.out, ln.cache];
+    } else if (this.normalization === 'groupnorm') {
+      const [N, d] = a.shape;
+      const gn = spatialGroupnormForward(a.reshape([N, d, 1, 1]), p[`gamma${i}`], p[`beta${i}`], {
+        groups: this.groups,
+      });
+      [a, groupnorm] = [gn.out.reshape([N, d]), gn.cache];
     }
     const relu = reluForward(a);
     let out = relu.out,
@@ -197,7 +231,7 @@ export class FullyConnectedNet implements Model {
     }
     return {
       out,
-      cache: { affine: affine.cache, batchnorm, layernorm, relu: relu.cache, dropout },
+      cache: { affine: affine.cache, batchnorm, layernorm, groupnorm, relu: relu.cache, dropout },
     };
   }
 
@@ -217,7 +251,9 @@ export class FullyConnectedNet implements Model {
       ? batchnormBackwardAlt(d, cache.batchnorm)
       : cache.layernorm
         ? layernormBackward(d, cache.layernorm)
-        : undefined;
+        : cache.groupnorm
+          ? groupnormOfFeatures(d, cache.groupnorm)
+          : undefined;
     if (norm) {
       grads[`gamma${i}`] = norm.dgamma;
       grads[`beta${i}`] = norm.dbeta;
@@ -239,4 +275,14 @@ export class FullyConnectedNet implements Model {
     if (X.dtype !== this.dtype)
       throw new DTypeError(`${fn}: X has dtype ${X.dtype} but the model is ${this.dtype}`);
   }
+}
+
+/** spatialGroupnormBackward for features: dout (N, d) read as (N, d, 1, 1), dx back as (N, d). */
+function groupnormOfFeatures(
+  dout: FloatTensor,
+  cache: SpatialGroupnormCache,
+): { dx: FloatTensor; dgamma: FloatTensor; dbeta: FloatTensor } {
+  const [N, d] = dout.shape;
+  const g = spatialGroupnormBackward(dout.reshape([N, d, 1, 1]), cache);
+  return { ...g, dx: g.dx.reshape([N, d]) };
 }

@@ -13,3 +13,13 @@ export type { ThreeLayerConvNetOptions } from './threeLayerConvNet.js';
 // -- issue 7 (CaptioningRNN) --
 export { CaptioningRNN } from './captioningRNN.js';
 export type { CaptioningRNNOptions, CellType, SampleOptions } from './captioningRNN.js';
+// -- issue 15 (DCGAN) --
+export { DCGAN, DCGANGenerator, DCGANDiscriminator, judgeSamples } from './dcgan.js';
+export type {
+  DCGANOptions,
+  DCGANGeneratorOptions,
+  DCGANDiscriminatorOptions,
+  GanLoss,
+  GanStepResult,
+  SampleJudgement,
+} from './dcgan.js';

@@ -46,3 +46,23 @@ export function nonNegative(fn: string, arg: string, v: unknown): number {
   expectNumber(fn, arg, v, { min: 0 });
   return v;
 }
+
+/**
+ * The group count of normalization 'groupnorm': `groups` when given (it must divide every
+ * width), else the largest of 32, 16, 8, 4, 2, 1 that divides them all (Wu & He's default of 32
+ * groups where the widths allow it).
+ */
+export function groupsFor(
+  fn: string,
+  groups: unknown,
+  widths: ReadonlyArray<readonly [string, number]>,
+): number {
+  if (groups === undefined) {
+    return [32, 16, 8, 4, 2, 1].find((g) => widths.every(([, w]) => w % g === 0)) ?? 1;
+  }
+  const g = positiveInt(fn, 'groups', groups);
+  for (const [name, w] of widths) {
+    if (w % g !== 0) throw new ValueError(`${fn}: groups = ${g} does not divide ${name} = ${w}`);
+  }
+  return g;
+}

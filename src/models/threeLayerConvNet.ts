@@ -1,5 +1,6 @@
 // src/models/threeLayerConvNet.ts: the first convolutional network of the curriculum,
-//   conv - [spatial batch norm] - relu - 2x2 max pool - affine - [batch norm] - relu - [dropout]
+//   conv - [spatial batch / group norm] - relu - 2x2 max pool - affine - [batch / group norm] - relu
+//   - [dropout]
 //   - affine - softmax,
 // with the optional parts off by default. Conv stride 1 and pad (filterSize − 1)/2 keep H x W.
 import {
@@ -18,6 +19,8 @@ import {
   softmaxLoss,
   spatialBatchnormBackward,
   spatialBatchnormForward,
+  spatialGroupnormBackward,
+  spatialGroupnormForward,
   type BnParam,
 } from '../layers/index.js';
 import {
@@ -38,7 +41,7 @@ import {
   type FloatTensor,
   type Labels,
 } from '../tensor/index.js';
-import { gaussianWeight, nonNegative, positiveInt } from './init.js';
+import { gaussianWeight, groupsFor, nonNegative, positiveInt } from './init.js';
 import type { LossResult, Model, ModelConfig } from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
 
@@ -50,7 +53,14 @@ export interface ThreeLayerConvNetOptions {
   numClasses?: number; // default 10
   weightScale?: number; // std of the initial weights, default 1e-3
   reg?: number; // L2 strength on W1, W2, W3, default 0
-  normalization?: 'batchnorm' | null; // default null
+  /**
+   * default null. 'groupnorm' normalises the conv output (N, F, H, W) per sample over groups of
+   * F/groups channels, and the hidden layer (N, hiddenDim) over groups of hiddenDim/groups units
+   * (the same layer read as (N, hiddenDim, 1, 1)): no batch statistics, so train = test.
+   */
+  normalization?: 'batchnorm' | 'groupnorm' | null;
+  /** Groups of 'groupnorm': must divide numFilters and hiddenDim; default the largest of 32, 16, .., 1 that does. */
+  groups?: number;
   dropout?: number; // probability of DROPPING a hidden unit, in [0, 1); default 0 (none)
   dtype?: FloatDType; // default 'float32'
   seed?: number;
@@ -64,6 +74,7 @@ const OPTIONS = [
   'weightScale',
   'reg',
   'normalization',
+  'groups',
   'dropout',
   'dtype',
   'seed',
@@ -72,8 +83,8 @@ const POOL = { poolHeight: 2, poolWidth: 2, stride: 2 } as const;
 
 /**
  * params W1 (F, C, filterSize, filterSize), b1 (F), W2 (F·⌊H/2⌋·⌊W/2⌋, hiddenDim), b2 (hiddenDim),
- * W3 (hiddenDim, numClasses), b3 (numClasses); with batch norm also gamma1, beta1 (F) and gamma2,
- * beta2 (hiddenDim), and buffers runningMean1, runningVar1 (F), runningMean2, runningVar2
+ * W3 (hiddenDim, numClasses), b3 (numClasses); with batch or group norm also gamma1, beta1 (F)
+ * and gamma2, beta2 (hiddenDim), with batch norm buffers runningMean1, runningVar1 (F), runningMean2, runningVar2
  * (hiddenDim). Weights ~ weightScale·N(0, 1), biases and betas 0, gammas 1, running means 0 and
  * running variances 1.
  */
@@ -86,7 +97,9 @@ export class ThreeLayerConvNet implements Model {
   /** Draws the dropout masks; seeded from options.seed (after the initial weights). */
   readonly rng: Rng;
   readonly reg: number;
-  readonly normalization: 'batchnorm' | null;
+  readonly normalization: 'batchnorm' | 'groupnorm' | null;
+  /** The group count of 'groupnorm' (0 otherwise). */
+  readonly groups: number;
   readonly dropout: number;
   readonly inputDim: readonly [number, number, number];
   private readonly pad: number;
@@ -118,12 +131,22 @@ export class ThreeLayerConvNet implements Model {
     this.reg = nonNegative(fn, 'reg', options.reg ?? 0);
     const normalization = expectOneOf(fn, 'normalization', options.normalization ?? null, [
       'batchnorm',
+      'groupnorm',
       null,
     ] as const);
     this.normalization = normalization;
+    if (normalization !== 'groupnorm' && options.groups !== undefined)
+      throw new ValueError(`${fn}: groups is an option of normalization 'groupnorm'`);
     this.dropout = options.dropout ?? 0;
     expectNumber(fn, 'dropout', this.dropout, { min: 0, max: 1, maxExclusive: true });
     const dtype = floatDType(fn, options.dtype ?? 'float32');
+    this.groups =
+      normalization === 'groupnorm'
+        ? groupsFor(fn, options.groups, [
+            ['numFilters', F],
+            ['hiddenDim', hidden],
+          ])
+        : 0;
 
     // One generator per model: the weights first, then the dropout masks, so a seed fixes both.
     this.rng =
@@ -138,13 +161,15 @@ export class ThreeLayerConvNet implements Model {
       b3: Tensor.zeros([classes], dtype),
     };
     this.buffers = {};
-    if (normalization === 'batchnorm') {
+    if (normalization !== null) {
       Object.assign(this.params, {
         gamma1: Tensor.full([F], 1, dtype),
         beta1: Tensor.zeros([F], dtype),
         gamma2: Tensor.full([hidden], 1, dtype),
         beta2: Tensor.zeros([hidden], dtype),
       });
+    }
+    if (normalization === 'batchnorm') {
       Object.assign(this.buffers, {
         runningMean1: Tensor.zeros([F], dtype),
         runningVar1: Tensor.full([F], 1, dtype),
@@ -176,17 +201,24 @@ export class ThreeLayerConvNet implements Model {
     const mode = y === undefined ? 'test' : 'train';
     const p = this.params,
       bn = this.normalization === 'batchnorm',
+      gn = this.normalization === 'groupnorm' ? { groups: this.groups } : null,
       drop = this.dropout > 0;
 
     const conv = convForward(X, p.W1, p.b1, { stride: 1, pad: this.pad }); // (N, F, H, W)
     const bn1 = bn
       ? spatialBatchnormForward(conv.out, p.gamma1, p.beta1, this.bnParam(mode, 1))
       : null;
-    const relu1 = reluForward(bn1 ? bn1.out : conv.out);
+    const gn1 = gn ? spatialGroupnormForward(conv.out, p.gamma1, p.beta1, gn) : null;
+    const relu1 = reluForward((bn1 ?? gn1 ?? conv).out);
     const pool = maxPoolForward(relu1.out, POOL); // (N, F, H/2, W/2)
     const fc1 = affineForward(pool.out, p.W2, p.b2); // (N, hidden)
     const bn2 = bn ? batchnormForward(fc1.out, p.gamma2, p.beta2, this.bnParam(mode, 2)) : null;
-    const relu2 = reluForward(bn2 ? bn2.out : fc1.out);
+    const N = X.shape[0],
+      hidden = p.W2.shape[1];
+    const gn2 = gn
+      ? spatialGroupnormForward(fc1.out.reshape([N, hidden, 1, 1]), p.gamma2, p.beta2, gn)
+      : null;
+    const relu2 = reluForward(gn2 ? gn2.out.reshape([N, hidden]) : (bn2 ?? fc1).out);
     const dropped = drop
       ? dropoutForward(relu2.out, { p: this.dropout, mode, rng: this.rng })
       : null;
@@ -203,12 +235,20 @@ export class ThreeLayerConvNet implements Model {
       const g = batchnormBackward(dh, bn2.cache);
       [dh, grads.gamma2, grads.beta2] = [g.dx, g.dgamma, g.dbeta];
     }
+    if (gn2) {
+      const g = spatialGroupnormBackward(dh.reshape([N, hidden, 1, 1]), gn2.cache);
+      [dh, grads.gamma2, grads.beta2] = [g.dx.reshape([N, hidden]), g.dgamma, g.dbeta];
+    }
     const d2 = affineBackward(dh, fc1.cache);
     [grads.W2, grads.b2] = [d2.dw, d2.db];
     let da = maxPoolBackward(d2.dx, pool.cache).dx;
     da = reluBackward(da, relu1.cache).dx;
     if (bn1) {
       const g = spatialBatchnormBackward(da, bn1.cache);
+      [da, grads.gamma1, grads.beta1] = [g.dx, g.dgamma, g.dbeta];
+    }
+    if (gn1) {
+      const g = spatialGroupnormBackward(da, gn1.cache);
       [da, grads.gamma1, grads.beta1] = [g.dx, g.dgamma, g.dbeta];
     }
     const d1 = convBackward(da, conv.cache, { inputGrad: false }); // the input is X: no dx wanted

@@ -19,3 +19,9 @@ export { MaxPool2d, AvgPool2d } from './pool.js';
 // -- issue 7 (recurrent modules) --
 export { Embedding, RNN, LSTM, GRU, TemporalLinear } from './recurrent.js';
 export type { RecurrentOptions } from './recurrent.js';
+// -- issue 15 (generative modules) --
+export { ConvTranspose2d } from './convTranspose.js';
+export type { ConvTranspose2dOptions } from './convTranspose.js';
+export { GroupNorm } from './groupnorm.js';
+export type { GroupNormOptions } from './groupnorm.js';
+export { Unflatten } from './unflatten.js';

@@ -18,6 +18,7 @@ import {
 } from '../tensor/index.js';
 import { Dropout } from './dropout.js';
 import { Module } from './module.js';
+import { GroupNorm } from './groupnorm.js';
 import { BatchNorm1d, BatchNorm2d, LayerNorm } from './normalization.js';
 
 export interface SequentialOptions {
@@ -150,9 +151,15 @@ export class Sequential extends Module implements Model {
   }
 }
 
+const isNormalization = (m: Module): boolean =>
+  m instanceof BatchNorm1d ||
+  m instanceof BatchNorm2d ||
+  m instanceof LayerNorm ||
+  m instanceof GroupNorm;
+
 /** The param keys of m that L2 applies to: 'weight', except in normalisation modules. */
 function decayKeys(m: Module): string[] {
   if (m instanceof Sequential) return [...m.l2Keys];
-  if (m instanceof BatchNorm1d || m instanceof BatchNorm2d || m instanceof LayerNorm) return [];
+  if (isNormalization(m)) return [];
   return Object.keys(m.params).filter((k) => k === 'weight');
 }

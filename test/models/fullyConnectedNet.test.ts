@@ -272,7 +272,7 @@ describe('FullyConnectedNet: training and modes', () => {
       'FullyConnectedNet: dropout must be < 1, got 1',
     );
     expect(() => new FullyConnectedNet({ normalization: 'bn' as never })).toThrow(
-      "FullyConnectedNet: normalization must be 'batchnorm', 'layernorm' or null, got 'bn'",
+      "FullyConnectedNet: normalization must be 'batchnorm', 'layernorm', 'groupnorm' or null, got 'bn'",
     );
     expect(() => new FullyConnectedNet({ hiddenDims: [10, 0] })).toThrow(
       'FullyConnectedNet: hiddenDims[1] must be >= 1, got 0',

@@ -301,7 +301,7 @@ describe('ThreeLayerConvNet construction and errors', () => {
       "ThreeLayerConvNet: unknown option 'numFilter' (did you mean 'numFilters'?)",
     );
     expect(() => new ThreeLayerConvNet({ normalization: 'layernorm' as 'batchnorm' })).toThrow(
-      "ThreeLayerConvNet: normalization must be 'batchnorm' or null, got 'layernorm'",
+      "ThreeLayerConvNet: normalization must be 'batchnorm', 'groupnorm' or null, got 'layernorm'",
     );
     expect(() => new ThreeLayerConvNet({ dropout: 1 })).toThrow(
       'ThreeLayerConvNet: dropout must be < 1, got 1',
