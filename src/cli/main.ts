@@ -12,6 +12,7 @@ import { runGradcheck } from './gradcheck.js';
 import { runPredict } from './predict.js';
 import { oneLine } from './run.js';
 import { runTrain } from './train.js';
+import { runVisualize } from './visualize.js';
 
 const VERSION = '0.1.0';
 const BACKENDS: readonly BackendName[] = ['auto', 'reference', 'wasm'];
@@ -24,6 +25,8 @@ Usage:
   layerwise predict <checkpoint> <image.png...>  classify PNG images
   layerwise gradcheck [options]                 check every layer's gradients numerically
   layerwise caption [options]                   train and sample the image-captioning RNN
+  layerwise visualize saliency|fool|classes|activations <checkpoint> [image.png...]
+                                                pictures of what a trained model has learnt
   layerwise <command> --help                    help of a command
   layerwise --version                           print the version
 
@@ -39,6 +42,7 @@ const COMMANDS: Record<string, Command> = {
   predict: runPredict,
   gradcheck: runGradcheck,
   caption: (argv) => runCaption([...argv]),
+  visualize: runVisualize,
 };
 
 /** Removes --backend X / --backend=X from argv and returns the chosen backend (or the environment's). */

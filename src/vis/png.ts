@@ -511,7 +511,13 @@ export function activationsPng(
  */
 export function filtersPng(
   filters: FloatTensor,
-  samples?: { images: FloatTensor; maps: FloatTensor; labels?: readonly string[] },
+  samples?: {
+    images: FloatTensor;
+    maps: FloatTensor;
+    labels?: readonly string[];
+    /** The images' value range for drawing, default [0, 1]. */
+    range?: readonly [number, number];
+  },
 ): Uint8Array {
   const fn = 'filtersPng';
   const [F, C, HH, WW] = filters.shape;
@@ -585,7 +591,16 @@ export function filtersPng(
     for (let n = 0; n < S; n++) {
       const y = samplesTop + LINE + n * (mapH * mapS + gap + LINE);
       canvas.text(pad, y, samples.labels?.[n] ?? `image ${n}`, DARK);
-      drawImage(canvas, pad, y + LINE, images.data, n * Ci * Hi * Wi, [Ci, Hi, Wi], imgS, [0, 1]);
+      drawImage(
+        canvas,
+        pad,
+        y + LINE,
+        images.data,
+        n * Ci * Hi * Wi,
+        [Ci, Hi, Wi],
+        imgS,
+        samples.range ?? [0, 1],
+      );
       frame(canvas, pad, y + LINE, Wi * imgS, Hi * imgS);
       const sc = spanOf(maps.data, n * per, (n + 1) * per);
       for (let f = 0; f < F && f < perRow * filterRows; f++) {
