@@ -10,8 +10,7 @@ import { Tensor, type FloatTensor } from '../tensor/index.js';
 import type { RunInfo } from './run.js';
 
 export const CURVES_SIZE = { width: 960, height: 360 } as const;
-/** Filters are drawn FILTER_SCALE x FILTER_SCALE pixels per weight, at most MAX_FILTERS of them. */
-export const FILTER_SCALE = 12;
+/** At most MAX_FILTERS filters are drawn. */
 export const MAX_FILTERS = 64;
 
 /** The loss per iteration (with its per-epoch mean) and the train / val accuracy per epoch. */

@@ -148,7 +148,9 @@ const CASES: Case[] = [
  * difference is mostly rounding noise of the scalar it differentiates).
  */
 function scaledError(a: FloatTensor, b: Tensor, floor: number): number {
-  const scale = floor * b.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  let largest = 0;
+  for (let i = 0; i < b.size; i++) largest = Math.max(largest, Math.abs(b.data[i]));
+  const scale = floor * largest;
   let worst = 0;
   for (let i = 0; i < a.size; i++) {
     const err =
