@@ -95,7 +95,7 @@ export function runVisualize(argv: readonly string[]): number {
     throw new CliError(
       `${CMD}: ${path} holds a ${model.config?.type ?? 'model'}, which has no input gradient`,
     );
-  const [C, H, W] = info.inputShape;
+  const C = info.inputShape[0];
   if (info.inputShape.length !== 3 || (C !== 1 && C !== 3)) {
     throw new CliError(
       `${CMD}: ${path} takes inputs of shape [${info.inputShape.join(',')}], not images`,
