@@ -32,6 +32,7 @@ export * as nn from './nn/index.js';
 export * as models from './models/index.js';
 export * as gradcheck from './gradcheck/index.js';
 export * as optim from './optim/index.js';
+export * as vis from './vis/index.js';
 export { Solver } from './solver/index.js';
 export type { SolverModel, SolverData, SolverOptions, SolverProgress } from './solver/index.js';
 // the codecs and the pure parts; src/index.ts replaces these two with the folders' index.ts

@@ -17,7 +17,7 @@ import {
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from './args.js';
 import { DATASETS, FileError, type DatasetName } from './data.js';
 import { buildModel, resolveModelSpec } from './modelSpec.js';
-import { addRunInfo, loadCheckpointModel, oneLine, type RunInfo } from './run.js';
+import { CLI_KEY, loadCheckpointModel, oneLine, type RunInfo } from './run.js';
 
 const EXPORT = 'layerwise export';
 const IMPORT = 'layerwise import';
@@ -192,8 +192,7 @@ export function runImport(argv: readonly string[]): number {
     trainSeconds: 0,
     samplesSeen: 0,
   };
-  saveModel(out, model);
-  addRunInfo(out, info);
+  saveModel(out, model, { metadata: { [CLI_KEY]: JSON.stringify(info) } }); // one atomic write
   process.stdout.write(`wrote ${out} (${spec} from ${file})\n`);
   return 0;
 }

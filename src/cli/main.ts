@@ -14,6 +14,7 @@ import { runGradcheck } from './gradcheck.js';
 import { runPredict } from './predict.js';
 import { oneLine } from './run.js';
 import { runTrain } from './train.js';
+import { runVisualize } from './visualize.js';
 
 const VERSION = '0.1.0';
 const BACKENDS: readonly BackendName[] = ['auto', 'reference', 'wasm'];
@@ -29,6 +30,8 @@ Usage:
   layerwise export <model> --format onnx|torch --out PATH   the model for ONNX Runtime or PyTorch
   layerwise import <state.safetensors> --model SPEC --out FILE   a PyTorch state dict back
   layerwise gan [options]                       train a DCGAN on the digits and write sample grids
+  layerwise visualize saliency|fool|classes|activations <checkpoint> [image.png...]
+                                                pictures of what a trained model has learnt
   layerwise <command> --help                    help of a command
   layerwise --version                           print the version
 
@@ -47,6 +50,7 @@ const COMMANDS: Record<string, Command> = {
   caption: (argv) => runCaption([...argv]),
   export: runExport,
   import: runImport,
+  visualize: runVisualize,
 };
 
 /** Removes --backend X / --backend=X from argv and returns the chosen backend (or the environment's). */

@@ -460,7 +460,11 @@ function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
   const correct = pred.reduce((c, p, i) => c + (p === data.yTest[i] ? 1 : 0), 0);
   const testAcc = correct / data.yTest.length;
   writeFileAtomic(join(out, 'curves.png'), curvesPng(solver.lossHistory, info));
-  const filters = writeFilters(out, model, info.inputShape);
+  const filters = writeFilters(out, model, info.inputShape, {
+    X: data.XTest,
+    y: data.yTest,
+    classNames: info.classNames,
+  });
   const samplesPerSecond = info.samplesSeen / Math.max(info.trainSeconds, 1e-9);
   const best = solver.valAccHistory.indexOf(solver.bestValAcc) + 1;
   const metrics = {

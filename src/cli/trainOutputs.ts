@@ -1,14 +1,16 @@
 // src/cli/trainOutputs.ts: the files a finished `layerwise train` leaves in --out besides the
 // checkpoints: metrics.json, curves.png (loss and accuracies) and filters.png (first layer).
 import { join } from 'node:path';
-import { imageGridPng, linePlotPng, writeFileAtomic } from '../io/index.js';
+import { gatherRows } from '../data/internal.js';
+import { linePlotPng, writeFileAtomic } from '../io/index.js';
+import { isClassifier } from '../nn/index.js';
+import { filtersPng } from '../vis/index.js';
 import type { Model } from '../models/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
 import type { RunInfo } from './run.js';
 
 export const CURVES_SIZE = { width: 960, height: 360 } as const;
-/** Filters are drawn FILTER_SCALE x FILTER_SCALE pixels per weight, at most MAX_FILTERS of them. */
-export const FILTER_SCALE = 12;
+/** At most MAX_FILTERS filters are drawn. */
 export const MAX_FILTERS = 64;
 
 /** The loss per iteration (with its per-epoch mean) and the train / val accuracy per epoch. */
@@ -76,15 +78,51 @@ function firstRows(t: FloatTensor, K: number): FloatTensor {
   return new Tensor(t.data.slice(0, K * D), [K, ...t.shape.slice(1)]) as FloatTensor;
 }
 
-/** Writes filters.png when the first layer can be drawn; returns its file name or null. */
+/** Test images to show the first layer's outputs for: the model's inputs, labels, class names. */
+export interface FilterSamples {
+  readonly X: FloatTensor; // (N, C, H, W), preprocessed as the model sees them
+  readonly y: ArrayLike<number>;
+  readonly classNames: readonly string[];
+}
+
+/** How many test images filters.png shows the first layer's outputs for. */
+export const FILTER_SAMPLES = 4;
+
+/**
+ * Writes filters.png when the first layer can be drawn (vis.filtersPng: large, one shared
+ * colour scale, labelled), with the first conv layer's outputs for a few test images of
+ * different classes; returns its file name or null.
+ */
 export function writeFilters(
   out: string,
   model: Model,
   inputShape: readonly number[],
+  test?: FilterSamples,
 ): string | null {
   const images = firstLayerImages(model, inputShape);
   if (images === null) return null;
-  const scale = images.shape[2] <= 8 ? FILTER_SCALE : 2;
-  writeFileAtomic(join(out, 'filters.png'), imageGridPng(images, { scale, pad: 2 }));
+  writeFileAtomic(
+    join(out, 'filters.png'),
+    filtersPng(images, test && firstLayerOutputs(model, test)),
+  );
   return 'filters.png';
+}
+
+/** The first layer's (N, F, H, W) outputs for one test image of each of the first classes. */
+function firstLayerOutputs(model: Model, test: FilterSamples) {
+  if (!isClassifier(model) || !model.trace || test.X.shape.length !== 4) return undefined;
+  const picked: number[] = [];
+  for (let c = 0; picked.length < FILTER_SAMPLES && c < test.classNames.length; c++) {
+    const n = Array.prototype.findIndex.call(test.y, (v: number) => v === c);
+    if (n >= 0) picked.push(n);
+  }
+  if (picked.length === 0) return undefined;
+  const X = gatherRows(test.X, picked);
+  const maps = model.trace(X)[0].out;
+  if (maps.shape.length !== 4) return undefined;
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of X.data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  const labels = picked.map((n) => `class ${test.classNames[test.y[n]]}`);
+  return { images: X, maps, labels, range: [lo, hi > lo ? hi : lo + 1] as const };
 }

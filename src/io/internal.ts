@@ -10,3 +10,6 @@ export {
   type StoredTrainingState,
   type TrainingCheckpoint,
 } from './checkpoint.js';
+// the raster and text of the plots, for the pictures of src/vis
+export { Canvas, TEXT_HEIGHT, textWidth, type RGB } from './plot.js';
+export { encodePng } from './png.js';

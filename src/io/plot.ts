@@ -131,10 +131,10 @@ function glyphRows(ch: string): number[] {
 
 // ---------------------------------------------------------------------------------- canvas
 
-type RGB = readonly [number, number, number];
+export type RGB = readonly [number, number, number];
 
-/** An RGB raster with clipping; (0, 0) is the top-left pixel. */
-class Canvas {
+/** An RGB raster with clipping; (0, 0) is the top-left pixel (src/vis draws on it too). */
+export class Canvas {
   readonly data: Uint8Array;
   clip = { x0: 0, y0: 0, x1: 0, y1: 0 }; // drawing is limited to [x0, x1) x [y0, y1)
 
@@ -209,8 +209,11 @@ class Canvas {
   }
 }
 
+/** Height in pixels of a line of text at scale 1 (descenders excluded). */
+export const TEXT_HEIGHT = GLYPH_H;
+
 /** Width in pixels of s drawn at `scale`. */
-const textWidth = (s: string, scale: number) =>
+export const textWidth = (s: string, scale: number) =>
   s.length === 0 ? 0 : (s.length * ADVANCE - 1) * scale;
 
 // ---------------------------------------------------------------------------------- line plots

@@ -4,6 +4,7 @@
 import {
   affineBackward,
   affineForward,
+  batchnormBackward,
   batchnormBackwardAlt,
   batchnormForward,
   dropoutBackward,
@@ -39,7 +40,14 @@ import {
   type Labels,
 } from '../tensor/index.js';
 import { gaussianWeight, groupsFor, nonNegative, positiveInt, rngFor } from './init.js';
-import type { LossResult, Model, ModelConfig } from '../nn/index.js';
+import {
+  inputGradientOfTrace,
+  type Classifier,
+  type InputGradient,
+  type LossResult,
+  type ModelConfig,
+  type TraceStep,
+} from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
 
 export type Normalization = 'batchnorm' | 'layernorm' | 'groupnorm' | null;
@@ -92,7 +100,7 @@ interface HiddenCache {
  * statistics, dropout on, masks drawn from `rng`); loss(X) in test mode (running statistics,
  * no dropout).
  */
-export class FullyConnectedNet implements Model {
+export class FullyConnectedNet implements Classifier {
   readonly params: Record<string, FloatTensor> = {};
   readonly buffers: Record<string, FloatTensor> = {};
   readonly config: ModelConfig;
@@ -191,6 +199,70 @@ export class FullyConnectedNet implements Model {
     return { loss: addL2(loss, grads, this.params, weights, this.reg), grads };
   }
 
+  /**
+   * Test-mode scores (running batch-norm statistics, no dropout) and dscores carried back to X,
+   * first layer included (see Classifier).
+   */
+  inputGradient(X: Tensor, dscores: Tensor): InputGradient {
+    const fn = 'FullyConnectedNet.inputGradient';
+    return inputGradientOfTrace(fn, this.traceAs(fn, X), dscores);
+  }
+
+  /**
+   * The test-mode forward one layer at a time: affine1, [batchnorm1 | layernorm1], relu1, ...,
+   * affineL (the scores). Dropout is the identity in test mode and has no step.
+   */
+  trace(X: Tensor): TraceStep[] {
+    return this.traceAs('FullyConnectedNet.trace', X);
+  }
+
+  private traceAs(fn: string, X: Tensor): TraceStep[] {
+    this.checkInput(X, fn);
+    const p = this.params,
+      steps: TraceStep[] = [];
+    let h: FloatTensor = X;
+    for (let i = 1; i <= this.numLayers; i++) {
+      const affine = affineForward(h, p[`W${i}`], p[`b${i}`]); // (N, d(i))
+      steps.push({
+        name: `affine${i}`,
+        out: affine.out,
+        backward: (d) => affineBackward(d, affine.cache).dx,
+      });
+      h = affine.out;
+      if (i === this.numLayers) break;
+      if (this.normalization === 'batchnorm') {
+        const bnParam = {
+          mode: 'test' as const,
+          runningMean: this.buffers[`runningMean${i}`],
+          runningVar: this.buffers[`runningVar${i}`],
+        };
+        const bn = batchnormForward(h, p[`gamma${i}`], p[`beta${i}`], bnParam);
+        steps.push({
+          name: `batchnorm${i}`,
+          out: bn.out,
+          backward: (d) => batchnormBackward(d, bn.cache).dx,
+        });
+        h = bn.out;
+      } else if (this.normalization === 'layernorm') {
+        const ln = layernormForward(h, p[`gamma${i}`], p[`beta${i}`]);
+        steps.push({
+          name: `layernorm${i}`,
+          out: ln.out,
+          backward: (d) => layernormBackward(d, ln.cache).dx,
+        });
+        h = ln.out;
+      }
+      const relu = reluForward(h);
+      steps.push({
+        name: `relu${i}`,
+        out: relu.out,
+        backward: (d) => reluBackward(d, relu.cache).dx,
+      });
+      h = relu.out;
+    }
+    return steps;
+  }
+
   /** affine - [norm] - relu - [dropout] for hidden layer i.   h: (N, d(i−1)) => out: (N, d(i)) */
   private hiddenForward(
     h: FloatTensor,
@@ -265,8 +337,7 @@ export class FullyConnectedNet implements Model {
     return 'dx' in affine ? affine.dx : null;
   }
 
-  private checkInput(X: Tensor): asserts X is FloatTensor {
-    const fn = 'FullyConnectedNet.loss';
+  private checkInput(X: Tensor, fn = 'FullyConnectedNet.loss'): asserts X is FloatTensor {
     expectFloat(fn, 'X', X);
     const D = X.shape.slice(1).reduce((a, b) => a * b, 1); // (N, d1..dk) is read as (N, D)
     if (X.shape.length < 2 || D !== this.inputDim) {

@@ -1,5 +1,6 @@
 // src/models/index.ts: the classic models of the curriculum.
 export type { Model, LossResult, ModelConfig } from '../nn/index.js';
+export type { Classifier, InputGradient, TraceStep } from '../nn/index.js';
 export { LinearClassifier } from './linearClassifier.js';
 export type { LinearClassifierOptions } from './linearClassifier.js';
 export { TwoLayerNet } from './twoLayerNet.js';

@@ -11,8 +11,15 @@ import {
   type Labels,
 } from '../tensor/index.js';
 import { gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
-import type { LossResult, Model, ModelConfig } from '../nn/index.js';
-import { addL2 } from '../nn/internal.js';
+import {
+  inputGradientOfTrace,
+  type Classifier,
+  type InputGradient,
+  type LossResult,
+  type ModelConfig,
+  type TraceStep,
+} from '../nn/index.js';
+import { addL2, expectDenseInput } from '../nn/internal.js';
 
 export interface LinearClassifierOptions {
   inputDim?: number; // D, default 3072 (3·32·32)
@@ -26,7 +33,7 @@ export interface LinearClassifierOptions {
 const OPTIONS = ['inputDim', 'numClasses', 'loss', 'weightScale', 'reg', 'dtype', 'seed'] as const;
 
 /** scores = X·W + b; params W (D, C), b (C). */
-export class LinearClassifier implements Model {
+export class LinearClassifier implements Classifier {
   readonly params: Record<string, FloatTensor>;
   readonly config: ModelConfig;
   /** loss() creates no state: the Solver may reuse its memory every step (see Model). */
@@ -62,5 +69,25 @@ export class LinearClassifier implements Model {
     const { dw, db } = affineBackward(dscores, cache, { inputGrad: false }); // the input is X
     const grads = { W: dw, b: db };
     return { loss: addL2(loss, grads, this.params, ['W'], this.reg), grads };
+  }
+
+  /** Test-mode scores and dX = dscores·Wᵀ (see Classifier).   X: (N, D), dscores: (N, C) */
+  inputGradient(X: Tensor, dscores: Tensor): InputGradient {
+    const fn = 'LinearClassifier.inputGradient';
+    return inputGradientOfTrace(fn, this.traceAs(fn, X), dscores);
+  }
+
+  /** The forward as one step, 'affine' (its output is the scores). */
+  trace(X: Tensor): TraceStep[] {
+    return this.traceAs('LinearClassifier.trace', X);
+  }
+
+  private traceAs(fn: string, X: Tensor): TraceStep[] {
+    const { W, b } = this.params;
+    expectDenseInput(fn, X, W.shape[0], W.dtype);
+    const affine = affineForward(X, W, b); // (N, C)
+    return [
+      { name: 'affine', out: affine.out, backward: (d) => affineBackward(d, affine.cache).dx },
+    ];
   }
 }

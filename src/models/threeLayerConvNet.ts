@@ -42,7 +42,14 @@ import {
   type Labels,
 } from '../tensor/index.js';
 import { gaussianWeight, groupsFor, nonNegative, positiveInt } from './init.js';
-import type { LossResult, Model, ModelConfig } from '../nn/index.js';
+import {
+  inputGradientOfTrace,
+  type Classifier,
+  type InputGradient,
+  type LossResult,
+  type ModelConfig,
+  type TraceStep,
+} from '../nn/index.js';
 import { addL2 } from '../nn/internal.js';
 
 export interface ThreeLayerConvNetOptions {
@@ -88,7 +95,7 @@ const POOL = { poolHeight: 2, poolWidth: 2, stride: 2 } as const;
  * (hiddenDim). Weights ~ weightScale·N(0, 1), biases and betas 0, gammas 1, running means 0 and
  * running variances 1.
  */
-export class ThreeLayerConvNet implements Model {
+export class ThreeLayerConvNet implements Classifier {
   readonly params: Record<string, FloatTensor>;
   readonly buffers: Record<string, FloatTensor>;
   readonly config: ModelConfig;
@@ -186,18 +193,7 @@ export class ThreeLayerConvNet implements Model {
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
   loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
-    const fn = 'ThreeLayerConvNet.loss';
-    expectFloat(fn, 'X', X);
-    expectNdim(fn, 'X', X, 4, '(N, C, H, W)');
-    const [C, H, W] = this.inputDim;
-    expectShape(
-      fn,
-      'X',
-      X,
-      [-1, C, H, W],
-      `the model was built for inputDim ${fmt(this.inputDim)}`,
-    );
-    expectSameDType(fn, { X, W1: this.params.W1 });
+    this.checkInput('ThreeLayerConvNet.loss', X);
     const mode = y === undefined ? 'test' : 'train';
     const p = this.params,
       bn = this.normalization === 'batchnorm',
@@ -254,6 +250,82 @@ export class ThreeLayerConvNet implements Model {
     const d1 = convBackward(da, conv.cache, { inputGrad: false }); // the input is X: no dx wanted
     [grads.W1, grads.b1] = [d1.dw, d1.db];
     return { loss: addL2(loss, grads, p, ['W1', 'W2', 'W3'], this.reg), grads };
+  }
+
+  /**
+   * Test-mode scores (running batch-norm statistics, no dropout) and dscores carried back to X
+   * through the first conv layer (see Classifier).
+   */
+  inputGradient(X: Tensor, dscores: Tensor): InputGradient {
+    const fn = 'ThreeLayerConvNet.inputGradient';
+    return inputGradientOfTrace(fn, this.traceAs(fn, X), dscores);
+  }
+
+  /**
+   * The test-mode forward one layer at a time: conv1, [bn1], relu1, pool1, affine2, [bn2], relu2,
+   * affine3 (the scores). Dropout is the identity in test mode and has no step.
+   */
+  trace(X: Tensor): TraceStep[] {
+    return this.traceAs('ThreeLayerConvNet.trace', X);
+  }
+
+  private traceAs(fn: string, X: Tensor): TraceStep[] {
+    this.checkInput(fn, X);
+    const p = this.params,
+      bn = this.normalization === 'batchnorm';
+    const steps: TraceStep[] = [];
+    const conv = convForward(X, p.W1, p.b1, { stride: 1, pad: this.pad }); // (N, F, H, W)
+    steps.push({ name: 'conv1', out: conv.out, backward: (d) => convBackward(d, conv.cache).dx });
+    let h = conv.out;
+    if (bn) {
+      const bn1 = spatialBatchnormForward(h, p.gamma1, p.beta1, this.bnParam('test', 1));
+      steps.push({
+        name: 'bn1',
+        out: bn1.out,
+        backward: (d) => spatialBatchnormBackward(d, bn1.cache).dx,
+      });
+      h = bn1.out;
+    }
+    const relu1 = reluForward(h);
+    const pool = maxPoolForward(relu1.out, POOL); // (N, F, H/2, W/2)
+    const fc1 = affineForward(pool.out, p.W2, p.b2); // (N, hidden)
+    steps.push(
+      { name: 'relu1', out: relu1.out, backward: (d) => reluBackward(d, relu1.cache).dx },
+      { name: 'pool1', out: pool.out, backward: (d) => maxPoolBackward(d, pool.cache).dx },
+      { name: 'affine2', out: fc1.out, backward: (d) => affineBackward(d, fc1.cache).dx },
+    );
+    h = fc1.out;
+    if (bn) {
+      const bn2 = batchnormForward(h, p.gamma2, p.beta2, this.bnParam('test', 2));
+      steps.push({
+        name: 'bn2',
+        out: bn2.out,
+        backward: (d) => batchnormBackward(d, bn2.cache).dx,
+      });
+      h = bn2.out;
+    }
+    const relu2 = reluForward(h);
+    const fc2 = affineForward(relu2.out, p.W3, p.b3); // (N, classes)
+    steps.push(
+      { name: 'relu2', out: relu2.out, backward: (d) => reluBackward(d, relu2.cache).dx },
+      { name: 'affine3', out: fc2.out, backward: (d) => affineBackward(d, fc2.cache).dx },
+    );
+    return steps;
+  }
+
+  /** X: float (N, C, H, W) with [C, H, W] = inputDim, of the params' dtype. */
+  private checkInput(fn: string, X: Tensor): asserts X is FloatTensor {
+    expectFloat(fn, 'X', X);
+    expectNdim(fn, 'X', X, 4, '(N, C, H, W)');
+    const [C, H, W] = this.inputDim;
+    expectShape(
+      fn,
+      'X',
+      X,
+      [-1, C, H, W],
+      `the model was built for inputDim ${fmt(this.inputDim)}`,
+    );
+    expectSameDType(fn, { X, W1: this.params.W1 });
   }
 
   /** The bnParam of batch-norm layer i, over this model's running statistics (updated in place). */

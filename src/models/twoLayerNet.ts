@@ -15,8 +15,15 @@ import {
   type Labels,
 } from '../tensor/index.js';
 import { gaussianWeight, nonNegative, positiveInt, rngFor } from './init.js';
-import type { LossResult, Model, ModelConfig } from '../nn/index.js';
-import { addL2 } from '../nn/internal.js';
+import {
+  inputGradientOfTrace,
+  type Classifier,
+  type InputGradient,
+  type LossResult,
+  type ModelConfig,
+  type TraceStep,
+} from '../nn/index.js';
+import { addL2, expectDenseInput } from '../nn/internal.js';
 
 export interface TwoLayerNetOptions {
   inputDim?: number; // D, default 3072 (3·32·32)
@@ -38,7 +45,7 @@ const OPTIONS = [
 ] as const;
 
 /** params W1 (D, H), b1 (H), W2 (H, C), b2 (C); weights ~ weightScale·N(0, 1), biases 0. */
-export class TwoLayerNet implements Model {
+export class TwoLayerNet implements Classifier {
   readonly params: Record<string, FloatTensor>;
   readonly config: ModelConfig;
   /** loss() creates no state: the Solver may reuse its memory every step (see Model). */
@@ -78,5 +85,29 @@ export class TwoLayerNet implements Model {
     const d1 = affineBackward(dh, fc1.cache, { inputGrad: false }); // the input is X: no dx wanted
     const grads = { W1: d1.dw, b1: d1.db, W2: d2.dw, b2: d2.db };
     return { loss: addL2(loss, grads, this.params, ['W1', 'W2'], this.reg), grads };
+  }
+
+  /** Test-mode scores and dscores carried back to X, first layer included (see Classifier). */
+  inputGradient(X: Tensor, dscores: Tensor): InputGradient {
+    const fn = 'TwoLayerNet.inputGradient';
+    return inputGradientOfTrace(fn, this.traceAs(fn, X), dscores);
+  }
+
+  /** The forward one layer at a time: affine1, relu1, affine2 (the scores). */
+  trace(X: Tensor): TraceStep[] {
+    return this.traceAs('TwoLayerNet.trace', X);
+  }
+
+  private traceAs(fn: string, X: Tensor): TraceStep[] {
+    const { W1, b1, W2, b2 } = this.params;
+    expectDenseInput(fn, X, W1.shape[0], W1.dtype);
+    const fc1 = affineForward(X, W1, b1); // (N, H)
+    const relu = reluForward(fc1.out); // (N, H)
+    const fc2 = affineForward(relu.out, W2, b2); // (N, C)
+    return [
+      { name: 'affine1', out: fc1.out, backward: (d) => affineBackward(d, fc1.cache).dx },
+      { name: 'relu1', out: relu.out, backward: (d) => reluBackward(d, relu.cache).dx },
+      { name: 'affine2', out: fc2.out, backward: (d) => affineBackward(d, fc2.cache).dx },
+    ];
   }
 }

@@ -1,6 +1,9 @@
 // src/nn/index.ts: stateful modules over the functional layers, and Sequential.
 export { Module } from './module.js';
 export type { Model, LossResult, ModelConfig } from './model.js';
+// -- issue 14 (input gradients) --
+export type { Classifier, InputGradient, TraceStep } from './model.js';
+export { isClassifier, inputGradientOfTrace } from './model.js';
 // -- issue 3 (dense and normalisation modules, Sequential) --
 export { Linear } from './linear.js';
 export type { LinearOptions } from './linear.js';

@@ -1,6 +1,18 @@
 // src/nn/model.ts: what every trainable model (a Sequential or a src/models class) offers the
 // Solver and the checkpoint code, plus the L2 penalty the classic models share.
-import type { FloatTensor, Labels, Rng, Tensor } from '../tensor/index.js';
+import {
+  DTypeError,
+  expectFloat,
+  expectShape,
+  fmt,
+  ShapeError,
+  ValueError,
+  type FloatDType,
+  type FloatTensor,
+  type Labels,
+  type Rng,
+  type Tensor,
+} from '../tensor/index.js';
 
 export interface LossResult {
   readonly loss: number;
@@ -38,6 +50,98 @@ export interface Model {
   readonly reusesStepMemory?: boolean;
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
+}
+
+/** What Classifier.inputGradient returns. */
+export interface InputGradient {
+  /** Test-mode scores (N, numClasses), as loss(X) gives them. */
+  readonly scores: FloatTensor;
+  /** Σ dscores ⊙ ∂scores/∂X: the gradient carried back to the input, shaped like X. */
+  readonly dX: FloatTensor;
+}
+
+/**
+ * One layer of a test-mode forward pass, as Classifier.trace records it. `backward` maps the
+ * gradient with respect to `out` to the gradient with respect to this layer's input; it is valid
+ * until the model runs another forward (a module keeps only its last cache).
+ */
+export interface TraceStep {
+  /** e.g. 'conv1', 'relu1', 'affine3' for the classic models, '0 Conv2d' in a Sequential. */
+  readonly name: string;
+  readonly out: FloatTensor;
+  backward(dout: FloatTensor): FloatTensor;
+}
+
+/**
+ * A Model that maps X (N, ...) to class scores (N, numClasses) and can carry a gradient of the
+ * scores back to X: what saliency maps, fooling images and class visualisation (src/vis) need.
+ *
+ * - `inputGradient(X, dscores)`: the forward pass in test mode (running batch-norm statistics,
+ *   no dropout), then dscores (N, numClasses) propagated back to the input. Returns the scores
+ *   and dX shaped like X. Params, buffers and the dropout generator are left unchanged (a
+ *   Sequential is left in eval mode, as loss(X) leaves it). With dscores = the softmax loss's
+ *   dx, dX is the gradient of that loss with respect to X.
+ * - `trace(X)` (optional): the same forward one layer at a time, each step with its output and
+ *   its backward; `vis.activations` shows it. A model that has it gets inputGradient from
+ *   `inputGradientOfTrace`.
+ *
+ * To implement it for a new model, either write `trace` (and inputGradient as
+ * `inputGradientOfTrace(fn, this.trace(X), dscores)`), or run the test-mode forward and the
+ * backward of the training path with the first layer's dx switched on.
+ */
+export interface Classifier extends Model {
+  inputGradient(X: Tensor, dscores: Tensor): InputGradient;
+  trace?(X: Tensor): readonly TraceStep[];
+}
+
+/** True when m has an inputGradient method (is a Classifier). */
+export function isClassifier(m: unknown): m is Classifier {
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    typeof (m as { inputGradient?: unknown }).inputGradient === 'function'
+  );
+}
+
+/**
+ * inputGradient from a trace: checks dscores against the last step's output (the scores), then
+ * runs the steps' backward from the last to the first.
+ */
+export function inputGradientOfTrace(
+  fn: string,
+  steps: readonly TraceStep[],
+  dscores: Tensor,
+): InputGradient {
+  if (steps.length === 0) throw new ValueError(`${fn}: the model has no layers`);
+  const scores = steps[steps.length - 1].out;
+  expectFloat(fn, 'dscores', dscores);
+  expectShape(fn, 'dscores', dscores, scores.shape, `the scores have shape ${fmt(scores.shape)}`);
+  if (dscores.dtype !== scores.dtype) {
+    throw new DTypeError(
+      `${fn}: dscores has dtype ${dscores.dtype} but the scores have dtype ${scores.dtype}`,
+    );
+  }
+  let d: FloatTensor = dscores;
+  for (let i = steps.length - 1; i >= 0; i--) d = steps[i].backward(d);
+  return { scores, dX: d };
+}
+
+/**
+ * Checks the X of a dense model: float, (N, d1..dk) with d1·..·dk = D, of the model's dtype.
+ * "fn: X has shape [2,5] but the model takes inputDim 784".
+ */
+export function expectDenseInput(
+  fn: string,
+  X: Tensor,
+  D: number,
+  dtype: FloatDType,
+): asserts X is FloatTensor {
+  expectFloat(fn, 'X', X);
+  const size = X.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (X.shape.length < 2 || size !== D)
+    throw new ShapeError(`${fn}: X has shape ${fmt(X.shape)} but the model takes inputDim ${D}`);
+  if (X.dtype !== dtype)
+    throw new DTypeError(`${fn}: X has dtype ${X.dtype} but the model is ${dtype}`);
 }
 
 /** Adds 0.5·reg·Σ W² over the named weights to loss and reg·W to their gradients (in place). */

@@ -3,7 +3,13 @@
 // ('0.weight', '1.runningMean') and loss(X, y?).
 import { softmaxLoss, svmLoss } from '../layers/index.js';
 import { addL2 } from './internal.js';
-import type { LossResult, Model } from './model.js';
+import {
+  inputGradientOfTrace,
+  type Classifier,
+  type InputGradient,
+  type LossResult,
+  type TraceStep,
+} from './model.js';
 import {
   expectOneOf,
   defaultRng,
@@ -40,7 +46,7 @@ function descendants(m: Module): Module[] {
  * every module in eval mode and returns the scores; loss(X, y) puts them in train mode, scores
  * with the softmax (or SVM) loss, backpropagates and returns one gradient per param key.
  */
-export class Sequential extends Module implements Model {
+export class Sequential extends Module implements Classifier {
   readonly modules: readonly Module[];
   readonly lossType: 'softmax' | 'svm';
   readonly reg: number;
@@ -144,6 +150,48 @@ export class Sequential extends Module implements Model {
     const grads: Record<string, FloatTensor> = {};
     for (const key of Object.keys(this.params)) grads[key] = this.grads[key];
     return { loss: addL2(loss, grads, this.params, this.l2Keys, this.reg), grads };
+  }
+
+  /**
+   * Puts every module in eval mode (as loss(X) does), runs the forward, then dscores (N, C) back
+   * to X through every module, the first included (see Classifier). The modules' grads are
+   * overwritten by this backward; params and buffers are unchanged.
+   */
+  inputGradient(X: Tensor, dscores: Tensor): InputGradient {
+    const fn = 'Sequential.inputGradient';
+    expectFloat(fn, 'X', X);
+    return inputGradientOfTrace(fn, this.eval().traceModules(X, ''), dscores);
+  }
+
+  /**
+   * The eval-mode forward one module at a time, named by position and class ('0 Conv2d',
+   * '1 ReLU'; a nested Sequential's modules as '2.0 Linear'). Each step's backward is the
+   * module's backward.
+   */
+  trace(X: Tensor): TraceStep[] {
+    expectFloat('Sequential.trace', 'X', X);
+    return this.eval().traceModules(X, '');
+  }
+
+  private traceModules(X: FloatTensor, prefix: string): TraceStep[] {
+    const steps: TraceStep[] = [];
+    let h = X;
+    this.modules.forEach((m, i) => {
+      const name = `${prefix}${i}`;
+      const mine =
+        m instanceof Sequential
+          ? m.traceModules(h, `${name}.`)
+          : [
+              {
+                name: `${name} ${m.constructor.name}`,
+                out: m.forward(h),
+                backward: m.backward.bind(m),
+              },
+            ];
+      steps.push(...mine);
+      if (mine.length > 0) h = mine[mine.length - 1].out; // an empty Sequential is the identity
+    });
+    return steps;
   }
 
   override toString(): string {

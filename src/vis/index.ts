@@ -1,0 +1,21 @@
+// src/vis/index.ts: looking inside a trained classifier from verified gradients: saliency maps,
+// fooling images, class visualisation, activations, and their pictures.
+export { PixelSpace } from './pixels.js';
+export type { PixelOptions } from './pixels.js';
+export { saliencyMap, activations } from './gradients.js';
+export type { Activations, ActivationOptions, LayerActivation } from './gradients.js';
+export { foolingImage, foolingImages } from './fooling.js';
+export type { FoolingOptions, FoolingResult } from './fooling.js';
+export { classVisualization, gaussianBlur, roll } from './classVisualization.js';
+export type { ClassVisualization, ClassVisualizationOptions } from './classVisualization.js';
+export {
+  saliencyPng,
+  foolingPng,
+  classesPng,
+  activationsPng,
+  filtersPng,
+  INFERNO,
+  DIVERGING,
+  GREY,
+} from './png.js';
+export type { ColourMap, PictureOptions } from './png.js';
