@@ -20,3 +20,23 @@ export { temporalAffineForward, temporalAffineBackward, temporalSoftmaxLoss } fr
 export type { TemporalAffineCache, Mask, SequenceLabels } from './temporal.js';
 export { gruStepForward, gruStepBackward, gruForward, gruBackward } from './gru.js';
 export type { GruStepCache, GruCache } from './gru.js';
+// -- issue 13 (attention and Transformers) --
+export { softmaxForward, softmaxBackward } from './softmax.js';
+export type { SoftmaxCache } from './softmax.js';
+export { geluForward, geluBackward } from './gelu.js';
+export type { GeluCache, GeluParam, GeluApproximate } from './gelu.js';
+export {
+  positionalEncodingForward,
+  positionalEncodingBackward,
+  sinusoidalTable,
+} from './positional.js';
+export type { PositionalEncodingCache } from './positional.js';
+export { multiHeadAttentionForward, multiHeadAttentionBackward, causalMask } from './attention.js';
+export type {
+  AttentionParams,
+  AttentionMask,
+  AttentionDropout,
+  AttentionOptions,
+  MultiHeadAttentionCache,
+  MultiHeadAttentionGrads,
+} from './attention.js';
