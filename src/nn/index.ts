@@ -19,3 +19,8 @@ export { MaxPool2d, AvgPool2d } from './pool.js';
 // -- issue 7 (recurrent modules) --
 export { Embedding, RNN, LSTM, GRU, TemporalLinear } from './recurrent.js';
 export type { RecurrentOptions } from './recurrent.js';
+// -- issue 13 (attention and Transformers) --
+export { MultiHeadAttention, GELU, PositionalEncoding } from './attention.js';
+export type { MultiHeadAttentionOptions, AttendGrads } from './attention.js';
+export { TransformerEncoderLayer, TransformerDecoderLayer } from './transformer.js';
+export type { TransformerLayerOptions, DecoderGrads } from './transformer.js';
