@@ -13,3 +13,6 @@ export type { ThreeLayerConvNetOptions } from './threeLayerConvNet.js';
 // -- issue 7 (CaptioningRNN) --
 export { CaptioningRNN } from './captioningRNN.js';
 export type { CaptioningRNNOptions, CellType, SampleOptions } from './captioningRNN.js';
+// -- issue 13 (Transformers) --
+export { VisionTransformer } from './visionTransformer.js';
+export type { VisionTransformerOptions } from './visionTransformer.js';
