@@ -16,3 +16,5 @@ export type { CaptioningRNNOptions, CellType, SampleOptions } from './captioning
 // -- issue 13 (Transformers) --
 export { VisionTransformer } from './visionTransformer.js';
 export type { VisionTransformerOptions } from './visionTransformer.js';
+export { CaptioningTransformer } from './captioningTransformer.js';
+export type { CaptioningTransformerOptions } from './captioningTransformer.js';
