@@ -11,6 +11,8 @@ const sections: Array<[string, () => Promise<BenchRow[]>]> = [
   ['conv', async () => (await import('./conv.js')).benchConv()],
   // -- issue 8: wasm gemm, conv, training steps --
   ['wasm', async () => (await import('./wasm.js')).benchWasm()],
+  // -- issue 13: attention, ViT training step --
+  ['attention', async () => (await import('./attention.js')).benchAttention()],
 ];
 
 /** Which runtime and which build of the wasm kernels this run measures. */

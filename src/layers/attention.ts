@@ -2,7 +2,7 @@
 // https://arxiv.org/abs/1706.03762, §3.2) with an explicit backward. Every matrix product runs
 // through the kernels: the projections as one gemm over all N·S rows, the per-head products
 // Q·Kᵀ and A·V (and their gradients) as one gemmBatched over the N·heads matrices.
-import { kernelsFor, type Kernels } from '../kernels/index.js';
+import { kernelsFor, type Buf, type Kernels } from '../kernels/index.js';
 import {
   DTypeError,
   expectFloat,
@@ -105,40 +105,44 @@ function project(k: Kernels, x: FloatTensor, w: FloatTensor, b: FloatTensor): Fl
   return out;
 }
 
-/** (N, L, heads·Dh) -> (N, heads, L, Dh): head h gets columns h·Dh .. (h+1)·Dh − 1. */
-function splitHeads(k: Kernels, x: FloatTensor, heads: number): FloatTensor {
+/**
+ * (N, L, heads·Dh) -> (N, heads, L, Dh): head h gets columns h·Dh .. (h+1)·Dh − 1. A plain copy
+ * loop: a permutation of small blocks, cheaper in place than N kernel calls.
+ */
+function splitHeads(x: FloatTensor, heads: number): FloatTensor {
   const [N, L, E] = x.shape,
     Dh = E / heads,
     out = Tensor.empty([N, heads, L, Dh], x.dtype);
-  for (let n = 0; n < N; n++) {
-    const at = n * L * E;
-    k.swapOuterAxes(
-      out.data.subarray(at, at + L * E),
-      x.data.subarray(at, at + L * E),
-      L,
-      heads,
-      Dh,
-    );
-  }
+  permuteHeads(out.data, x.data, N, L, heads, Dh, true);
   return out;
 }
 
 /** (N, heads, L, Dh) -> (N, L, heads·Dh): the heads concatenated back in order. */
-function mergeHeads(k: Kernels, x: FloatTensor): FloatTensor {
+function mergeHeads(x: FloatTensor): FloatTensor {
   const [N, heads, L, Dh] = x.shape,
-    E = heads * Dh,
-    out = Tensor.empty([N, L, E], x.dtype);
-  for (let n = 0; n < N; n++) {
-    const at = n * L * E;
-    k.swapOuterAxes(
-      out.data.subarray(at, at + L * E),
-      x.data.subarray(at, at + L * E),
-      heads,
-      L,
-      Dh,
-    );
-  }
+    out = Tensor.empty([N, L, heads * Dh], x.dtype);
+  permuteHeads(out.data, x.data, N, L, heads, Dh, false);
   return out;
+}
+
+/** split: out (N, heads, L, Dh) from x (N, L, heads, Dh); otherwise the reverse. */
+function permuteHeads(
+  out: Buf,
+  x: Buf,
+  N: number,
+  L: number,
+  heads: number,
+  Dh: number,
+  split: boolean,
+): void {
+  for (let n = 0; n < N; n++)
+    for (let l = 0; l < L; l++)
+      for (let h = 0; h < heads; h++) {
+        const tokenAt = ((n * L + l) * heads + h) * Dh, // (n, l, h, :)
+          headAt = ((n * heads + h) * L + l) * Dh; // (n, h, l, :)
+        if (split) for (let d = 0; d < Dh; d++) out[headAt + d] = x[tokenAt + d];
+        else for (let d = 0; d < Dh; d++) out[tokenAt + d] = x[headAt + d];
+      }
 }
 
 /** The mask as S·T bytes (1 = may attend), or null for none; checks its shape and values. */
@@ -259,9 +263,9 @@ export function multiHeadAttentionForward(
     NH = N * heads,
     dtype = x.query.dtype,
     k = kernelsFor(dtype);
-  const q = splitHeads(k, project(k, x.query, p.Wq, p.bq), heads); // (N, heads, S, Dh)
-  const kh = splitHeads(k, project(k, x.key, p.Wk, p.bk), heads); // (N, heads, T, Dh)
-  const v = splitHeads(k, project(k, x.value, p.Wv, p.bv), heads); // (N, heads, T, Dh)
+  const q = splitHeads(project(k, x.query, p.Wq, p.bq), heads); // (N, heads, S, Dh)
+  const kh = splitHeads(project(k, x.key, p.Wk, p.bk), heads); // (N, heads, T, Dh)
+  const v = splitHeads(project(k, x.value, p.Wv, p.bv), heads); // (N, heads, T, Dh)
 
   const scores = Tensor.empty([N, heads, S, T], dtype);
   k.gemmBatched(scores.data, q.data, kh.data, NH, S, Dh, T, { transB: true }); // Q_h·K_hᵀ: (S, T)
@@ -281,7 +285,7 @@ export function multiHeadAttentionForward(
 
   const yh = Tensor.empty([N, heads, S, Dh], dtype);
   k.gemmBatched(yh.data, attended.data, v.data, NH, S, T, Dh); // A_h·V_h: (S, T)·(T, Dh)
-  const y = mergeHeads(k, yh); // (N, S, E)
+  const y = mergeHeads(yh); // (N, S, E)
   const out = project(k, y, p.Wo, p.bo);
   const cache: MultiHeadAttentionCache = {
     ...x,
@@ -349,7 +353,7 @@ export function multiHeadAttentionBackward(
     k = kernelsFor(dout.dtype);
 
   const o = projectBackward(k, dout, cache.y, cache.Wo); // dY: (N, S, E)
-  const dyh = splitHeads(k, o.dx, heads); // (N, heads, S, Dh)
+  const dyh = splitHeads(o.dx, heads); // (N, heads, S, Dh)
   const dAttended = Tensor.empty([N, heads, S, T], dout.dtype),
     dv = Tensor.empty([N, heads, T, Dh], dout.dtype);
   k.gemmBatched(dAttended.data, dyh.data, cache.v.data, NH, S, Dh, T, { transB: true }); // (S, Dh)·(Dh, T)
@@ -366,9 +370,9 @@ export function multiHeadAttentionBackward(
   k.gemmBatched(dq.data, ds, cache.k.data, NH, S, T, Dh); // (S, T)·(T, Dh)
   k.gemmBatched(dk.data, ds, cache.q.data, NH, T, S, Dh, { transA: true }); // (T, S)·(S, Dh)
 
-  const gq = projectBackward(k, mergeHeads(k, dq), query, cache.Wq);
-  const gk = projectBackward(k, mergeHeads(k, dk), cache.key, cache.Wk);
-  const gv = projectBackward(k, mergeHeads(k, dv), cache.value, cache.Wv);
+  const gq = projectBackward(k, mergeHeads(dq), query, cache.Wq);
+  const gk = projectBackward(k, mergeHeads(dk), cache.key, cache.Wk);
+  const gv = projectBackward(k, mergeHeads(dv), cache.value, cache.Wv);
   return {
     dquery: gq.dx,
     dkey: gk.dx,

@@ -1,5 +1,6 @@
 // src/models/captioningTransformer.ts: the Transformer image captioner of the course's later
-// editions: image features are projected to a memory of tokens, the caption so far is embedded
+// editions: image features (one vector, or one per region) are projected to a memory of tokens
+// with sinusoidal positions, the caption so far is embedded
 // and position-encoded, causal Transformer decoder layers read it while attending to the memory,
 // and a linear map scores the next word. Trained like CaptioningRNN (masked per-step
 // cross-entropy through the Solver), decoded greedily.
@@ -144,7 +145,7 @@ export class CaptioningTransformer {
   /**
    * Training loss and gradients, as CaptioningRNN: captionsIn = captions[:, :−1] is fed in,
    * captionsOut = captions[:, 1:] is predicted, steps whose target is <NULL> are masked:
-   * memory = features·W_proj + b_proj; x = PE(W_embed[captionsIn]); x = decoder layers(x, memory);
+   * memory = PE(features·W_proj + b_proj); x = PE(W_embed[captionsIn]); x = decoder layers(x, memory);
    * scores = x·W_vocab + b_vocab; loss = temporalSoftmaxLoss(scores, captionsOut, captionsOut ≠ <NULL>).
    * features: (N, D) or (N, L, D), captions: (N, T + 1) ids, T <= maxLength  =>  { loss, grads }
    */
@@ -255,11 +256,13 @@ export class CaptioningTransformer {
   private forward(memoryIn: FloatTensor, captionsIn: Tensor, mode: 'train' | 'test') {
     const p = this.params;
     for (const layer of this.layers) layer.train(mode === 'train');
-    const proj = temporalAffineForward(memoryIn, p.W_proj, p.b_proj); // memory: (N, L, W)
+    const proj = temporalAffineForward(memoryIn, p.W_proj, p.b_proj); // (N, L, W)
+    // the memory tokens get positions too: cross-attention alone cannot tell the regions apart
+    const memory = positionalEncodingForward(proj.out).out;
     const embed = wordEmbeddingForward(captionsIn, p.W_embed); // (N, T, W)
     const pos = positionalEncodingForward(embed.out);
     let x = pos.out;
-    for (const layer of this.layers) x = layer.forward(x, proj.out);
+    for (const layer of this.layers) x = layer.forward(x, memory);
     const vocab = temporalAffineForward(x, p.W_vocab, p.b_vocab); // (N, T, V)
 
     const backward = (dscores: FloatTensor): Record<string, FloatTensor> => {
@@ -276,7 +279,7 @@ export class CaptioningTransformer {
       }
       const dembed = positionalEncodingBackward(dx, pos.cache).dx;
       grads.W_embed = wordEmbeddingBackward(dembed, embed.cache).dW;
-      const dp = temporalAffineBackward(dmemory, proj.cache);
+      const dp = temporalAffineBackward(dmemory, proj.cache); // PE's backward is the identity
       [grads.W_proj, grads.b_proj] = [dp.dw, dp.db];
       return grads;
     };

@@ -96,7 +96,7 @@ describe('CaptioningTransformer', () => {
     new CaptioningTransformer({
       wordToIdx: vocab,
       inputDim: 6,
-      wordvecDim: 16,
+      wordvecDim: 32,
       numHeads: 2,
       numLayers: 1,
       maxLength: 5,
@@ -118,13 +118,14 @@ describe('CaptioningTransformer', () => {
       updateRule: 'adam' as const,
       optimConfig: { learningRate: 1e-2 },
       batchSize: 10,
-      numEpochs: 80,
+      numEpochs: 60,
       seed: 3,
       evaluate: exact,
     };
     const a = new Solver(make(1), toyData(), options).train();
-    const b = new Solver(make(1), toyData(), options).train();
-    expect(a.lossHistory).toEqual(b.lossHistory);
+    const short = { ...options, numEpochs: 3 }; // the same seeds give the same run
+    const b = new Solver(make(1), toyData(), short).train();
+    expect(b.lossHistory).toEqual(a.lossHistory.slice(0, b.lossHistory.length));
     expect(a.lossHistory[a.lossHistory.length - 1]).toBeLessThan(0.01 * a.lossHistory[0]);
     expect(exact(a.model, toyData().XTrain, toyData().yTrain)).toBe(1);
   });
