@@ -13,6 +13,8 @@ const sections: Array<[string, () => Promise<BenchRow[]>]> = [
   ['wasm', async () => (await import('./wasm.js')).benchWasm()],
   // -- issue 15: transposed conv (the DCGAN generator's layer) --
   ['convTranspose', async () => (await import('./convTranspose.js')).benchConvTranspose()],
+  // -- issue 13: attention, ViT training step --
+  ['attention', async () => (await import('./attention.js')).benchAttention()],
 ];
 
 /** Which runtime and which build of the wasm kernels this run measures. */

@@ -43,7 +43,10 @@ async function loadTfGradients(): Promise<void> {
 }
 
 /** Runs fn with tfjs switched to `backend` (both are registered; switching keeps tensors apart). */
-async function onTf<T>(backend: 'cpu' | 'wasm', fn: (tf: typeof TF) => Promise<T>): Promise<T> {
+export async function onTf<T>(
+  backend: 'cpu' | 'wasm',
+  fn: (tf: typeof TF) => Promise<T>,
+): Promise<T> {
   const tf = await loadTf(backend);
   await loadTfGradients();
   return fn(tf);

@@ -19,9 +19,10 @@ import {
   slotFeatures,
   type DigitCaptions,
 } from '../data/index.js';
-import { saveModel } from '../io/index.js';
+import { saveModel, writeFileAtomic } from '../io/index.js';
+import { captionAttentionPng } from './attentionPicture.js';
 import { affineForward, convForward, maxPoolForward, reluForward } from '../layers/index.js';
-import { CaptioningRNN, ThreeLayerConvNet } from '../models/index.js';
+import { CaptioningRNN, CaptioningTransformer, ThreeLayerConvNet } from '../models/index.js';
 import { Solver } from '../solver/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
 import { CliError, formatHelp, parseFlags, type FlagSpecs, type FlagValues } from './args.js';
@@ -45,11 +46,41 @@ export const CAPTION_FLAGS: FlagSpecs = {
     default: 'cnn',
     help: "per-slot image features: a conv net's hidden layer, or a fixed random projection + relu",
   },
+  model: {
+    type: 'string',
+    choices: ['rnn', 'transformer'],
+    default: 'rnn',
+    help: 'the captioner: CaptioningRNN (--cell), or CaptioningTransformer (with --compare, the RNN too)',
+  },
   cell: {
     type: 'string',
     choices: ['lstm', 'rnn'],
     default: 'lstm',
     help: 'recurrent cell of the captioning model',
+  },
+  compare: {
+    type: 'boolean',
+    default: true,
+    help: 'with --model transformer, also train the RNN captioner and score both on the same held-out images',
+  },
+  width: {
+    type: 'int',
+    min: 2,
+    default: 64,
+    help: 'model width (word vectors and tokens) of the transformer captioner',
+  },
+  heads: { type: 'int', min: 1, default: 4, help: 'attention heads of the transformer captioner' },
+  layers: {
+    type: 'int',
+    min: 1,
+    default: 2,
+    help: 'decoder layers of the transformer captioner',
+  },
+  'tf-lr': {
+    type: 'number',
+    min: 0,
+    default: 2e-3,
+    help: 'Adam learning rate of the transformer captioner',
   },
   hidden: { type: 'int', min: 1, default: 96, help: 'hidden size of the captioning model' },
   wordvec: { type: 'int', min: 1, default: 32, help: 'word vector size' },
@@ -104,7 +135,13 @@ with layerwise), captioned with their words, e.g. "<START> seven two nine <END>"
    through the Solver (Adam), to emit the digit words left to right and <END>.
 3. Images composed from TEST-split digits (never seen by either network) are captioned greedily
    and by beam search; the command prints exact-caption accuracy (every word right, nothing
-   missing or extra), per-word accuracy, and a few samples beside their true digits.`;
+   missing or extra), per-word accuracy, and a few samples beside their true digits.
+
+--model transformer trains a CaptioningTransformer instead: the 4 slot feature vectors are its
+memory tokens, causal pre-norm decoder layers read the words and attend to the slots. With
+--compare (default) the RNN captioner is trained on the same features too, and both are scored
+on the same held-out images; --out then also gets attention.png, the cross-attention of a few
+held-out images (rows: image x head, columns: generated words; red = the slots each word looks at).`;
 
 type Log = (line: string) => void;
 
@@ -210,20 +247,93 @@ export function captionTask(
     val = split('val'),
     test = split('test');
 
-  const model = new CaptioningRNN({
-    wordToIdx: digitWordToIdx(),
-    inputDim: train.features.shape[1],
-    wordvecDim: flags.wordvec as number,
-    hiddenDim: flags.hidden as number,
-    cellType: flags.cell as 'lstm' | 'rnn',
-    seed,
-  });
+  const maxLength = MAX_DIGITS + 1,
+    slots = MAX_DIGITS,
+    wordToIdx = digitWordToIdx();
+  const scored: Scored[] = [];
+  if (flags.model !== 'transformer' || flags.compare) {
+    const rnn = new CaptioningRNN({
+      wordToIdx,
+      inputDim: train.features.shape[1],
+      wordvecDim: flags.wordvec as number,
+      hiddenDim: flags.hidden as number,
+      cellType: flags.cell as 'lstm' | 'rnn',
+      seed,
+    });
+    log(
+      `captioning: CaptioningRNN (${flags.cell}, hidden ${flags.hidden}) on ${train.features.shape[0]} composed train images, ${train.features.shape[1]} features each`,
+    );
+    trainCaptioner(rnn, train, val, flags.lr as number, flags, log, secs);
+    scored.push(scoreHeldOut(`CaptioningRNN (${flags.cell})`, rnn, test, flags, log));
+    if (typeof flags.out === 'string') saveIn(flags.out, 'captioner.safetensors', rnn, log);
+  }
+  if (flags.model === 'transformer') {
+    // the slot features (N, slots·K) read as slots memory tokens (N, slots, K): a view
+    const asTokens = (x: Split): Split => ({
+      composed: x.composed,
+      features: x.features.reshape([x.features.shape[0], slots, x.features.shape[1] / slots]),
+    });
+    const tf = new CaptioningTransformer({
+      wordToIdx,
+      inputDim: train.features.shape[1] / slots,
+      wordvecDim: flags.width as number,
+      numHeads: flags.heads as number,
+      numLayers: flags.layers as number,
+      maxLength,
+      seed,
+    });
+    log(
+      `captioning: CaptioningTransformer (width ${flags.width}, ${flags.heads} heads, ${flags.layers} layers, pre-norm) on the same ${train.features.shape[0]} images, ${slots} memory tokens of ${train.features.shape[1] / slots} features each`,
+    );
+    trainCaptioner(tf, asTokens(train), asTokens(val), flags['tf-lr'] as number, flags, log, secs);
+    const heldOut = asTokens(test);
+    scored.push(scoreHeldOut('CaptioningTransformer', tf, heldOut, flags, log));
+    if (typeof flags.out === 'string') {
+      saveIn(flags.out, 'transformer-captioner.safetensors', tf, log);
+      const file = join(flags.out, 'attention.png');
+      writeFileAtomic(file, captionAttentionPng(tf, heldOut.features, test.composed, 4));
+      log(`wrote ${file} (cross-attention: rows image x head, columns generated words)`);
+    }
+  }
+  if (scored.length === 2) {
+    const [a, b] = scored;
+    log(`same ${test.features.shape[0]} held-out images:`);
+    for (const r of scored)
+      log(`  ${r.name.padEnd(24)} exact ${pct(r.exact)}, per-word ${pct(r.perWord)}`);
+    const win = b.exact === a.exact ? null : b.exact > a.exact ? b : a;
+    const lose = win === b ? a : b;
+    log(
+      win === null
+        ? `  tie on exact captions (${pct(a.exact)})`
+        : `  ${win.name} wins by ${((win.exact - lose.exact) * 100).toFixed(1)} points of exact captions (per-word ${((win.perWord - lose.perWord) * 100).toFixed(1)})`,
+    );
+  }
+  if (cnn && typeof flags.out === 'string') saveIn(flags.out, 'digit-cnn.safetensors', cnn, log);
+  const best = scored[scored.length - 1];
+  log(`done in ${secs()}`);
+  return { exact: best.exact, perWord: best.perWord };
+}
+
+type Captioner = CaptioningRNN | CaptioningTransformer;
+interface Scored {
+  name: string;
+  exact: number;
+  perWord: number;
+}
+
+/** Trains a captioner through the Solver (Adam), keeping the best-validation params. */
+function trainCaptioner(
+  model: Captioner,
+  train: Split,
+  val: Split,
+  learningRate: number,
+  flags: Record<string, string | number | boolean | undefined>,
+  log: Log,
+  secs: () => string,
+): void {
   const maxLength = MAX_DIGITS + 1;
-  log(
-    `captioning: CaptioningRNN (${flags.cell}, hidden ${flags.hidden}) on ${train.features.shape[0]} composed train images, ${train.features.shape[1]} features each`,
-  );
   const solver = new Solver(
-    model,
+    model as CaptioningRNN,
     {
       XTrain: train.features,
       yTrain: train.composed.captions,
@@ -232,12 +342,12 @@ export function captionTask(
     },
     {
       updateRule: 'adam',
-      optimConfig: { learningRate: flags.lr as number },
+      optimConfig: { learningRate },
       lrDecay: flags['lr-decay'] as number,
       batchSize: flags['batch-size'] as number,
       numEpochs: flags.epochs as number,
       numTrainSamples: 500,
-      seed,
+      seed: flags.seed as number,
       checkpoint: (flags.checkpoint as string | undefined) ?? null,
       evaluate: (m, X, y) =>
         scoreCaptions(m.sample(X, maxLength), captionDigits(y as Tensor)).exact,
@@ -249,14 +359,23 @@ export function captionTask(
     },
   );
   solver.train(); // leaves the best-validation params in the model
+}
 
-  const greedy = model.sample(test.features, maxLength);
-  const g = scoreCaptions(greedy, test.composed.digits);
+/** Greedy (and for the RNN, beam) captions of the held-out images, scored and printed. */
+function scoreHeldOut(
+  name: string,
+  model: Captioner,
+  test: Split,
+  flags: Record<string, string | number | boolean | undefined>,
+  log: Log,
+): Scored {
+  const maxLength = MAX_DIGITS + 1;
+  const g = scoreCaptions(model.sample(test.features, maxLength), test.composed.digits);
   log(
     `held-out (${test.features.shape[0]} images of TEST digits), greedy: exact captions ${pct(g.exact)}, per-word ${pct(g.perWord)}`,
   );
   let best = g;
-  if ((flags.beam as number) > 1) {
+  if (model instanceof CaptioningRNN && (flags.beam as number) > 1) {
     const b = scoreCaptions(
       model.sample(test.features, maxLength, { beamSize: flags.beam as number }),
       test.composed.digits,
@@ -267,16 +386,13 @@ export function captionTask(
     best = b.exact >= g.exact ? b : g;
   }
   printSamples(test.composed, g.predicted, flags.samples as number, log);
-  if (typeof flags.out === 'string') {
-    mkdirSync(flags.out, { recursive: true });
-    saveModel(join(flags.out, 'captioner.safetensors'), model);
-    if (cnn) saveModel(join(flags.out, 'digit-cnn.safetensors'), cnn);
-    log(
-      `saved ${join(flags.out, 'captioner.safetensors')}${cnn ? ` and ${join(flags.out, 'digit-cnn.safetensors')}` : ''}`,
-    );
-  }
-  log(`done in ${secs()}`);
-  return { exact: best.exact, perWord: best.perWord };
+  return { name, exact: best.exact, perWord: best.perWord };
+}
+
+function saveIn(dir: string, file: string, model: Parameters<typeof saveModel>[1], log: Log) {
+  mkdirSync(dir, { recursive: true });
+  saveModel(join(dir, file), model);
+  log(`saved ${join(dir, file)}`);
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);

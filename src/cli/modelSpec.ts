@@ -47,7 +47,7 @@ export type ModelSpec =
       readonly seed?: number;
     };
 
-export const BUILTIN_MODELS = ['cnn', 'mlp', 'fc'] as const;
+export const BUILTIN_MODELS = ['cnn', 'mlp', 'fc', 'vit'] as const;
 
 /** The help text of the architecture-file format. */
 export function architectureHelp(): string {
@@ -156,6 +156,24 @@ export function resolveModelSpec(command: string, arg: string, shape: ModelShape
       },
     };
   }
+  if (arg === 'vit') {
+    // a small Vision Transformer: 7x7 patches (16 tokens + the class token on 28x28 digits)
+    const inputDim = shape.inputShape.length === 3 ? [...shape.inputShape] : [1, 1, D];
+    const patchSize = inputDim[1] % 7 === 0 && inputDim[2] % 7 === 0 ? 7 : 4;
+    return {
+      type: 'VisionTransformer',
+      options: {
+        inputDim,
+        patchSize,
+        embedDim: 64,
+        numHeads: 4,
+        numLayers: 3,
+        mlpDim: 128,
+        dropout: 0,
+        ...common,
+      },
+    };
+  }
   if (arg === 'mlp')
     return {
       type: 'TwoLayerNet',
@@ -222,7 +240,8 @@ function classSpec(
     bad('"options" must be an object');
   const type = o.type as string;
   const D = shape.inputShape.reduce((a, b) => a * b, 1);
-  const inputDim = type === 'ThreeLayerConvNet' ? [...shape.inputShape] : D;
+  const inputDim =
+    type === 'ThreeLayerConvNet' || type === 'VisionTransformer' ? [...shape.inputShape] : D;
   return {
     type,
     options: { inputDim, numClasses: shape.numClasses, seed: shape.seed, ...(options as object) },
@@ -293,8 +312,14 @@ export function buildModel(spec: ModelSpec, where: string, inputShape?: readonly
   const isModel =
     typeof ctor === 'function' &&
     typeof (ctor.prototype as { loss?: unknown } | undefined)?.loss === 'function';
-  if (!isModel || spec.type === 'CaptioningRNN') {
-    const known = ['LinearClassifier', 'TwoLayerNet', 'FullyConnectedNet', 'ThreeLayerConvNet'];
+  if (!isModel || spec.type === 'CaptioningRNN' || spec.type === 'CaptioningTransformer') {
+    const known = [
+      'LinearClassifier',
+      'TwoLayerNet',
+      'FullyConnectedNet',
+      'ThreeLayerConvNet',
+      'VisionTransformer',
+    ];
     throw new FileError(`${where}: ${unknownName('model type', spec.type, known)}`);
   }
   try {

@@ -13,7 +13,7 @@ import {
 } from '../data/index.js';
 import { removeStaleTempFiles, saveModel, writeFileAtomic } from '../io/index.js';
 import { currentBackend } from '../kernels/index.js';
-import type { Model } from '../models/index.js';
+import { VisionTransformer, type Model } from '../models/index.js';
 import type { RuleName } from '../optim/index.js';
 import {
   Solver,
@@ -51,6 +51,8 @@ import {
   type TrainSettings,
 } from './run.js';
 import { curvesPng, writeFilters } from './trainOutputs.js';
+import { vitAttentionPng } from './attentionPicture.js';
+import type { FloatTensor } from '../tensor/index.js';
 
 const CMD = 'layerwise train';
 const OPTIMIZERS: readonly RuleName[] = [
@@ -67,7 +69,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   model: {
     type: 'string',
     default: 'cnn',
-    metavar: 'cnn|mlp|fc|FILE',
+    metavar: 'cnn|mlp|fc|vit|FILE',
     help: 'the network: a built-in one or an architecture file (see below)',
   },
   dataset: {
@@ -450,6 +452,13 @@ function printStart(run: Prepared, solver: Solver): void {
   );
 }
 
+/** Writes attention.png for a Vision Transformer (8 test images); returns its name or null. */
+function writeAttention(out: string, model: Model, XTest: FloatTensor): string | null {
+  if (!(model instanceof VisionTransformer) || XTest.shape[0] === 0) return null;
+  writeFileAtomic(join(out, 'attention.png'), vitAttentionPng(model, XTest, 8));
+  return 'attention.png';
+}
+
 /** After training: the best model, test accuracy, metrics.json and the pictures. */
 function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
   const { data, model, info } = run,
@@ -465,6 +474,7 @@ function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
     y: data.yTest,
     classNames: info.classNames,
   });
+  const attention = writeAttention(out, model, data.XTest);
   const samplesPerSecond = info.samplesSeen / Math.max(info.trainSeconds, 1e-9);
   const best = solver.valAccHistory.indexOf(solver.bestValAcc) + 1;
   const metrics = {
@@ -497,6 +507,7 @@ function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
       'metrics.json',
       'curves.png',
       ...(filters ? [filters] : []),
+      ...(attention ? [attention] : []),
     ],
   };
   writeFileAtomic(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);

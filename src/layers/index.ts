@@ -23,3 +23,23 @@ export type { GruStepCache, GruCache } from './gru.js';
 // -- issue 15 (transposed conv, group norm; GAN losses live in losses.ts) --
 export * from './convTranspose.js';
 export * from './groupnorm.js';
+// -- issue 13 (attention and Transformers) --
+export { softmaxForward, softmaxBackward } from './softmax.js';
+export type { SoftmaxCache } from './softmax.js';
+export { geluForward, geluBackward } from './gelu.js';
+export type { GeluCache, GeluParam, GeluApproximate } from './gelu.js';
+export {
+  positionalEncodingForward,
+  positionalEncodingBackward,
+  sinusoidalTable,
+} from './positional.js';
+export type { PositionalEncodingCache } from './positional.js';
+export { multiHeadAttentionForward, multiHeadAttentionBackward, causalMask } from './attention.js';
+export type {
+  AttentionParams,
+  AttentionMask,
+  AttentionDropout,
+  AttentionOptions,
+  MultiHeadAttentionCache,
+  MultiHeadAttentionGrads,
+} from './attention.js';

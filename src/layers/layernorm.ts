@@ -1,10 +1,10 @@
 // src/layers/layernorm.ts: layer normalisation (Ba, Kiros & Hinton 2016,
-// https://arxiv.org/abs/1607.06450): each row of (N, D) is normalised by its own mean and biased
-// variance, so train and test mode are the same and there are no running statistics.
+// https://arxiv.org/abs/1607.06450): each row of (N, ..., D) (a sample, or one token of a
+// sequence (N, S, D)) is normalised over its last axis by its own mean and biased variance, so
+// train and test mode are the same and there are no running statistics.
 import {
   expectOneOf,
   expectFloat,
-  expectNdim,
   expectNumber,
   expectOptions,
   expectSameDType,
@@ -23,15 +23,15 @@ export interface LnParam {
 }
 
 export interface LayernormCache {
-  readonly xhat: FloatTensor; // (N, D): (x − μₙ)/√(σₙ² + eps)
-  readonly invStd: FloatTensor; // (N): 1/√(σₙ² + eps)
+  readonly xhat: FloatTensor; // (N, ..., D): (x − μ)/√(σ² + eps), per row of the last axis
+  readonly invStd: FloatTensor; // (N, ...): 1/√(σ² + eps), one per row
   readonly gamma: FloatTensor; // (D)
 }
 
 /**
- * Per row n: μₙ, σₙ² = mean and biased variance of x[n, :];
- * out[n, :] = γ ⊙ (x[n, :] − μₙ)/√(σₙ² + eps) + β (torch.nn.functional.layer_norm over the last dim).
- * x: (N, D), gamma: (D), beta: (D)  =>  out: (N, D)
+ * Per row r of the last axis (x read as (R, D), R = N·...): μᵣ, σᵣ² = mean and biased variance
+ * of x[r, :]; out[r, :] = γ ⊙ (x[r, :] − μᵣ)/√(σᵣ² + eps) + β (torch.nn.LayerNorm(D)).
+ * x: (N, ..., D), gamma: (D), beta: (D)  =>  out: shape of x
  */
 export function layernormForward(
   x: Tensor,
@@ -43,8 +43,12 @@ export function layernormForward(
   expectFloat(fn, 'x', x);
   expectFloat(fn, 'gamma', gamma);
   expectFloat(fn, 'beta', beta);
-  expectNdim(fn, 'x', x, 2, '(N, D) features');
-  const [N, D] = x.shape;
+  if (x.shape.length < 2)
+    throw new ShapeError(
+      `${fn}: x has shape ${fmt(x.shape)} but must be (N, ..., D), at least 2-D`,
+    );
+  const D = x.shape[x.shape.length - 1],
+    N = D > 0 ? x.size / D : 0; // rows of the last axis
   expectShape(fn, 'gamma', gamma, [D], `x has ${D} features`);
   expectShape(fn, 'beta', beta, [D], `x has ${D} features`);
   expectSameDType(fn, { x, gamma, beta });
@@ -57,9 +61,9 @@ export function layernormForward(
       `${fn}: x has shape ${fmt(x.shape)} but needs at least one feature per row`,
     );
 
-  const xhat = Tensor.zeros([N, D], x.dtype),
-    out = Tensor.zeros([N, D], x.dtype),
-    invStd = Tensor.zeros([N], x.dtype);
+  const xhat = Tensor.zeros(x.shape, x.dtype),
+    out = Tensor.zeros(x.shape, x.dtype),
+    invStd = Tensor.zeros(x.shape.slice(0, -1), x.dtype);
   const xd = x.data,
     hd = xhat.data,
     od = out.data,
@@ -84,9 +88,10 @@ export function layernormForward(
 }
 
 /**
- * batchnormBackwardAlt's closed form applied along each row (the roles of N and D swap):
- *   dxhat = dout ⊙ γ,  dx[n, :] = invStdₙ/D · (D·dxhat − Σⱼ dxhat − xhat[n, :]·Σⱼ dxhat·xhat[n, :]),
- *   dγ = Σₙ dout ⊙ xhat,  dβ = Σₙ dout.   dout: (N, D)
+ * batchnormBackwardAlt's closed form applied along each row r of the last axis (the roles of N
+ * and D swap):
+ *   dxhat = dout ⊙ γ,  dx[r, :] = invStdᵣ/D · (D·dxhat − Σⱼ dxhat − xhat[r, :]·Σⱼ dxhat·xhat[r, :]),
+ *   dγ = Σᵣ dout ⊙ xhat,  dβ = Σᵣ dout.   dout: shape of x
  */
 export function layernormBackward(
   dout: Tensor,
@@ -97,8 +102,9 @@ export function layernormBackward(
   expectFloat(fn, 'dout', dout);
   expectShape(fn, 'dout', dout, xhat.shape, `the forward input was ${fmt(xhat.shape)}`);
   expectSameDType(fn, { dout, x: xhat });
-  const [N, D] = xhat.shape;
-  const dx = Tensor.zeros([N, D], dout.dtype),
+  const D = gamma.shape[0],
+    N = invStd.size; // rows of the last axis
+  const dx = Tensor.zeros(xhat.shape, dout.dtype),
     dgamma = Tensor.zeros([D], dout.dtype),
     dbeta = Tensor.zeros([D], dout.dtype);
   const gd = dout.data,

@@ -343,7 +343,7 @@ function logSoftmaxRow(x: ArrayLike<number>, off: number, V: number): Float64Arr
 }
 
 /** Checks a vocabulary (ids 0..V−1, each used once, with the three special tokens). */
-function checkVocabulary(
+export function checkVocabulary(
   fn: string,
   wordToIdx: unknown,
 ): { wordToIdx: Record<string, number>; idxToWord: string[] } {

@@ -24,3 +24,8 @@ export type {
   GanStepResult,
   SampleJudgement,
 } from './dcgan.js';
+// -- issue 13 (Transformers) --
+export { VisionTransformer } from './visionTransformer.js';
+export type { VisionTransformerOptions } from './visionTransformer.js';
+export { CaptioningTransformer } from './captioningTransformer.js';
+export type { CaptioningTransformerOptions } from './captioningTransformer.js';

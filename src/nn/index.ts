@@ -28,3 +28,8 @@ export type { ConvTranspose2dOptions } from './convTranspose.js';
 export { GroupNorm } from './groupnorm.js';
 export type { GroupNormOptions } from './groupnorm.js';
 export { Unflatten } from './unflatten.js';
+// -- issue 13 (attention and Transformers) --
+export { MultiHeadAttention, GELU, PositionalEncoding } from './attention.js';
+export type { MultiHeadAttentionOptions, AttendGrads } from './attention.js';
+export { TransformerEncoderLayer, TransformerDecoderLayer } from './transformer.js';
+export type { TransformerLayerOptions, DecoderGrads } from './transformer.js';
