@@ -1,0 +1,15 @@
+import { chromium } from 'playwright-core';
+import { startServer } from '/work/wt/browser/examples/browser/serve.mjs';
+const isolated = process.argv[2] !== 'no';
+const { server, url } = await startServer({ isolated });
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const p = await b.newPage();
+p.on('console', (m) => console.log('console:', m.type(), m.text()));
+p.on('pageerror', (e) => console.log('pageerror:', e.message));
+await p.goto(`${url}/examples/browser/?epochs=1&simd=simd`);
+const t0 = Date.now();
+await p.waitForFunction(() => ['done', 'error'].includes(window.__demo?.status), null, { timeout: 120000 });
+const s = await p.evaluate(() => { const d = window.__demo; return { status: d.status, error: d.error, backend: d.backend, coi: d.crossOriginIsolated, n: d.losses.length, first: d.losses.slice(0,3), last: d.losses.at(-1), sps: d.samplesPerSecond, beats: d.workerBeats, frames: d.frames.filter(t => t >= d.trainingFrom && t <= d.trainingTo).length, secs: (d.trainingTo - d.trainingFrom)/1000, val: d.valAcc }; });
+console.log(JSON.stringify(s), (Date.now()-t0)/1000);
+await p.screenshot({ path: '/tmp/demo.png', fullPage: true });
+await b.close(); server.close();
