@@ -77,6 +77,8 @@ interface DemoState {
   samplesPerSecond: number;
   testAccuracy: number | null;
   workerBeats: readonly number[];
+  /** FNV-1a of the trained model's bytes (io.encodeModel), to compare with a Node run. */
+  modelDigest: string | null;
   prediction: { digit: number; probs: number[] } | null;
   error: string | null;
 }
@@ -94,6 +96,7 @@ const state: DemoState = {
   samplesPerSecond: 0,
   testAccuracy: null,
   workerBeats: [],
+  modelDigest: null,
   prediction: null,
   error: null,
 };
@@ -238,6 +241,7 @@ async function start(): Promise<void> {
   const done = await run.done;
   state.trainingTo = performance.now();
   state.workerBeats = done.workerBeats;
+  state.modelDigest = fnv1a(done.model);
   model = done.trainedModel;
   showModel();
   state.testAccuracy = await testAccuracy(done.trainedModel);
@@ -263,6 +267,13 @@ async function testAccuracy(m: models.Model): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   return correct / testSet.N;
+}
+
+/** FNV-1a (32 bits) of bytes, as 8 hex digits. */
+export function fnv1a(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 function argmax(scores: ArrayLike<number>, C: number): number[] {
