@@ -14,6 +14,8 @@ import * as models from '../models/index.js';
 import type { ModelConfig } from '../models/index.js';
 import { fmt, Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
 import {
+  decodeSafetensors,
+  encodeSafetensors,
   readSafetensors,
   SafetensorsError,
   writeSafetensors,
@@ -383,4 +385,33 @@ export function formatVersion(fn: string, path: string, meta: Record<string, str
     );
   }
   return v;
+}
+
+/**
+ * The bytes saveModel writes (safetensors: params, buffers, model.config), for places without a
+ * file system, e.g. a model trained in a browser Worker sent back to its page.
+ */
+export function encodeModel(model: CheckpointModel): Uint8Array {
+  return encodeSafetensors(modelTensors('encodeModel', model), modelMetadata('model', model));
+}
+
+/**
+ * loadModel on bytes (a model file or a training checkpoint): rebuilds the model from its
+ * stored config and loads its tensors; `source` names the bytes in error messages.
+ */
+export function decodeModel<M extends CheckpointModel = models.Model>(
+  bytes: Uint8Array,
+  source = '<bytes>',
+): M {
+  const fn = 'decodeModel';
+  const contents = decodeSafetensors(bytes, source);
+  const config = storedConfig(fn, source, contents.metadata);
+  if (config === undefined) {
+    throw new ValueError(
+      `${fn}: ${source}: has no '${KEY.config}' metadata, so the architecture is unknown`,
+    );
+  }
+  const model = factoryFor(fn, source, config.type)(config.options);
+  restoreModel(fn, source, contents, model);
+  return model as M;
 }

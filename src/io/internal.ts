@@ -2,6 +2,8 @@
 // part of the public API.
 export {
   checkModelFits,
+  decodeModel,
+  encodeModel,
   modelTensors,
   readTrainingCheckpoint,
   restoreModel,

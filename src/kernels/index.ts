@@ -4,12 +4,12 @@ import type { DType } from '../tensor/index.js';
 import { reference } from './reference/index.js';
 import type { Kernels } from './types.js';
 import { StepMemory, type StepMemoryOptions } from './stepMemory.js';
-import { loadWasm } from './wasm/index.js';
+import { loadWasm, reloadWasm, type WasmOptions } from './wasm/index.js';
 
 export type { AdamHypers, Buf, ConvGeometry, GemmBatchedOpts, GemmOpts, Kernels } from './types.js';
 export { reference } from './reference/index.js';
 export { StepMemory, type StepMemoryOptions } from './stepMemory.js';
-export type { WasmInfo } from './wasm/index.js';
+export type { WasmInfo, WasmKernels, WasmOptions } from './wasm/index.js';
 
 export type BackendName = 'auto' | 'reference' | 'wasm';
 const NAMES: readonly BackendName[] = ['auto', 'reference', 'wasm'];
@@ -33,18 +33,20 @@ export function currentBackend(): Kernels {
  * Selects a backend. 'wasm' forces the WebAssembly SIMD kernels and throws if this runtime
  * cannot load them; 'reference' forces the plain TypeScript kernels; 'auto' (the default) takes
  * the fastest that loads, falling back to the reference with a one-time console.warn.
+ * `wasm` (options of 'wasm' and 'auto') makes a new wasm instance with at most `threads`
+ * threads and/or the plain-SIMD build (`simd: 'simd'`), replacing the default one.
  */
-export function setBackend(name: BackendName): Kernels {
+export function setBackend(name: BackendName, wasm?: WasmOptions): Kernels {
   if (!NAMES.includes(name)) {
     throw new Error(`setBackend: unknown backend '${String(name)}' (known: ${NAMES.join(', ')})`);
   }
-  return select(name);
+  return select(name, wasm);
 }
 
-function select(name: BackendName): Kernels {
+function select(name: BackendName, wasm?: WasmOptions): Kernels {
   if (name === 'reference') return (preferred = reference);
   try {
-    return (preferred = loadWasm());
+    return (preferred = wasm === undefined ? loadWasm() : reloadWasm(wasm));
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     if (name === 'wasm')

@@ -15,8 +15,8 @@ import {
   type Operand,
   type Plan,
 } from './jobs.js';
-import { canBlock, loadModule, nodeThreads, type Loaded } from './load.js';
-import { MAX_WORKERS, WorkerPool } from './workers.js';
+import { loadModule, type Loaded } from './load.js';
+import { MAX_WORKERS, threadApiFor, WorkerPool } from './workers.js';
 
 /** How the backend was loaded, for reports and the bench. */
 export interface WasmInfo {
@@ -49,6 +49,10 @@ export interface WasmKernels extends Kernels {
   releaseBlock(block: Float32Array): void;
   /** Starts the workers now and waits (at most timeoutMs) until they are ready; returns the thread count. */
   warmUp(timeoutMs?: number): number;
+  /** Starts the workers if need be and returns the threads ready now (calling one included); never blocks. */
+  readyThreads(): number;
+  /** Per worker, its heartbeat count: above 0 once it has run a job. */
+  workerBeats(): number[];
   close(): void;
 }
 
@@ -64,7 +68,7 @@ class WasmBackend {
     this.loaded = loadModule(opts.simd);
     const { exports, memory, shared } = this.loaded;
     this.scratchBytes = align(exports.gemmScratchBytes());
-    const threadApi = shared && canBlock() ? nodeThreads() : null;
+    const threadApi = threadApiFor(shared);
     const cores = threadApi?.cores ?? 1;
     const threads = Math.max(1, Math.min(opts.threads ?? cores, cores, MAX_WORKERS + 1));
     const top = RESERVED + this.scratchBytes * threads;
@@ -129,6 +133,14 @@ class WasmBackend {
 
   warmUp(timeoutMs?: number): number {
     return this.pool.warmUp(timeoutMs);
+  }
+
+  readyThreads(): number {
+    return this.pool.readyThreads();
+  }
+
+  workerBeats(): number[] {
+    return this.pool.beats();
   }
 
   /** Stops the workers; later products run on the calling thread only. */

@@ -8,7 +8,7 @@
 //   assembly/    the AssemblyScript kernels, one file per family, and the dispatcher (index.ts);
 //                assembly/jobs.ts (ids and dispatch) is generated from jobs.ts by the build
 //   build/       the compiled modules, embedded as base64 by scripts/build-wasm.mjs
-import { createWasmKernels, type WasmKernels } from './backend.js';
+import { createWasmKernels, type WasmKernels, type WasmOptions } from './backend.js';
 
 export { createWasmKernels, type WasmInfo, type WasmKernels, type WasmOptions } from './backend.js';
 export { THREAD_MIN_WORK } from './jobs.js';
@@ -23,5 +23,17 @@ let instance: WasmKernels | null = null;
  */
 export function loadWasm(): WasmKernels {
   instance ??= createWasmKernels();
+  return instance;
+}
+
+/**
+ * Replaces the default instance by a new one made with `opts` (e.g. { threads: 1 }, or
+ * { simd: 'simd' } to reproduce a run of a runtime without relaxed SIMD); the old one's workers
+ * stop. Tensors in the old instance's memory (StepMemory blocks) must not be used with the new one.
+ */
+export function reloadWasm(opts: WasmOptions): WasmKernels {
+  const next = createWasmKernels(opts);
+  instance?.close();
+  instance = next;
   return instance;
 }

@@ -6,11 +6,14 @@
 // result. Threads spin SPIN_MS before they sleep. A worker that dies or hangs mid-job cannot hang
 // the caller: the waiting thread watches each worker's heartbeat (a counter bumped per packed
 // block of gemm and per chunk of the other kernels) and, after timeoutMs without one, stops the
-// workers, warns once and redoes the job on the calling thread. In a browser page the main
-// thread may not block in Atomics.wait, so jobs run on the calling thread there.
+// workers, warns once and redoes the job on the calling thread. In a browser the workers are Web
+// Workers started by a thread that may block (a dedicated Worker such as layerwise/worker's
+// training worker) in a cross-origin-isolated page; a page's main thread may not block in
+// Atomics.wait, and a page without isolation has no shared memory, so jobs run on the calling
+// thread there (threadApiFor says so once).
 import { JOB_AT, RESERVED, SLOT_BYTES, SLOTS_AT } from './arena.js';
 import { JOB_LAYOUT } from './jobs.js';
-import type { Loaded, WorkerCtor, WorkerHandle } from './load.js';
+import { canBlock, nodeThreads, type Loaded, type WorkerHandle } from './load.js';
 
 /** At most this many workers (their control slots lie below RESERVED). */
 export const MAX_WORKERS = 15;
@@ -33,12 +36,9 @@ export interface JobRun {
 // The worker: instantiates the same module over the same memory, then loops: wait for a new
 // generation in its go slot, take chunks of the shared job (runJob) until none are left,
 // publish the generation as done. Its int32 slots (SLOT_BYTES at SLOTS_AT + w·SLOT_BYTES): 0 go
-// generation, 1 done generation, 2 error, 3 ready, 4 heartbeat. Written with import() so that it
-// runs as a CommonJS script and as a module alike (workers inherit execArgv, e.g.
-// --input-type=module).
-const WORKER_SOURCE = `
-import('node:worker_threads').then(({ workerData }) => {
-  const { module, memory, slots, scratch } = workerData;
+// generation, 1 done generation, 2 error, 3 ready, 4 heartbeat. The loop is one text for both
+// runtimes; only how the worker receives { module, memory, slots, scratch } differs.
+const WORKER_LOOP = `
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const c = new Int32Array(memory.buffer, slots, 5);
   let seen = Atomics.load(c, 0); // read before announcing ready, so no generation is missed
@@ -59,8 +59,114 @@ import('node:worker_threads').then(({ workerData }) => {
     Atomics.store(c, 1, seen);
     Atomics.notify(c, 1);
   }
-});
 `;
+// Node: workerData. Written with import() so that it runs as a CommonJS script and as a module
+// alike (workers inherit execArgv, e.g. --input-type=module).
+const NODE_WORKER_SOURCE = `
+import('node:worker_threads').then(({ workerData }) => {
+  const { module, memory, slots, scratch } = workerData;${WORKER_LOOP}});
+`;
+// A browser: the first message (a WebAssembly.Module and a shared Memory are cloneable between
+// the threads of a cross-origin-isolated agent cluster); the loop then never returns to the
+// event loop, which terminate() ends.
+const BROWSER_WORKER_SOURCE = `
+self.onmessage = (event) => {
+  self.onmessage = null;
+  const { module, memory, slots, scratch } = event.data;${WORKER_LOOP}};
+`;
+
+/** What a kernel worker is started with: the module, the memory and its own two offsets. */
+export interface KernelWorkerData {
+  readonly module: Loaded['module'];
+  readonly memory: Loaded['memory'];
+  /** Byte offset of its control slots. */
+  readonly slots: number;
+  /** Byte offset of its gemm scratch. */
+  readonly scratch: number;
+}
+
+/** How this runtime starts a kernel worker, and how many cores it has. */
+export interface ThreadApi {
+  readonly cores: number;
+  start(data: KernelWorkerData): WorkerHandle;
+}
+
+/** Node's worker_threads (>= 20.16), each worker evaluating NODE_WORKER_SOURCE. */
+function nodeThreadApi(): ThreadApi | null {
+  const node = nodeThreads();
+  if (node === null) return null;
+  return {
+    cores: node.cores,
+    start: (workerData) => new node.Worker(NODE_WORKER_SOURCE, { eval: true, workerData }),
+  };
+}
+
+// The few Web Worker members used here (the project's lib has no DOM types).
+interface WebWorker {
+  postMessage(data: unknown): void;
+  terminate(): void;
+  addEventListener(type: 'error', fn: (e: unknown) => void): void;
+}
+interface WebGlobals {
+  Worker?: new (url: string) => WebWorker;
+  Blob?: new (parts: string[], opts: { type: string }) => object;
+  URL?: { createObjectURL?(blob: object): string };
+  navigator?: { hardwareConcurrency?: number };
+}
+
+/**
+ * Web Workers started from a Blob of BROWSER_WORKER_SOURCE, where this thread may block in
+ * Atomics.wait (a dedicated Worker, not a page's main thread). A worker never exits on its own in
+ * a browser; one whose script fails fires 'error', which counts as its exit.
+ */
+function browserThreadApi(): ThreadApi | null {
+  const g = globalThis as WebGlobals;
+  const { Worker: WebWorkerCtor, Blob: BlobCtor, URL: url, navigator: nav } = g;
+  if (!WebWorkerCtor || !BlobCtor || typeof url?.createObjectURL !== 'function' || !nav)
+    return null;
+  let source: string | null = null; // one Blob URL for all workers, made on the first start
+  return {
+    cores: nav.hardwareConcurrency ?? 1,
+    start(data) {
+      source ??= url.createObjectURL!(
+        new BlobCtor([BROWSER_WORKER_SOURCE], { type: 'text/javascript' }),
+      );
+      const worker = new WebWorkerCtor(source);
+      worker.postMessage(data);
+      return {
+        unref() {},
+        terminate: async () => {
+          worker.terminate();
+          return 0;
+        },
+        on: (_event, fn) => worker.addEventListener('error', fn),
+      };
+    },
+  };
+}
+
+let noticeGiven = false;
+
+/**
+ * The way to start kernel workers here, or null for one thread: Node's worker_threads, else Web
+ * Workers. Threads need shared memory and a thread that may block in Atomics.wait (Node's main
+ * thread, a Worker; not a page's main thread). In a browser that leaves threads unused on a
+ * multi-core machine, a one-time console.info says why and what to do.
+ */
+export function threadApiFor(shared: boolean): ThreadApi | null {
+  const blocks = shared && canBlock();
+  const api = blocks ? (nodeThreadApi() ?? browserThreadApi()) : null;
+  const nav = (globalThis as WebGlobals).navigator;
+  const browser = nav !== undefined && nodeThreads() === null;
+  if (api === null && browser && (nav.hardwareConcurrency ?? 1) > 1 && !noticeGiven) {
+    noticeGiven = true;
+    const why = !shared
+      ? 'this page is not cross-origin isolated, so there is no SharedArrayBuffer (serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+      : "a page's main thread may not block in Atomics.wait (train in a Worker: layerwise/worker)";
+    console.info(`layerwise: the wasm kernels run on one thread: ${why}`);
+  }
+  return api;
+}
 
 export class WorkerPool {
   private started = false;
@@ -69,12 +175,12 @@ export class WorkerPool {
 
   /**
    * @param threads at most this many threads, the calling one included
-   * @param threadApi the worker_threads module, or null where workers cannot run (one thread)
+   * @param threadApi how to start workers (threadApiFor), or null where they cannot run (one thread)
    * @param timeoutMs a worker without a heartbeat for this long mid-job counts as dead
    */
   constructor(
     private readonly loaded: Loaded,
-    private readonly threadApi: { Worker: WorkerCtor } | null,
+    private readonly threadApi: ThreadApi | null,
     private maxThreads: number,
     private readonly scratchBytes: number,
     private readonly timeoutMs: number,
@@ -190,10 +296,7 @@ export class WorkerPool {
       const slots = SLOTS_AT + SLOT_BYTES * w,
         scratch = RESERVED + (w + 1) * this.scratchBytes;
       this.i32(slots, 5).set([this.generation, this.generation, 0, 0, 0]);
-      const worker = new this.threadApi.Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { module, memory, slots, scratch },
-      });
+      const worker = this.threadApi.start({ module, memory, slots, scratch });
       worker.on('error', () => {}); // a worker that fails to start never turns ready: its chunks run here
       worker.on('exit', () => Atomics.store(this.i32(slots, 5), 3, 0)); // seen between jobs: not woken again
       worker.unref();
@@ -219,6 +322,20 @@ export class WorkerPool {
     )
       n++;
     return n;
+  }
+
+  /**
+   * Threads ready now, the calling one included, starting the workers if they have not started;
+   * never blocks (a browser Worker polls this from its event loop, since a nested Web Worker may
+   * need its parent's event loop to start).
+   */
+  readyThreads(): number {
+    return 1 + this.readyWorkers();
+  }
+
+  /** Each worker's heartbeat: how many jobs and blocks it has worked on (0 = never ran one). */
+  beats(): number[] {
+    return this.workers.map((_, w) => Atomics.load(this.slot(w), 4));
   }
 
   /** Blocks until the workers have started (at most timeoutMs); returns the threads ready. */

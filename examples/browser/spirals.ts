@@ -1,6 +1,6 @@
-// examples/browser/demo.ts: trains a small network on the spirals problem live in a web page,
+// examples/browser/spirals.ts: trains a small network on the spirals problem live in a web page,
 // drawing the loss curve and the decision regions on <canvas>, and shows float64 gradient
-// checks of a few layers. Loaded by index.html from dist/examples/browser/demo.js, it imports
+// checks of a few layers. Loaded by spirals.html from dist/examples/browser/spirals.js, it imports
 // only the browser entry (dist/src/browser.js), as a native ES module, with no bundler.
 //   npm run build && node examples/browser/serve.mjs   then open the printed address
 import { kernels, setBackend, Tensor, type optim } from '../../src/browser.js';
