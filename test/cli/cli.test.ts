@@ -125,7 +125,7 @@ describe('wrong flags and values: one line, exit 2', () => {
     expectError(
       cli('train', '--model', 'arch.json'),
       1,
-      'layerwise train: arch.json: no such file (--model is cnn, mlp, fc or an architecture file)',
+      'layerwise train: arch.json: no such file (--model is cnn, mlp, fc, vit or an architecture file)',
     );
     expectError(
       cli('train', '--dataset', 'npy', '--data-dir', 'nowhere'),
