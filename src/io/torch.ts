@@ -9,6 +9,7 @@
 //     ours on import; BatchNorm's running_mean / running_var are our running statistics (ours is
 //     the biased variance estimate, see the README) and num_batches_tracked is a counter that
 //     layerwise does not keep (exported as 0; torch's eval output does not read it).
+import { kernelsFor } from '../kernels/index.js';
 import { Tensor, ValueError, fmt, type FloatTensor } from '../tensor/index.js';
 import * as models from '../models/index.js';
 import * as nn from '../nn/index.js';
@@ -339,10 +340,12 @@ export function reorderBias(b: FloatTensor, gates: readonly number[]): FloatTens
   return out;
 }
 
+/** (C, R) from (R, C), in `dtype` (a float64 torch tensor may go into a float32 model). */
 function transpose2d(t: Tensor, dtype: FloatTensor['dtype']): FloatTensor {
-  const [R, C] = t.shape,
+  const src = t.dtype === dtype ? t : Tensor.from(t.data, t.shape, dtype);
+  const [R, C] = src.shape,
     out = Tensor.zeros([C, R], dtype);
-  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) out.data[c * R + r] = t.data[r * C + c];
+  kernelsFor(dtype).swapOuterAxes(out.data, src.data as FloatTensor['data'], R, C, 1); // (R, C, 1) -> (C, R, 1)
   return out;
 }
 
