@@ -192,7 +192,9 @@ export function runImport(argv: readonly string[]): number {
     trainSeconds: 0,
     samplesSeen: 0,
   };
-  saveModel(out, model, { metadata: { [CLI_KEY]: JSON.stringify(info) } }); // one atomic write
+  const description = { preprocessing: info.preprocessing, classNames, inputShape };
+  // one atomic write, the run info and the library's description in the same file
+  saveModel(out, model, { metadata: { [CLI_KEY]: JSON.stringify(info) }, ...description });
   process.stdout.write(`wrote ${out} (${spec} from ${file})\n`);
   return 0;
 }

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { parsePreprocessing, type Preprocessing } from '../data/index.js';
 import { readSafetensors, type SafetensorsContents } from '../io/index.js';
-import { restoreModel } from '../io/internal.js';
+import { fitsDescription, restoreModel } from '../io/internal.js';
 import { stepMemory } from '../kernels/index.js';
 import type { Model } from '../models/index.js';
 import { FileError as LibraryFileError, Tensor, type FloatTensor } from '../tensor/index.js';
@@ -109,10 +109,16 @@ export function loadCheckpointModel(
   const model = buildModel(info.model, `${command}: ${path}`, info.inputShape);
   try {
     restoreModel(command, path, contents, model);
+    // the stored input shape must fit the weights, and the class names the scores
+    fitsDescription(command, path, model, info, dtypeOf(model));
   } catch (e) {
     throw new FileError(oneLine(e));
   }
   return { model, info };
+}
+
+function dtypeOf(model: Model): 'float32' | 'float64' {
+  return Object.values(model.params)[0]?.dtype === 'float64' ? 'float64' : 'float32';
 }
 
 /** Test-mode scores of X in batches: (N, C). */

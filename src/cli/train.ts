@@ -11,7 +11,12 @@ import {
   type ClassificationData,
   type PreprocessingKind,
 } from '../data/index.js';
-import { removeStaleTempFiles, saveModel, writeFileAtomic } from '../io/index.js';
+import {
+  removeStaleTempFiles,
+  saveModel,
+  writeFileAtomic,
+  type ModelDescription,
+} from '../io/index.js';
 import { currentBackend } from '../kernels/index.js';
 import { VisionTransformer, type Model } from '../models/index.js';
 import type { RuleName } from '../optim/index.js';
@@ -333,7 +338,7 @@ async function train(run: Prepared): Promise<number> {
       data.XTrain.shape[0],
       s.batchSize,
     );
-    s.saveCheckpoint(ckptPath, { metadata: runMetadata(info) }); // one atomic write
+    s.saveCheckpoint(ckptPath, { metadata: runMetadata(info), description: describe(info) }); // one atomic write
   };
   const onProgress = (p: SolverProgress) => {
     const acc = p.valAcc ?? p.trainAcc ?? undefined;
@@ -388,6 +393,12 @@ async function train(run: Prepared): Promise<number> {
 /** The run information stored beside the tensors of the checkpoint and the model file. */
 function runMetadata(info: RunInfo): Record<string, string> {
   return { [CLI_KEY]: JSON.stringify(info) };
+}
+
+/** The model's description for the library's own keys (layerwise.preprocessing, ...). */
+function describe(info: RunInfo): ModelDescription {
+  const { preprocessing, classNames, inputShape } = info;
+  return { preprocessing, classNames, inputShape };
 }
 
 /**
@@ -464,7 +475,7 @@ function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
   const { data, model, info } = run,
     out = info.settings.out;
   const modelPath = join(out, 'model.safetensors');
-  saveModel(modelPath, model, { metadata: runMetadata(info) });
+  saveModel(modelPath, model, { metadata: runMetadata(info), ...describe(info) });
   const pred = argmaxRows(scoresOf(model, data.XTest));
   const correct = pred.reduce((c, p, i) => c + (p === data.yTest[i] ? 1 : 0), 0);
   const testAcc = correct / data.yTest.length;

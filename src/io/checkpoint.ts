@@ -3,16 +3,18 @@
 // tensors; the string metadata (`__metadata__`) carries the architecture (model.config as JSON)
 // and, for a training checkpoint, the Solver's scalars, histories and random-generator states.
 //
-// Metadata keys (all values strings):
+// Metadata keys (all values strings; docs/FORMATS.md is the full schema, with an example):
 //   layerwise.kind      'model' | 'training'
-//   layerwise.version   '1'
+//   layerwise.version   '2' (the format version; 1 is read and migrated, newer ones refused)
+//   layerwise.library   the writing layerwise's version, e.g. '0.1.0'
 //   layerwise.config    JSON of model.config, { type, options }, when the model has one
 //   layerwise.params    JSON array of the param names
 //   layerwise.buffers   JSON array of the buffer names
+//   layerwise.preprocessing / classNames / inputShape   the model's description (describe.ts)
 //   layerwise.training  JSON of the training state (training checkpoints only)
 import * as models from '../models/index.js';
 import type { ModelConfig } from '../models/index.js';
-import { fmt, Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
+import { expectOptions, fmt, Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -21,6 +23,12 @@ import {
   writeSafetensors,
   type SafetensorsContents,
 } from './safetensors.js';
+import {
+  describeMetadata,
+  fitsDescription,
+  storedDescription,
+  type ModelDescription,
+} from './describe.js';
 
 /** What a checkpoint needs of a model: live params, optional buffers and config. */
 export interface CheckpointModel {
@@ -96,10 +104,16 @@ export function modelTensors(fn: string, model: CheckpointModel): Record<string,
   return out;
 }
 
-function modelMetadata(kind: 'model' | 'training', model: CheckpointModel): Record<string, string> {
+function modelMetadata(
+  fn: string,
+  kind: 'model' | 'training',
+  model: CheckpointModel,
+  description: ModelDescription = {},
+): Record<string, string> {
   const meta: Record<string, string> = {
     [KEY.kind]: kind,
     [KEY.version]: FORMAT_VERSION,
+    ...describeMetadata(fn, description),
     [KEY.params]: JSON.stringify(Object.keys(model.params)),
     [KEY.buffers]: JSON.stringify(Object.keys(model.buffers ?? {})),
   };
@@ -107,10 +121,18 @@ function modelMetadata(kind: 'model' | 'training', model: CheckpointModel): Reco
   return meta;
 }
 
-/** What saveModel writes besides the model. */
-export interface SaveModelOptions {
+/**
+ * What saveModel writes besides the model: its description (preprocessing, class names, one
+ * sample's input shape; checked against the model when it is loaded) and more metadata.
+ */
+export interface SaveModelOptions extends ModelDescription {
   /** More string metadata for the same write (e.g. 'layerwise.cli'); may not replace ours. */
   readonly metadata?: Readonly<Record<string, string>>;
+}
+
+function descriptionOf(o: ModelDescription): ModelDescription {
+  const { preprocessing, classNames, inputShape } = o;
+  return { preprocessing, classNames, inputShape };
 }
 
 /**
@@ -123,9 +145,12 @@ export function saveModel(
   options: SaveModelOptions = {},
 ): void {
   const fn = 'saveModel';
-  const meta = withExtra(fn, modelMetadata('model', model), options.metadata);
-  writeSafetensors(path, modelTensors(fn, model), meta);
+  expectOptions(fn, options, SAVE_OPTIONS);
+  const described = modelMetadata(fn, 'model', model, descriptionOf(options));
+  writeSafetensors(path, modelTensors(fn, model), withExtra(fn, described, options.metadata));
 }
+
+const SAVE_OPTIONS = ['metadata', 'preprocessing', 'classNames', 'inputShape'];
 
 /** `meta` plus `extra`, refusing an extra key that would replace one of ours. */
 function withExtra(
@@ -167,8 +192,40 @@ export function loadModel<M extends CheckpointModel = models.Model>(path: string
       `${fn}: ${path}: has no '${KEY.config}' metadata, so the architecture is unknown; build the model and use loadModelInto`,
     );
   }
-  const model = factoryFor(fn, path, config.type)(config.options);
-  restoreModel(fn, path, contents, model);
+  return rebuild<M>(fn, path, contents, config);
+}
+
+/** Builds the model of `config`, loads the file's tensors, checks it against its description. */
+function rebuild<M extends CheckpointModel>(
+  fn: string,
+  source: string,
+  contents: SafetensorsContents,
+  config: ModelConfig,
+): M {
+  if (storedKind(fn, source, contents.metadata) !== null)
+    formatVersion(fn, source, contents.metadata);
+  const description = storedDescription(fn, source, contents.metadata);
+  const factory = factoryFor(fn, source, config.type);
+  let model: CheckpointModel;
+  try {
+    model = factory(config.options);
+  } catch (e) {
+    // e.g. an option out of range, or sizes too big to allocate: refused before any allocation
+    const why = (e as Error).message;
+    throw new ValueError(`${fn}: ${source}: cannot build its ${config.type} (${why})`, {
+      cause: e,
+    });
+  }
+  restoreModel(fn, source, contents, model);
+  const first = Object.values(model.params)[0];
+  const scoring = model as unknown as { loss(X: Tensor): FloatTensor };
+  fitsDescription(
+    fn,
+    source,
+    scoring,
+    description,
+    first?.dtype === 'float64' ? 'float64' : 'float32',
+  );
   return model as M;
 }
 
@@ -178,7 +235,9 @@ function parseJson(fn: string, path: string, key: string, text: string | undefin
     return JSON.parse(text);
   } catch (e) {
     throw new SafetensorsError(
-      `${fn}: ${path}: metadata '${key}' is not valid JSON (${(e as Error).message})`,
+      fn,
+      path,
+      `metadata '${key}' is not valid JSON (${(e as Error).message})`,
     );
   }
 }
@@ -193,9 +252,7 @@ function storedConfig(
   const c = config as Partial<ModelConfig> | null;
   const ok = c !== null && typeof c === 'object' && typeof c.type === 'string';
   if (!ok || c.options === null || typeof c.options !== 'object') {
-    throw new SafetensorsError(
-      `${fn}: ${path}: metadata '${KEY.config}' must be { type, options }`,
-    );
+    throw new SafetensorsError(fn, path, `metadata '${KEY.config}' must be { type, options }`);
   }
   return c as ModelConfig;
 }
@@ -209,7 +266,7 @@ function storedNames(
   const names = parseJson(fn, path, key, meta[key]);
   if (names === undefined) return undefined;
   if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
-    throw new SafetensorsError(`${fn}: ${path}: metadata '${key}' must be a JSON array of names`);
+    throw new SafetensorsError(fn, path, `metadata '${key}' must be a JSON array of names`);
   }
   return names as string[];
 }
@@ -292,6 +349,8 @@ export interface TrainingCheckpoint {
   readonly state: Record<string, unknown>;
   /** More string metadata for the same write (e.g. 'layerwise.cli'); may not replace ours. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** The model's description, as saveModel stores it. */
+  readonly description?: ModelDescription;
 }
 
 /**
@@ -310,7 +369,7 @@ export function saveTrainingCheckpoint(
       throw new ValueError(`${fn}: tensor name '${name}' clashes with a model tensor`);
     all[name] = t;
   }
-  const meta = modelMetadata('training', model);
+  const meta = modelMetadata(fn, 'training', model, extra.description);
   meta[KEY.training] = JSON.stringify(extra.state);
   writeSafetensors(path, all, withExtra(fn, meta, extra.metadata));
 }
@@ -346,7 +405,7 @@ export function readTrainingCheckpoint(fn: string, path: string): StoredCheckpoi
   const version = formatVersion(fn, path, meta);
   const state = parseJson(fn, path, KEY.training, ownValue(meta, KEY.training));
   if (state === null || typeof state !== 'object' || Array.isArray(state)) {
-    throw new SafetensorsError(`${fn}: ${path}: metadata '${KEY.training}' must be a JSON object`);
+    throw new SafetensorsError(fn, path, `metadata '${KEY.training}' must be a JSON object`);
   }
   const names = (key: string) => storedNames(fn, path, meta, key) ?? [];
   const own = new Set([...names(KEY.params), ...names(KEY.buffers)]);
@@ -391,8 +450,11 @@ export function formatVersion(fn: string, path: string, meta: Record<string, str
  * The bytes saveModel writes (safetensors: params, buffers, model.config), for places without a
  * file system, e.g. a model trained in a browser Worker sent back to its page.
  */
-export function encodeModel(model: CheckpointModel): Uint8Array {
-  return encodeSafetensors(modelTensors('encodeModel', model), modelMetadata('model', model));
+export function encodeModel(model: CheckpointModel, options: ModelDescription = {}): Uint8Array {
+  const fn = 'encodeModel';
+  expectOptions(fn, options, SAVE_OPTIONS.slice(1));
+  const meta = modelMetadata(fn, 'model', model, descriptionOf(options));
+  return encodeSafetensors(modelTensors(fn, model), meta);
 }
 
 /**
@@ -411,7 +473,71 @@ export function decodeModel<M extends CheckpointModel = models.Model>(
       `${fn}: ${source}: has no '${KEY.config}' metadata, so the architecture is unknown`,
     );
   }
-  const model = factoryFor(fn, source, config.type)(config.options);
-  restoreModel(fn, source, contents, model);
-  return model as M;
+  return rebuild<M>(fn, source, contents, config);
+}
+
+/** What a layerwise file says about itself (readModelInfo / decodeModelInfo). */
+export interface ModelInfo extends ModelDescription {
+  /** 'model' (saveModel) or 'training' (a Solver checkpoint); null for another tool's file. */
+  readonly kind: 'model' | 'training' | null;
+  /** layerwise.version as a number; null for another tool's file. */
+  readonly formatVersion: number | null;
+  /** The version of layerwise that wrote the file, when it says. */
+  readonly library: string | null;
+  /** model.config ({ type, options }) when the model has one. */
+  readonly config: ModelConfig | null;
+  readonly params: readonly string[];
+  readonly buffers: readonly string[];
+  /** Every stored tensor's dtype and shape, by name. */
+  readonly tensors: Readonly<Record<string, { readonly dtype: string; readonly shape: number[] }>>;
+}
+
+/**
+ * The metadata of a model file or training checkpoint, every key checked (format version, kind,
+ * config, names, description), without building the model. A future format version, an unknown
+ * kind or a malformed key is refused with an error naming the file and the key.
+ */
+export function readModelInfo(path: string): ModelInfo {
+  return modelInfo('readModelInfo', path, readSafetensors(path));
+}
+
+/** readModelInfo on bytes; `source` names them in error messages. */
+export function decodeModelInfo(bytes: Uint8Array, source = '<bytes>'): ModelInfo {
+  return modelInfo('decodeModelInfo', source, decodeSafetensors(bytes, source));
+}
+
+/** 'model' or 'training'; null for a file with neither layerwise.kind nor layerwise.version. */
+function storedKind(
+  fn: string,
+  source: string,
+  meta: Record<string, string>,
+): 'model' | 'training' | null {
+  const kind = ownValue(meta, KEY.kind);
+  if (kind === undefined && ownValue(meta, KEY.version) === undefined) return null;
+  if (kind === 'model' || kind === 'training') return kind;
+  const got = JSON.stringify(kind ?? null);
+  throw new SafetensorsError(
+    fn,
+    source,
+    `metadata '${KEY.kind}' is ${got}, not 'model' or 'training'`,
+  );
+}
+
+function modelInfo(fn: string, source: string, contents: SafetensorsContents): ModelInfo {
+  const meta = contents.metadata;
+  const kind = storedKind(fn, source, meta);
+  const { library, ...description } = storedDescription(fn, source, meta);
+  const tensors: Record<string, { dtype: string; shape: number[] }> = {};
+  for (const [name, t] of Object.entries(contents.tensors))
+    tensors[name] = { dtype: t.dtype, shape: [...t.shape] };
+  return {
+    kind,
+    formatVersion: kind === null ? null : formatVersion(fn, source, meta),
+    library: library ?? null,
+    config: storedConfig(fn, source, meta) ?? null,
+    params: storedNames(fn, source, meta, KEY.params) ?? [],
+    buffers: storedNames(fn, source, meta, KEY.buffers) ?? [],
+    ...description,
+    tensors,
+  };
 }

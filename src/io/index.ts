@@ -11,6 +11,7 @@ export {
   saveModel,
   loadModelInto,
   loadModel,
+  readModelInfo,
   registerModel,
   FORMAT_VERSION,
 } from './checkpoint.js';

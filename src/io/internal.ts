@@ -12,6 +12,7 @@ export {
   type StoredTrainingState,
   type TrainingCheckpoint,
 } from './checkpoint.js';
+export { fitsDescription, storedDescription } from './describe.js';
 // the raster and text of the plots, for the pictures of src/vis
 export { Canvas, TEXT_HEIGHT, textWidth, type RGB } from './plot.js';
 export { encodePng } from './png.js';

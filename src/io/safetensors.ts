@@ -22,14 +22,6 @@ export interface SafetensorsContents {
  */
 export class SafetensorsError extends FileError {
   override name = 'SafetensorsError';
-  /** TODO(#16): the one-message form, which src/io/checkpoint.ts still throws. */
-  constructor(message: string);
-  constructor(fn: string, path: string, reason: string, options?: ErrorOptions);
-  constructor(fn: string, path?: string, reason?: string, options?: ErrorOptions) {
-    const whole = path === undefined || reason === undefined;
-    super(whole ? '' : fn, whole ? '' : path, whole ? fn : reason, options);
-    if (whole) this.message = fn;
-  }
 }
 
 const TO_FILE: Readonly<Record<DType, string>> = { float32: 'F32', float64: 'F64', int32: 'I32' };

@@ -12,6 +12,7 @@ import {
   saveTrainingCheckpoint,
   type StoredCheckpoint,
 } from '../io/internal.js';
+import type { ModelDescription } from '../io/index.js';
 import { stepMemory, type StepMemory } from '../kernels/index.js';
 import { clipGradNorm, learningRateFactor, type OptimConfig } from '../optim/index.js';
 import {
@@ -59,6 +60,8 @@ export interface SaveCheckpointOptions {
    * information); keys starting with 'layerwise.' other than 'layerwise.cli' are reserved.
    */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** The model's description (preprocessing, class names, input shape), as io.saveModel takes it. */
+  readonly description?: ModelDescription;
 }
 
 /**
@@ -370,7 +373,7 @@ export class Solver<M extends SolverModel = SolverModel> {
    * onProgress) or let the `checkpoint` option call it each epoch.
    */
   saveCheckpoint(path: string, opts: SaveCheckpointOptions = {}): void {
-    expectOptions('Solver.saveCheckpoint', opts, ['metadata']);
+    expectOptions('Solver.saveCheckpoint', opts, ['metadata', 'description']);
     const options: Record<string, unknown> = {};
     for (const key of SAVED_OPTIONS)
       if (this.options[key] !== undefined) options[key] = this.options[key];
@@ -390,7 +393,12 @@ export class Solver<M extends SolverModel = SolverModel> {
       updateRule: this.settings.ruleName,
       hooks: HOOKS.filter((h) => this.options[h] !== undefined),
     });
-    saveTrainingCheckpoint(path, this.model, { tensors, state, metadata: opts.metadata ?? {} });
+    saveTrainingCheckpoint(path, this.model, {
+      tensors,
+      state,
+      metadata: opts.metadata ?? {},
+      description: opts.description ?? {},
+    });
   }
 
   /**

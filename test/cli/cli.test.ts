@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbeddedMnist } from '../../src/data/index.js';
-import { decodePng, encodePng, readSafetensors } from '../../src/io/index.js';
+import {
+  decodePng,
+  encodePng,
+  readModelInfo,
+  readSafetensors,
+  VERSION,
+  writeSafetensors,
+} from '../../src/io/index.js';
 
 const MAIN = resolve('dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'layerwise-cli-'));
@@ -215,6 +222,14 @@ describe('train, eval and predict', () => {
     );
     expect(info.preprocessing).toEqual({ kind: 'none' });
     expect(info.inputShape).toEqual([1, 28, 28]);
+    // the library's own description of the model, as io.readModelInfo reads it
+    for (const name of ['model.safetensors', 'checkpoint.safetensors']) {
+      const described = readModelInfo(join(out, name));
+      expect(described.library).toBe(VERSION);
+      expect(described.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      expect(described.inputShape).toEqual([1, 28, 28]);
+      expect(described.preprocessing).toEqual({ kind: 'none' });
+    }
   });
 
   it('eval: the accuracy train reported, and a confusion matrix', () => {
@@ -281,6 +296,24 @@ describe('train, eval and predict', () => {
       cli('train', '--resume', 'run/model.safetensors'),
       1,
       'layerwise train: run/model.safetensors: is not a training checkpoint (use the checkpoint.safetensors of the run)',
+    );
+    // run info whose class names or input shape contradict the weights is refused, not used
+    const { tensors, metadata } = readSafetensors(join(out, 'model.safetensors'));
+    const runInfo = JSON.parse(metadata['layerwise.cli']);
+    const damaged = (name: string, change: Record<string, unknown>) =>
+      writeSafetensors(join(dir, name), tensors, {
+        ...metadata,
+        'layerwise.cli': JSON.stringify({ ...runInfo, ...change }),
+      });
+    damaged('names.safetensors', { classNames: ['a', 'b', 'c'] });
+    expectError(
+      cli('predict', 'names.safetensors', 'digit.png'),
+      1,
+      'layerwise predict: names.safetensors: has 3 class names but the model gives 10 scores a sample (scores [1,10])',
+    );
+    damaged('shape.safetensors', { inputShape: [3, 28, 28] });
+    expect(cli('eval', 'shape.safetensors').stderr).toMatch(
+      /^layerwise eval: shape\.safetensors: the stored input shape \[3,28,28\] does not fit the model \(.+\)\n$/,
     );
     expectError(
       cli('train', '--resume', 'run/checkpoint.safetensors', '--lr', '1'),
