@@ -2,3 +2,4 @@
 // loaders (src/data/index.ts imports node:fs through them, which a browser bundle cannot).
 export { gatherLabels, gatherRows } from './batching.js';
 export { makeAugment, type AugmentKind } from './augment.js';
+export { parsePreprocessing, type Preprocessing } from './preprocess.js';

@@ -7,7 +7,7 @@
 //   layerwise.classNames     JSON array of strings        one per score column
 //   layerwise.inputShape     JSON array of integers       one sample, e.g. [1, 28, 28]
 // The same keys as the ONNX export's metadata_props.
-import { parsePreprocessing, type Preprocessing } from '../data/index.js';
+import { parsePreprocessing, type Preprocessing } from '../data/internal.js';
 import { fmt, Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
 import { SafetensorsError } from './safetensors.js';
 import { VERSION } from './version.js';

@@ -3,6 +3,7 @@
 import type { DType } from '../tensor/index.js';
 import { reference } from './reference/index.js';
 import type { Kernels } from './types.js';
+import { allocatorInstalled } from '../tensor/internal.js';
 import { StepMemory, type StepMemoryOptions } from './stepMemory.js';
 import { loadWasm, reloadWasm, type WasmOptions } from './wasm/index.js';
 
@@ -79,4 +80,57 @@ function envBackend(): BackendName {
  */
 export function stepMemory(options: StepMemoryOptions = {}): StepMemory {
   return new StepMemory(currentBackend, options);
+}
+
+let autoStepMemory = true;
+
+/**
+ * Whether a model's training call outside any StepMemory run uses the model's own
+ * (inOwnStepMemory; default true). false gives every training call fresh arrays, valid for as
+ * long as they are referenced, at the cost of the speed a step memory brings. Returns the
+ * previous setting.
+ */
+export function setAutoStepMemory(enabled: boolean): boolean {
+  if (typeof enabled !== 'boolean')
+    throw new TypeError(`setAutoStepMemory: enabled must be a boolean, got ${typeof enabled}`);
+  const previous = autoStepMemory;
+  autoStepMemory = enabled;
+  return previous;
+}
+
+/** The StepMemory of each model that trains in one of its own (inOwnStepMemory). */
+const ownMemories = new WeakMap<object, StepMemory>();
+/** Gives a collected model's blocks back to the backend. */
+const releaseWhenCollected = new FinalizationRegistry<StepMemory>((mem) => mem.release());
+
+/**
+ * Runs fn, a training call of `owner` (a model's loss(X, y)), in the owner's own StepMemory,
+ * made on its first use, when the owner declares reusesStepMemory (see nn/model.ts); inside a StepMemory run already (the Solver's, or the caller's
+ * mem.run), fn simply runs in that one. This is what makes a plain user loop as fast as the
+ * Solver: the step allocates nothing after the first and the wasm kernels work in place. The
+ * rule it brings: what one training call returns (grads, caches) is valid until the next
+ * training call of the same model; clone a tensor to keep it longer.
+ */
+export function inOwnStepMemory<T>(owner: object, fn: () => T): T {
+  const declared = (owner as { reusesStepMemory?: unknown }).reusesStepMemory === true;
+  if (!autoStepMemory || !declared || allocatorInstalled()) return fn();
+  let mem = ownMemories.get(owner);
+  if (mem === undefined) {
+    mem = stepMemory();
+    ownMemories.set(owner, mem);
+    releaseWhenCollected.register(owner, mem, owner);
+  }
+  return mem.run(fn);
+}
+
+/**
+ * Gives back the memory of `owner`'s training calls (inOwnStepMemory) now, rather than when the
+ * model is collected; what its last training call returned is then no longer valid.
+ */
+export function releaseStepMemory(owner: object): void {
+  const mem = ownMemories.get(owner);
+  if (mem === undefined) return;
+  mem.release();
+  ownMemories.delete(owner);
+  releaseWhenCollected.unregister(owner);
 }

@@ -2,6 +2,7 @@
 // hidden state of a vanilla RNN or an LSTM that reads the caption one word at a time and predicts
 // the next word; training minimises the masked per-step cross-entropy, generation is greedy or by
 // beam search.
+import { inOwnStepMemory } from '../kernels/index.js';
 import {
   affineBackward,
   affineForward,
@@ -130,6 +131,11 @@ export class CaptioningRNN {
    * There is no scores mode: captions are required (the optional type lets the Solver call it).
    */
   loss(features: Tensor, captions?: TokenIds): LossResult {
+    // a training call: it runs in the model's own step memory unless it is in one already
+    return inOwnStepMemory(this, () => this.compute(features, captions));
+  }
+
+  private compute(features: Tensor, captions?: TokenIds): LossResult {
     const fn = 'CaptioningRNN.loss';
     this.checkFeatures(fn, features);
     if (captions === undefined)

@@ -4,6 +4,7 @@
 // and position-encoded, causal Transformer decoder layers read it while attending to the memory,
 // and a linear map scores the next word. Trained like CaptioningRNN (masked per-step
 // cross-entropy through the Solver), decoded greedily.
+import { inOwnStepMemory } from '../kernels/index.js';
 import {
   positionalEncodingBackward,
   positionalEncodingForward,
@@ -150,6 +151,11 @@ export class CaptioningTransformer {
    * features: (N, D) or (N, L, D), captions: (N, T + 1) ids, T <= maxLength  =>  { loss, grads }
    */
   loss(features: Tensor, captions?: TokenIds): LossResult {
+    // a training call: it runs in the model's own step memory unless it is in one already
+    return inOwnStepMemory(this, () => this.compute(features, captions));
+  }
+
+  private compute(features: Tensor, captions?: TokenIds): LossResult {
     const fn = 'CaptioningTransformer.loss';
     const memoryIn = this.checkFeatures(fn, features);
     if (captions === undefined)

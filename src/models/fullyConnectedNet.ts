@@ -1,6 +1,7 @@
 // src/models/fullyConnectedNet.ts: a fully connected net of any depth,
 // {affine - [batchnorm | layernorm | groupnorm] - relu - [dropout]} x (L - 1) - affine - softmax,
 // the model of the curriculum's regularisation and normalisation experiments.
+import { inOwnStepMemory } from '../kernels/index.js';
 import {
   affineBackward,
   affineForward,
@@ -175,6 +176,11 @@ export class FullyConnectedNet implements Classifier {
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
   loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
+    // a training call runs in the model's own step memory unless it is in one already
+    return y === undefined ? this.compute(X) : inOwnStepMemory(this, () => this.compute(X, y));
+  }
+
+  private compute(X: Tensor, y?: Labels): FloatTensor | LossResult {
     this.checkInput(X);
     const mode = y === undefined ? 'test' : 'train';
     const L = this.numLayers,

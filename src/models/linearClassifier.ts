@@ -1,5 +1,6 @@
 // src/models/linearClassifier.ts: one affine layer scored by the SVM or the softmax loss, the
 // first model of the curriculum.
+import { inOwnStepMemory } from '../kernels/index.js';
 import { affineBackward, affineForward, softmaxLoss, svmLoss } from '../layers/index.js';
 import {
   expectOneOf,
@@ -61,6 +62,11 @@ export class LinearClassifier implements Classifier {
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
   loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
+    // a training call runs in the model's own step memory unless it is in one already
+    return y === undefined ? this.compute(X) : inOwnStepMemory(this, () => this.compute(X, y));
+  }
+
+  private compute(X: Tensor, y?: Labels): FloatTensor | LossResult {
     const { W, b } = this.params;
     const { out: scores, cache } = affineForward(X, W, b); // (N, C)
     if (y === undefined) return scores;

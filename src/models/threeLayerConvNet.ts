@@ -3,6 +3,7 @@
 //   - [dropout]
 //   - affine - softmax,
 // with the optional parts off by default. Conv stride 1 and pad (filterSize − 1)/2 keep H x W.
+import { inOwnStepMemory } from '../kernels/index.js';
 import {
   affineBackward,
   affineForward,
@@ -193,6 +194,11 @@ export class ThreeLayerConvNet implements Classifier {
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
   loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
+    // a training call runs in the model's own step memory unless it is in one already
+    return y === undefined ? this.compute(X) : inOwnStepMemory(this, () => this.compute(X, y));
+  }
+
+  private compute(X: Tensor, y?: Labels): FloatTensor | LossResult {
     this.checkInput('ThreeLayerConvNet.loss', X);
     const mode = y === undefined ? 'test' : 'train';
     const p = this.params,

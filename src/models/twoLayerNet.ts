@@ -1,4 +1,5 @@
 // src/models/twoLayerNet.ts: affine - relu - affine - softmax, the first network of the curriculum.
+import { inOwnStepMemory } from '../kernels/index.js';
 import {
   affineBackward,
   affineForward,
@@ -74,6 +75,11 @@ export class TwoLayerNet implements Classifier {
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
   loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
+    // a training call runs in the model's own step memory unless it is in one already
+    return y === undefined ? this.compute(X) : inOwnStepMemory(this, () => this.compute(X, y));
+  }
+
+  private compute(X: Tensor, y?: Labels): FloatTensor | LossResult {
     const { W1, b1, W2, b2 } = this.params;
     const fc1 = affineForward(X, W1, b1); // (N, H)
     const relu = reluForward(fc1.out); // (N, H)

@@ -3,6 +3,7 @@
 // patch is mapped linearly to an embedDim token, a learned class token and learned position
 // embeddings are added, pre-norm Transformer encoder layers mix the tokens, and a linear head
 // scores the final layer-normed class token.
+import { inOwnStepMemory } from '../kernels/index.js';
 import { affineBackward, affineForward, softmaxLoss } from '../layers/index.js';
 import {
   Dropout,
@@ -205,6 +206,11 @@ export class VisionTransformer implements Model {
   loss(X: Tensor): FloatTensor;
   loss(X: Tensor, y: Labels): LossResult;
   loss(X: Tensor, y?: Labels): FloatTensor | LossResult {
+    // a training call runs in the model's own step memory unless it is in one already
+    return y === undefined ? this.compute(X) : inOwnStepMemory(this, () => this.compute(X, y));
+  }
+
+  private compute(X: Tensor, y?: Labels): FloatTensor | LossResult {
     const fn = 'VisionTransformer.loss';
     const x = this.checkInput(fn, X);
     const { scores, backward } = this.run(x, y === undefined ? 'test' : 'train');

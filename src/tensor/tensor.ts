@@ -51,6 +51,10 @@ export function setAllocator(a: Allocator | null): Allocator {
   allocator = a ?? plainAllocator;
   return previous;
 }
+/** True while an allocator other than plain typed arrays is installed (a StepMemory run). */
+export function allocatorInstalled(): boolean {
+  return allocator !== plainAllocator;
+}
 export function allocate(dtype: DType, length: number, clear = true): TensorData {
   return allocator(dtype, length, clear);
 }

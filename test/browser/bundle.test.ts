@@ -169,6 +169,7 @@ describe('browser entry (src/browser.ts)', () => {
       'saveModel',
       'loadModelInto',
       'loadModel',
+      'readModelInfo',
       'registerModel',
       'FORMAT_VERSION',
     ];

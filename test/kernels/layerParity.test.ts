@@ -3,7 +3,7 @@
 // on ragged shapes. The reference backend itself is checked against fixtures and float64
 // gradient checks in test/layers and test/models.
 import { afterAll, describe, expect, it } from 'vitest';
-import { setBackend, type BackendName } from '../../src/kernels/index.js';
+import { setAutoStepMemory, setBackend, type BackendName } from '../../src/kernels/index.js';
 import {
   affineBackward,
   affineForward,
@@ -23,7 +23,13 @@ function both<T>(fn: () => T): { ref: T; wasm: T } {
     setBackend(name);
     return fn();
   };
-  return { ref: on('reference'), wasm: on('wasm') };
+  // fresh arrays for each run: in a model's own step memory the second run would overwrite the first
+  const previous = setAutoStepMemory(false);
+  try {
+    return { ref: on('reference'), wasm: on('wasm') };
+  } finally {
+    setAutoStepMemory(previous);
+  }
 }
 
 /** Asserts |got − want| <= 1e-5·(scale + |want|) elementwise, scale = the mean |want| (or 1). */
