@@ -354,7 +354,7 @@ export const JOBS = {
           read('x', x, xLen),
         ],
         ints: [N, C, H, W, F, HH, WW, pad],
-        split: { total: F, unit: 1, bytes: 4 * (xLen + outLen) },
+        split: { total: F, unit: 4, bytes: 4 * (xLen + outLen) }, // whole 4-filter tiles
         scratch: {
           bytes: weightGradScratch(C, H, W, F, K, pad),
           reason: `a padded ${C}x${H}x${W} image and ${F}x${K + 1} sums do not fit the scratch`,
