@@ -327,6 +327,22 @@ describe('memory-bound kernels split across threads', () => {
         return [o];
       },
     ]);
+    cases.push([
+      'reluMaxPool2x2Forward',
+      (k) => {
+        const o = staleView(planes * 196);
+        k.reluMaxPool2x2Forward(o, x, planes, 28, 28);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'reluMaxPool2x2Backward',
+      (k) => {
+        const o = staleView(n);
+        k.reluMaxPool2x2Backward(o, pooled, x, planes, 28, 28);
+        return [o];
+      },
+    ]);
     const g: ConvGeometry = {
       C: 3,
       H: 28,
@@ -641,7 +657,7 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
       expect(worstRel(dgot, dwant, 1e-6), `col2im N=3 ${JSON.stringify(g)}`).toBe(0);
     }
   });
-  it('maxPool2x2Forward/Backward, bit for bit, with ties, ±0, NaN, ±∞ and odd or ragged H, W', () => {
+  it('maxPool2x2Forward/Backward and reluMaxPool2x2Forward/Backward, bit for bit, with ties, ±0, NaN, ±∞ and odd or ragged H, W', () => {
     const rng = new Rng(10);
     const special = [NaN, Infinity, -Infinity, -0, 0, 1, 1];
     for (const [planes, H, W] of [
@@ -654,10 +670,11 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
       [64, 14, 14],
     ]) {
       const n = planes * H * W;
-      for (const kind of ['normal', 'ties', 'special']) {
+      for (const kind of ['normal', 'ties', 'signed ties', 'special']) {
         const x = randView(rng, n);
         for (let i = 0; i < n; i++) {
           if (kind === 'ties') x[i] = Math.max(0, Math.round(x[i])); // relu'd small integers: many ties
+          if (kind === 'signed ties') x[i] = Math.round(x[i]); // relu makes the negatives tie at 0
           if (kind === 'special' && i % 3 === 0) x[i] = special[rng.nextUint32() % special.length];
         }
         const outLen = planes * (H >> 1) * (W >> 1),
@@ -677,6 +694,18 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
         expect(
           firstDiff(dgot, dwant),
           `dpool ${planes}x${H}x${W} ${kind}: first differing index`,
+        ).toBe(-1);
+        one.reluMaxPool2x2Forward(got, x, planes, H, W);
+        reference.reluMaxPool2x2Forward(want, x, planes, H, W);
+        expect(
+          firstDiff(got, want),
+          `relu+pool ${planes}x${H}x${W} ${kind}: first differing index`,
+        ).toBe(-1);
+        one.reluMaxPool2x2Backward(dgot, dout, x, planes, H, W);
+        reference.reluMaxPool2x2Backward(dwant, dout, x, planes, H, W);
+        expect(
+          firstDiff(dgot, dwant),
+          `d(relu+pool) ${planes}x${H}x${W} ${kind}: first differing index`,
         ).toBe(-1);
       }
     }

@@ -403,6 +403,31 @@ export const JOBS = {
       };
     },
   },
+  reluMaxPool2x2Forward: {
+    family: 'pool',
+    // planes
+    plan: (out, x, planes, H, W) => {
+      const xLen = planes * H * W,
+        outLen = planes * (H >> 1) * (W >> 1);
+      return {
+        operands: [write('out', out, outLen), read('x', x, xLen)],
+        ints: [H, W],
+        split: { total: planes, unit: 1, bytes: 4 * (xLen + outLen) },
+      };
+    },
+  },
+  reluMaxPool2x2Backward: {
+    family: 'pool',
+    plan: (dx, dout, x, planes, H, W) => {
+      const xLen = planes * H * W,
+        outLen = planes * (H >> 1) * (W >> 1);
+      return {
+        operands: [write('dx', dx, xLen), read('dout', dout, outLen), read('x', x, xLen)],
+        ints: [H, W],
+        split: { total: planes, unit: 1, bytes: 4 * (2 * xLen + outLen) },
+      };
+    },
+  },
 } satisfies Specs;
 
 /** The names of the kernels that are jobs. */

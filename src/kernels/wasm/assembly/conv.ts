@@ -148,8 +148,8 @@ let r2: v128 = f32x4.splat(0), r3: v128 = f32x4.splat(0);
 let s0: v128 = f32x4.splat(0), s1: v128 = f32x4.splat(0);
 let s2: v128 = f32x4.splat(0), s3: v128 = f32x4.splat(0);
 
-// reference/conv.ts: convDirect (the register tile). For 4 filters whose weights start at w, w + o1,
-// w + o2 and w + o3, and 8 output pixels whose window corner is at xp (padded image,
+// reference/conv.ts: convDirect (the register tile). For 4 filters whose weights start at w,
+// w + o1, w + o2 and w + o3, and 8 output pixels whose window corner is at xp (padded image,
 // channel planes cb bytes apart, rows rb bytes apart): r_/s_ = Σ over taps (c, i, j), in that
 // order, of w[f, c, i, j]·xp[c, i, j + 0..7]. Each output sums its taps in the reference's order.
 function tile4x8(
