@@ -16,7 +16,7 @@ import {
   type Plan,
 } from './jobs.js';
 import { loadModule, type Loaded } from './load.js';
-import { MAX_WORKERS, threadApiFor, WorkerPool } from './workers.js';
+import { MAX_WORKERS, threadApiFor, WorkerPool, type BusyTimes } from './workers.js';
 
 /** How the backend was loaded, for reports and the bench. */
 export interface WasmInfo {
@@ -53,6 +53,8 @@ export interface WasmKernels extends Kernels {
   readyThreads(): number;
   /** Per worker, its heartbeat count: above 0 once it has run a job. */
   workerBeats(): number[];
+  /** Where each thread's time went so far (cumulative ms): the bench's thread-share line. */
+  busyTimes(): BusyTimes;
   close(): void;
 }
 
@@ -141,6 +143,10 @@ class WasmBackend {
 
   workerBeats(): number[] {
     return this.pool.beats();
+  }
+
+  busyTimes(): BusyTimes {
+    return this.pool.busyTimes();
   }
 
   /** Stops the workers; later products run on the calling thread only. */

@@ -36,11 +36,13 @@ export interface JobRun {
 // The worker: instantiates the same module over the same memory, then loops: wait for a new
 // generation in its go slot, take chunks of the shared job (runJob) until none are left,
 // publish the generation as done. Its int32 slots (SLOT_BYTES at SLOTS_AT + w·SLOT_BYTES): 0 go
-// generation, 1 done generation, 2 error, 3 ready, 4 heartbeat. The loop is one text for both
-// runtimes; only how the worker receives { module, memory, slots, scratch } differs.
+// generation, 1 done generation, 2 error, 3 ready, 4 heartbeat, 5 microseconds spent in jobs so
+// far (modulo 2^31; WorkerPool.busyTimes reads it). The loop is one text for both runtimes; only
+// how the worker receives { module, memory, slots, scratch } differs.
 const WORKER_LOOP = `
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const c = new Int32Array(memory.buffer, slots, 5);
+  const c = new Int32Array(memory.buffer, slots, 6);
+  let busy = 0; // ms in runJob
   let seen = Atomics.load(c, 0); // read before announcing ready, so no generation is missed
   Atomics.store(c, 3, 1);
   for (;;) {
@@ -51,11 +53,14 @@ const WORKER_LOOP = `
     Atomics.wait(c, 0, seen);
     seen = Atomics.load(c, 0);
     Atomics.add(c, 4, 1);
+    const t0 = performance.now();
     try {
       ex.runJob(${JOB_AT}, scratch, slots + 16);
     } catch (e) {
       Atomics.store(c, 2, 1);
     }
+    busy += performance.now() - t0;
+    Atomics.store(c, 5, (busy * 1000) | 0);
     Atomics.store(c, 1, seen);
     Atomics.notify(c, 1);
   }
@@ -168,8 +173,21 @@ export function threadApiFor(shared: boolean): ThreadApi | null {
   return api;
 }
 
+/** WorkerPool.busyTimes: cumulative ms. */
+export interface BusyTimes {
+  /** The calling thread in jobs it ran alone (too small to split, or no workers). */
+  readonly alone: number;
+  /** The calling thread in its share of split jobs. */
+  readonly shared: number;
+  /** The calling thread waiting for the workers to finish their shares. */
+  readonly waiting: number;
+  /** Each worker in jobs. */
+  readonly workers: readonly number[];
+}
+
 export class WorkerPool {
   private started = false;
+  private readonly times = { alone: 0, shared: 0, waiting: 0 };
   private workers: WorkerHandle[] = [];
   private generation = 0;
 
@@ -199,7 +217,19 @@ export class WorkerPool {
     const workers = parallel ? this.readyWorkers() : 0;
     if (workers > 0 && this.runShared(workers, job)) return;
     this.writeJob(job, 1, Math.max(job.total, 1));
+    const t0 = performance.now();
     this.loaded.exports.runJob(JOB_AT, RESERVED, 0);
+    this.times.alone += performance.now() - t0;
+  }
+
+  /**
+   * Where the threads' time went so far (ms, cumulative; the bench differences two readings):
+   * the calling thread's in jobs it ran alone, in its share of split jobs and waiting for the
+   * workers to finish theirs, and each worker's time in jobs.
+   */
+  busyTimes(): BusyTimes {
+    const workers = this.workers.map((_, w) => Atomics.load(this.slot(w), 5) / 1000);
+    return { ...this.times, workers };
   }
 
   /** Writes the job block (jobs.ts: JOB_LAYOUT) with the counter at 0. */
@@ -234,7 +264,10 @@ export class WorkerPool {
       Atomics.store(slot, 0, gen);
       Atomics.notify(slot, 0);
     }
+    const t0 = performance.now();
     this.loaded.exports.runJob(JOB_AT, RESERVED, 0);
+    const t1 = performance.now();
+    this.times.shared += t1 - t0;
     let failed = false;
     for (let w = 0; w < workers; w++) {
       const slot = this.slot(w);
@@ -244,6 +277,7 @@ export class WorkerPool {
       }
       if (Atomics.exchange(slot, 2, 0) !== 0) failed = true;
     }
+    this.times.waiting += performance.now() - t1;
     if (failed) throw new Error('wasm backend: a kernel worker failed');
     return true;
   }
@@ -279,7 +313,7 @@ export class WorkerPool {
 
   /** Worker w's int32 control slots. */
   private slot(w: number): Int32Array {
-    return this.i32(SLOTS_AT + SLOT_BYTES * w, 5);
+    return this.i32(SLOTS_AT + SLOT_BYTES * w, 6);
   }
 
   /** An int32 view of the control area (below RESERVED, so any view of the memory covers it). */
@@ -295,7 +329,7 @@ export class WorkerPool {
     for (let w = 0; w + 1 < this.maxThreads; w++) {
       const slots = SLOTS_AT + SLOT_BYTES * w,
         scratch = RESERVED + (w + 1) * this.scratchBytes;
-      this.i32(slots, 5).set([this.generation, this.generation, 0, 0, 0]);
+      this.i32(slots, 6).set([this.generation, this.generation, 0, 0, 0, 0]);
       const worker = this.threadApi.start({ module, memory, slots, scratch });
       worker.on('error', () => {}); // a worker that fails to start never turns ready: its chunks run here
       worker.on('exit', () => Atomics.store(this.i32(slots, 5), 3, 0)); // seen between jobs: not woken again

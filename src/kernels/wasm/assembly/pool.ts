@@ -1,9 +1,10 @@
 // src/kernels/wasm/assembly/pool.ts: 2x2 max pooling at stride 2 and its backward
 // (src/kernels/reference/pool.ts), four windows at a time, bit for bit the reference's choice of
 // each window's first maximum (ties, ±0 and NaN included); and the same with relu fused in front
-// (reluMaxPool2x2Forward/Backward): the cells are read through max(v, floor), where floor is 0
-// for relu (max(NaN, 0) is NaN and max(−0, 0) is +0, as reluForward) and −∞ for the plain pool
-// (max(v, −∞) is v, −0 and NaN included), so one loop serves both.
+// (reluMaxPool2x2Forward/Backward). The pool of relu(x) needs no relu of the cells: a window
+// whose maximum is positive (or NaN) has the same first maximum in x as in relu(x), and one whose
+// maximum is <= 0 pools to relu's 0 and passes no gradient whichever cell is chosen; so the
+// fused forward is relu of the pooled value, the backward keeps the chosen cells where x > 0.
 import { intArg, ptrArg } from './common';
 
 // reference/pool.ts: firstMax2x2, for 4 windows at once. v0..v3 hold cells 0 (top-left),
@@ -33,11 +34,10 @@ let m2: v128 = i32x4.splat(0), m3: v128 = i32x4.splat(0);
   m0 = k0; m1 = k1; m2 = k2; m3 = k3;
 }
 
-// reference/pool.ts: firstMax2x2 (scalar, for the windows past the last group of 4), of the cells
-// read through max(v, floor).
-function firstMax2x2(r: usize, rowBytes: usize, floor: f32): i32 {
-  const v0 = max(load<f32>(r), floor), v1 = max(load<f32>(r, 4), floor);
-  const v2 = max(load<f32>(r + rowBytes), floor), v3 = max(load<f32>(r + rowBytes, 4), floor);
+// reference/pool.ts: firstMax2x2 (scalar, for the windows past the last group of 4).
+function firstMax2x2(r: usize, rowBytes: usize): i32 {
+  const v0 = load<f32>(r), v1 = load<f32>(r, 4);
+  const v2 = load<f32>(r + rowBytes), v3 = load<f32>(r + rowBytes, 4);
   if (v0 != v0) return 0;
   if (v1 != v1) return 1;
   if (v2 != v2) return 2;
@@ -46,21 +46,20 @@ function firstMax2x2(r: usize, rowBytes: usize, floor: f32): i32 {
   return (bottom == 3 ? v3 : v2) > (top == 1 ? v1 : v0) ? bottom : top;
 }
 
-// The floor the cells are read through: 0 with relu fused in, else −∞ (see the file's comment).
+// reference/elementwise.ts: reluForward, of 4 values: v where v > 0 or NaN, else +0.
 // @ts-ignore: decorator
-@inline function floorOf(relu: bool): f32 {
-  return relu ? 0 : -Infinity;
+@inline function relu4(v: v128): v128 {
+  return v128.and(v, v128.or(f32x4.gt(v, f32x4.splat(0)), f32x4.ne(v, v)));
 }
 
 // reference/pool.ts: maxPool2x2Forward (relu false) and reluMaxPool2x2Forward (relu true).
-// out (planes, H/2, W/2) = each 2x2 window's first maximum (of relu(x) with relu). Four windows
+// out (planes, H/2, W/2) = each 2x2 window's first maximum (then relu'd, with relu). Four windows
 // at a time: two rows of 8 floats, split into even (left) and odd (right) cells; the windows past
 // the last group of 4 one at a time. This call does planes [p0, p1).
 export function maxPool2x2Forward(
   out: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, relu: bool,
 ): void {
   const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
-  const floor = floorOf(relu), fl = f32x4.splat(floor);
   for (let p = p0; p < p1; p++) {
     for (let ho = 0; ho < Hout; ho++) {
       const top = x + (<usize>((p * H + 2 * ho) * W) << 2), bot = top + rowBytes;
@@ -68,8 +67,7 @@ export function maxPool2x2Forward(
       let wo = 0;
       for (; wo + 4 <= Wout; wo += 4) {
         const t = top + (<usize>wo << 3), b = bot + (<usize>wo << 3);
-        const ta = f32x4.max(v128.load(t), fl), tb = f32x4.max(v128.load(t, 16), fl);
-        const ba = f32x4.max(v128.load(b), fl), bb = f32x4.max(v128.load(b, 16), fl);
+        const ta = v128.load(t), tb = v128.load(t, 16), ba = v128.load(b), bb = v128.load(b, 16);
         const v0 = v128.shuffle<f32>(ta, tb, 0, 2, 4, 6);
         const v1 = v128.shuffle<f32>(ta, tb, 1, 3, 5, 7);
         const v2 = v128.shuffle<f32>(ba, bb, 0, 2, 4, 6);
@@ -78,12 +76,13 @@ export function maxPool2x2Forward(
         const best = v128.or(
           v128.or(v128.and(v0, m0), v128.and(v1, m1)), v128.or(v128.and(v2, m2), v128.and(v3, m3)),
         );
-        v128.store(o + (<usize>wo << 2), best);
+        v128.store(o + (<usize>wo << 2), relu ? relu4(best) : best);
       }
       for (; wo < Wout; wo++) {
-        const r = top + (<usize>wo << 3), k = firstMax2x2(r, rowBytes, floor);
+        const r = top + (<usize>wo << 3), k = firstMax2x2(r, rowBytes);
         const cell = r + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
-        store<f32>(o + (<usize>wo << 2), max(load<f32>(cell), floor));
+        const v = load<f32>(cell);
+        store<f32>(o + (<usize>wo << 2), !relu || v > 0 || v != v ? v : 0);
       }
     }
   }
@@ -110,15 +109,13 @@ export function reluMaxPool2x2ForwardJob(
 }
 
 // reference/pool.ts: maxPool2x2Backward (relu false) and reluMaxPool2x2Backward (relu true).
-// dx (planes, H, W) = dout at each window's first maximum of x (of relu(x) with relu, and there
-// only where x > 0), 0 elsewhere (an odd last row or column too); four windows at a time, then
-// the rest one at a time. This call does planes [p0, p1).
+// dx (planes, H, W) = dout at each window's first maximum of x (with relu only where x > 0
+// there), 0 elsewhere (an odd last row or column too); four windows at a time, then the rest one
+// at a time. This call does planes [p0, p1).
 export function maxPool2x2Backward(
   dx: usize, dout: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, relu: bool,
 ): void {
-  const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
-  const floor = floorOf(relu), fl = f32x4.splat(floor), zero = f32x4.splat(0);
-  const all = relu ? i32x4.splat(0) : i32x4.splat(-1); // the plain pool keeps every chosen cell
+  const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2, zero = f32x4.splat(0);
   memory.fill(dx + (<usize>(p0 * H * W) << 2), 0, <usize>((p1 - p0) * H * W) << 2);
   for (let p = p0; p < p1; p++) {
     for (let ho = 0; ho < Hout; ho++) {
@@ -133,22 +130,23 @@ export function maxPool2x2Backward(
         const v1 = v128.shuffle<f32>(ta, tb, 1, 3, 5, 7);
         const v2 = v128.shuffle<f32>(ba, bb, 0, 2, 4, 6);
         const v3 = v128.shuffle<f32>(ba, bb, 1, 3, 5, 7);
-        firstMaxMasks(f32x4.max(v0, fl), f32x4.max(v1, fl), f32x4.max(v2, fl), f32x4.max(v3, fl));
-        // relu's backward: only where x > 0
-        const k0 = v128.and(m0, v128.or(f32x4.gt(v0, zero), all));
-        const k1 = v128.and(m1, v128.or(f32x4.gt(v1, zero), all));
-        const k2 = v128.and(m2, v128.or(f32x4.gt(v2, zero), all));
-        const k3 = v128.and(m3, v128.or(f32x4.gt(v3, zero), all));
+        firstMaxMasks(v0, v1, v2, v3);
+        if (relu) { // relu's backward: the chosen cell only where x > 0
+          m0 = v128.and(m0, f32x4.gt(v0, zero));
+          m1 = v128.and(m1, f32x4.gt(v1, zero));
+          m2 = v128.and(m2, f32x4.gt(v2, zero));
+          m3 = v128.and(m3, f32x4.gt(v3, zero));
+        }
         const d = v128.load(g + (<usize>wo << 2));
-        const d0 = v128.and(d, k0), d1 = v128.and(d, k1), d2 = v128.and(d, k2);
-        const d3 = v128.and(d, k3);
+        const d0 = v128.and(d, m0), d1 = v128.and(d, m1), d2 = v128.and(d, m2);
+        const d3 = v128.and(d, m3);
         v128.store(dtop + off, v128.shuffle<f32>(d0, d1, 0, 4, 1, 5));
         v128.store(dtop + off, v128.shuffle<f32>(d0, d1, 2, 6, 3, 7), 16);
         v128.store(dbot + off, v128.shuffle<f32>(d2, d3, 0, 4, 1, 5));
         v128.store(dbot + off, v128.shuffle<f32>(d2, d3, 2, 6, 3, 7), 16);
       }
       for (; wo < Wout; wo++) {
-        const off = <usize>wo << 3, k = firstMax2x2(top + off, rowBytes, floor);
+        const off = <usize>wo << 3, k = firstMax2x2(top + off, rowBytes);
         const cell = off + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
         if (!relu || load<f32>(top + cell) > 0) {
           store<f32>(dtop + cell, load<f32>(g + (<usize>wo << 2)));
