@@ -327,6 +327,51 @@ describe('memory-bound kernels split across threads', () => {
         return [o];
       },
     ]);
+    // the in-place updates (split by elements or rows) and the fills: fresh copies per backend
+    const w0 = rand(n),
+      m0 = rand(n),
+      v0 = rand(n).map(Math.abs);
+    const adam = { beta1: 0.9, beta2: 0.999, stepSize: 1e-3, invBc2Sqrt: 1.2, eps: 1e-8, l2: 0.01 };
+    cases.push([
+      'sgdStep',
+      (k) => {
+        const w = Float32Array.from(w0);
+        k.sgdStep(w, dout, 0.1, 0.01);
+        return [w];
+      },
+    ]);
+    cases.push([
+      'adamStep',
+      (k) => {
+        const [w, m, v] = [w0, m0, v0].map((a) => Float32Array.from(a));
+        k.adamStep(w, dout, m, v, adam);
+        return [w, m, v];
+      },
+    ]);
+    cases.push([
+      'addRowVector',
+      (k) => {
+        const xs = Float32Array.from(x);
+        k.addRowVector(xs, dout.subarray(0, 784), n / 784, 784);
+        return [xs];
+      },
+    ]);
+    cases.push([
+      'sumRows',
+      (k) => {
+        const o = staleView(6272);
+        k.sumRows(o, x, n / 6272, 6272);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'zero',
+      (k) => {
+        const o = staleView(n);
+        k.zero?.(o);
+        return [o];
+      },
+    ]);
     cases.push([
       'reluMaxPool2x2Forward',
       (k) => {
@@ -544,6 +589,33 @@ describe('a gemm worker that dies mid-product', () => {
         'wasm backend: gemm worker 1 made no progress for 200 ms (it died or hung); the workers are stopped and products now run on the calling thread',
       ]);
       k.gemm(got, a, b, M, K, N); // later products: this thread only, no further warning
+      expect(warnings.length).toBe(1);
+    } finally {
+      console.warn = warn;
+      k.close();
+    }
+  });
+});
+
+describe('a worker that dies before an in-place update', () => {
+  it('leaves the update applied once: the chunks nobody took run on the calling thread, with one warning', () => {
+    const k = createWasmKernels({ threads: 2, workerTimeoutMs: 200 });
+    if (k.warmUp() < 2) return; // one core: no worker to lose
+    const { pool } = k as unknown as { pool: { workers: Array<{ terminate(): Promise<number> }> } };
+    void pool.workers[0].terminate();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (msg: string) => void warnings.push(msg);
+    try {
+      const rng = new Rng(78),
+        n = 1 << 19; // 6 MB moved: split
+      const w = randView(rng, n),
+        dw = randView(rng, n),
+        want = Float32Array.from(w);
+      k.sgdStep(w, dw, 0.1, 0.01);
+      reference.sgdStep(want, dw, 0.1, 0.01);
+      expect(firstDiff(w, want)).toBe(-1);
+      expect(k.info.threads).toBe(1);
       expect(warnings.length).toBe(1);
     } finally {
       console.warn = warn;

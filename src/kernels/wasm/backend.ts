@@ -109,7 +109,8 @@ class WasmBackend {
     const { total, unit = 1 } = plan.split;
     const ints = [...placed.ptrs, ...(plan.ints ?? [])],
       floats = plan.floats ?? [];
-    this.pool.run({ id: JOB_IDS[name], total, unit, ints, floats }, threadsPay(plan.split));
+    const job = { id: JOB_IDS[name], total, unit, ints, floats, inPlace: plan.inPlace };
+    this.pool.run(job, threadsPay(plan.split));
     this.arena.finish(placed);
   }
 
@@ -124,13 +125,6 @@ class WasmBackend {
 
   releaseBlock(block: Float32Array): void {
     this.arena.releaseBlock(block);
-  }
-
-  /** buf.fill(0); a resident buf with WASM's memory.fill (over twice as fast on shared memory). */
-  zero(buf: Float32Array): void {
-    const p = this.arena.residentPtr(buf);
-    if (p < 0) buf.fill(0);
-    else this.loaded.exports.zero(p, buf.byteLength);
   }
 
   warmUp(timeoutMs?: number): number {

@@ -11,7 +11,7 @@
 // training worker) in a cross-origin-isolated page; a page's main thread may not block in
 // Atomics.wait, and a page without isolation has no shared memory, so jobs run on the calling
 // thread there (threadApiFor says so once).
-import { JOB_AT, RESERVED, SLOT_BYTES, SLOTS_AT } from './arena.js';
+import { DONE_AT, JOB_AT, RESERVED, SLOT_BYTES, SLOTS_AT } from './arena.js';
 import { JOB_LAYOUT } from './jobs.js';
 import { canBlock, nodeThreads, type Loaded, type WorkerHandle } from './load.js';
 
@@ -31,6 +31,11 @@ export interface JobRun {
   readonly unit: number;
   readonly ints: readonly number[];
   readonly floats: readonly number[];
+  /**
+   * The job updates a buffer in place (reads what it writes), so a chunk cannot be redone: after
+   * a worker dies, only the chunks nobody took are run here (see finishAfterDeath).
+   */
+  readonly inPlace?: boolean;
 }
 
 // The worker: instantiates the same module over the same memory, then loops: wait for a new
@@ -55,7 +60,7 @@ const WORKER_LOOP = `
     Atomics.add(c, 4, 1);
     const t0 = performance.now();
     try {
-      ex.runJob(${JOB_AT}, scratch, slots + 16);
+      ex.runJob(${JOB_AT}, scratch, slots + 16, ${DONE_AT});
     } catch (e) {
       Atomics.store(c, 2, 1);
     }
@@ -218,7 +223,7 @@ export class WorkerPool {
     if (workers > 0 && this.runShared(workers, job)) return;
     this.writeJob(job, 1, Math.max(job.total, 1));
     const t0 = performance.now();
-    this.loaded.exports.runJob(JOB_AT, RESERVED, 0);
+    this.loaded.exports.runJob(JOB_AT, RESERVED, 0, 0);
     this.times.alone += performance.now() - t0;
   }
 
@@ -257,7 +262,9 @@ export class WorkerPool {
     const T = workers + 1,
       { total, unit } = job;
     const chunk = Math.max(unit, Math.ceil(total / (CHUNKS_PER_THREAD * T) / unit) * unit);
-    this.writeJob(job, Math.ceil(total / chunk), chunk);
+    const nChunks = Math.ceil(total / chunk);
+    this.writeJob(job, nChunks, chunk);
+    this.i32(DONE_AT, nChunks).fill(0);
     const gen = ++this.generation;
     for (let w = 0; w < workers; w++) {
       const slot = this.slot(w);
@@ -265,7 +272,7 @@ export class WorkerPool {
       Atomics.notify(slot, 0);
     }
     const t0 = performance.now();
-    this.loaded.exports.runJob(JOB_AT, RESERVED, 0);
+    this.loaded.exports.runJob(JOB_AT, RESERVED, 0, DONE_AT);
     const t1 = performance.now();
     this.times.shared += t1 - t0;
     let failed = false;
@@ -273,7 +280,9 @@ export class WorkerPool {
       const slot = this.slot(w);
       if (!this.awaitWorker(slot, gen)) {
         this.workerDied(w);
-        return false;
+        if (!job.inPlace) return false;
+        this.finishAfterDeath(job, nChunks);
+        return true;
       }
       if (Atomics.exchange(slot, 2, 0) !== 0) failed = true;
     }
@@ -300,6 +309,25 @@ export class WorkerPool {
       }
     }
     return true;
+  }
+
+  /**
+   * An in-place job whose worker died: runs the chunks nobody took on this thread (runJob goes on
+   * from the shared counter), or throws if a chunk was taken and never finished (its part of the
+   * buffer may be partly updated, and updating it again would apply the step twice).
+   */
+  private finishAfterDeath(job: JobRun, nChunks: number): void {
+    this.loaded.exports.runJob(JOB_AT, RESERVED, 0, DONE_AT);
+    const done = this.i32(DONE_AT, nChunks),
+      chunk = this.i32(JOB_AT, 5)[3];
+    const lost = done.findIndex((d) => d !== 1);
+    if (lost >= 0) {
+      const lo = lost * chunk,
+        hi = Math.min(job.total, lo + chunk);
+      throw new Error(
+        `wasm backend: a kernel worker died while updating units ${lo} to ${hi} of an in-place job (id ${job.id}); that part may be partly updated`,
+      );
+    }
   }
 
   /** A worker stopped beating mid-job: stop them all (later jobs run here) and say so once. */
