@@ -21,7 +21,7 @@ import { dispatch, JOB_DIGEST, JOB_FLOATS, JOB_INTS } from './jobs';
 // result. `counter` (0 for none) is an int32 this thread bumps as it works (its heartbeat: per
 // chunk here, per packed block in gemm). `done` (0 for none) is an int32 per chunk, set to 1 when
 // the chunk is finished: after a worker dies, the caller can tell the chunks it had taken but not
-// finished (those below the counter and not done) from the untaken ones (src/kernels/wasm/workers.ts).
+// finished (those below the counter and not done) from the untaken ones (wasm/workers.ts).
 export function runJob(job: usize, scratch: usize, counter: usize, done: usize): void {
   setHeartbeat(counter);
   const nChunks = load<i32>(job, 4), id = load<i32>(job, 8);
