@@ -16,6 +16,7 @@ import { sgd } from '../src/optim/index.js';
 import { setAllocator, Tensor, type FloatTensor } from '../src/tensor/index.js';
 import { ceilingGflops } from './ceiling.js';
 import { timeMs, type BenchRow } from './common.js';
+import { benchKernels, benchThreadShare } from './kernels.js';
 import { residentSgemm } from './sgemm.js';
 import { loadTf } from './tf.js';
 
@@ -55,10 +56,12 @@ export async function onTf<T>(
 export async function benchWasm(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [loadRow('before')];
   rows.push(...(await benchSgemm([128, 256, 512, 1024])));
+  rows.push(...(await benchKernels())); // gemm, conv forward and conv dW GFLOP/s side by side
   rows.push(...(await benchCopies([128, 256, 512, 1024])));
   rows.push(await benchConvLayer());
   rows.push(...(await benchStep('mlp')));
   rows.push(...(await benchStep('cnn')));
+  rows.push(...(await benchThreadShare())); // 1 vs 2 threads, and the second thread's share
   rows.push(loadRow('after'));
   setBackend('auto');
   return rows;

@@ -253,6 +253,19 @@ function convChecks(): Check[] {
       },
     },
     {
+      layer: 'relu-max pool (fused)',
+      threshold: KINK,
+      run: (rng) => {
+        const x = randn(rng, 2, 2, 4, 4);
+        return vjpErrors(
+          rng,
+          { x },
+          () => L.reluMaxPool2x2Forward(x).out,
+          (d) => L.reluMaxPool2x2Backward(d, L.reluMaxPool2x2Forward(x).cache),
+        );
+      },
+    },
+    {
       layer: 'avg pool',
       threshold: SMOOTH,
       run: (rng) => {

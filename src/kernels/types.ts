@@ -97,6 +97,17 @@ export interface Kernels {
   maxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W: number): void;
   /** dx (planes, H, W) = dout routed to each window's first maximum in x (as the forward chose it), 0 elsewhere. Overwrites dx. */
   maxPool2x2Backward(dx: Buf, dout: Buf, x: Buf, planes: number, H: number, W: number): void;
+  /**
+   * relu then 2x2 max pooling in one pass: out = maxPool2x2Forward(relu(x)) exactly (relu keeps
+   * NaN; x: (planes, H, W) => out: (planes, ⌊H/2⌋, ⌊W/2⌋)). Overwrites out.
+   */
+  reluMaxPool2x2Forward(out: Buf, x: Buf, planes: number, H: number, W: number): void;
+  /**
+   * Its backward: dx (planes, H, W) = dout routed to each window's first maximum of relu(x), where
+   * x there is > 0; 0 elsewhere (exactly maxPool2x2Backward on relu(x), then reluBackward). x is
+   * the relu's input. Overwrites dx.
+   */
+  reluMaxPool2x2Backward(dx: Buf, dout: Buf, x: Buf, planes: number, H: number, W: number): void;
   /** out (B, A, P) = x (A, B, P): the two outer axes swapped. Overwrites out. */
   swapOuterAxes(out: Buf, x: Buf, A: number, B: number, P: number): void;
   /**

@@ -273,3 +273,46 @@ export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: FloatT
   }
   return { dx };
 }
+
+/** The cache of reluMaxPool2x2Forward: its input, the relu's input (the pooling is found again from it). */
+export interface ReluMaxPoolCache {
+  readonly x: FloatTensor; // (N, C, H, W)
+}
+
+/**
+ * relu then 2x2 max pooling at stride 2 in one pass, the pair a CNN has after a convolution:
+ * exactly maxPoolForward(reluForward(x).out, { poolHeight: 2, poolWidth: 2, stride: 2 }).out (the
+ * unfused layers are the definition), without the relu's output in memory.
+ * x: (N, C, H, W) => out: (N, C, ⌊H/2⌋, ⌊W/2⌋)
+ */
+export function reluMaxPool2x2Forward(x: Tensor): { out: FloatTensor; cache: ReluMaxPoolCache } {
+  const fn = 'reluMaxPool2x2Forward';
+  expectFloat(fn, 'x', x);
+  const g = poolGeometry(fn, x, { poolHeight: 2, poolWidth: 2, stride: 2 });
+  const [N, C] = x.shape;
+  const out = Tensor.empty([N, C, g.Hout, g.Wout], x.dtype); // written in full by the kernel
+  kernelsFor(x.dtype).reluMaxPool2x2Forward(out.data, x.data, N * C, g.H, g.W);
+  return { out, cache: { x } };
+}
+
+/**
+ * The backward of reluMaxPool2x2Forward: exactly maxPoolBackward then reluBackward, i.e. dout goes
+ * to each window's first maximum of relu(x) where x is positive there, 0 everywhere else.
+ * dout: (N, C, ⌊H/2⌋, ⌊W/2⌋) => dx: (N, C, H, W)
+ */
+export function reluMaxPool2x2Backward(dout: Tensor, cache: ReluMaxPoolCache): { dx: FloatTensor } {
+  const { x } = cache;
+  const [N, C, H, W] = x.shape;
+  checkDout('reluMaxPool2x2Backward', dout, x, {
+    H,
+    W,
+    poolHeight: 2,
+    poolWidth: 2,
+    stride: 2,
+    Hout: H >> 1,
+    Wout: W >> 1,
+  });
+  const dx = Tensor.empty(x.shape, x.dtype); // written in full by the kernel
+  kernelsFor(x.dtype).reluMaxPool2x2Backward(dx.data, dout.data, x.data, N * C, H, W);
+  return { dx };
+}

@@ -17,6 +17,8 @@ import {
   maxPoolForward,
   reluBackward,
   reluForward,
+  reluMaxPool2x2Backward,
+  reluMaxPool2x2Forward,
   softmaxLoss,
   spatialBatchnormBackward,
   spatialBatchnormForward,
@@ -211,8 +213,8 @@ export class ThreeLayerConvNet implements Classifier {
       ? spatialBatchnormForward(conv.out, p.gamma1, p.beta1, this.bnParam(mode, 1))
       : null;
     const gn1 = gn ? spatialGroupnormForward(conv.out, p.gamma1, p.beta1, gn) : null;
-    const relu1 = reluForward((bn1 ?? gn1 ?? conv).out);
-    const pool = maxPoolForward(relu1.out, POOL); // (N, F, H/2, W/2)
+    // relu1 and the 2x2 pool in one pass (reluMaxPool2x2Forward: the same numbers as the pair)
+    const pool = reluMaxPool2x2Forward((bn1 ?? gn1 ?? conv).out); // (N, F, H/2, W/2)
     const fc1 = affineForward(pool.out, p.W2, p.b2); // (N, hidden)
     const bn2 = bn ? batchnormForward(fc1.out, p.gamma2, p.beta2, this.bnParam(mode, 2)) : null;
     const N = X.shape[0],
@@ -243,8 +245,7 @@ export class ThreeLayerConvNet implements Classifier {
     }
     const d2 = affineBackward(dh, fc1.cache);
     [grads.W2, grads.b2] = [d2.dw, d2.db];
-    let da = maxPoolBackward(d2.dx, pool.cache).dx;
-    da = reluBackward(da, relu1.cache).dx;
+    let da = reluMaxPool2x2Backward(d2.dx, pool.cache).dx;
     if (bn1) {
       const g = spatialBatchnormBackward(da, bn1.cache);
       [da, grads.gamma1, grads.beta1] = [g.dx, g.dgamma, g.dbeta];

@@ -416,6 +416,7 @@ describe('layerwise gradcheck', () => {
       'spatial batchnorm',
       'conv (naive)',
       'max pool',
+      'relu-max pool (fused)',
       'lstm sequence',
       'gru sequence',
       'temporal softmax loss',

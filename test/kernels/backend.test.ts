@@ -95,7 +95,7 @@ describe('the built library in a fresh process', () => {
     );
   });
 
-  it('the relaxed-SIMD build (fused multiply-add) agrees with the reference where the runtime has it', () => {
+  it('the relaxed-SIMD build (fused multiply-add) agrees with the reference where the runtime has it (gemm, direct conv)', () => {
     const code = `
       import { loadWasm } from ${JSON.stringify(`${root}dist/src/kernels/wasm/index.js`)};
       import { reference } from ${JSON.stringify(`${root}dist/src/kernels/index.js`)};
@@ -110,6 +110,21 @@ describe('the built library in a fresh process', () => {
           reference.gemm(want, a, b, M, K, N, { transA, transB });
           for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (Math.sqrt(K) + Math.abs(want[i])));
         }
+      }
+      // the direct convolution's register tiles (forward and weight gradient), odd sizes
+      for (const [N, C, H, W, F, HH, WW, pad] of [[3, 1, 28, 28, 7, 5, 5, 2], [2, 3, 9, 11, 5, 3, 3, 1], [2, 2, 6, 5, 3, 2, 2, 0]]) {
+        const Hout = H + 2 * pad - HH + 1, Wout = W + 2 * pad - WW + 1, K = C * HH * WW, P = N * Hout * Wout;
+        const x = Float32Array.from({ length: N * C * H * W }, rnd), w = Float32Array.from({ length: F * K }, rnd);
+        const b = Float32Array.from({ length: F }, rnd), dout = Float32Array.from({ length: N * F * Hout * Wout }, rnd);
+        const got = new Float32Array(N * F * Hout * Wout), want = new Float32Array(got.length);
+        k.convDirect(got, x, w, b, N, C, H, W, F, HH, WW, pad);
+        reference.convDirect(want, x, w, b, N, C, H, W, F, HH, WW, pad);
+        for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (Math.sqrt(K) + Math.abs(want[i])));
+        const dw = new Float32Array(F * K), db = new Float32Array(F), dwR = new Float32Array(F * K), dbR = new Float32Array(F);
+        k.convDirectWeightGrad(dw, db, dout, x, N, C, H, W, F, HH, WW, pad);
+        reference.convDirectWeightGrad(dwR, dbR, dout, x, N, C, H, W, F, HH, WW, pad);
+        for (let i = 0; i < dw.length; i++) worst = Math.max(worst, Math.abs(dw[i] - dwR[i]) / (Math.sqrt(P) + Math.abs(dwR[i])));
+        for (let i = 0; i < db.length; i++) worst = Math.max(worst, Math.abs(db[i] - dbR[i]) / (Math.sqrt(P) + Math.abs(dbR[i])));
       }
       console.log(k.info.simd, worst < 1e-5 ? 'agrees' : 'differs by ' + worst);
     `;

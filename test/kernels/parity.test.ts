@@ -327,6 +327,67 @@ describe('memory-bound kernels split across threads', () => {
         return [o];
       },
     ]);
+    // the in-place updates (split by elements or rows) and the fills: fresh copies per backend
+    const w0 = rand(n),
+      m0 = rand(n),
+      v0 = rand(n).map(Math.abs);
+    const adam = { beta1: 0.9, beta2: 0.999, stepSize: 1e-3, invBc2Sqrt: 1.2, eps: 1e-8, l2: 0.01 };
+    cases.push([
+      'sgdStep',
+      (k) => {
+        const w = Float32Array.from(w0);
+        k.sgdStep(w, dout, 0.1, 0.01);
+        return [w];
+      },
+    ]);
+    cases.push([
+      'adamStep',
+      (k) => {
+        const [w, m, v] = [w0, m0, v0].map((a) => Float32Array.from(a));
+        k.adamStep(w, dout, m, v, adam);
+        return [w, m, v];
+      },
+    ]);
+    cases.push([
+      'addRowVector',
+      (k) => {
+        const xs = Float32Array.from(x);
+        k.addRowVector(xs, dout.subarray(0, 784), n / 784, 784);
+        return [xs];
+      },
+    ]);
+    cases.push([
+      'sumRows',
+      (k) => {
+        const o = staleView(6272);
+        k.sumRows(o, x, n / 6272, 6272);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'zero',
+      (k) => {
+        const o = staleView(n);
+        k.zero?.(o);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'reluMaxPool2x2Forward',
+      (k) => {
+        const o = staleView(planes * 196);
+        k.reluMaxPool2x2Forward(o, x, planes, 28, 28);
+        return [o];
+      },
+    ]);
+    cases.push([
+      'reluMaxPool2x2Backward',
+      (k) => {
+        const o = staleView(n);
+        k.reluMaxPool2x2Backward(o, pooled, x, planes, 28, 28);
+        return [o];
+      },
+    ]);
     const g: ConvGeometry = {
       C: 3,
       H: 28,
@@ -536,6 +597,33 @@ describe('a gemm worker that dies mid-product', () => {
   });
 });
 
+describe('a worker that dies before an in-place update', () => {
+  it('leaves the update applied once: the chunks nobody took run on the calling thread, with one warning', () => {
+    const k = createWasmKernels({ threads: 2, workerTimeoutMs: 200 });
+    if (k.warmUp() < 2) return; // one core: no worker to lose
+    const { pool } = k as unknown as { pool: { workers: Array<{ terminate(): Promise<number> }> } };
+    void pool.workers[0].terminate();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (msg: string) => void warnings.push(msg);
+    try {
+      const rng = new Rng(78),
+        n = 1 << 19; // 6 MB moved: split
+      const w = randView(rng, n),
+        dw = randView(rng, n),
+        want = Float32Array.from(w);
+      k.sgdStep(w, dw, 0.1, 0.01);
+      reference.sgdStep(want, dw, 0.1, 0.01);
+      expect(firstDiff(w, want)).toBe(-1);
+      expect(k.info.threads).toBe(1);
+      expect(warnings.length).toBe(1);
+    } finally {
+      console.warn = warn;
+      k.close();
+    }
+  });
+});
+
 describe('wasm elementwise and reduction kernels vs reference', () => {
   const LENGTHS = [1, 3, 4, 5, 17, 63, 65, 127, 129, 257, 1031];
 
@@ -641,7 +729,7 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
       expect(worstRel(dgot, dwant, 1e-6), `col2im N=3 ${JSON.stringify(g)}`).toBe(0);
     }
   });
-  it('maxPool2x2Forward/Backward, bit for bit, with ties, ±0, NaN, ±∞ and odd or ragged H, W', () => {
+  it('maxPool2x2Forward/Backward and reluMaxPool2x2Forward/Backward, bit for bit, with ties, ±0, NaN, ±∞ and odd or ragged H, W', () => {
     const rng = new Rng(10);
     const special = [NaN, Infinity, -Infinity, -0, 0, 1, 1];
     for (const [planes, H, W] of [
@@ -654,10 +742,11 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
       [64, 14, 14],
     ]) {
       const n = planes * H * W;
-      for (const kind of ['normal', 'ties', 'special']) {
+      for (const kind of ['normal', 'ties', 'signed ties', 'special']) {
         const x = randView(rng, n);
         for (let i = 0; i < n; i++) {
           if (kind === 'ties') x[i] = Math.max(0, Math.round(x[i])); // relu'd small integers: many ties
+          if (kind === 'signed ties') x[i] = Math.round(x[i]); // relu makes the negatives tie at 0
           if (kind === 'special' && i % 3 === 0) x[i] = special[rng.nextUint32() % special.length];
         }
         const outLen = planes * (H >> 1) * (W >> 1),
@@ -677,6 +766,18 @@ describe('wasm elementwise and reduction kernels vs reference', () => {
         expect(
           firstDiff(dgot, dwant),
           `dpool ${planes}x${H}x${W} ${kind}: first differing index`,
+        ).toBe(-1);
+        one.reluMaxPool2x2Forward(got, x, planes, H, W);
+        reference.reluMaxPool2x2Forward(want, x, planes, H, W);
+        expect(
+          firstDiff(got, want),
+          `relu+pool ${planes}x${H}x${W} ${kind}: first differing index`,
+        ).toBe(-1);
+        one.reluMaxPool2x2Backward(dgot, dout, x, planes, H, W);
+        reference.reluMaxPool2x2Backward(dwant, dout, x, planes, H, W);
+        expect(
+          firstDiff(dgot, dwant),
+          `d(relu+pool) ${planes}x${H}x${W} ${kind}: first differing index`,
         ).toBe(-1);
       }
     }

@@ -7,8 +7,12 @@ import {
   avgPoolForward,
   maxPoolBackward,
   maxPoolForward,
+  reluMaxPool2x2Backward,
+  reluMaxPool2x2Forward,
   type PoolParam,
 } from '../../src/layers/pool.js';
+import { reluBackward, reluForward } from '../../src/layers/activations.js';
+import { setBackend } from '../../src/kernels/index.js';
 import { Tensor, type FloatTensor } from '../../src/tensor/index.js';
 import { fixture, fromFixture, numericGrad, randn64, snapshot } from '../helpers.js';
 
@@ -296,5 +300,63 @@ describe('the unrolled 2x2 stride-2 max pool agrees with the general scan', () =
         expect(x.data[hit[0]]).toBe(out.data[outAt]);
       }
     }
+  });
+});
+
+describe('reluMaxPool2x2Forward/Backward: relu then the 2x2 pool, fused', () => {
+  const pp = { poolHeight: 2, poolWidth: 2, stride: 2 };
+  const same = (a: Tensor, b: Tensor): boolean =>
+    a.shape.join() === b.shape.join() &&
+    Array.from(a.data).every((v, i) => Object.is(v, b.data[i]));
+  /** Signed ties (relu makes every negative a 0), ±0, NaN, ±∞, odd H and W, in both dtypes. */
+  function inputs(): FloatTensor[] {
+    const ties = randn64([2, 3, 7, 9], 30);
+    for (let i = 0; i < ties.size; i++) ties.data[i] = Math.round(ties.data[i]);
+    const special = randn64([2, 2, 6, 19], 31);
+    const values = [NaN, Infinity, -Infinity, -0, 0, -1, 2];
+    for (let i = 0; i < special.size; i += 3) special.data[i] = values[(i / 3) % values.length];
+    const xs = [ties, special, randn64([4, 3, 10, 11], 32), randn64([3, 2, 28, 28], 33)];
+    return [...xs, ...xs.map((x) => Tensor.from(x.data, x.shape, 'float32'))];
+  }
+  it('equals reluForward then maxPoolForward, and their backwards, exactly (every backend)', () => {
+    for (const backend of ['reference', 'auto'] as const) {
+      setBackend(backend);
+      try {
+        for (const x of inputs()) {
+          const relu = reluForward(x),
+            pool = maxPoolForward(relu.out, pp);
+          const fused = reluMaxPool2x2Forward(x);
+          expect(same(fused.out, pool.out), `${backend} ${x.dtype} ${x.shape}`).toBe(true);
+          const dout = Tensor.randn(pool.out.shape, { seed: 34, dtype: x.dtype });
+          const want = reluBackward(maxPoolBackward(dout, pool.cache).dx, relu.cache).dx;
+          const got = reluMaxPool2x2Backward(dout, fused.cache).dx;
+          expect(same(got, want), `${backend} ${x.dtype} ${x.shape} dx`).toBe(true);
+        }
+      } finally {
+        setBackend('auto');
+      }
+    }
+  });
+  it('dx matches centred differences (float64)', () => {
+    // random normals: no ties and no input within h of 0 or of another in its window
+    const x = randn64([2, 3, 7, 8], 35);
+    const { out, cache } = reluMaxPool2x2Forward(x);
+    const dout = randn64(out.shape, 36);
+    const dx = reluMaxPool2x2Backward(dout, cache).dx;
+    expect(
+      relError(
+        dx,
+        numericGrad((t) => reluMaxPool2x2Forward(t).out, x, dout),
+      ),
+    ).toBeLessThan(1e-7);
+  });
+  it('errors name the function and the shapes', () => {
+    expect(() => reluMaxPool2x2Forward(Tensor.zeros([2, 3, 1, 5]))).toThrow(
+      'reluMaxPool2x2Forward: the 2x2 pool window does not fit x of shape [2,3,1,5], so the output would be empty',
+    );
+    const { cache } = reluMaxPool2x2Forward(Tensor.zeros([2, 3, 4, 5]));
+    expect(() => reluMaxPool2x2Backward(Tensor.zeros([2, 3, 2, 3]), cache)).toThrow(
+      'reluMaxPool2x2Backward: dout has shape [2,3,2,3] but the forward output was [2,3,2,2]',
+    );
   });
 });

@@ -39,3 +39,8 @@ export function swapOuterAxes(out: Buf, x: Buf, A: number, B: number, P: number)
       out.set(x.subarray((a * B + b) * P, (a * B + b + 1) * P), (b * A + a) * P);
   }
 }
+
+/** buf = 0 (Kernels.zero: a fill that a fast backend splits across threads). Overwrites buf. */
+export function zero(buf: Buf): void {
+  buf.fill(0);
+}

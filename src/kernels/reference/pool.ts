@@ -1,6 +1,7 @@
 // src/kernels/reference/pool.ts: 2x2 max pooling at stride 2 and its backward, which routes
 // each gradient to the cell the forward chose.
 import type { Buf } from '../types.js';
+import { reluBackward, reluForward } from './elementwise.js';
 
 /**
  * Offset (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right) of the first maximum, in
@@ -78,4 +79,49 @@ export function maxPool2x2Backward(
   forEachWindowMax(x, planes, H, W, (o, cell) => {
     dx[cell] = dout[o];
   });
+}
+
+/** A new array of n elements of x's type. */
+const like = (x: Buf, n: number): Buf =>
+  x instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
+
+/** relu(x) = max(x, 0) of x's first n elements, NaN kept (elementwise.ts: reluForward), in a new array. */
+function relu(x: Buf, n: number): Buf {
+  const r = like(x, n);
+  reluForward(r, x.subarray(0, n));
+  return r;
+}
+
+/**
+ * relu then 2x2 max pooling, the pair a CNN has after its first convolution: out = maxPool2x2(
+ * relu(x)), by definition (the two kernels above, through a temporary relu(x)).
+ * x: (planes, H, W) => out: (planes, ⌊H/2⌋, ⌊W/2⌋). Overwrites out.
+ */
+export function reluMaxPool2x2Forward(
+  out: Buf,
+  x: Buf,
+  planes: number,
+  H: number,
+  W: number,
+): void {
+  maxPool2x2Forward(out, relu(x, planes * H * W), planes, H, W);
+}
+
+/**
+ * The backward of reluMaxPool2x2Forward, by definition: the pool's backward on relu(x), then
+ * relu's (dx = that where x > 0, else 0). dout: (planes, ⌊H/2⌋, ⌊W/2⌋), x: (planes, H, W), the
+ * relu's input => dx: (planes, H, W). Overwrites dx.
+ */
+export function reluMaxPool2x2Backward(
+  dx: Buf,
+  dout: Buf,
+  x: Buf,
+  planes: number,
+  H: number,
+  W: number,
+): void {
+  const n = planes * H * W,
+    dr = like(x, n); // the gradient at relu(x)
+  maxPool2x2Backward(dr, dout, relu(x, n), planes, H, W);
+  reluBackward(dx.subarray(0, n), dr, x.subarray(0, n));
 }

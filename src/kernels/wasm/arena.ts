@@ -2,7 +2,8 @@
 // operands live in it.
 //
 // The memory map: below JOB_AT AssemblyScript's static data; at JOB_AT the job block the threads
-// share (jobs.ts: JOB_LAYOUT); at SLOTS_AT the workers' control slots (workers.ts); up to
+// share (jobs.ts: JOB_LAYOUT); at SLOTS_AT the workers' control slots (workers.ts); at DONE_AT
+// the chunk flags of the current job; up to
 // RESERVED nothing else; then one gemm scratch per thread; then the regions this arena hands out
 // (staging areas and resident blocks), growing the memory as needed.
 //
@@ -23,6 +24,11 @@ export const JOB_AT = 1024;
 /** Byte offset of the workers' control slots, SLOT_BYTES each (workers.ts). */
 export const SLOTS_AT = JOB_AT + JOB_LAYOUT.bytes;
 export const SLOT_BYTES = 32;
+/**
+ * Byte offset of the current split job's chunk flags, one int32 per chunk (assembly/index.ts:
+ * runJob sets them; workers.ts reads them after a worker dies), after the slots of 15 workers.
+ */
+export const DONE_AT = 2048;
 /** Below this: AssemblyScript's static area and the control block; the scratch areas follow. */
 export const RESERVED = PAGE;
 

@@ -16,7 +16,7 @@ import {
   type Plan,
 } from './jobs.js';
 import { loadModule, type Loaded } from './load.js';
-import { MAX_WORKERS, threadApiFor, WorkerPool } from './workers.js';
+import { MAX_WORKERS, threadApiFor, WorkerPool, type BusyTimes } from './workers.js';
 
 /** How the backend was loaded, for reports and the bench. */
 export interface WasmInfo {
@@ -53,6 +53,8 @@ export interface WasmKernels extends Kernels {
   readyThreads(): number;
   /** Per worker, its heartbeat count: above 0 once it has run a job. */
   workerBeats(): number[];
+  /** Where each thread's time went so far (cumulative ms): the bench's thread-share line. */
+  busyTimes(): BusyTimes;
   close(): void;
 }
 
@@ -107,7 +109,8 @@ class WasmBackend {
     const { total, unit = 1 } = plan.split;
     const ints = [...placed.ptrs, ...(plan.ints ?? [])],
       floats = plan.floats ?? [];
-    this.pool.run({ id: JOB_IDS[name], total, unit, ints, floats }, threadsPay(plan.split));
+    const job = { id: JOB_IDS[name], total, unit, ints, floats, inPlace: plan.inPlace };
+    this.pool.run(job, threadsPay(plan.split));
     this.arena.finish(placed);
   }
 
@@ -124,13 +127,6 @@ class WasmBackend {
     this.arena.releaseBlock(block);
   }
 
-  /** buf.fill(0); a resident buf with WASM's memory.fill (over twice as fast on shared memory). */
-  zero(buf: Float32Array): void {
-    const p = this.arena.residentPtr(buf);
-    if (p < 0) buf.fill(0);
-    else this.loaded.exports.zero(p, buf.byteLength);
-  }
-
   warmUp(timeoutMs?: number): number {
     return this.pool.warmUp(timeoutMs);
   }
@@ -141,6 +137,10 @@ class WasmBackend {
 
   workerBeats(): number[] {
     return this.pool.beats();
+  }
+
+  busyTimes(): BusyTimes {
+    return this.pool.busyTimes();
   }
 
   /** Stops the workers; later products run on the calling thread only. */

@@ -12,6 +12,7 @@ import { createWasmKernels, type WasmKernels, type WasmOptions } from './backend
 
 export { createWasmKernels, type WasmInfo, type WasmKernels, type WasmOptions } from './backend.js';
 export { THREAD_MIN_WORK } from './jobs.js';
+export type { BusyTimes } from './workers.js';
 
 let instance: WasmKernels | null = null;
 

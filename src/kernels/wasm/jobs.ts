@@ -53,6 +53,11 @@ export interface Plan {
   readonly split: Split;
   /** Per-thread scratch the job needs beyond gemm's, and what to say when it is not there. */
   readonly scratch?: { readonly bytes: number; readonly reason: string };
+  /**
+   * The job reads what it writes (an update in place): its chunks cannot be redone after a worker
+   * dies mid-job, only the untaken ones run (workers.ts: finishAfterDeath).
+   */
+  readonly inPlace?: boolean;
 }
 
 /** A table entry: the family file of the job, and its plan for the method's arguments. */
@@ -147,9 +152,9 @@ function weightGradScratch(C: number, H: number, W: number, F: number, K: number
 
 /**
  * Every kernel job, in id order (an entry's id is its position; appending keeps the others').
- * Chunks write disjoint parts of the output, and the kernels that update in place (addRowVector,
- * sgdStep, adamStep) and sumRows run on one thread: a job is redone from the start on the calling
- * thread when a worker dies, and a partial in-place update must not be applied twice.
+ * Chunks write disjoint parts of the output. A job is redone from the start on the calling thread
+ * when a worker dies, except the ones that update in place (addRowVector, sgdStep, adamStep:
+ * `inPlace`), whose untaken chunks only are run there (a partial update must not be applied twice).
  */
 export const JOBS = {
   gemm: {
@@ -166,18 +171,21 @@ export const JOBS = {
   },
   addRowVector: {
     family: 'elementwise',
+    // rows
     plan: (x, v, M, N) => ({
       operands: [update('x', x, M * N), read('v', v, N)],
       ints: [N],
-      split: { total: M }, // in place: one thread
+      split: { total: M, unit: 1, bytes: 8 * M * N },
+      inPlace: true,
     }),
   },
   sumRows: {
     family: 'elementwise',
+    // columns (each summed over the rows in order, whatever the split)
     plan: (out, x, M, N) => ({
       operands: [write('out', out, N), read('x', x, M * N)],
       ints: [M, N],
-      split: { total: N },
+      split: { total: N, unit: 16, bytes: 4 * M * N },
     }),
   },
   im2col: {
@@ -354,7 +362,7 @@ export const JOBS = {
           read('x', x, xLen),
         ],
         ints: [N, C, H, W, F, HH, WW, pad],
-        split: { total: F, unit: 1, bytes: 4 * (xLen + outLen) },
+        split: { total: F, unit: 4, bytes: 4 * (xLen + outLen) }, // whole 4-filter tiles
         scratch: {
           bytes: weightGradScratch(C, H, W, F, K, pad),
           reason: `a padded ${C}x${H}x${W} image and ${F}x${K + 1} sums do not fit the scratch`,
@@ -367,7 +375,8 @@ export const JOBS = {
     plan: (w, dw, lr, weightDecay) => ({
       operands: [update('w', w, w.length), read('dw', dw, w.length)],
       floats: [lr, weightDecay],
-      split: { total: w.length }, // in place: one thread
+      split: { total: w.length, unit: 1024, bytes: 12 * w.length }, // elements
+      inPlace: true,
     }),
   },
   adamStep: {
@@ -377,7 +386,8 @@ export const JOBS = {
       return {
         operands: [update('w', w, n), read('dw', dw, n), update('m', m, n), update('v', v, n)],
         floats: [h.beta1, h.beta2, h.stepSize, h.invBc2Sqrt, h.eps, h.l2],
-        split: { total: n }, // in place: one thread
+        split: { total: n, unit: 1024, bytes: 28 * n }, // elements
+        inPlace: true,
       };
     },
   },
@@ -402,6 +412,39 @@ export const JOBS = {
         split: { total: batch * M, unit: 4, work: batch * M * N * K },
       };
     },
+  },
+  reluMaxPool2x2Forward: {
+    family: 'pool',
+    // planes
+    plan: (out, x, planes, H, W) => {
+      const xLen = planes * H * W,
+        outLen = planes * (H >> 1) * (W >> 1);
+      return {
+        operands: [write('out', out, outLen), read('x', x, xLen)],
+        ints: [H, W],
+        split: { total: planes, unit: 1, bytes: 4 * (xLen + outLen) },
+      };
+    },
+  },
+  reluMaxPool2x2Backward: {
+    family: 'pool',
+    plan: (dx, dout, x, planes, H, W) => {
+      const xLen = planes * H * W,
+        outLen = planes * (H >> 1) * (W >> 1);
+      return {
+        operands: [write('dx', dx, xLen), read('dout', dout, outLen), read('x', x, xLen)],
+        ints: [H, W],
+        split: { total: planes, unit: 1, bytes: 4 * (2 * xLen + outLen) },
+      };
+    },
+  },
+  zero: {
+    family: 'elementwise',
+    // elements (StepMemory's fills of reused blocks; a buffer not in WASM memory is staged)
+    plan: (buf) => ({
+      operands: [write('buf', buf, buf.length)],
+      split: { total: buf.length, unit: 1024, bytes: 4 * buf.length },
+    }),
   },
 } satisfies Specs;
 

@@ -15,7 +15,7 @@ import { jobDigest } from './jobs.js';
 /** The exports of assembly/index.ts (pointers are byte offsets into the memory). */
 export interface Exports {
   /** Runs chunks of the job at `job` until none are left (see workers.ts). */
-  runJob(job: number, scratch: number, counter: number): void;
+  runJob(job: number, scratch: number, counter: number, done: number): void;
   gemmScratchBytes(): number;
   jobDigest(): number;
   zero(ptr: number, bytes: number): void;

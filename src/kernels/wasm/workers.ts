@@ -11,7 +11,7 @@
 // training worker) in a cross-origin-isolated page; a page's main thread may not block in
 // Atomics.wait, and a page without isolation has no shared memory, so jobs run on the calling
 // thread there (threadApiFor says so once).
-import { JOB_AT, RESERVED, SLOT_BYTES, SLOTS_AT } from './arena.js';
+import { DONE_AT, JOB_AT, RESERVED, SLOT_BYTES, SLOTS_AT } from './arena.js';
 import { JOB_LAYOUT } from './jobs.js';
 import { canBlock, nodeThreads, type Loaded, type WorkerHandle } from './load.js';
 
@@ -31,16 +31,23 @@ export interface JobRun {
   readonly unit: number;
   readonly ints: readonly number[];
   readonly floats: readonly number[];
+  /**
+   * The job updates a buffer in place (reads what it writes), so a chunk cannot be redone: after
+   * a worker dies, only the chunks nobody took are run here (see finishAfterDeath).
+   */
+  readonly inPlace?: boolean;
 }
 
 // The worker: instantiates the same module over the same memory, then loops: wait for a new
 // generation in its go slot, take chunks of the shared job (runJob) until none are left,
 // publish the generation as done. Its int32 slots (SLOT_BYTES at SLOTS_AT + w·SLOT_BYTES): 0 go
-// generation, 1 done generation, 2 error, 3 ready, 4 heartbeat. The loop is one text for both
-// runtimes; only how the worker receives { module, memory, slots, scratch } differs.
+// generation, 1 done generation, 2 error, 3 ready, 4 heartbeat, 5 microseconds spent in jobs so
+// far (modulo 2^31; WorkerPool.busyTimes reads it). The loop is one text for both runtimes; only
+// how the worker receives { module, memory, slots, scratch } differs.
 const WORKER_LOOP = `
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const c = new Int32Array(memory.buffer, slots, 5);
+  const c = new Int32Array(memory.buffer, slots, 6);
+  let busy = 0; // ms in runJob
   let seen = Atomics.load(c, 0); // read before announcing ready, so no generation is missed
   Atomics.store(c, 3, 1);
   for (;;) {
@@ -51,11 +58,14 @@ const WORKER_LOOP = `
     Atomics.wait(c, 0, seen);
     seen = Atomics.load(c, 0);
     Atomics.add(c, 4, 1);
+    const t0 = performance.now();
     try {
-      ex.runJob(${JOB_AT}, scratch, slots + 16);
+      ex.runJob(${JOB_AT}, scratch, slots + 16, ${DONE_AT});
     } catch (e) {
       Atomics.store(c, 2, 1);
     }
+    busy += performance.now() - t0;
+    Atomics.store(c, 5, (busy * 1000) | 0);
     Atomics.store(c, 1, seen);
     Atomics.notify(c, 1);
   }
@@ -168,8 +178,21 @@ export function threadApiFor(shared: boolean): ThreadApi | null {
   return api;
 }
 
+/** WorkerPool.busyTimes: cumulative ms. */
+export interface BusyTimes {
+  /** The calling thread in jobs it ran alone (too small to split, or no workers). */
+  readonly alone: number;
+  /** The calling thread in its share of split jobs. */
+  readonly shared: number;
+  /** The calling thread waiting for the workers to finish their shares. */
+  readonly waiting: number;
+  /** Each worker in jobs. */
+  readonly workers: readonly number[];
+}
+
 export class WorkerPool {
   private started = false;
+  private readonly times = { alone: 0, shared: 0, waiting: 0 };
   private workers: WorkerHandle[] = [];
   private generation = 0;
 
@@ -199,7 +222,19 @@ export class WorkerPool {
     const workers = parallel ? this.readyWorkers() : 0;
     if (workers > 0 && this.runShared(workers, job)) return;
     this.writeJob(job, 1, Math.max(job.total, 1));
-    this.loaded.exports.runJob(JOB_AT, RESERVED, 0);
+    const t0 = performance.now();
+    this.loaded.exports.runJob(JOB_AT, RESERVED, 0, 0);
+    this.times.alone += performance.now() - t0;
+  }
+
+  /**
+   * Where the threads' time went so far (ms, cumulative; the bench differences two readings):
+   * the calling thread's in jobs it ran alone, in its share of split jobs and waiting for the
+   * workers to finish theirs, and each worker's time in jobs.
+   */
+  busyTimes(): BusyTimes {
+    const workers = this.workers.map((_, w) => Atomics.load(this.slot(w), 5) / 1000);
+    return { ...this.times, workers };
   }
 
   /** Writes the job block (jobs.ts: JOB_LAYOUT) with the counter at 0. */
@@ -227,23 +262,31 @@ export class WorkerPool {
     const T = workers + 1,
       { total, unit } = job;
     const chunk = Math.max(unit, Math.ceil(total / (CHUNKS_PER_THREAD * T) / unit) * unit);
-    this.writeJob(job, Math.ceil(total / chunk), chunk);
+    const nChunks = Math.ceil(total / chunk);
+    this.writeJob(job, nChunks, chunk);
+    this.i32(DONE_AT, nChunks).fill(0);
     const gen = ++this.generation;
     for (let w = 0; w < workers; w++) {
       const slot = this.slot(w);
       Atomics.store(slot, 0, gen);
       Atomics.notify(slot, 0);
     }
-    this.loaded.exports.runJob(JOB_AT, RESERVED, 0);
+    const t0 = performance.now();
+    this.loaded.exports.runJob(JOB_AT, RESERVED, 0, DONE_AT);
+    const t1 = performance.now();
+    this.times.shared += t1 - t0;
     let failed = false;
     for (let w = 0; w < workers; w++) {
       const slot = this.slot(w);
       if (!this.awaitWorker(slot, gen)) {
         this.workerDied(w);
-        return false;
+        if (!job.inPlace) return false;
+        this.finishAfterDeath(job, nChunks);
+        return true;
       }
       if (Atomics.exchange(slot, 2, 0) !== 0) failed = true;
     }
+    this.times.waiting += performance.now() - t1;
     if (failed) throw new Error('wasm backend: a kernel worker failed');
     return true;
   }
@@ -268,6 +311,25 @@ export class WorkerPool {
     return true;
   }
 
+  /**
+   * An in-place job whose worker died: runs the chunks nobody took on this thread (runJob goes on
+   * from the shared counter), or throws if a chunk was taken and never finished (its part of the
+   * buffer may be partly updated, and updating it again would apply the step twice).
+   */
+  private finishAfterDeath(job: JobRun, nChunks: number): void {
+    this.loaded.exports.runJob(JOB_AT, RESERVED, 0, DONE_AT);
+    const done = this.i32(DONE_AT, nChunks),
+      chunk = this.i32(JOB_AT, 5)[3];
+    const lost = done.findIndex((d) => d !== 1);
+    if (lost >= 0) {
+      const lo = lost * chunk,
+        hi = Math.min(job.total, lo + chunk);
+      throw new Error(
+        `wasm backend: a kernel worker died while updating units ${lo} to ${hi} of an in-place job (id ${job.id}); that part may be partly updated`,
+      );
+    }
+  }
+
   /** A worker stopped beating mid-job: stop them all (later jobs run here) and say so once. */
   private workerDied(w: number): void {
     this.close();
@@ -279,7 +341,7 @@ export class WorkerPool {
 
   /** Worker w's int32 control slots. */
   private slot(w: number): Int32Array {
-    return this.i32(SLOTS_AT + SLOT_BYTES * w, 5);
+    return this.i32(SLOTS_AT + SLOT_BYTES * w, 6);
   }
 
   /** An int32 view of the control area (below RESERVED, so any view of the memory covers it). */
@@ -295,7 +357,7 @@ export class WorkerPool {
     for (let w = 0; w + 1 < this.maxThreads; w++) {
       const slots = SLOTS_AT + SLOT_BYTES * w,
         scratch = RESERVED + (w + 1) * this.scratchBytes;
-      this.i32(slots, 5).set([this.generation, this.generation, 0, 0, 0]);
+      this.i32(slots, 6).set([this.generation, this.generation, 0, 0, 0, 0]);
       const worker = this.threadApi.start({ module, memory, slots, scratch });
       worker.on('error', () => {}); // a worker that fails to start never turns ready: its chunks run here
       worker.on('exit', () => Atomics.store(this.i32(slots, 5), 3, 0)); // seen between jobs: not woken again

@@ -101,3 +101,9 @@ export function swapOuterAxesJob(
     ptrArg(ints, 0), ptrArg(ints, 1), intArg(ints, 2), intArg(ints, 3), intArg(ints, 4), lo, hi,
   );
 }
+
+// reference/elementwise.ts: zero. buf[k] = 0 for the elements [lo, hi). Arguments (jobs.ts:
+// zero): buf.
+export function zeroJob(ints: usize, floats: usize, lo: i32, hi: i32, scratch: usize): void {
+  memory.fill(ptrArg(ints, 0) + (<usize>lo << 2), 0, <usize>(hi - lo) << 2);
+}

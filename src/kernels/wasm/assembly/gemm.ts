@@ -1,7 +1,7 @@
 // src/kernels/wasm/assembly/gemm.ts: the matrix products (src/kernels/reference/gemm.ts), on a
 // GotoBLAS blocking around one 4x8 register tile of f32x4. Built with and without relaxed SIMD
 // (ASC_FEATURE_RELAXED_SIMD then selects the fused multiply-add, else a multiply and an add).
-import { beat, intArg, ptrArg } from './common';
+import { beat, intArg, madd, ptrArg } from './common';
 
 // GEMM blocking (GotoBLAS order). A micro-tile is MR rows x NR columns of out, held in 8
 // registers of f32x4; packed panels of a (MR x KC) and b (KC x NR) stream through it.
@@ -16,14 +16,6 @@ const NC: i32 = 512;
 // packed b and one edge tile).
 export function gemmScratchBytes(): i32 {
   return (MC * KC + KC * NC + MR * NR) * 4;
-}
-
-// reference/gemm.ts: gemm (one multiply-add, no loop): acc + a * b, fused when relaxed SIMD is
-// enabled at build time (rounding once instead of twice; both stay within 1e-5 of the reference).
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, acc: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
-  return f32x4.add(f32x4.mul(a, b), acc);
 }
 
 // reference/gemm.ts: gemm (the micro-kernel). C[0..MR, 0..NR] (row stride ldc floats) =

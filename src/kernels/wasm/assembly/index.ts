@@ -19,8 +19,10 @@ import { dispatch, JOB_DIGEST, JOB_FLOATS, JOB_INTS } from './jobs';
 // (channel, image) pairs for im2col/col2im, planes for pooling, channels or images for batch
 // norm's sweeps, ...). Each writes only its own part of the output, so the split changes no
 // result. `counter` (0 for none) is an int32 this thread bumps as it works (its heartbeat: per
-// chunk here, per packed block in gemm).
-export function runJob(job: usize, scratch: usize, counter: usize): void {
+// chunk here, per packed block in gemm). `done` (0 for none) is an int32 per chunk, set to 1 when
+// the chunk is finished: after a worker dies, the caller can tell the chunks it had taken but not
+// finished (those below the counter and not done) from the untaken ones (wasm/workers.ts).
+export function runJob(job: usize, scratch: usize, counter: usize, done: usize): void {
   setHeartbeat(counter);
   const nChunks = load<i32>(job, 4), id = load<i32>(job, 8);
   const chunk = load<i32>(job, 12), total = load<i32>(job, 16);
@@ -28,6 +30,7 @@ export function runJob(job: usize, scratch: usize, counter: usize): void {
   for (let i = atomic.add<i32>(job, 1); i < nChunks; i = atomic.add<i32>(job, 1)) {
     const lo = i * chunk, hi = min(total, lo + chunk);
     dispatch(id, ints, floats, lo, hi, scratch);
+    if (done != 0) atomic.store<i32>(done + (<usize>i << 2), 1);
     beat();
   }
   setHeartbeat(0);

@@ -1,6 +1,10 @@
 // src/kernels/wasm/assembly/pool.ts: 2x2 max pooling at stride 2 and its backward
 // (src/kernels/reference/pool.ts), four windows at a time, bit for bit the reference's choice of
-// each window's first maximum (ties, ±0 and NaN included).
+// each window's first maximum (ties, ±0 and NaN included); and the same with relu fused in front
+// (reluMaxPool2x2Forward/Backward). The pool of relu(x) needs no relu of the cells: a window
+// whose maximum is positive (or NaN) has the same first maximum in x as in relu(x), and one whose
+// maximum is <= 0 pools to relu's 0 and passes no gradient whichever cell is chosen; so the
+// fused forward is relu of the pooled value, the backward keeps the chosen cells where x > 0.
 import { intArg, ptrArg } from './common';
 
 // reference/pool.ts: firstMax2x2, for 4 windows at once. v0..v3 hold cells 0 (top-left),
@@ -42,11 +46,18 @@ function firstMax2x2(r: usize, rowBytes: usize): i32 {
   return (bottom == 3 ? v3 : v2) > (top == 1 ? v1 : v0) ? bottom : top;
 }
 
-// reference/pool.ts: maxPool2x2Forward. out (planes, H/2, W/2) = each 2x2 window's first
-// maximum. Four windows at a time: two rows of 8 floats, split into even (left) and odd (right)
-// cells; the windows past the last group of 4 one at a time. This call does planes [p0, p1).
+// reference/elementwise.ts: reluForward, of 4 values: v where v > 0 or NaN, else +0.
+// @ts-ignore: decorator
+@inline function relu4(v: v128): v128 {
+  return v128.and(v, v128.or(f32x4.gt(v, f32x4.splat(0)), f32x4.ne(v, v)));
+}
+
+// reference/pool.ts: maxPool2x2Forward (relu false) and reluMaxPool2x2Forward (relu true).
+// out (planes, H/2, W/2) = each 2x2 window's first maximum (then relu'd, with relu). Four windows
+// at a time: two rows of 8 floats, split into even (left) and odd (right) cells; the windows past
+// the last group of 4 one at a time. This call does planes [p0, p1).
 export function maxPool2x2Forward(
-  out: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32,
+  out: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, relu: bool,
 ): void {
   const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
   for (let p = p0; p < p1; p++) {
@@ -65,12 +76,13 @@ export function maxPool2x2Forward(
         const best = v128.or(
           v128.or(v128.and(v0, m0), v128.and(v1, m1)), v128.or(v128.and(v2, m2), v128.and(v3, m3)),
         );
-        v128.store(o + (<usize>wo << 2), best);
+        v128.store(o + (<usize>wo << 2), relu ? relu4(best) : best);
       }
       for (; wo < Wout; wo++) {
         const r = top + (<usize>wo << 3), k = firstMax2x2(r, rowBytes);
         const cell = r + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
-        store<f32>(o + (<usize>wo << 2), load<f32>(cell));
+        const v = load<f32>(cell);
+        store<f32>(o + (<usize>wo << 2), !relu || v > 0 || v != v ? v : 0);
       }
     }
   }
@@ -81,16 +93,29 @@ export function maxPool2x2Forward(
 export function maxPool2x2ForwardJob(
   ints: usize, floats: usize, lo: i32, hi: i32, scratch: usize,
 ): void {
-  maxPool2x2Forward(ptrArg(ints, 0), ptrArg(ints, 1), lo, hi, intArg(ints, 2), intArg(ints, 3));
+  maxPool2x2Forward(
+    ptrArg(ints, 0), ptrArg(ints, 1), lo, hi, intArg(ints, 2), intArg(ints, 3), false,
+  );
 }
 
-// reference/pool.ts: maxPool2x2Backward. dx (planes, H, W) = dout at each window's first
-// maximum of x, 0 elsewhere (an odd last row or column too); four windows at a time, then the
-// rest one at a time. This call does planes [p0, p1).
-export function maxPool2x2Backward(
-  dx: usize, dout: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32,
+// reference/pool.ts: reluMaxPool2x2Forward, over the planes [lo, hi). Arguments (jobs.ts:
+// reluMaxPool2x2Forward): out, x | H, W.
+export function reluMaxPool2x2ForwardJob(
+  ints: usize, floats: usize, lo: i32, hi: i32, scratch: usize,
 ): void {
-  const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2;
+  maxPool2x2Forward(
+    ptrArg(ints, 0), ptrArg(ints, 1), lo, hi, intArg(ints, 2), intArg(ints, 3), true,
+  );
+}
+
+// reference/pool.ts: maxPool2x2Backward (relu false) and reluMaxPool2x2Backward (relu true).
+// dx (planes, H, W) = dout at each window's first maximum of x (with relu only where x > 0
+// there), 0 elsewhere (an odd last row or column too); four windows at a time, then the rest one
+// at a time. This call does planes [p0, p1).
+export function maxPool2x2Backward(
+  dx: usize, dout: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, relu: bool,
+): void {
+  const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2, zero = f32x4.splat(0);
   memory.fill(dx + (<usize>(p0 * H * W) << 2), 0, <usize>((p1 - p0) * H * W) << 2);
   for (let p = p0; p < p1; p++) {
     for (let ho = 0; ho < Hout; ho++) {
@@ -101,10 +126,17 @@ export function maxPool2x2Backward(
       for (; wo + 4 <= Wout; wo += 4) {
         const off = <usize>wo << 3, t = top + off, b = bot + off;
         const ta = v128.load(t), tb = v128.load(t, 16), ba = v128.load(b), bb = v128.load(b, 16);
-        firstMaxMasks(
-          v128.shuffle<f32>(ta, tb, 0, 2, 4, 6), v128.shuffle<f32>(ta, tb, 1, 3, 5, 7),
-          v128.shuffle<f32>(ba, bb, 0, 2, 4, 6), v128.shuffle<f32>(ba, bb, 1, 3, 5, 7),
-        );
+        const v0 = v128.shuffle<f32>(ta, tb, 0, 2, 4, 6);
+        const v1 = v128.shuffle<f32>(ta, tb, 1, 3, 5, 7);
+        const v2 = v128.shuffle<f32>(ba, bb, 0, 2, 4, 6);
+        const v3 = v128.shuffle<f32>(ba, bb, 1, 3, 5, 7);
+        firstMaxMasks(v0, v1, v2, v3);
+        if (relu) { // relu's backward: the chosen cell only where x > 0
+          m0 = v128.and(m0, f32x4.gt(v0, zero));
+          m1 = v128.and(m1, f32x4.gt(v1, zero));
+          m2 = v128.and(m2, f32x4.gt(v2, zero));
+          m3 = v128.and(m3, f32x4.gt(v3, zero));
+        }
         const d = v128.load(g + (<usize>wo << 2));
         const d0 = v128.and(d, m0), d1 = v128.and(d, m1), d2 = v128.and(d, m2);
         const d3 = v128.and(d, m3);
@@ -115,8 +147,10 @@ export function maxPool2x2Backward(
       }
       for (; wo < Wout; wo++) {
         const off = <usize>wo << 3, k = firstMax2x2(top + off, rowBytes);
-        const cell = dtop + off + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
-        store<f32>(cell, load<f32>(g + (<usize>wo << 2)));
+        const cell = off + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
+        if (!relu || load<f32>(top + cell) > 0) {
+          store<f32>(dtop + cell, load<f32>(g + (<usize>wo << 2)));
+        }
       }
     }
   }
@@ -129,5 +163,17 @@ export function maxPool2x2BackwardJob(
 ): void {
   maxPool2x2Backward(
     ptrArg(ints, 0), ptrArg(ints, 1), ptrArg(ints, 2), lo, hi, intArg(ints, 3), intArg(ints, 4),
+    false,
+  );
+}
+
+// reference/pool.ts: reluMaxPool2x2Backward, over the planes [lo, hi). Arguments (jobs.ts:
+// reluMaxPool2x2Backward): dx, dout, x | H, W.
+export function reluMaxPool2x2BackwardJob(
+  ints: usize, floats: usize, lo: i32, hi: i32, scratch: usize,
+): void {
+  maxPool2x2Backward(
+    ptrArg(ints, 0), ptrArg(ints, 1), ptrArg(ints, 2), lo, hi, intArg(ints, 3), intArg(ints, 4),
+    true,
   );
 }
