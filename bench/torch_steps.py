@@ -13,7 +13,8 @@ bench/common.ts's timeMs: `warmup` steps, then single steps until at least `reps
   /usr/bin/python3 bench/torch_steps.py --serve   # one JSON request per stdin line, one reply per line
 
 --serve is what bench/torch.ts uses, so that one interpreter (torch's import takes ~2 s) serves
-requests {"model": "cnn", "threads": 1, "batch": 64, "minMs": 1000} interleaved with the
+requests {"model": "cnn", "threads": 1, "batch": 64, "lr": 1e-3, "minMs": 1000} (for "main" also
+"options": {"numFilters", "filterSize", "hiddenDim", "dropout"}, the CLI's) interleaved with the
 layerwise runs. Run it with glibc malloc thresholds raised (bench/torch.ts sets
 MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_): otherwise every step's large
 tensors are fresh mmaps, and their page faults cost torch a good part of its speed. The linear
@@ -33,7 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def network(kind):
+def network(kind, opts):
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10))
     if kind == "cnn":
@@ -41,17 +42,18 @@ def network(kind):
             nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
             nn.Linear(32 * 14 * 14, 100), nn.ReLU(), nn.Linear(100, 10))
     if kind == "main":
+        F_, k, hidden = opts.get("numFilters", 16), opts.get("filterSize", 5), opts.get("hiddenDim", 100)
         return nn.Sequential(
-            nn.Conv2d(1, 16, 5, padding=2), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(16 * 14 * 14, 100), nn.BatchNorm1d(100), nn.ReLU(),
-            nn.Dropout(0.3), nn.Linear(100, 10))
+            nn.Conv2d(1, F_, k, padding=(k - 1) // 2), nn.BatchNorm2d(F_), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(F_ * 14 * 14, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+            nn.Dropout(opts.get("dropout", 0.3)), nn.Linear(hidden, 10))
     raise ValueError(f"torch_steps.py: unknown model '{kind}' (known: mlp, cnn, main)")
 
 
-def optimizer(kind, params):
+def optimizer(kind, params, lr):
     if kind == "main":
-        return torch.optim.Adam(params, lr=2e-3)
-    return torch.optim.SGD(params, lr=1e-3)
+        return torch.optim.Adam(params, lr=lr if lr is not None else 2e-3)
+    return torch.optim.SGD(params, lr=lr if lr is not None else 1e-3)
 
 
 def blas_library():
@@ -81,13 +83,13 @@ def minor_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def measure(kind, threads, batch=64, warmup=5, reps=5, min_ms=1000.0):
+def measure(kind, threads, batch=64, lr=None, opts=None, warmup=5, reps=5, min_ms=1000.0):
     torch.set_num_threads(threads)
     blas_threads = set_blas_threads(threads)
     torch.manual_seed(0)
-    model = network(kind)
+    model = network(kind, opts or {})
     model.train()
-    opt = optimizer(kind, model.parameters())
+    opt = optimizer(kind, model.parameters(), lr)
     X = torch.randn(batch, 784) if kind == "mlp" else torch.randn(batch, 1, 28, 28)
     y = torch.arange(batch) * 7 % 10
 
@@ -134,6 +136,7 @@ def serve():
         try:
             req = json.loads(line)
             reply(measure(req["model"], int(req["threads"]), int(req.get("batch", 64)),
+                          lr=req.get("lr"), opts=req.get("options"),
                           min_ms=float(req.get("minMs", 1000))))
         except Exception as e:  # noqa: BLE001 - the reply names the failure; bench/torch.ts reports it
             reply({"error": f"{type(e).__name__}: {e}"})
