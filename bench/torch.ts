@@ -214,11 +214,13 @@ async function solverStepMs(model: Model, batch: number, lr: number): Promise<nu
   return times[Math.floor(times.length / 2)];
 }
 
-/** Debian's python3-torch: /usr/bin/python3 (PATH's python3 may be another), or LAYERWISE_TORCH_PYTHON. */
+/**
+ * Debian's python3-torch: /usr/bin/python3 (PATH's python3 may be another one), or only
+ * LAYERWISE_TORCH_PYTHON when that is set (e.g. a venv's python; a missing path skips the rows).
+ */
 function findTorchPython(): { python: string; version: string } | { skip: string } {
-  const candidates = [process.env.LAYERWISE_TORCH_PYTHON, '/usr/bin/python3'].filter(
-    (p): p is string => typeof p === 'string' && p !== '',
-  );
+  const env = process.env.LAYERWISE_TORCH_PYTHON;
+  const candidates = env ? [env] : ['/usr/bin/python3'];
   const why: string[] = [];
   for (const python of candidates) {
     if (!existsSync(python)) {
