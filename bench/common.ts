@@ -15,7 +15,15 @@ export interface BenchRow {
   readonly higherIsBetter: boolean;
   /** false for rows of plain measurements with no meaningful ratio (e.g. MB/step). */
   readonly ratios?: boolean;
+  /**
+   * Further ratios by label, > 1 when the first named is better, e.g.
+   * { 'ours/torch-best': 1.15, 'ours 2t/1t': 1.6 }: printed after the values and written as they are.
+   */
+  readonly extraRatios?: Readonly<Record<string, number>>;
 }
+
+/** What a section wants kept beside its rows (e.g. which PyTorch and BLAS it ran): written by writeJson. */
+export const runInfo: Record<string, unknown> = {};
 
 /** Median (or least) wall time in ms of fn over `reps` runs after `warmup` runs (or ~minMs total). */
 export async function timeMs(
@@ -62,8 +70,10 @@ export function printRows(rows: readonly BenchRow[]): void {
           : ` (${ratio(row, impl).toFixed(2)}x ${row.baseline})`;
       return `${impl} ${v.toFixed(v >= 100 ? 0 : 2)}${r}`;
     });
+    const extra = Object.entries(row.extraRatios ?? {}).map(([k, v]) => `${k} ${v.toFixed(2)}x`);
+    const tail = extra.length > 0 ? `  ||  ${extra.join(', ')}` : '';
     console.log(
-      `${row.section.padEnd(10)} ${row.name.padEnd(28)} ${row.unit.padEnd(10)} ${parts.join('  |  ')}`,
+      `${row.section.padEnd(10)} ${row.name.padEnd(28)} ${row.unit.padEnd(10)} ${parts.join('  |  ')}${tail}`,
     );
   }
 }
@@ -85,6 +95,7 @@ export function writeJson(path: string, rows: readonly BenchRow[]): void {
       {
         machine: machineName(),
         date: new Date().toISOString(),
+        info: runInfo,
         rows: rows.map((r, i) => ({ ...r, ratios: ratios[i] })),
       },
       null,

@@ -1,4 +1,5 @@
-// bench/run.ts: `npm run bench`. Runs every section against TensorFlow.js in this one process,
+// bench/run.ts: `npm run bench`. Runs every section against TensorFlow.js in this one process
+// (and PyTorch in a child process, bench/torch.ts),
 // prints ratios and writes bench/results/latest.json for later comparison.
 import { fileURLToPath } from 'node:url';
 import { machineName, printRows, writeJson, type BenchRow } from './common.js';
@@ -11,6 +12,8 @@ const sections: Array<[string, () => Promise<BenchRow[]>]> = [
   ['conv', async () => (await import('./conv.js')).benchConv()],
   // -- issue 8: wasm gemm, conv, training steps --
   ['wasm', async () => (await import('./wasm.js')).benchWasm()],
+  // -- issue 19: the same training steps, and the main job's, beside PyTorch (1 and 2 threads) --
+  ['torch', async () => (await import('./torch.js')).benchTorch()],
   // -- issue 15: transposed conv (the DCGAN generator's layer) --
   ['convTranspose', async () => (await import('./convTranspose.js')).benchConvTranspose()],
   // -- issue 13: attention, ViT training step --

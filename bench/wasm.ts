@@ -311,7 +311,7 @@ async function benchConvLayer(): Promise<BenchRow> {
  * loss() runs in step memory as the Solver runs it (reused storage, in WASM memory with the wasm
  * backend); without, every tensor is a fresh array.
  */
-function layerwiseStep(model: Model, X: Tensor, y: number[], mem: StepMemory | null): void {
+export function layerwiseStep(model: Model, X: Tensor, y: number[], mem: StepMemory | null): void {
   const { grads } = mem ? mem.run(() => model.loss(X, y)) : model.loss(X, y);
   for (const key of Object.keys(model.params))
     sgd(model.params[key], grads[key], { learningRate: LR });
@@ -387,23 +387,7 @@ async function benchStep(kind: 'mlp' | 'cnn'): Promise<BenchRow[]> {
       return rate(ms);
     });
   }
-  const make = (): Model =>
-    kind === 'mlp'
-      ? new TwoLayerNet({
-          inputDim: 784,
-          hiddenDim: 100,
-          numClasses: 10,
-          weightScale: 0.01,
-          seed: 1,
-        })
-      : new ThreeLayerConvNet({
-          inputDim: [1, 28, 28],
-          numFilters: 32,
-          filterSize: 5,
-          hiddenDim: 100,
-          weightScale: 0.01,
-          seed: 1,
-        });
+  const make = (): Model => benchNet(kind);
   const runs = [
     ['reference', true],
     ['wasm', false],
@@ -480,3 +464,23 @@ function stepCost(fn: () => void): { allocated: number; copied: number } {
   }
   return { allocated: bytes / 2 ** 20, copied: ((wasm.copiedBytes ?? 0) - copied0) / 2 ** 20 };
 }
+
+/**
+ * The bench's networks (bench/torch_steps.py builds the same in PyTorch): the MLP 784-100-10 and
+ * the CNN conv(32 5x5, pad 2)-relu-pool 2x2-affine 100-relu-affine 10, trained with SGD (LR).
+ */
+export function benchNet(kind: 'mlp' | 'cnn'): Model {
+  return kind === 'mlp'
+    ? new TwoLayerNet({ inputDim: 784, hiddenDim: 100, numClasses: 10, weightScale: 0.01, seed: 1 })
+    : new ThreeLayerConvNet({
+        inputDim: [1, 28, 28],
+        numFilters: 32,
+        filterSize: 5,
+        hiddenDim: 100,
+        weightScale: 0.01,
+        seed: 1,
+      });
+}
+
+/** The batch and SGD learning rate of benchStep, for the same steps in PyTorch (bench/torch.ts). */
+export const BENCH_STEP = { batch: BATCH, learningRate: LR } as const;
