@@ -5,6 +5,7 @@
 // GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto, TypeProto,
 // TensorShapeProto, OperatorSetIdProto, StringStringEntryProto).
 import { Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
+import { refuseGroupnorm } from './torch.js';
 import * as models from '../models/index.js';
 import * as nn from '../nn/index.js';
 import { ProtoWriter } from './protobuf.js';
@@ -246,6 +247,7 @@ function buildGraph(
     const h = ex.unary(ex.linear(input, p.W1, p.b1), 'Relu');
     return { sample: inputShape ?? [p.W1.shape[0]], scores: ex.linear(h, p.W2, p.b2).x };
   }
+  refuseGroupnorm(fn, model, 'ONNX GroupNormalization needs opset 18; this export is opset 17');
   if (model instanceof models.FullyConnectedNet) {
     const p = model.params,
       buf = model.buffers,

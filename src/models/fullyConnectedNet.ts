@@ -257,6 +257,20 @@ export class FullyConnectedNet implements Classifier {
           backward: (d) => layernormBackward(d, ln.cache).dx,
         });
         h = ln.out;
+      } else if (this.normalization === 'groupnorm') {
+        // (N, d) read as (N, d, 1, 1), as in loss()
+        const [N, d] = h.shape;
+        const gn = spatialGroupnormForward(h.reshape([N, d, 1, 1]), p[`gamma${i}`], p[`beta${i}`], {
+          groups: this.groups,
+        });
+        const out = gn.out.reshape([N, d]);
+        steps.push({
+          name: `groupnorm${i}`,
+          out,
+          backward: (g) =>
+            spatialGroupnormBackward(g.reshape([N, d, 1, 1]), gn.cache).dx.reshape([N, d]),
+        });
+        h = out;
       }
       const relu = reluForward(h);
       steps.push({

@@ -293,6 +293,15 @@ export class ThreeLayerConvNet implements Classifier {
       });
       h = bn1.out;
     }
+    if (this.normalization === 'groupnorm') {
+      const gn1 = spatialGroupnormForward(h, p.gamma1, p.beta1, { groups: this.groups });
+      steps.push({
+        name: 'gn1',
+        out: gn1.out,
+        backward: (d) => spatialGroupnormBackward(d, gn1.cache).dx,
+      });
+      h = gn1.out;
+    }
     const relu1 = reluForward(h);
     const pool = maxPoolForward(relu1.out, POOL); // (N, F, H/2, W/2)
     const fc1 = affineForward(pool.out, p.W2, p.b2); // (N, hidden)
@@ -310,6 +319,21 @@ export class ThreeLayerConvNet implements Classifier {
         backward: (d) => batchnormBackward(d, bn2.cache).dx,
       });
       h = bn2.out;
+    }
+    if (this.normalization === 'groupnorm') {
+      // the hidden layer's (N, hidden) read as (N, hidden, 1, 1), as in loss()
+      const [N, hidden] = h.shape;
+      const gn2 = spatialGroupnormForward(h.reshape([N, hidden, 1, 1]), p.gamma2, p.beta2, {
+        groups: this.groups,
+      });
+      const out = gn2.out.reshape([N, hidden]);
+      steps.push({
+        name: 'gn2',
+        out,
+        backward: (d) =>
+          spatialGroupnormBackward(d.reshape([N, hidden, 1, 1]), gn2.cache).dx.reshape([N, hidden]),
+      });
+      h = out;
     }
     const relu2 = reluForward(h);
     const fc2 = affineForward(relu2.out, p.W3, p.b3); // (N, classes)

@@ -3,7 +3,7 @@
 // and every exportable module.
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { exportOnnx } from '../../src/io/index.js';
+import { exportOnnx, toTorchStateDict } from '../../src/io/index.js';
 import * as models from '../../src/models/index.js';
 import * as nn from '../../src/nn/index.js';
 import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
@@ -163,5 +163,21 @@ describe('exportOnnx, run by onnxruntime-web', () => {
       ...{ inputDim: 4, wordvecDim: 3, hiddenDim: 2 },
     });
     expect(() => exportOnnx(captioner)).toThrow(/^exportOnnx: a CaptioningRNN cannot be exported/);
+    // a model whose group norms the exporters do not carry is refused, not exported without them
+    const gn = new models.ThreeLayerConvNet({
+      ...{ inputDim: [1, 8, 8], numFilters: 4, filterSize: 3, hiddenDim: 8, numClasses: 3 },
+      normalization: 'groupnorm',
+    });
+    expect(() => exportOnnx(gn)).toThrow(
+      "exportOnnx: ThreeLayerConvNet with normalization 'groupnorm' cannot be exported (ONNX GroupNormalization needs opset 18; this export is opset 17)",
+    );
+    const fc = new models.FullyConnectedNet({
+      inputDim: 6,
+      hiddenDims: [4],
+      normalization: 'groupnorm',
+    });
+    expect(() => toTorchStateDict(fc)).toThrow(
+      "toTorchStateDict: FullyConnectedNet with normalization 'groupnorm' cannot be exported (torch.nn.GroupNorm is not mapped yet)",
+    );
   });
 });

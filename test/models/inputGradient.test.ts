@@ -100,7 +100,19 @@ const CASES: Case[] = [
     sample: [12],
     numClasses: 5,
   },
+  {
+    name: 'FullyConnectedNet, group norm (2 groups) and dropout 0.3',
+    make: () => fc({ normalization: 'groupnorm', hiddenDims: [8, 6], groups: 2, dropout: 0.3 }),
+    sample: [12],
+    numClasses: 5,
+  },
   { name: 'ThreeLayerConvNet', make: () => conv(), sample: [2, 6, 6], numClasses: 4 },
+  {
+    name: 'ThreeLayerConvNet, group norm and dropout 0.4',
+    make: () => conv({ normalization: 'groupnorm', dropout: 0.4 }),
+    sample: [2, 6, 6],
+    numClasses: 4,
+  },
   {
     name: 'ThreeLayerConvNet, batch norm and dropout 0.4',
     make: () => conv({ normalization: 'batchnorm', dropout: 0.4 }),
@@ -259,7 +271,7 @@ describe('trace: the layers of the test-mode forward', () => {
       [2, 4],
     ]);
     expect(steps[7].out.data).toEqual(model.loss(X).data);
-    const seq = CASES[8].make() as Sequential;
+    const seq = CASES.find((c) => c.name.startsWith('Sequential nested'))!.make() as Sequential;
     expect(seq.trace(randn64([1, 1, 8, 8], 21)).map((s) => s.name)).toEqual([
       '0.0 Conv2d',
       '0.1 ReLU',
@@ -275,6 +287,20 @@ describe('trace: the layers of the test-mode forward', () => {
         .trace(randn64([1, 12], 22))
         .map((s) => s.name),
     ).toEqual(['affine1', 'layernorm1', 'relu1', 'affine2', 'layernorm2', 'relu2', 'affine3']);
+    const gn = conv({ normalization: 'groupnorm' });
+    const Xg = randn64([2, 2, 6, 6], 25);
+    const gsteps = gn.trace(Xg);
+    expect(gsteps.map((s) => s.name)).toEqual([
+      'conv1',
+      'gn1',
+      'relu1',
+      'pool1',
+      'affine2',
+      'gn2',
+      'relu2',
+      'affine3',
+    ]);
+    expect(gsteps[7].out.data).toEqual(gn.loss(Xg).data); // the group norm is not skipped
   });
 });
 
