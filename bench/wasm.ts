@@ -13,7 +13,8 @@ import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.j
 import { convBackward, convForward } from '../src/layers/index.js';
 import { ThreeLayerConvNet, TwoLayerNet, type Model } from '../src/models/index.js';
 import { sgd } from '../src/optim/index.js';
-import { setAllocator, Tensor, type FloatTensor } from '../src/tensor/index.js';
+import { Tensor, type FloatTensor } from '../src/tensor/index.js';
+import { setAllocator } from '../src/tensor/internal.js';
 import { ceilingGflops } from './ceiling.js';
 import { timeMs, type BenchRow } from './common.js';
 import { benchKernels, benchThreadShare } from './kernels.js';

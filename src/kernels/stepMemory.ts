@@ -13,7 +13,8 @@
 // running statistics, optimizer state) is created outside run(). The Solver wraps only the
 // model's loss(X, y) (and the gathering of its batch), and only for models that declare
 // reusesStepMemory (see nn/model.ts).
-import { setAllocator, type Allocator, type DType, type TensorData } from '../tensor/index.js';
+import type { DType, TensorData } from '../tensor/index.js';
+import { setAllocator, type Allocator } from '../tensor/internal.js';
 import type { Kernels } from './types.js';
 
 /** Options of a StepMemory. */

@@ -1,7 +1,7 @@
 // src/tensor/index.ts: the bottom of the stack; imports nothing from layerwise.
-// TODO(#16): setAllocator and allocate are plumbing for src/kernels/stepMemory.ts and leave this
-// list (they stay in ./internal.ts) once that file imports them from ../tensor/internal.js.
-export { Tensor, fmt, sizeOf, dtypeOf, setAllocator, allocate, argmaxRows } from './tensor.js';
+// The storage allocator hooks (setAllocator, allocate) are plumbing for src/kernels/stepMemory.ts:
+// they are in ./internal.ts, not here.
+export { Tensor, fmt, sizeOf, dtypeOf, argmaxRows } from './tensor.js';
 export type {
   DType,
   FloatDType,

@@ -22,7 +22,8 @@ import {
 } from '../../src/models/index.js';
 import { Solver } from '../../src/solver/index.js';
 import { adam, type OptimConfig } from '../../src/optim/index.js';
-import { allocate, Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
+import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
+import { allocate } from '../../src/tensor/internal.js';
 import { sameBits } from '../helpers.js';
 
 const wasm = createWasmKernels({ threads: 2 });
