@@ -26,6 +26,7 @@ import {
 import {
   describeMetadata,
   fitsDescription,
+  parseJson,
   storedDescription,
   type ModelDescription,
 } from './describe.js';
@@ -227,19 +228,6 @@ function rebuild<M extends CheckpointModel>(
     first?.dtype === 'float64' ? 'float64' : 'float32',
   );
   return model as M;
-}
-
-function parseJson(fn: string, path: string, key: string, text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new SafetensorsError(
-      fn,
-      path,
-      `metadata '${key}' is not valid JSON (${(e as Error).message})`,
-    );
-  }
 }
 
 function storedConfig(

@@ -53,19 +53,7 @@ export function storedDescription(
   meta: Readonly<Record<string, string>>,
 ): ModelDescription & { readonly library?: string } {
   const own = (key: string) => (Object.hasOwn(meta, key) ? meta[key] : undefined);
-  const json = (key: string): unknown => {
-    const text = own(key);
-    if (text === undefined) return undefined;
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new SafetensorsError(
-        fn,
-        source,
-        `metadata '${key}' is not valid JSON (${(e as Error).message})`,
-      );
-    }
-  };
+  const json = (key: string): unknown => parseJson(fn, source, key, own(key));
   const library = own(DESCRIBE_KEY.library);
   if (
     library !== undefined &&
@@ -93,6 +81,25 @@ export function storedDescription(
 /** "options 'classNames'" or "metadata 'layerwise.classNames'", for the messages. */
 function field(where: string, name: string): string {
   return where === 'metadata' ? `metadata 'layerwise.${name}'` : `${where} '${name}'`;
+}
+
+/** A metadata value parsed as JSON (undefined when absent); bad JSON is a SafetensorsError. */
+export function parseJson(
+  fn: string,
+  path: string,
+  key: string,
+  text: string | undefined,
+): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(
+      fn,
+      path,
+      `metadata '${key}' is not valid JSON (${(e as Error).message})`,
+    );
+  }
 }
 
 /** Checks each field's type and range; `where` is 'options' or 'metadata' for the messages. */
