@@ -15,8 +15,8 @@ import { CliError } from './args.js';
  * A missing or malformed file: one line naming the file, exit code 1 (main.ts prints any
  * FileError, the library's too, as its message). Built as FileError(command, path, reason), or
  * from one finished message where the prefix is not a plain path ("layerwise train: --model cnn",
- * the model-spec errors) or arrives joined (src/cli/train.ts; TODO(#16): train.ts moves to the
- * three-part form). A library FileError is restated with restate() from its path and reason.
+ * the model-spec errors; "cannot create the output folder X"). A library FileError is restated
+ * with restate() from its path and reason.
  */
 export class FileError extends LibraryFileError {
   constructor(message: string);

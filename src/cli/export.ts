@@ -91,7 +91,7 @@ export function runExport(argv: readonly string[]): number {
     writeFileAtomic(join(out, 'model.py'), py);
   } catch (e) {
     if (e instanceof FileError || e instanceof CliError) throw e;
-    throw new FileError(`${EXPORT}: ${path}: ${oneLine(e)}`);
+    throw new FileError(EXPORT, path, oneLine(e));
   }
   process.stdout.write(
     `wrote ${join(out, 'model.safetensors')} and ${join(out, 'model.py')}\n` +
@@ -175,7 +175,7 @@ export function runImport(argv: readonly string[]): number {
   try {
     fromTorchStateDict(model, tensors, { strict: true });
   } catch (e) {
-    throw new FileError(`${IMPORT}: ${file}: ${oneLine(e).replace(/^fromTorchStateDict: /, '')}`);
+    throw new FileError(IMPORT, file, oneLine(e).replace(/^fromTorchStateDict: /, ''));
   }
   const info: RunInfo = {
     version: 1,

@@ -250,7 +250,9 @@ function prepareResume(path: string, argv: readonly string[], flags: FlagValues)
   const contents = readCheckpointFile(CMD, path);
   if (contents.metadata['layerwise.kind'] !== 'training') {
     throw new FileError(
-      `${CMD}: ${path}: is not a training checkpoint (use the checkpoint.safetensors of the run)`,
+      CMD,
+      path,
+      'is not a training checkpoint (use the checkpoint.safetensors of the run)',
     );
   }
   const info = runInfoOf(CMD, path, contents);
