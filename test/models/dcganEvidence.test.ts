@@ -51,16 +51,22 @@ beforeAll(() => {
 
 describe('judgeSamples with the trained classifier', () => {
   it('real digits: most are confident and cover their classes; noise and a collapsed batch do not', () => {
-    // the test split is ordered by class: every 2nd of its digits spreads over all 10
+    // the test split is ordered by class: 500 evenly spaced digits spread over all 10
     const N = digits.XTest.shape[0];
     const rows = Array.from({ length: 500 }, (_, i) => Math.floor((i * N) / 500));
     const real = judgeSamples(classifier, toTanhRange(digits.XTest, rows));
     expect(real.confident).toBeGreaterThan(0.6);
     expect(real.classesCovered).toBe(10);
-    const noise = judgeSamples(classifier, Tensor.rand([500, 1, 28, 28], { seed: 1, low: -1, high: 1 }));
+    const noise = judgeSamples(
+      classifier,
+      Tensor.rand([500, 1, 28, 28], { seed: 1, low: -1, high: 1 }),
+    );
     expect(noise.confident).toBeLessThan(0.05);
     // mode collapse: one real digit repeated is all confident, but one class
-    const collapsed = judgeSamples(classifier, toTanhRange(digits.XTest, new Array(500).fill(rows[0])));
+    const collapsed = judgeSamples(
+      classifier,
+      toTanhRange(digits.XTest, new Array(500).fill(rows[0])),
+    );
     expect(collapsed.confident).toBe(1);
     expect(collapsed.classesCovered).toBe(1);
   });
