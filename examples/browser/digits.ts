@@ -538,7 +538,7 @@ function showSaliency(m: models.Model, X: FloatTensor, digit: number): void {
   }
   state.saliency = { digit, input: Array.from(X.data), map: Array.from(S.data), max };
   el('saliency-label').textContent =
-    `saliency for class ${digit}: |∂ score${String.fromCharCode(0x2080 + digit)} / ∂ pixel|, ` +
+    `saliency for class ${digit}:\n|∂ score${String.fromCharCode(0x2080 + digit)} / ∂ pixel|, ` +
     `max ${max.toPrecision(2)}`;
 }
 
