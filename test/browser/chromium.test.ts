@@ -176,7 +176,7 @@ async function checkSaliency(page: Page, digit: number): Promise<void> {
   if (sal === null) throw new Error('the page drew no saliency map');
   expect(sal.digit).toBe(digit);
   expect(await page.locator('#saliency-label').textContent()).toMatch(
-    new RegExp(`^saliency for class ${digit}: `),
+    new RegExp(`^saliency for class ${digit}:\\s`),
   );
   expect(sal.max).toBeGreaterThan(0);
   const cells = saliencyCells(await canvasPixels(page, 'saliency'));
