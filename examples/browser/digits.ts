@@ -2,9 +2,19 @@
 // IDX by serve.mjs), trains the default conv net of `layerwise train` in a Web Worker
 // (layerwise/worker: trainInWorker), draws the loss and accuracy curves on every animation frame,
 // fetches a checkpoint once a second to show the first-layer filters and to classify the digit
-// drawn on the canvas (on this thread, reference kernels: one 28x28 image is cheap).
+// drawn on the canvas and draw its saliency map, |d score_k / d pixel| for the predicted class k
+// (vis.saliencyMap; on this thread, reference kernels: one 28x28 image is cheap).
 // window.__demo holds the state the real-browser test reads (test/browser/chromium.test.ts).
-import { data, io, setBackend, Tensor, type models } from '../../src/browser.js';
+import {
+  data,
+  io,
+  nn,
+  setBackend,
+  Tensor,
+  vis,
+  type FloatTensor,
+  type models,
+} from '../../src/browser.js';
 import {
   createTrainingWorker,
   trainInWorker,
@@ -80,7 +90,16 @@ interface DemoState {
   /** FNV-1a of the trained model's bytes (io.encodeModel), to compare with a Node run. */
   modelDigest: string | null;
   prediction: { digit: number; probs: number[] } | null;
+  /** The drawn digit's saliency map for the predicted class (784 values, row-major). */
+  saliency: Saliency | null;
   error: string | null;
+}
+interface Saliency {
+  digit: number;
+  /** The input the model saw (784 grey levels in [0, 1]) and |d score_digit / d pixel| at each. */
+  input: number[];
+  map: number[];
+  max: number;
 }
 const state: DemoState = {
   status: 'loading',
@@ -98,6 +117,7 @@ const state: DemoState = {
   workerBeats: [],
   modelDigest: null,
   prediction: null,
+  saliency: null,
   error: null,
 };
 page.__demo = state;
@@ -435,32 +455,44 @@ function drawFilters(W1: Tensor): void {
 
 let strokes = 0;
 
-/** The drawn digit as the model sees it, its prediction and the probability bars. */
+/** The drawn digit as the model sees it, its prediction, the probability bars and the saliency. */
 function predictDrawn(): void {
   const probs = canvas('probs');
   probs.g.clearRect(0, 0, probs.W, probs.H);
   if (model === null || strokes === 0) {
     el('prediction').textContent = '–';
     state.prediction = null;
+    clearSaliency(strokes === 0 ? 'saliency: draw a digit' : 'saliency: waiting for the model');
     return;
   }
   const { g: dg, W, H } = canvas('draw');
   const rgba = dg.getImageData(0, 0, W, H).data;
   const input = digitToInput(rgba, W, H); // (784), k/255 like the training digits
-  const seen = canvas('seen');
-  for (let p = 0; p < 784; p++) {
-    const v = Math.round(255 * input[p]);
-    seen.g.fillStyle = `rgb(${v},${v},${v})`;
-    seen.g.fillRect((p % 28) * 2, Math.floor(p / 28) * 2, 2, 2);
-  }
-  const scores = model.loss(new Tensor(input, [1, 1, 28, 28])).data;
-  const top = Math.max(...scores);
-  const exps = Array.from(scores, (s) => Math.exp(s - top));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  const p = exps.map((e) => e / sum);
+  drawGrey('seen', input);
+  const X = Tensor.zeros([1, 1, 28, 28]); // X: (1, 1, 28, 28) float32
+  X.data.set(input);
+  const p = softmax(model.loss(X).data);
   const digit = p.indexOf(Math.max(...p));
   state.prediction = { digit, probs: p };
   el('prediction').textContent = String(digit);
+  drawProbs(probs, p, digit);
+  showSaliency(model, X, digit);
+}
+
+/** softmax of one row of scores. */
+function softmax(scores: ArrayLike<number>): number[] {
+  const top = Math.max(...Array.from(scores));
+  const exps = Array.from(scores, (s) => Math.exp(s - top));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
+
+/** Bars of the class probabilities p (10), the predicted digit in red. */
+function drawProbs(
+  probs: { g: Context2D; W: number; H: number },
+  p: number[],
+  digit: number,
+): void {
   const g = probs.g,
     barW = (probs.W - 20) / 10;
   g.font = '12px sans-serif';
@@ -474,13 +506,57 @@ function predictDrawn(): void {
   }
 }
 
+/** 28x28 grey levels in [0, 1] (row-major) on the canvas #id, one square per pixel. */
+function drawGrey(id: string, values: ArrayLike<number>): void {
+  const { g, W } = canvas(id),
+    s = W / 28;
+  for (let q = 0; q < 784; q++) {
+    const v = Math.round(255 * values[q]);
+    g.fillStyle = `rgb(${v},${v},${v})`;
+    g.fillRect((q % 28) * s, Math.floor(q / 28) * s, s, s);
+  }
+}
+
+/**
+ * The saliency map of X (1, 1, 28, 28) for class `digit`: S (1, 28, 28) = |d score_digit / d X|
+ * (vis.saliencyMap, test mode), drawn with the inferno colour map scaled to its largest value.
+ */
+function showSaliency(m: models.Model, X: FloatTensor, digit: number): void {
+  if (!nn.isClassifier(m)) {
+    clearSaliency('saliency: the model has no inputGradient');
+    return;
+  }
+  const S = vis.saliencyMap(m, X, Int32Array.of(digit)); // S: (1, 28, 28) float64
+  let max = 0;
+  for (const v of S.data) max = Math.max(max, v);
+  const { g, W } = canvas('saliency'),
+    s = W / 28;
+  for (let q = 0; q < 784; q++) {
+    const [r, gr, b] = vis.INFERNO(max > 0 ? S.data[q] / max : 0);
+    g.fillStyle = `rgb(${r},${gr},${b})`;
+    g.fillRect((q % 28) * s, Math.floor(q / 28) * s, s, s);
+  }
+  state.saliency = { digit, input: Array.from(X.data), map: Array.from(S.data), max };
+  el('saliency-label').textContent =
+    `saliency for class ${digit}:\n|∂ score${String.fromCharCode(0x2080 + digit)} / ∂ pixel|, ` +
+    `max ${max.toPrecision(2)}`;
+}
+
+/** Black saliency view with a caption saying why. */
+function clearSaliency(caption: string): void {
+  const { g, W, H } = canvas('saliency');
+  g.fillStyle = '#000';
+  g.fillRect(0, 0, W, H);
+  state.saliency = null;
+  el('saliency-label').textContent = caption;
+}
+
 function setUpDrawing(): void {
   const { c, g, W, H } = canvas('draw');
   g.fillStyle = '#000';
   g.fillRect(0, 0, W, H);
-  const seen = canvas('seen');
-  seen.g.fillStyle = '#000';
-  seen.g.fillRect(0, 0, seen.W, seen.H);
+  drawGrey('seen', new Float32Array(784));
+  clearSaliency('saliency: draw a digit');
   let last: { x: number; y: number } | null = null;
   const at = (e: PointerLike) => {
     const r = c.getBoundingClientRect();
@@ -514,6 +590,7 @@ function setUpDrawing(): void {
   el('clear').addEventListener('click', () => {
     g.fillStyle = '#000';
     g.fillRect(0, 0, W, H);
+    drawGrey('seen', new Float32Array(784));
     strokes = 0;
     predictDrawn();
   });
