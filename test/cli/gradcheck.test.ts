@@ -16,7 +16,7 @@ const ATTENTION_LAYERS = [
 ];
 
 describe('layerwise gradcheck --only attention', () => {
-  it('the case table holds the issue-13 layers, all named '(attention)' or attention', () => {
+  it('the case table holds the issue-13 layers, the only ones that name attention', () => {
     const names = CHECKS.map((c) => c.layer);
     for (const layer of ATTENTION_LAYERS) expect(names).toContain(layer);
     expect(names.filter((n) => n.toLowerCase().includes('attention'))).toEqual(ATTENTION_LAYERS);
