@@ -3,7 +3,7 @@
 // cross-attention from each generated word to the digit slots (rows image x head, columns words).
 import { DIGIT_VOCABULARY, type DigitCaptions } from '../data/index.js';
 import { encodePng } from '../io/index.js';
-import { Canvas, TEXT_HEIGHT, textWidth, type RGB } from '../io/plot.js';
+import { Canvas, TEXT_HEIGHT, textWidth, type RGB } from '../io/internal.js';
 import type { CaptioningTransformer, VisionTransformer } from '../models/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
 

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../../src/cli/args.js';
 import { CAPTION_FLAGS, captionTask } from '../../src/cli/caption.js';
 import { decodePng, loadModel } from '../../src/io/index.js';
-import { TEXT_HEIGHT } from '../../src/io/plot.js';
+import { TEXT_HEIGHT } from '../../src/io/internal.js';
 import { CaptioningTransformer, VisionTransformer } from '../../src/models/index.js';
 
 const MAIN = resolve('dist/src/cli/main.js');
