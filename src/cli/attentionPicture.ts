@@ -1,8 +1,9 @@
 // src/cli/attentionPicture.ts: attention weights drawn over the images they look at, as PNG:
 // the ViT's class token over the patches (one column per head), and the transformer captioner's
 // cross-attention from each generated word to the digit slots (rows image x head, columns words).
-import type { DigitCaptions } from '../data/index.js';
-import { imageGridPng } from '../io/index.js';
+import { DIGIT_VOCABULARY, type DigitCaptions } from '../data/index.js';
+import { encodePng } from '../io/index.js';
+import { Canvas, TEXT_HEIGHT, textWidth, type RGB } from '../io/internal.js';
 import type { CaptioningTransformer, VisionTransformer } from '../models/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
 
@@ -37,6 +38,65 @@ function paintCell(
   }
 }
 
+const PAD = 3,
+  INK: RGB = [0, 0, 0];
+
+/** The tint of paintCell on a mid-grey pixel at weight a in [0, 1], as 0..255 RGB. */
+function tint(a: number): RGB {
+  const base = 0.1 + 0.55 * 0.5;
+  const c = [Math.min(1, base + 0.9 * a), Math.min(1, base + 0.2 * a), base * (1 - 0.7 * a)];
+  return [Math.round(255 * c[0]), Math.round(255 * c[1]), Math.round(255 * c[2])];
+}
+
+/**
+ * cells (n, 3, H, W) in [0, 1] as a PNG grid of `cols` columns, each cell scaled up and with its
+ * label above it, a title line on top and a colour scale (weight 0 .. the map's largest) below.
+ */
+export function labelledGridPng(
+  cells: FloatTensor,
+  cols: number,
+  scale: number,
+  labels: readonly string[],
+  title: string,
+): Uint8Array {
+  const [n, , H, W] = cells.shape,
+    rows = Math.ceil(n / cols),
+    cw = W * scale,
+    ch = H * scale + TEXT_HEIGHT + 4,
+    top = TEXT_HEIGHT + 2 * PAD,
+    barH = 2 * TEXT_HEIGHT + 3 * PAD;
+  const width = Math.max(cols * (cw + PAD) + PAD, textWidth(title, 1) + 2 * PAD, 140),
+    height = top + rows * (ch + PAD) + barH;
+  const cv = new Canvas(width, height);
+  cv.text(PAD, PAD, title, INK);
+  const plane = H * W;
+  for (let c = 0; c < n; c++) {
+    const x0 = PAD + (c % cols) * (cw + PAD),
+      y0 = top + Math.floor(c / cols) * (ch + PAD);
+    cv.text(x0, y0, (labels[c] ?? '').slice(0, Math.floor(cw / 6)), INK);
+    for (let i = 0; i < plane; i++) {
+      const at = c * 3 * plane + i;
+      const rgb: RGB = [0, 1, 2].map((k) =>
+        Math.round(255 * Math.min(1, Math.max(0, cells.data[at + k * plane]))),
+      ) as unknown as RGB;
+      cv.rect(
+        x0 + (i % W) * scale,
+        y0 + TEXT_HEIGHT + 4 + Math.floor(i / W) * scale,
+        scale,
+        scale,
+        rgb,
+      );
+    }
+  }
+  const by = height - barH + PAD,
+    bw = 100;
+  for (let i = 0; i < bw; i++) cv.rect(PAD + i, by, 1, TEXT_HEIGHT, tint(i / (bw - 1)));
+  cv.text(PAD, by + TEXT_HEIGHT + PAD, '0', INK);
+  cv.text(PAD + bw - textWidth('max', 1), by + TEXT_HEIGHT + PAD, 'max', INK);
+  cv.text(PAD + bw + 2 * PAD, by, "weight / the map's largest", INK);
+  return encodePng(cv.data, width, height, 3);
+}
+
 /** Weights (n values) stretched so that the largest is 1. */
 function stretched(w: ArrayLike<number>): number[] {
   const max = Math.max(1e-12, ...Array.from(w));
@@ -52,6 +112,7 @@ export function vitAttentionPng(
   model: VisionTransformer,
   X: FloatTensor,
   count: number,
+  y: ArrayLike<number> | null = null,
 ): Uint8Array {
   const N = Math.min(count, X.shape[0]),
     [C, H, W] = model.inputDim,
@@ -62,7 +123,9 @@ export function vitAttentionPng(
     stride = Math.floor(X.shape[0] / N);
   for (let n = 0; n < N; n++)
     x.data.set(X.data.subarray(n * stride * D, (n * stride + 1) * D), n * D);
-  model.loss(x); // test mode; leaves the weights in the layers
+  const scores = model.loss(x) as FloatTensor; // test mode; leaves the weights in the layers
+  const classes = scores.shape[1],
+    labels: string[] = [];
   const weights = model.attentionWeights();
   const last = weights[weights.length - 1]; // (N, heads, P + 1, P + 1)
   const heads = last.shape[1],
@@ -71,6 +134,10 @@ export function vitAttentionPng(
   const out = Tensor.zeros([N * (heads + 1), 3, H, W]);
   for (let n = 0; n < N; n++) {
     paintCell(out, n * (heads + 1), x, n, null);
+    const row = Array.from(scores.data.subarray(n * classes, (n + 1) * classes)),
+      pred = row.indexOf(Math.max(...row));
+    labels.push(y === null ? `pred ${pred}` : `${y[n * stride]}->${pred}`);
+    for (let h = 0; h < heads; h++) labels.push(`head ${h}`);
     for (let h = 0; h < heads; h++) {
       const row = ((n * heads + h) * T + 0) * T; // the class token's row
       const toPatches = stretched(last.data.subarray(row + 1, row + T));
@@ -81,7 +148,8 @@ export function vitAttentionPng(
       paintCell(out, n * (heads + 1) + h + 1, x, n, heat);
     }
   }
-  return imageGridPng(out, { cols: heads + 1, scale: SCALE, pad: 3, normalize: 'none' });
+  const title = 'ViT: class token -> patches, last layer (true->predicted)';
+  return labelledGridPng(out, heads + 1, SCALE, labels, title);
 }
 
 /**
@@ -107,13 +175,20 @@ export function captionAttentionPng(
   const w = all[all.length - 1]; // (N, heads, T, L)
   const [, heads, T] = w.shape,
     cols = T;
-  const out = Tensor.full([N * heads * cols, 3, H, W], 1);
+  const out = Tensor.full([N * heads * cols, 3, H, W], 1),
+    labels: string[] = [],
+    T1 = words.shape[1];
+  const wordOf = (id: number) => DIGIT_VOCABULARY[id] ?? String(id);
   for (let n = 0; n < N; n++) {
     let steps = 0;
     while (steps < T && (steps === 0 || words.data[n * words.shape[1] + steps - 1] !== model.endId))
       steps++;
+    const truth = composed.digits[n].join(' ');
     for (let h = 0; h < heads; h++)
-      for (let t = 0; t < steps; t++) {
+      for (let t = 0; t < cols; t++) {
+        const word = t < steps ? wordOf(words.data[n * T1 + t]) : '';
+        labels.push(t === 0 ? `h${h} ${word}` : t === cols - 1 && h === 0 ? `[${truth}]` : word);
+        if (t >= steps) continue;
         const at = ((n * heads + h) * T + t) * L;
         const toSlots = stretched(w.data.subarray(at, at + L));
         const heat = new Float64Array(H * W);
@@ -123,5 +198,6 @@ export function captionAttentionPng(
         paintCell(out, (n * heads + h) * cols + t, x, n, heat);
       }
   }
-  return imageGridPng(out, { cols, scale: 2, pad: 3, normalize: 'none' });
+  const title = 'caption: cross-attention word -> digit slots (rows image x head h, [true digits])';
+  return labelledGridPng(out, cols, 2, labels, title);
 }

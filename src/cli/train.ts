@@ -466,9 +466,14 @@ function printStart(run: Prepared, solver: Solver): void {
 }
 
 /** Writes attention.png for a Vision Transformer (8 test images); returns its name or null. */
-function writeAttention(out: string, model: Model, XTest: FloatTensor): string | null {
+function writeAttention(
+  out: string,
+  model: Model,
+  XTest: FloatTensor,
+  yTest: ArrayLike<number>,
+): string | null {
   if (!(model instanceof VisionTransformer) || XTest.shape[0] === 0) return null;
-  writeFileAtomic(join(out, 'attention.png'), vitAttentionPng(model, XTest, 8));
+  writeFileAtomic(join(out, 'attention.png'), vitAttentionPng(model, XTest, 8, yTest));
   return 'attention.png';
 }
 
@@ -487,7 +492,7 @@ function finish(run: Prepared, solver: Solver, wallSeconds: number): void {
     y: data.yTest,
     classNames: info.classNames,
   });
-  const attention = writeAttention(out, model, data.XTest);
+  const attention = writeAttention(out, model, data.XTest, data.yTest);
   const samplesPerSecond = info.samplesSeen / Math.max(info.trainSeconds, 1e-9);
   const best = solver.valAccHistory.indexOf(solver.bestValAcc) + 1;
   const metrics = {

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../../src/cli/args.js';
 import { CAPTION_FLAGS, captionTask } from '../../src/cli/caption.js';
 import { decodePng, loadModel } from '../../src/io/index.js';
+import { TEXT_HEIGHT } from '../../src/io/internal.js';
 import { CaptioningTransformer, VisionTransformer } from '../../src/models/index.js';
 
 const MAIN = resolve('dist/src/cli/main.js');
@@ -30,12 +31,17 @@ describe('layerwise train --model vit', () => {
     expect((model as VisionTransformer).numPatches).toBe(16);
     const metrics = JSON.parse(readFileSync(join(dir, 'vit', 'metrics.json'), 'utf8'));
     expect(metrics.files).toContain('attention.png');
-    // 8 rows (test digits) of 1 + 4 heads cells, 28 pixels at scale 3 with 3-pixel borders
+    // 8 rows (test digits) of 1 + 4 heads cells, 28 pixels at scale 3 with 3-pixel borders, a
+    // label line over each cell, a title line on top and the colour scale below
     const png = decodePng(readFileSync(join(dir, 'vit', 'attention.png')));
-    expect([png.width, png.height]).toEqual([5 * 84 + 6 * 3, 8 * 84 + 9 * 3]);
+    expect([png.width, png.height]).toEqual([5 * 84 + 6 * 3, pictureHeight(8, 84)]);
     expect(png.channels).toBe(3);
   });
 });
+
+/** The height of labelledGridPng's picture: title, rows of (label + cell) and the colour scale. */
+const pictureHeight = (rows: number, cellH: number) =>
+  TEXT_HEIGHT + 6 + rows * (cellH + TEXT_HEIGHT + 4 + 3) + 2 * TEXT_HEIGHT + 9;
 
 describe('layerwise caption --model transformer', () => {
   it('trains the transformer and the RNN on the same images and reports both', () => {
@@ -67,5 +73,7 @@ describe('layerwise caption --model transformer', () => {
     // one column per generated word (1 to 5) of 112-pixel images at scale 2, 3-pixel borders
     expect((png.width - 3) % (28 * 4 * 2 + 3)).toBe(0);
     expect((png.width - 3) / (28 * 4 * 2 + 3)).toBeLessThanOrEqual(5);
+    // 4 images x 2 heads rows of 56-pixel-high cells
+    expect(png.height).toBe(pictureHeight(8, 56));
   });
 });
