@@ -34,6 +34,8 @@ interface Outcome {
   readonly stderr: string;
   /** Epoch lines printed before the kill; each is printed before its epoch's save begins. */
   readonly epochsSeen: number;
+  /** The run printed its last line ("wrote ..."): every file was complete before the signal. */
+  readonly finished: boolean;
 }
 
 function runUntilKilled(t: Trial): Promise<Outcome> {
@@ -65,7 +67,9 @@ function runUntilKilled(t: Trial): Promise<Outcome> {
     if (t.afterEpoch === null && stderr.includes('iteration')) arm();
   });
   return new Promise((done) =>
-    child.on('close', (code) => done({ code, stderr, epochsSeen: epochsSeen })),
+    child.on('close', (code) =>
+      done({ code, stderr, epochsSeen, finished: /^wrote /m.test(stdout) }),
+    ),
   );
 }
 
@@ -100,7 +104,9 @@ describe('layerwise train killed at seeded moments', () => {
       const o = outcomes[i],
         what = `${t.out} (${t.signal}, ${t.delayMs} ms after ${t.afterEpoch === null ? 'start' : `epoch ${t.afterEpoch}`})`;
       expect(o.stderr, what).not.toMatch(/Error|at .*\.js/);
-      if (t.signal === 'double SIGINT') expect([0, 130], what).toContain(o.code);
+      // A Ctrl-C is caught from the start of training to the exit; only one that lands in Node's
+      // own teardown, after the last file and line were written, can still end the process.
+      if (t.signal === 'double SIGINT' && !o.finished) expect([0, 130], what).toContain(o.code);
       const ckpt = join(t.out, 'checkpoint.safetensors');
       const hasCheckpoint = existsSync(join(dir, ckpt));
       // epoch line k follows the save of epoch k - 1: that checkpoint survives any kill
