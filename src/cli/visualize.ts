@@ -30,6 +30,12 @@ export const VISUALIZE_FLAGS: FlagSpecs = {
     metavar: 'N',
     help: 'how many test images when no PNG is given (default: 8; fool counts all N, draws the first 8; activations 1)',
   },
+  method: {
+    type: 'string',
+    default: 'smoothgrad',
+    choices: ['smoothgrad', 'gradient', 'grad-x-input'],
+    help: 'saliency: the gradient averaged over 25 noisy copies (noise 0.15, seed 0), the plain |d score / d pixel|, or |pixel x gradient|',
+  },
   out: { type: 'string', metavar: 'DIR', help: "output folder (default: the model's folder)" },
   steps: {
     type: 'int',
@@ -58,7 +64,8 @@ export const VISUALIZE_FLAGS: FlagSpecs = {
 };
 
 const DESCRIPTION = `Pictures of what a model written by 'layerwise train' has learnt, from its input gradients:
-  saliency     each image beside |d score / d pixel| (max over channels)   -> saliency.png
+  saliency     each image beside |d score / d pixel| (max over channels), by
+               default averaged over noisy copies (SmoothGrad; see --method) -> saliency.png
   fool         each image changed by gradient ascent until the model predicts --class K
                (prints the class before and after and the size of the change) -> fooling.png
   classes      an image synthesised for each class (regularised ascent)   -> classes.png
@@ -198,15 +205,23 @@ const median = (v: readonly number[]) => {
 };
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/** The maps of --method, and how the output names them. */
+const SALIENCY = {
+  smoothgrad: { name: 'SmoothGrad, 25 noisy copies, noise 0.15', map: vis.smoothGrad },
+  gradient: { name: 'plain gradient', map: vis.saliencyMap },
+  'grad-x-input': { name: 'gradient x input', map: vis.gradientTimesInput },
+} as const;
+
 function runSaliency(ctx: Context, { X, names, truth }: Inputs): number {
   const pred = predicted(ctx, X);
   const y = Int32Array.from(truth, (t, n) => ctx.K ?? (t >= 0 ? t : pred[n]));
-  const S = vis.saliencyMap(ctx.model, X, y, { preprocessing: ctx.info.preprocessing });
+  const method = ctx.flags.method as keyof typeof SALIENCY;
+  const S = SALIENCY[method].map(ctx.model, X, y, { preprocessing: ctx.info.preprocessing });
   const labels = names.map((name, n) => `${name} (d score ${ctx.info.classNames[y[n]]})`);
   const file = write(ctx.out, 'saliency.png', vis.saliencyPng(X, S, labels));
   const { mass, area } = inkShare(X, S);
   process.stdout.write(
-    `saliency of ${X.shape[0]} image(s): ${pct(mass)} of the saliency lies on the ${pct(area)} of pixels with ink (> 0.1)\nwrote ${file}\n`,
+    `saliency (${SALIENCY[method].name}) of ${X.shape[0]} image(s): ${pct(mass)} of the saliency lies on the ${pct(area)} of pixels with ink (> 0.1)\nwrote ${file}\n`,
   );
   return 0;
 }

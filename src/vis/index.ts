@@ -3,6 +3,8 @@
 export { PixelSpace } from './pixels.js';
 export type { PixelOptions } from './pixels.js';
 export { saliencyMap, activations } from './gradients.js';
+export { smoothGrad, gradientTimesInput } from './saliency.js';
+export type { SmoothGradOptions } from './saliency.js';
 export type { Activations, ActivationOptions, LayerActivation } from './gradients.js';
 export { foolingImage, foolingImages } from './fooling.js';
 export type { FoolingOptions, FoolingResult } from './fooling.js';
