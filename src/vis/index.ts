@@ -13,3 +13,4 @@ export type { ClassVisualization, ClassVisualizationOptions } from './classVisua
 export { saliencyPng, foolingPng, classesPng, activationsPng, filtersPng } from './png.js';
 export { INFERNO, DIVERGING, GREY } from './draw.js';
 export type { ColourMap, PictureOptions } from './draw.js';
+export type { SaliencyPictureOptions } from './png.js';

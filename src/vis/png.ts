@@ -32,6 +32,11 @@ import {
 } from './draw.js';
 // ---------------------------------------------------------------------------------- saliency
 
+export interface SaliencyPictureOptions extends PictureOptions {
+  /** The line above the grid (default: the plain map's definition). */
+  title?: string;
+}
+
 /**
  * Each image beside its saliency map (inferno, 0 to that map's largest value), in a grid of
  * pairs with a label above each pair.   images: (N, C, H, W) pixels, maps: (N, H, W)
@@ -40,7 +45,7 @@ export function saliencyPng(
   images: FloatTensor,
   maps: FloatTensor,
   labels: readonly string[] = [],
-  opts: PictureOptions = {},
+  opts: SaliencyPictureOptions = {},
 ): Uint8Array {
   const fn = 'saliencyPng';
   const [N, C, H, W] = checkImages(fn, 'images', images);
@@ -61,7 +66,12 @@ export function saliencyPng(
   const width = Math.max(cols * cellW + pad, 260),
     height = LINE + 6 + rows * cellH + BAR_HEIGHT + pad;
   const canvas = new Canvas(width, height, WHITE);
-  centred(canvas, width / 2, 4, 'saliency: max over channels of |d score(class) / d pixel|');
+  centred(
+    canvas,
+    width / 2,
+    4,
+    opts.title ?? 'saliency: max over channels of |d score(class) / d pixel|',
+  );
   for (let n = 0; n < N; n++) {
     const x = pad + (n % cols) * cellW,
       y = LINE + 6 + Math.floor(n / cols) * cellH;
