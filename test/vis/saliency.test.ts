@@ -44,9 +44,9 @@ describe('smoothGrad and gradientTimesInput', () => {
   it('gradientTimesInput = max over channels of |pixel x d score_y / d pixel|', () => {
     const g = gradAt(P);
     for (let i = 0; i < g.size; i++) g.data[i] *= P.data[i];
-    expect(relError(vis.gradientTimesInput(net, P, y, { preprocessing }), maxAbs(g))).toBeLessThan(
-      1e-7,
-    );
+    expect(
+      relError(vis.gradientTimesInput(net, P, y, { preprocessing }), maxAbs(g as FloatTensor)),
+    ).toBeLessThan(1e-7);
   });
 
   it('smoothGrad = max over channels of |the gradient averaged over the seeded noisy copies|', () => {
