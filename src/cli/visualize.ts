@@ -30,6 +30,12 @@ export const VISUALIZE_FLAGS: FlagSpecs = {
     metavar: 'N',
     help: 'how many test images when no PNG is given (default: 8; fool counts all N, draws the first 8; activations 1)',
   },
+  method: {
+    type: 'string',
+    default: 'grad-x-input',
+    choices: ['grad-x-input', 'gradient', 'smoothgrad'],
+    help: 'saliency: |pixel x d score / d pixel| (where the ink counts), the plain |d score / d pixel|, or the gradient averaged over 25 noisy copies (SmoothGrad, noise 0.15, seed 0)',
+  },
   out: { type: 'string', metavar: 'DIR', help: "output folder (default: the model's folder)" },
   steps: {
     type: 'int',
@@ -58,7 +64,8 @@ export const VISUALIZE_FLAGS: FlagSpecs = {
 };
 
 const DESCRIPTION = `Pictures of what a model written by 'layerwise train' has learnt, from its input gradients:
-  saliency     each image beside |d score / d pixel| (max over channels)   -> saliency.png
+  saliency     each image beside |pixel x d score / d pixel| (max over channels;
+               --method gradient: the plain |d score / d pixel|)       -> saliency.png
   fool         each image changed by gradient ascent until the model predicts --class K
                (prints the class before and after and the size of the change) -> fooling.png
   classes      an image synthesised for each class (regularised ascent)   -> classes.png
@@ -198,15 +205,40 @@ const median = (v: readonly number[]) => {
 };
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/** The maps of --method, and how the output names them. */
+const SALIENCY = {
+  'grad-x-input': {
+    name: 'gradient x input',
+    title: 'saliency: max over channels of |pixel x d score(class) / d pixel|',
+    map: vis.gradientTimesInput,
+  },
+  gradient: {
+    name: 'plain gradient',
+    title: 'saliency: max over channels of |d score(class) / d pixel|',
+    map: vis.saliencyMap,
+  },
+  smoothgrad: {
+    name: 'SmoothGrad, 25 noisy copies, noise 0.15',
+    title:
+      'SmoothGrad: max over channels of |mean over 25 noisy copies of d score(class) / d pixel|',
+    map: vis.smoothGrad,
+  },
+} as const;
+
 function runSaliency(ctx: Context, { X, names, truth }: Inputs): number {
   const pred = predicted(ctx, X);
   const y = Int32Array.from(truth, (t, n) => ctx.K ?? (t >= 0 ? t : pred[n]));
-  const S = vis.saliencyMap(ctx.model, X, y, { preprocessing: ctx.info.preprocessing });
+  const method = ctx.flags.method as keyof typeof SALIENCY;
+  const S = SALIENCY[method].map(ctx.model, X, y, { preprocessing: ctx.info.preprocessing });
   const labels = names.map((name, n) => `${name} (d score ${ctx.info.classNames[y[n]]})`);
-  const file = write(ctx.out, 'saliency.png', vis.saliencyPng(X, S, labels));
+  const file = write(
+    ctx.out,
+    'saliency.png',
+    vis.saliencyPng(X, S, labels, { title: SALIENCY[method].title }),
+  );
   const { mass, area } = inkShare(X, S);
   process.stdout.write(
-    `saliency of ${X.shape[0]} image(s): ${pct(mass)} of the saliency lies on the ${pct(area)} of pixels with ink (> 0.1)\nwrote ${file}\n`,
+    `saliency (${SALIENCY[method].name}) of ${X.shape[0]} image(s): ${pct(mass)} of the saliency lies on the ${pct(area)} of pixels with ink (> 0.1)\nwrote ${file}\n`,
   );
   return 0;
 }
@@ -293,16 +325,22 @@ function runClasses(ctx: Context): number {
   return 0;
 }
 
-function runActivations(ctx: Context, { X, names }: Inputs): number {
+function runActivations(ctx: Context, { X, names, truth }: Inputs): number {
   const acts = vis.activations(ctx.model, X, {
     preprocessing: ctx.info.preprocessing,
     ...(ctx.K === undefined ? {} : { target: ctx.K }),
   });
+  const classNames = ctx.info.classNames;
+  const pred = argmaxRows(acts.scores);
   for (let n = 0; n < X.shape[0]; n++) {
-    const png = vis.activationsPng(X, acts, n, { classNames: ctx.info.classNames });
+    const png = vis.activationsPng(X, acts, n, { classNames });
     const file = write(ctx.out, `activations-${n}.png`, png);
+    // names[n] is 'test <i>: <label>' for a test image, else the PNG's file name
+    const name = truth[n] >= 0 ? names[n].replace(/: .*$/, '') : names[n];
+    const label = truth[n] >= 0 ? `label ${classNames[truth[n]]}, ` : '';
+    const of = ctx.K === undefined ? 'the predicted class' : '--class';
     process.stdout.write(
-      `${names[n]}: ${acts.layers.length} layers, d score ${ctx.info.classNames[acts.target[n]]}; wrote ${file}\n`,
+      `${name}: ${label}predicted ${classNames[pred[n]]}; ${acts.layers.length} layers with the gradient of the score of class ${classNames[acts.target[n]]} (${of}); wrote ${file}\n`,
     );
   }
   return 0;
