@@ -2,8 +2,8 @@
 // IDX by serve.mjs), trains the default conv net of `layerwise train` in a Web Worker
 // (layerwise/worker: trainInWorker), draws the loss and accuracy curves on every animation frame,
 // fetches a checkpoint once a second to show the first-layer filters and to classify the digit
-// drawn on the canvas and draw its saliency map, |d score_k / d pixel| for the predicted class k
-// (vis.saliencyMap; on this thread, reference kernels: one 28x28 image is cheap).
+// drawn on the canvas and draw its saliency map, |pixel * d score_k / d pixel| for the predicted
+// class k (vis.gradientTimesInput; on this thread, reference kernels: one 28x28 image is cheap).
 // window.__demo holds the state the real-browser test reads (test/browser/chromium.test.ts).
 import {
   data,
@@ -518,15 +518,16 @@ function drawGrey(id: string, values: ArrayLike<number>): void {
 }
 
 /**
- * The saliency map of X (1, 1, 28, 28) for class `digit`: S (1, 28, 28) = |d score_digit / d X|
- * (vis.saliencyMap, test mode), drawn with the inferno colour map scaled to its largest value.
+ * The saliency map of X (1, 1, 28, 28) for class `digit`: S (1, 28, 28) = |X * d score_digit / d X|
+ * (vis.gradientTimesInput, test mode, as `layerwise visualize saliency`: the plain gradient of
+ * this net is a speckle, see the README), drawn with the inferno colour map scaled to its maximum.
  */
 function showSaliency(m: models.Model, X: FloatTensor, digit: number): void {
   if (!nn.isClassifier(m)) {
     clearSaliency('saliency: the model has no inputGradient');
     return;
   }
-  const S = vis.saliencyMap(m, X, Int32Array.of(digit)); // S: (1, 28, 28) float64
+  const S = vis.gradientTimesInput(m, X, Int32Array.of(digit)); // S: (1, 28, 28) float64
   let max = 0;
   for (const v of S.data) max = Math.max(max, v);
   const { g, W } = canvas('saliency'),
@@ -538,7 +539,7 @@ function showSaliency(m: models.Model, X: FloatTensor, digit: number): void {
   }
   state.saliency = { digit, input: Array.from(X.data), map: Array.from(S.data), max };
   el('saliency-label').textContent =
-    `saliency for class ${digit}:\n|∂ score${String.fromCharCode(0x2080 + digit)} / ∂ pixel|, ` +
+    `saliency for class ${digit}:\n|pixel × ∂ score${String.fromCharCode(0x2080 + digit)} / ∂ pixel|, ` +
     `max ${max.toPrecision(2)}`;
 }
 

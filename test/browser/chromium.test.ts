@@ -167,9 +167,10 @@ function lossDifferences(browser: readonly number[], node: readonly number[]): n
 
 /**
  * The saliency view of the drawn digit: the page's map is for the predicted class, its label
- * says so, the canvas shows that map (read back through the colour map) and it is not blank.
- * Its share on the stroke is logged, not asserted: for this net the raw gradient is spread over
- * the whole field (README, "Saliency"; the drawn 7 puts 10.8% of it on 8.9% of the pixels).
+ * says so, the canvas shows that map (read back through the colour map), it is not blank, and
+ * most of it lies on the stroke. The map is gradient x input (as `layerwise visualize saliency`;
+ * the plain gradient of this net is a speckle over the whole field, README "Saliency"), so it is
+ * zero where the pixel is 0: the share on the pixels above 0.5 is what is checked.
  */
 async function checkSaliency(page: Page, digit: number): Promise<void> {
   const { saliency: sal } = await readDemo(page);
@@ -189,6 +190,7 @@ async function checkSaliency(page: Page, digit: number): Promise<void> {
     nOn = 0;
   sal.map.forEach((v, q) => (sal.input[q] > 0.5 ? ((on += v), nOn++) : (off += v)));
   const nOff = 784 - nOn;
+  expect(on / (on + off)).toBeGreaterThan(0.6); // the drawn stroke, not the faint anti-aliased rim
   console.log(
     `saliency for class ${digit}: ${nOn} stroke pixels hold ${((100 * on) / (on + off)).toFixed(1)}% of the mass, ` +
       `mean ${(on / nOn / sal.max).toFixed(3)} vs ${(off / nOff / sal.max).toFixed(3)} elsewhere (of the max ${sal.max.toPrecision(3)})`,
