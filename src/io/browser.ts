@@ -3,8 +3,8 @@
 // the plots, which render straight to PNG bytes. The browser entry exports this as `io`; index.ts
 // adds the file access (read*/write*, checkpoints) for Node.
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './safetensors.js';
-export { encodeModel, decodeModel, decodeModelInfo } from './checkpoint.js';
-export type { ModelInfo } from './checkpoint.js';
+export { encodeModel, decodeModel } from './checkpoint.js';
+export { decodeModelInfo, type ModelInfo } from './modelInfo.js';
 export type { ModelDescription } from './describe.js';
 export type { SafetensorsContents, EncodeSafetensorsOptions } from './safetensors.js';
 export { encodePng, decodePng, toModelInput, crc32, MAX_PNG_PIXELS, PNG_MAX_BYTES } from './png.js';

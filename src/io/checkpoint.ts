@@ -12,6 +12,9 @@
 //   layerwise.buffers   JSON array of the buffer names
 //   layerwise.preprocessing / classNames / inputShape   the model's description (describe.ts)
 //   layerwise.training  JSON of the training state (training checkpoints only)
+// This file: the model's tensors and description, saved and loaded (files and bytes) and fitted
+// into a model; the keys' readers are in checkpointMeta.ts, training runs in
+// trainingCheckpoint.ts, file inspection in modelInfo.ts.
 import * as models from '../models/index.js';
 import type { ModelConfig } from '../models/index.js';
 import { expectOptions, fmt, Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
@@ -19,17 +22,23 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   readSafetensors,
-  SafetensorsError,
   writeSafetensors,
   type SafetensorsContents,
 } from './safetensors.js';
 import {
   describeMetadata,
   fitsDescription,
-  parseJson,
   storedDescription,
   type ModelDescription,
 } from './describe.js';
+import {
+  FORMAT_VERSION,
+  formatVersion,
+  KEY,
+  storedConfig,
+  storedKind,
+  storedNames,
+} from './checkpointMeta.js';
 
 /** What a checkpoint needs of a model: live params, optional buffers and config. */
 export interface CheckpointModel {
@@ -40,16 +49,6 @@ export interface CheckpointModel {
 
 /** Builds a model of one type from its constructor options (model.config.options). */
 export type ModelFactory = (options: Record<string, unknown>) => CheckpointModel;
-
-export const FORMAT_VERSION = '2';
-const KEY = {
-  kind: 'layerwise.kind',
-  version: 'layerwise.version',
-  config: 'layerwise.config',
-  params: 'layerwise.params',
-  buffers: 'layerwise.buffers',
-  training: 'layerwise.training',
-} as const;
 
 const registry = new Map<string, ModelFactory>();
 
@@ -105,7 +104,7 @@ export function modelTensors(fn: string, model: CheckpointModel): Record<string,
   return out;
 }
 
-function modelMetadata(
+export function modelMetadata(
   fn: string,
   kind: 'model' | 'training',
   model: CheckpointModel,
@@ -154,7 +153,7 @@ export function saveModel(
 const SAVE_OPTIONS = ['metadata', 'preprocessing', 'classNames', 'inputShape'];
 
 /** `meta` plus `extra`, refusing an extra key that would replace one of ours. */
-function withExtra(
+export function withExtra(
   fn: string,
   meta: Record<string, string>,
   extra: Readonly<Record<string, string>> = {},
@@ -230,35 +229,6 @@ function rebuild<M extends CheckpointModel>(
   return model as M;
 }
 
-function storedConfig(
-  fn: string,
-  path: string,
-  meta: Record<string, string>,
-): ModelConfig | undefined {
-  const config = parseJson(fn, path, KEY.config, meta[KEY.config]);
-  if (config === undefined) return undefined;
-  const c = config as Partial<ModelConfig> | null;
-  const ok = c !== null && typeof c === 'object' && typeof c.type === 'string';
-  if (!ok || c.options === null || typeof c.options !== 'object') {
-    throw new SafetensorsError(fn, path, `metadata '${KEY.config}' must be { type, options }`);
-  }
-  return c as ModelConfig;
-}
-
-function storedNames(
-  fn: string,
-  path: string,
-  meta: Record<string, string>,
-  key: string,
-): string[] | undefined {
-  const names = parseJson(fn, path, key, meta[key]);
-  if (names === undefined) return undefined;
-  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
-    throw new SafetensorsError(fn, path, `metadata '${key}' must be a JSON array of names`);
-  }
-  return names as string[];
-}
-
 /**
  * Copies a file's model tensors into `model` after checking all of them (nothing is written
  * unless everything fits). Exported for the Solver's checkpoints.
@@ -329,111 +299,6 @@ function quoteList(names: string[]): string {
   return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
 }
 
-/** What a training checkpoint holds besides the model: extra tensors, a JSON state, metadata. */
-export interface TrainingCheckpoint {
-  /** Optimiser state arrays, best params, ...; names must not clash with the model's. */
-  readonly tensors: Record<string, Tensor>;
-  /** Scalars and rng states; must survive JSON.stringify/parse exactly. */
-  readonly state: Record<string, unknown>;
-  /** More string metadata for the same write (e.g. 'layerwise.cli'); may not replace ours. */
-  readonly metadata?: Readonly<Record<string, string>>;
-  /** The model's description, as saveModel stores it. */
-  readonly description?: ModelDescription;
-}
-
-/**
- * Writes the model's tensors, `extra.tensors`, `extra.state` (as metadata JSON) and
- * `extra.metadata` to `path`: one atomic write of the whole file.
- */
-export function saveTrainingCheckpoint(
-  path: string,
-  model: CheckpointModel,
-  extra: TrainingCheckpoint,
-): void {
-  const fn = 'saveTrainingCheckpoint';
-  const all: Record<string, Tensor> = { ...modelTensors(fn, model) };
-  for (const [name, t] of Object.entries(extra.tensors)) {
-    if (Object.hasOwn(all, name))
-      throw new ValueError(`${fn}: tensor name '${name}' clashes with a model tensor`);
-    all[name] = t;
-  }
-  const meta = modelMetadata(fn, 'training', model, extra.description);
-  meta[KEY.training] = JSON.stringify(extra.state);
-  writeSafetensors(path, all, withExtra(fn, meta, extra.metadata));
-}
-
-/** The training part of a checkpoint as read: format version, JSON state, the extra tensors. */
-export interface StoredTrainingState {
-  readonly version: number;
-  readonly state: Readonly<Record<string, unknown>>;
-  /** The tensors that are not the model's, by name (an own-entry map: no prototype names). */
-  readonly tensors: ReadonlyMap<string, Tensor>;
-}
-
-/** A training checkpoint as read: the whole file (for restoreModel) and its training part. */
-export interface StoredCheckpoint {
-  readonly contents: SafetensorsContents;
-  readonly training: StoredTrainingState;
-}
-
-/**
- * Reads a training checkpoint written by saveTrainingCheckpoint: the whole file (for
- * restoreModel), the extra tensors and the state. A model file, a foreign file or a format
- * version this layerwise does not know is refused.
- */
-export function readTrainingCheckpoint(fn: string, path: string): StoredCheckpoint {
-  const contents = readSafetensors(path);
-  const meta = contents.metadata;
-  if (meta[KEY.kind] !== 'training') {
-    const kind = JSON.stringify(Object.hasOwn(meta, KEY.kind) ? meta[KEY.kind] : null);
-    throw new ValueError(
-      `${fn}: ${path}: is not a training checkpoint (layerwise.kind is ${kind})`,
-    );
-  }
-  const version = formatVersion(fn, path, meta);
-  const state = parseJson(fn, path, KEY.training, ownValue(meta, KEY.training));
-  if (state === null || typeof state !== 'object' || Array.isArray(state)) {
-    throw new SafetensorsError(fn, path, `metadata '${KEY.training}' must be a JSON object`);
-  }
-  const names = (key: string) => storedNames(fn, path, meta, key) ?? [];
-  const own = new Set([...names(KEY.params), ...names(KEY.buffers)]);
-  const tensors = new Map<string, Tensor>();
-  for (const [name, t] of Object.entries(contents.tensors))
-    if (!own.has(name)) tensors.set(name, t);
-  return { contents, training: { version, state: state as Record<string, unknown>, tensors } };
-}
-
-function ownValue(meta: Record<string, string>, key: string): string | undefined {
-  return Object.hasOwn(meta, key) ? meta[key] : undefined;
-}
-
-/**
- * The file's format version (layerwise.version) as a number: 1 (layerwise 0.1.0) or 2. A
- * newer one is refused (upgrade layerwise), as is anything that is not a version number.
- */
-export function formatVersion(fn: string, path: string, meta: Record<string, string>): number {
-  const text = ownValue(meta, KEY.version);
-  if (text === undefined) throw new SafetensorsError(fn, path, `has no '${KEY.version}' metadata`);
-  const v = /^[1-9][0-9]{0,8}$/.test(text) ? Number(text) : NaN;
-  if (Number.isNaN(v)) {
-    const got = JSON.stringify(text);
-    throw new SafetensorsError(
-      fn,
-      path,
-      `metadata '${KEY.version}' is ${got}, not a format version`,
-    );
-  }
-  if (v > Number(FORMAT_VERSION)) {
-    const reads = `1 to ${FORMAT_VERSION}`;
-    throw new SafetensorsError(
-      fn,
-      path,
-      `has format version ${v}, newer than this layerwise reads (${reads}); upgrade layerwise`,
-    );
-  }
-  return v;
-}
-
 /**
  * The bytes saveModel writes (safetensors: params, buffers, model.config), for places without a
  * file system, e.g. a model trained in a browser Worker sent back to its page.
@@ -462,70 +327,4 @@ export function decodeModel<M extends CheckpointModel = models.Model>(
     );
   }
   return rebuild<M>(fn, source, contents, config);
-}
-
-/** What a layerwise file says about itself (readModelInfo / decodeModelInfo). */
-export interface ModelInfo extends ModelDescription {
-  /** 'model' (saveModel) or 'training' (a Solver checkpoint); null for another tool's file. */
-  readonly kind: 'model' | 'training' | null;
-  /** layerwise.version as a number; null for another tool's file. */
-  readonly formatVersion: number | null;
-  /** The version of layerwise that wrote the file, when it says. */
-  readonly library: string | null;
-  /** model.config ({ type, options }) when the model has one. */
-  readonly config: ModelConfig | null;
-  readonly params: readonly string[];
-  readonly buffers: readonly string[];
-  /** Every stored tensor's dtype and shape, by name. */
-  readonly tensors: Readonly<Record<string, { readonly dtype: string; readonly shape: number[] }>>;
-}
-
-/**
- * The metadata of a model file or training checkpoint, every key checked (format version, kind,
- * config, names, description), without building the model. A future format version, an unknown
- * kind or a malformed key is refused with an error naming the file and the key.
- */
-export function readModelInfo(path: string): ModelInfo {
-  return modelInfo('readModelInfo', path, readSafetensors(path));
-}
-
-/** readModelInfo on bytes; `source` names them in error messages. */
-export function decodeModelInfo(bytes: Uint8Array, source = '<bytes>'): ModelInfo {
-  return modelInfo('decodeModelInfo', source, decodeSafetensors(bytes, source));
-}
-
-/** 'model' or 'training'; null for a file with neither layerwise.kind nor layerwise.version. */
-function storedKind(
-  fn: string,
-  source: string,
-  meta: Record<string, string>,
-): 'model' | 'training' | null {
-  const kind = ownValue(meta, KEY.kind);
-  if (kind === undefined && ownValue(meta, KEY.version) === undefined) return null;
-  if (kind === 'model' || kind === 'training') return kind;
-  const got = JSON.stringify(kind ?? null);
-  throw new SafetensorsError(
-    fn,
-    source,
-    `metadata '${KEY.kind}' is ${got}, not 'model' or 'training'`,
-  );
-}
-
-function modelInfo(fn: string, source: string, contents: SafetensorsContents): ModelInfo {
-  const meta = contents.metadata;
-  const kind = storedKind(fn, source, meta);
-  const { library, ...description } = storedDescription(fn, source, meta);
-  const tensors: Record<string, { dtype: string; shape: number[] }> = {};
-  for (const [name, t] of Object.entries(contents.tensors))
-    tensors[name] = { dtype: t.dtype, shape: [...t.shape] };
-  return {
-    kind,
-    formatVersion: kind === null ? null : formatVersion(fn, source, meta),
-    library: library ?? null,
-    config: storedConfig(fn, source, meta) ?? null,
-    params: storedNames(fn, source, meta, KEY.params) ?? [],
-    buffers: storedNames(fn, source, meta, KEY.buffers) ?? [],
-    ...description,
-    tensors,
-  };
 }

@@ -7,12 +7,7 @@ export { writeFileAtomic, removeStaleTempFiles } from './atomic.js';
 export { writeSafetensors, readSafetensors } from './safetensors.js';
 export { readPng } from './files.js';
 export { writeNpy } from './npy.js';
-export {
-  saveModel,
-  loadModelInto,
-  loadModel,
-  readModelInfo,
-  registerModel,
-  FORMAT_VERSION,
-} from './checkpoint.js';
+export { saveModel, loadModelInto, loadModel, registerModel } from './checkpoint.js';
+export { readModelInfo } from './modelInfo.js';
+export { FORMAT_VERSION } from './checkpointMeta.js';
 export type { CheckpointModel, ModelFactory, SaveModelOptions } from './checkpoint.js';

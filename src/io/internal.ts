@@ -5,13 +5,15 @@ export {
   decodeModel,
   encodeModel,
   modelTensors,
-  readTrainingCheckpoint,
   restoreModel,
+} from './checkpoint.js';
+export {
+  readTrainingCheckpoint,
   saveTrainingCheckpoint,
   type StoredCheckpoint,
   type StoredTrainingState,
   type TrainingCheckpoint,
-} from './checkpoint.js';
+} from './trainingCheckpoint.js';
 export { fitsDescription, storedDescription } from './describe.js';
 // the raster and text of the plots, for the pictures of src/vis
 export { Canvas, TEXT_HEIGHT, textWidth, type RGB } from './plot.js';
