@@ -155,7 +155,8 @@ export function vitAttentionPng(
 /**
  * The last decoder layer's cross-attention while captioning the first `count` held-out images
  * greedily: one row per image and head, one column per generated word (through <END>); each cell
- * is the image with the digit slots tinted by that word's weight on them.
+ * is the image with the digit slots tinted by that word's weight on them. A last, blank column
+ * carries the true digits on each image's first row.
  */
 export function captionAttentionPng(
   model: CaptioningTransformer,
@@ -174,7 +175,7 @@ export function captionAttentionPng(
   const all = model.crossAttentionWeights();
   const w = all[all.length - 1]; // (N, heads, T, L)
   const [, heads, T] = w.shape,
-    cols = T;
+    cols = T + 1; // T words, then the label column
   const out = Tensor.full([N * heads * cols, 3, H, W], 1),
     labels: string[] = [],
     T1 = words.shape[1];
@@ -187,7 +188,8 @@ export function captionAttentionPng(
     for (let h = 0; h < heads; h++)
       for (let t = 0; t < cols; t++) {
         const word = t < steps ? wordOf(words.data[n * T1 + t]) : '';
-        labels.push(t === 0 ? `h${h} ${word}` : t === cols - 1 && h === 0 ? `[${truth}]` : word);
+        if (t === T) labels.push(h === 0 ? `[${truth}]` : '');
+        else labels.push(t === 0 ? `h${h} ${word}` : word);
         if (t >= steps) continue;
         const at = ((n * heads + h) * T + t) * L;
         const toSlots = stretched(w.data.subarray(at, at + L));

@@ -26,7 +26,7 @@ import { PIXEL_OPTIONS, PixelSpace, pixelsOf, type PixelOptions } from './pixels
 export function classifierOf(fn: string, model: unknown): Classifier {
   if (isClassifier(model)) return model;
   throw new ValueError(
-    `${fn}: model has no inputGradient method; use a classifier (LinearClassifier, TwoLayerNet, FullyConnectedNet, ThreeLayerConvNet or nn.Sequential)`,
+    `${fn}: model has no inputGradient method; use a classifier (LinearClassifier, TwoLayerNet, FullyConnectedNet, ThreeLayerConvNet, VisionTransformer or nn.Sequential)`,
   );
 }
 

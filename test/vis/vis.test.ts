@@ -284,7 +284,7 @@ describe('bad arguments: the messages', () => {
     );
     const notAClassifier = { params: {}, loss: () => Tensor.zeros([1, 3]) };
     expect(() => vis.saliencyMap(notAClassifier as never, test.X, test.y)).toThrow(
-      'saliencyMap: model has no inputGradient method; use a classifier (LinearClassifier, TwoLayerNet, FullyConnectedNet, ThreeLayerConvNet or nn.Sequential)',
+      'saliencyMap: model has no inputGradient method; use a classifier (LinearClassifier, TwoLayerNet, FullyConnectedNet, ThreeLayerConvNet, VisionTransformer or nn.Sequential)',
     );
     expect(() => vis.foolingImage(model, x, 1, { lr: 1 } as never)).toThrow(
       "foolingImage: unknown option 'lr'",

@@ -230,28 +230,11 @@ export const JOBS = {
   },
   maxPool2x2Forward: {
     family: 'pool',
-    // planes
-    plan: (out, x, planes, H, W) => {
-      const xLen = planes * H * W,
-        outLen = planes * (H >> 1) * (W >> 1);
-      return {
-        operands: [write('out', out, outLen), read('x', x, xLen)],
-        ints: [H, W],
-        split: { total: planes, unit: 1, bytes: 4 * (xLen + outLen) },
-      };
-    },
+    plan: pool2x2ForwardPlan,
   },
   maxPool2x2Backward: {
     family: 'pool',
-    plan: (dx, dout, x, planes, H, W) => {
-      const xLen = planes * H * W,
-        outLen = planes * (H >> 1) * (W >> 1);
-      return {
-        operands: [write('dx', dx, xLen), read('dout', dout, outLen), read('x', x, xLen)],
-        ints: [H, W],
-        split: { total: planes, unit: 1, bytes: 4 * (2 * xLen + outLen) },
-      };
-    },
+    plan: pool2x2BackwardPlan,
   },
   swapOuterAxes: {
     family: 'elementwise',
@@ -415,28 +398,11 @@ export const JOBS = {
   },
   reluMaxPool2x2Forward: {
     family: 'pool',
-    // planes
-    plan: (out, x, planes, H, W) => {
-      const xLen = planes * H * W,
-        outLen = planes * (H >> 1) * (W >> 1);
-      return {
-        operands: [write('out', out, outLen), read('x', x, xLen)],
-        ints: [H, W],
-        split: { total: planes, unit: 1, bytes: 4 * (xLen + outLen) },
-      };
-    },
+    plan: pool2x2ForwardPlan,
   },
   reluMaxPool2x2Backward: {
     family: 'pool',
-    plan: (dx, dout, x, planes, H, W) => {
-      const xLen = planes * H * W,
-        outLen = planes * (H >> 1) * (W >> 1);
-      return {
-        operands: [write('dx', dx, xLen), read('dout', dout, outLen), read('x', x, xLen)],
-        ints: [H, W],
-        split: { total: planes, unit: 1, bytes: 4 * (2 * xLen + outLen) },
-      };
-    },
+    plan: pool2x2BackwardPlan,
   },
   zero: {
     family: 'elementwise',
@@ -496,5 +462,34 @@ function directLengths(
   return {
     xLen: N * C * H * W,
     outLen: N * F * (H + 2 * pad - HH + 1) * (W + 2 * pad - WW + 1),
+  };
+}
+
+/** The plan of a 2x2 stride-2 pool forward over planes of (H, W): out (planes, H/2, W/2). */
+function pool2x2ForwardPlan(out: Buf, x: Buf, planes: number, H: number, W: number): Plan {
+  const xLen = planes * H * W,
+    outLen = planes * (H >> 1) * (W >> 1);
+  return {
+    operands: [write('out', out, outLen), read('x', x, xLen)],
+    ints: [H, W],
+    split: { total: planes, unit: 1, bytes: 4 * (xLen + outLen) },
+  };
+}
+
+/** The plan of its backward: dx (planes, H, W) from dout (planes, H/2, W/2) and the forward's x. */
+function pool2x2BackwardPlan(
+  dx: Buf,
+  dout: Buf,
+  x: Buf,
+  planes: number,
+  H: number,
+  W: number,
+): Plan {
+  const xLen = planes * H * W,
+    outLen = planes * (H >> 1) * (W >> 1);
+  return {
+    operands: [write('dx', dx, xLen), read('dout', dout, outLen), read('x', x, xLen)],
+    ints: [H, W],
+    split: { total: planes, unit: 1, bytes: 4 * (2 * xLen + outLen) },
   };
 }
