@@ -1,9 +1,10 @@
 // src/kernels/index.ts: picks the backend. Layers call kernelsFor(dtype) and never import a
 // backend; float64 (what gradient checks use) always lands on the reference.
-import type { DType } from '../tensor/index.js';
+import type { DType, Tensor } from '../tensor/index.js';
 import { reference } from './reference/index.js';
 import type { Kernels } from './types.js';
 import { allocatorInstalled } from '../tensor/internal.js';
+import { makeResidentOn, residentCopyOn, residentZerosOn } from './resident.js';
 import { StepMemory, type StepMemoryOptions } from './stepMemory.js';
 import { loadWasm, reloadWasm, type WasmOptions } from './wasm/index.js';
 
@@ -105,14 +106,17 @@ const releaseWhenCollected = new FinalizationRegistry<StepMemory>((mem) => mem.r
 
 /**
  * Runs fn, a training call of `owner` (a model's loss(X, y)), in the owner's own StepMemory,
- * made on its first use, when the owner declares reusesStepMemory (see nn/model.ts); inside a StepMemory run already (the Solver's, or the caller's
- * mem.run), fn simply runs in that one. This is what makes a plain user loop as fast as the
- * Solver: the step allocates nothing after the first and the wasm kernels work in place. The
- * rule it brings: what one training call returns (grads, caches) is valid until the next
- * training call of the same model; clone a tensor to keep it longer.
+ * made on its first use, when the owner declares reusesStepMemory (see nn/model.ts); inside a
+ * StepMemory run already (the Solver's, or the caller's mem.run), fn simply runs in that one.
+ * Such an owner's params are made resident first (makeResident; a no-op once they are). This is
+ * what makes a plain user loop as fast as the Solver: the step allocates nothing after the
+ * first and the wasm kernels work in place. The rule it brings: what one training call returns
+ * (grads, caches) is valid until the next training call of the same model; clone a tensor to
+ * keep it longer.
  */
 export function inOwnStepMemory<T>(owner: object, fn: () => T): T {
   const declared = (owner as { reusesStepMemory?: unknown }).reusesStepMemory === true;
+  if (declared) makeParamsResident(owner);
   if (!autoStepMemory || !declared || allocatorInstalled()) return fn();
   let mem = ownMemories.get(owner);
   if (mem === undefined) {
@@ -133,4 +137,48 @@ export function releaseStepMemory(owner: object): void {
   mem.release();
   ownMemories.delete(owner);
   releaseWhenCollected.unregister(owner);
+}
+
+let residentParams = true;
+
+/**
+ * Whether training moves params and optimizer state into the backend's memory (makeResident,
+ * residentZeros; default true), so that the wasm kernels use them in place instead of copying
+ * them in and out on every call. false leaves them ordinary arrays (what is resident already
+ * stays). Returns the previous setting.
+ */
+export function setResidentParams(enabled: boolean): boolean {
+  if (typeof enabled !== 'boolean')
+    throw new TypeError(`setResidentParams: enabled must be a boolean, got ${typeof enabled}`);
+  const previous = residentParams;
+  residentParams = enabled;
+  return previous;
+}
+
+/**
+ * Moves each float32 tensor's storage into the memory of the float32 backend in use, when that
+ * backend lends blocks of it (wasm with shared memory; otherwise nothing happens): its values
+ * are copied and `tensor.data` becomes the new array, so read `.data` afresh afterwards. Tensors
+ * already there are left alone, so calling it every step is cheap. The Solver and the built-in
+ * models' training calls do it for their params. Returns how many tensors moved.
+ */
+export function makeResident(tensors: Iterable<Tensor>): number {
+  return residentParams ? makeResidentOn(currentBackend(), tensors) : 0;
+}
+
+/** n float32 zeros in the backend's memory when makeResident would move tensors there, else a plain array. */
+export function residentZeros(n: number): Float32Array {
+  return residentParams ? residentZerosOn(currentBackend(), n) : new Float32Array(n);
+}
+
+/** `a` when it is in the backend's memory or makeResident would not move it, else a copy there. */
+export function residentArray(a: Float32Array): Float32Array {
+  return residentParams ? residentCopyOn(currentBackend(), a) : a;
+}
+
+/** makeResident for owner.params, when it has a params record of tensors. */
+function makeParamsResident(owner: object): void {
+  const params = (owner as { params?: unknown }).params;
+  if (typeof params === 'object' && params !== null)
+    makeResident(Object.values(params as Record<string, Tensor>));
 }

@@ -202,4 +202,6 @@ export interface Kernels {
   residentBlock?(length: number): Float32Array | null;
   /** Takes back a block of residentBlock for reuse; views of it must no longer be used. */
   releaseBlock?(block: Float32Array): void;
+  /** Optional: whether buf lies in the backend's own memory (a block of residentBlock or a view of one). */
+  isResident?(buf: Buf): boolean;
 }

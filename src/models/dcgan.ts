@@ -3,6 +3,7 @@
 // and relu -> tanh image, a discriminator image -> strided convs with leaky relu (group norm in
 // the middle) -> one logit, and DCGAN.step, which alternates their Adam steps. Losses: 'vanilla'
 // (the non-saturating GAN loss on logits) and 'lsgan' (least squares, Mao et al. 2017).
+import { makeResident } from '../kernels/index.js';
 import { bceWithLogitsLoss, mseLoss } from '../layers/index.js';
 import { softmaxShift } from '../layers/internal.js';
 import {
@@ -223,6 +224,7 @@ export class DCGAN {
     if (N === 0) throw new RangeError(`${fn}: real has shape ${fmt(real.shape)}: no images`);
     const G = this.generator.train(),
       D = this.discriminator.train();
+    makeResident([...Object.values(G.params), ...Object.values(D.params)]); // once (wasm)
     const fake = G.forward(G.noise(N, this.rng)); // (N, 1, 28, 28); G keeps its cache
     // discriminator: real images labelled 1, fakes 0, one batch of 2N
     const both = Tensor.empty([2 * N, 1, 28, 28], real.dtype);

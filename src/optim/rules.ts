@@ -2,7 +2,7 @@
 // its state (velocity, moments, step count) in the config object it returns, so one config per
 // parameter is all a training loop has to carry. The arithmetic and the defaults are those of
 // torch.optim (https://pytorch.org/docs/1.13/optim.html), step for step.
-import { kernelsFor } from '../kernels/index.js';
+import { kernelsFor, residentArray, residentZeros } from '../kernels/index.js';
 import {
   unknownName,
   expectFloat,
@@ -20,6 +20,8 @@ import {
  * Hyperparameters and state of one parameter's update rule. Only the keys a rule uses are
  * allowed in its config (an unknown key is rejected with a suggestion). State is plain typed
  * arrays (the dtype of w) and numbers, so a config can be written to a checkpoint as it is.
+ * Under the wasm backend float32 state arrays live in WASM memory (kernels.residentZeros): a
+ * state array passed in may be replaced by a copy there, so read it from the returned config.
  */
 export interface OptimConfig {
   /**
@@ -130,7 +132,8 @@ function prepare(
     // rmsprop keeps a momentum buffer only when it uses one
     if (s === undefined && key === 'velocity' && name === 'rmsprop' && cfg.momentum === 0) continue;
     if (s === undefined) {
-      cfg[key] = w.dtype === 'float64' ? new Float64Array(w.size) : new Float32Array(w.size);
+      // float32 state lives where the wasm kernels use it in place (kernels.residentZeros)
+      cfg[key] = w.dtype === 'float64' ? new Float64Array(w.size) : residentZeros(w.size);
     } else if (
       !(s instanceof (w.dtype === 'float64' ? Float64Array : Float32Array)) ||
       s.length !== w.size
@@ -140,6 +143,8 @@ function prepare(
       throw new ValueError(
         `${name}: config.${key} is ${what} but w is ${w.dtype} with ${w.size} elements`,
       );
+    } else if (s instanceof Float32Array) {
+      cfg[key] = residentArray(s); // e.g. state read from a checkpoint: moved there once
     }
   }
   return cfg as Filled;

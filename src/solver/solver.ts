@@ -13,7 +13,7 @@ import {
   type StoredCheckpoint,
 } from '../io/internal.js';
 import type { ModelDescription } from '../io/index.js';
-import { stepMemory, type StepMemory } from '../kernels/index.js';
+import { makeResident, stepMemory, type StepMemory } from '../kernels/index.js';
 import { clipGradNorm, learningRateFactor, type OptimConfig } from '../optim/index.js';
 import {
   defaultRng,
@@ -75,7 +75,8 @@ export interface SaveCheckpointOptions {
  * Each epoch visits every training row once, in an order drawn from the Solver's rng
  * (batches without replacement); the same seed gives the same loss history bit for bit.
  * A non-finite loss, gradient or updated param stops training with an error naming the
- * param and the iteration.
+ * param and the iteration. Under the wasm backend train() first moves the params into WASM
+ * memory (kernels.makeResident): read `model.params[k].data` afresh after it starts.
  */
 export class Solver<M extends SolverModel = SolverModel> {
   readonly model: M;
@@ -150,6 +151,7 @@ export class Solver<M extends SolverModel = SolverModel> {
    */
   train(): this {
     const clock = { started: now(), samples: 0 };
+    this.makeParamsResident();
     try {
       while (this.iteration < this.totalIterations && !this.stoppedEarly) this.runIteration(clock);
     } finally {
@@ -179,6 +181,7 @@ export class Solver<M extends SolverModel = SolverModel> {
     this.interrupted = false;
     const clock = { started: now(), samples: 0 };
     let lastYield = now();
+    this.makeParamsResident();
     try {
       while (this.iteration < this.totalIterations && !this.stoppedEarly) {
         if (opts.shouldStop?.()) {
@@ -196,6 +199,14 @@ export class Solver<M extends SolverModel = SolverModel> {
     }
     this.restoreBest();
     return this;
+  }
+
+  /**
+   * Moves the params into the backend's memory (kernels.makeResident: wasm only; a no-op once
+   * they are there), so that the kernels and the update use them in place every step.
+   */
+  private makeParamsResident(): void {
+    makeResident(Object.values(this.model.params));
   }
 
   /** One iteration of train(): the next minibatch, its update, the epoch's end and onProgress. */

@@ -80,9 +80,10 @@ export function serveTraining(scope: WorkerScope): void {
           return;
         }
         const bytes = encodeModel(solver.model);
-        post({ type: 'checkpoint', id: msg.id, bytes, iteration: solver.iteration }, [
-          bytes.buffer as ArrayBuffer,
-        ]);
+        post(
+          { type: 'checkpoint', id: msg.id, bytes, iteration: solver.iteration },
+          transferable([bytes]),
+        );
       } else if (run !== null) {
         control(run, msg.type, post);
       }
@@ -163,8 +164,19 @@ async function train(
       epoch: solver.epoch,
       workerBeats: k.workerBeats?.() ?? [],
     },
-    [bytes.buffer as ArrayBuffer, ...histories.map((h) => h.buffer as ArrayBuffer)],
+    transferable([bytes, ...histories]),
   );
+}
+
+/**
+ * The buffers of `arrays` that may be transferred: plain ArrayBuffers only. A SharedArrayBuffer
+ * (the WASM memory that resident params and step tensors live in) cannot be, and must not be
+ * handed away; what comes from it is copied first (encodeModel's bytes are a fresh array).
+ */
+function transferable(arrays: readonly ArrayBufferView[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const a of arrays) if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+  return [...buffers];
 }
 
 /** setBackend as the spec says, then (wasm) waits until its threads have started. */

@@ -81,8 +81,10 @@ function localRun(
   X: Tensor,
   y: Int32Array,
   epochs = SOLVER.numEpochs,
+  wasm = false,
 ): Solver<models.ThreeLayerConvNet> {
-  setBackend('reference');
+  if (wasm) setBackend('wasm', { threads: 1 });
+  else setBackend('reference');
   const model = new models.ThreeLayerConvNet(MODEL.options as never);
   return new Solver(
     model,
@@ -149,6 +151,31 @@ describe('trainInWorker (worker_threads)', () => {
     const local = localRun(X, y);
     expect(done.lossHistory.length).toBe(second);
     expect([...done.lossHistory]).toEqual(local.lossHistory.slice(0, second));
+  });
+
+  it('trains on the wasm backend with its params in WASM memory: checkpoints and the model come back as a local run', async () => {
+    // the Worker's params and Adam moments live in its shared WASM memory, which must never be
+    // transferred: what comes back is copied out (io.encodeModel) and transferred
+    const { spec: s, X, y } = spec();
+    const run = trainInWorker(nodeWorker(), {
+      ...s,
+      backend: { name: 'wasm', threads: 1 },
+      yieldEveryMs: 0,
+    });
+    expect((await run.ready).name).toBe('wasm');
+    const pausedAt = await run.pause();
+    const ckpt = await run.checkpoint();
+    expect(ckpt.iteration).toBe(pausedAt);
+    expect(io.decodeModel(ckpt.bytes)).toBeInstanceOf(models.ThreeLayerConvNet);
+    expect(ckpt.bytes.buffer).toBeInstanceOf(ArrayBuffer);
+    await run.resume();
+    const done = await run.done;
+    expect(done.reason).toBe('finished');
+    const local = localRun(X, y, SOLVER.numEpochs, true);
+    expect([...done.lossHistory]).toEqual(local.lossHistory);
+    const scores = done.trainedModel.loss(X) as Tensor;
+    expect([...scores.data]).toEqual([...local.model.loss(X).data]);
+    setBackend('auto');
   });
 
   it('rejects a bad spec with the message of the error in the Worker', async () => {

@@ -3,7 +3,7 @@
 // scratch, place them in WASM memory (arena.ts), run the job on the calling thread or split
 // across the workers (workers.ts), and copy staged outputs back. float64 stays on the reference.
 import { DTypeError, ShapeError, type DType } from '../../tensor/index.js';
-import type { Kernels } from '../types.js';
+import type { Buf, Kernels } from '../types.js';
 import { Arena, align, RESERVED } from './arena.js';
 import {
   convDirectScratch,
@@ -47,6 +47,7 @@ export interface WasmKernels extends Kernels {
   readonly memoryBytes: number;
   residentBlock(length: number): Float32Array | null;
   releaseBlock(block: Float32Array): void;
+  isResident(buf: Buf): boolean;
   /** Starts the workers now and waits (at most timeoutMs) until they are ready; returns the thread count. */
   warmUp(timeoutMs?: number): number;
   /** Starts the workers if need be and returns the threads ready now (calling one included); never blocks. */
@@ -125,6 +126,10 @@ class WasmBackend {
 
   releaseBlock(block: Float32Array): void {
     this.arena.releaseBlock(block);
+  }
+
+  isResident(buf: Buf): boolean {
+    return this.arena.residentPtr(buf) >= 0;
   }
 
   warmUp(timeoutMs?: number): number {
