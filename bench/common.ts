@@ -25,19 +25,34 @@ export interface BenchRow {
 /** What a section wants kept beside its rows (e.g. which PyTorch and BLAS it ran): written by writeJson. */
 export const runInfo: Record<string, unknown> = {};
 
-/** Median (or least) wall time in ms of fn over `reps` runs after `warmup` runs (or ~minMs total). */
+/**
+ * Median (or least) wall time in ms of fn over `reps` runs after the warm-up, continuing until
+ * ~minMs of runs or maxReps (default 50) of them. The warm-up is `warmup` runs and, with
+ * warmupMs, at least that long (V8 tiers WebAssembly and JS up during the first milliseconds:
+ * a step of half a millisecond wants a few hundred of them first).
+ */
 export async function timeMs(
   fn: () => unknown | Promise<unknown>,
-  opts: { warmup?: number; reps?: number; minMs?: number; stat?: 'median' | 'min' } = {},
+  opts: {
+    warmup?: number;
+    warmupMs?: number;
+    reps?: number;
+    minMs?: number;
+    maxReps?: number;
+    stat?: 'median' | 'min';
+  } = {},
 ): Promise<number> {
   const warmup = opts.warmup ?? 1,
-    minMs = opts.minMs ?? 300;
-  for (let i = 0; i < warmup; i++) await fn();
+    minMs = opts.minMs ?? 300,
+    maxReps = opts.maxReps ?? 50;
+  const warmStart = performance.now();
+  for (let i = 0; i < warmup || performance.now() - warmStart < (opts.warmupMs ?? 0); i++)
+    await fn();
   const times: number[] = [];
   const start = performance.now();
   while (
     times.length < (opts.reps ?? 3) ||
-    (performance.now() - start < minMs && times.length < 50)
+    (performance.now() - start < minMs && times.length < maxReps)
   ) {
     const t0 = performance.now();
     await fn();

@@ -22,7 +22,9 @@ import { runInfo, timeMs, type BenchRow } from './common.js';
 import { BENCH_STEP, benchNet, layerwiseStep } from './wasm.js';
 
 /** Timing of every step measurement, ours and torch's alike (timeMs's median). */
-const TIMING = { warmup: 5, reps: 5, minMs: 1000 } as const;
+// 1 s of steps after 0.3 s of warm-up on both sides: a 0.5 ms MLP step needs that many runs for a
+// steady median (and V8 its tier-up); torch_steps.py gets the same settings.
+const TIMING = { warmup: 5, warmupMs: 300, reps: 5, minMs: 1000, maxReps: 5000 } as const;
 const THREADS = [1, 2] as const;
 
 /** What torch_steps.py replies to one request. */
@@ -67,7 +69,8 @@ async function compare(net: Net, torch: TorchChild | null): Promise<BenchRow[]> 
     setBackend('wasm', { threads });
     for (const [path, time] of Object.entries(net.ours))
       (ours[path] ??= {})[`layerwise-${threads}t`] = rate(await time());
-    const got = await torch?.measure({ ...net.torch, threads, minMs: TIMING.minMs });
+    const { warmupMs, minMs, maxReps } = TIMING;
+    const got = await torch?.measure({ ...net.torch, threads, warmupMs, minMs, maxReps });
     if (got) theirs[`torch-${threads}t`] = got.samplesPerSec;
   }
   const paths = Object.keys(net.ours);
@@ -177,8 +180,8 @@ function mainJob(): Net {
 
 /**
  * ms per iteration of a Solver training `model` with Adam at `lr` on random digits (16 batches
- * an epoch): iteration times from onProgress, after TIMING.warmup iterations, until TIMING's
- * reps and minMs are reached (or 50 iterations), median, as timeMs measures.
+ * an epoch): iteration times from onProgress, after TIMING's warm-up (iterations and time),
+ * until its reps and minMs are reached (or maxReps iterations), median, as timeMs measures.
  */
 async function solverStepMs(model: Model, batch: number, lr: number): Promise<number> {
   const N = 16 * batch;
@@ -186,10 +189,14 @@ async function solverStepMs(model: Model, batch: number, lr: number): Promise<nu
   const yTrain = labels(N);
   const times: number[] = [];
   let last = 0,
-    start = 0;
+    start = 0,
+    warmedAt = -1; // the iteration that ended the warm-up
+  const began = performance.now();
   const onProgress = ({ iteration }: { iteration: number }): void => {
     const t = performance.now();
-    if (iteration > TIMING.warmup) times.push(t - last);
+    if (warmedAt < 0 && iteration >= TIMING.warmup && t - began >= TIMING.warmupMs)
+      warmedAt = iteration;
+    if (warmedAt >= 0 && iteration > warmedAt) times.push(t - last);
     else start = t;
     last = t;
   };
@@ -208,7 +215,7 @@ async function solverStepMs(model: Model, batch: number, lr: number): Promise<nu
     },
   );
   const done = (): boolean =>
-    times.length >= 50 || (times.length >= TIMING.reps && last - start >= TIMING.minMs);
+    times.length >= TIMING.maxReps || (times.length >= TIMING.reps && last - start >= TIMING.minMs);
   await solver.trainAsync({ shouldStop: done, yieldEveryMs: 1e9 });
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];

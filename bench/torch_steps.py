@@ -6,8 +6,8 @@ Networks (batch 64, inputs randn, labels i*7 % 10, as bench/wasm.ts):
   main  `layerwise train`'s default network: conv 16 5x5 pad 2 - batch norm - relu - 2x2 max pool
         - 100 - batch norm - relu - dropout 0.3 - 10, Adam lr 2e-3 (train mode)
 A step is zero_grad, forward, cross-entropy, backward and the optimizer step. Timing mirrors
-bench/common.ts's timeMs: `warmup` steps, then single steps until at least `reps` of them and
-`minMs` of time (at most 50 steps past reps), median. One JSON object per line on stdout.
+bench/common.ts's timeMs: `warmup` steps (and at least `warmupMs`), then single steps until at
+least `reps` of them and `minMs` of time (at most `maxReps` steps), median. One JSON object per line on stdout.
 
   /usr/bin/python3 bench/torch_steps.py [--threads 1,2] [--models mlp,cnn,main]
   /usr/bin/python3 bench/torch_steps.py --serve   # one JSON request per stdin line, one reply per line
@@ -83,7 +83,8 @@ def minor_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def measure(kind, threads, batch=64, lr=None, opts=None, warmup=5, reps=5, min_ms=1000.0):
+def measure(kind, threads, batch=64, lr=None, opts=None, warmup=5, reps=5, min_ms=1000.0,
+            warmup_ms=0.0, max_reps=50):
     torch.set_num_threads(threads)
     blas_threads = set_blas_threads(threads)
     torch.manual_seed(0)
@@ -98,12 +99,14 @@ def measure(kind, threads, batch=64, lr=None, opts=None, warmup=5, reps=5, min_m
         F.cross_entropy(model(X), y).backward()
         opt.step()
 
-    for _ in range(warmup):
+    warm_start, warmed = time.perf_counter(), 0
+    while warmed < warmup or (time.perf_counter() - warm_start) * 1e3 < warmup_ms:
         step()
+        warmed += 1
     faults0 = minor_faults()
     times = []
     start = time.perf_counter()
-    while len(times) < reps or ((time.perf_counter() - start) * 1e3 < min_ms and len(times) < 50):
+    while len(times) < reps or ((time.perf_counter() - start) * 1e3 < min_ms and len(times) < max_reps):
         t0 = time.perf_counter()
         step()
         times.append((time.perf_counter() - t0) * 1e3)
@@ -137,7 +140,9 @@ def serve():
             req = json.loads(line)
             reply(measure(req["model"], int(req["threads"]), int(req.get("batch", 64)),
                           lr=req.get("lr"), opts=req.get("options"),
-                          min_ms=float(req.get("minMs", 1000))))
+                          min_ms=float(req.get("minMs", 1000)),
+                          warmup_ms=float(req.get("warmupMs", 0)),
+                          max_reps=int(req.get("maxReps", 50))))
         except Exception as e:  # noqa: BLE001 - the reply names the failure; bench/torch.ts reports it
             reply({"error": f"{type(e).__name__}: {e}"})
 

@@ -497,7 +497,6 @@ function refill(target: number[], source: Float64Array): void {
   for (let i = 0; i < source.length; i++) target.push(source[i]);
 }
 
-/** Fast scan: x·0 is 0 for finite x and NaN for ±Infinity or NaN; expectFinite then names the element. */
 /**
  * No NaN or ±Infinity in d (x·0 is 0 exactly for finite x). Four independent sums, so the loop
  * is not one long chain of dependent additions: it runs on every gradient and param each step.
