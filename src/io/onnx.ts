@@ -1,11 +1,11 @@
 // src/io/onnx.ts: ONNX export (https://onnx.ai, opset 17, IR version 8). The graph takes 'input',
-// the tensor model.loss(X) takes (batch dimension 'N' dynamic), and returns 'scores' (N, classes),
+// the tensor model.loss(X) takes (batch dimension 'N' dynamic), and returns 'scores' (N, classes;
+// a Sequential's output as it is, e.g. the DCGAN generator's images),
 // in eval mode: batch norm with our running statistics and eps, dropout as identity. Messages are
 // written with src/io/protobuf.ts; field numbers are those of onnx/onnx.proto (ModelProto,
 // GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto, TypeProto,
 // TensorShapeProto, OperatorSetIdProto, StringStringEntryProto).
 import { Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
-import { refuseGroupnorm } from './torch.js';
 import * as models from '../models/index.js';
 import * as nn from '../nn/index.js';
 import { ProtoWriter } from './protobuf.js';
@@ -133,6 +133,45 @@ class Exporter {
     return { x: this.g.node('LayerNormalization', inputs, attrs), flat: s.flat };
   }
 
+  /**
+   * Group norm without opset 18's GroupNormalization: x (N, C, ...) as (N, groups, rest) through
+   * InstanceNormalization (unit scale, zero bias: the statistics of each sample and group), back
+   * to (N, C, rest) for gamma and beta (C, 1), then to x's own shape.
+   */
+  groupnorm(s: Step, gamma: FloatTensor, beta: FloatTensor, groups: number, eps: number): Step {
+    const C = gamma.size,
+      g = this.g;
+    const shape = g.node('Shape', [s.x]);
+    const grouped = g.node('Reshape', [s.x, g.int64s('shape', [0, groups, -1])]);
+    const ones = Tensor.full([groups], 1, gamma.dtype),
+      zeros = Tensor.zeros([groups], gamma.dtype);
+    const normed = g.node(
+      'InstanceNormalization',
+      [grouped, g.weight('one', ones), g.weight('zero', zeros)],
+      {
+        epsilon: { float: eps },
+      },
+    );
+    const perChannel = g.node('Reshape', [normed, g.int64s('shape', [0, C, -1])]);
+    const scaled = g.node('Mul', [perChannel, g.weight('gamma', gamma, [C, 1])]);
+    const shifted = g.node('Add', [scaled, g.weight('beta', beta, [C, 1])]);
+    return { x: g.node('Reshape', [shifted, shape]), flat: s.flat };
+  }
+
+  /** Our (and torch's) weight layout (C_in, F, HH, WW) is ONNX's ConvTranspose W. */
+  convTranspose(s: Step, m: nn.ConvTranspose2d): Step {
+    const [, , KH, KW] = m.params.weight.shape,
+      { stride, pad, outputPad } = m;
+    const inputs = [s.x, this.g.weight('W', m.params.weight), this.g.weight('b', m.params.bias)];
+    const attrs = {
+      kernel_shape: [KH, KW],
+      strides: [stride, stride],
+      pads: [pad, pad, pad, pad],
+      output_padding: [outputPad, outputPad],
+    };
+    return { x: this.g.node('ConvTranspose', inputs, attrs), flat: false };
+  }
+
   unary(s: Step, op: string): Step {
     return { x: this.g.node(op, [s.x]), flat: s.flat };
   }
@@ -187,6 +226,8 @@ class Exporter {
     // a bias-free Linear or Conv2d still holds a zero bias, which forward adds: export it as it is
     if (m instanceof nn.Linear) return this.linear(s, p.weight, p.bias);
     if (m instanceof nn.Conv2d) return this.conv(s, p.weight, p.bias, m.stride, m.pad);
+    if (m instanceof nn.ConvTranspose2d) return this.convTranspose(s, m);
+    if (m instanceof nn.GroupNorm) return this.groupnorm(s, p.weight, p.bias, m.numGroups, m.eps);
     if (m instanceof nn.BatchNorm1d || m instanceof nn.BatchNorm2d) {
       const { runningMean, runningVar } = m.buffers;
       return this.batchnorm(s, p.weight, p.bias, runningMean, runningVar, m.eps);
@@ -209,6 +250,10 @@ class Exporter {
     if (m instanceof nn.Dropout) return s; // identity in eval mode
     if (m instanceof nn.Flatten)
       return { x: this.g.node('Flatten', [s.x], { axis: 1 }), flat: true };
+    if (m instanceof nn.Unflatten) {
+      const shape = this.g.int64s('shape', [0, ...m.shape]);
+      return { x: this.g.node('Reshape', [s.x, shape]), flat: m.shape.length === 1 };
+    }
     if (m instanceof nn.RNN || m instanceof nn.LSTM || m instanceof nn.GRU)
       return this.recurrent(s, m);
     if (m instanceof nn.TemporalLinear) return this.temporalLinear(s, p.weight, p.bias);
@@ -230,13 +275,14 @@ function buildGraph(
   ex: Exporter,
   model: unknown,
   inputShape: readonly number[] | undefined,
-): { sample: readonly number[]; scores: string } {
+): { sample: readonly number[]; scores: string; flat?: boolean } {
   const fn = ex.fn;
   const input: Step = { x: 'input', flat: false };
   if (model instanceof nn.Sequential) {
     if (inputShape === undefined)
       throw new ValueError(`${fn}: a Sequential needs options.inputShape (one sample's shape)`);
-    return { sample: inputShape, scores: ex.module(input, model, 'Sequential').x };
+    const out = ex.module(input, model, 'Sequential');
+    return { sample: inputShape, scores: out.x, flat: out.flat };
   }
   if (model instanceof models.LinearClassifier) {
     const { W, b } = model.params;
@@ -247,7 +293,6 @@ function buildGraph(
     const h = ex.unary(ex.linear(input, p.W1, p.b1), 'Relu');
     return { sample: inputShape ?? [p.W1.shape[0]], scores: ex.linear(h, p.W2, p.b2).x };
   }
-  refuseGroupnorm(fn, model, 'ONNX GroupNormalization needs opset 18; this export is opset 17');
   if (model instanceof models.FullyConnectedNet) {
     const p = model.params,
       buf = model.buffers,
@@ -266,6 +311,8 @@ function buildGraph(
         );
       if (model.normalization === 'layernorm')
         s = ex.layernorm(s, p[`gamma${i}`], p[`beta${i}`], 1e-5);
+      if (model.normalization === 'groupnorm')
+        s = ex.groupnorm(s, p[`gamma${i}`], p[`beta${i}`], model.groups, 1e-5);
       s = ex.unary(s, 'Relu');
     }
     return {
@@ -276,13 +323,16 @@ function buildGraph(
   if (model instanceof models.ThreeLayerConvNet) {
     const p = model.params,
       buf = model.buffers,
-      bn = model.normalization === 'batchnorm';
+      bn = model.normalization === 'batchnorm',
+      gn = model.normalization === 'groupnorm';
     const K = p.W1.shape[2];
     let s = ex.conv(input, p.W1, p.b1, 1, (K - 1) / 2);
     if (bn) s = ex.batchnorm(s, p.gamma1, p.beta1, buf.runningMean1, buf.runningVar1, 1e-5);
+    if (gn) s = ex.groupnorm(s, p.gamma1, p.beta1, model.groups, 1e-5);
     s = ex.pool(ex.unary(s, 'Relu'), 'MaxPool', 2, 2, 2);
     s = ex.linear(s, p.W2, p.b2);
     if (bn) s = ex.batchnorm(s, p.gamma2, p.beta2, buf.runningMean2, buf.runningVar2, 1e-5);
+    if (gn) s = ex.groupnorm(s, p.gamma2, p.beta2, model.groups, 1e-5);
     return {
       sample: inputShape ?? model.inputDim,
       scores: ex.linear(ex.unary(s, 'Relu'), p.W3, p.b3).x,
@@ -292,6 +342,12 @@ function buildGraph(
   throw new ValueError(
     `${fn}: a ${name} cannot be exported; ONNX export covers LinearClassifier, TwoLayerNet, FullyConnectedNet, ThreeLayerConvNet and nn.Sequential chains`,
   );
+}
+
+/** The shape of one sample's output: the eval-mode forward (what the graph computes) of zeros. */
+function sampleOutput(seq: nn.Sequential, sample: readonly number[]): readonly number[] {
+  const dtype = Object.values(seq.params)[0]?.dtype ?? 'float32';
+  return seq.loss(Tensor.zeros([1, ...sample], dtype)).shape.slice(1);
 }
 
 function valueInfo(
@@ -311,9 +367,10 @@ function valueInfo(
 
 /**
  * The ONNX bytes of `model` (see the file comment). Supported: LinearClassifier, TwoLayerNet,
- * FullyConnectedNet, ThreeLayerConvNet and nn.Sequential chains of Linear, Conv2d, MaxPool2d,
- * AvgPool2d, BatchNorm1d/2d, LayerNorm, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout, Flatten, RNN,
- * LSTM, GRU and TemporalLinear. A module without an op throws, naming it. The preprocessing,
+ * FullyConnectedNet, ThreeLayerConvNet (any normalization) and nn.Sequential chains of Linear,
+ * Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, BatchNorm1d/2d, LayerNorm, GroupNorm, ReLU,
+ * LeakyReLU, Sigmoid, Tanh, Dropout, Flatten, Unflatten, RNN, LSTM, GRU and TemporalLinear (so
+ * also the DCGAN generator). A module without an op throws, naming it. The preprocessing,
  * class names, input shape and model class are stored in metadata_props ('layerwise.*').
  */
 export function exportOnnx(model: unknown, options: ExportOnnxOptions = {}): Uint8Array {
@@ -321,14 +378,17 @@ export function exportOnnx(model: unknown, options: ExportOnnxOptions = {}): Uin
   const elemType = (options.dtype ?? 'float32') === 'float64' ? DOUBLE : FLOAT;
   const g = new Graph(elemType);
   const ex = new Exporter(g, fn);
-  const { sample, scores } = buildGraph(ex, model, options.inputShape);
+  const { sample, scores, flat = true } = buildGraph(ex, model, options.inputShape);
   g.node('Identity', [scores], {}, 'scores');
   const graph = new ProtoWriter();
   for (const n of g.nodes) graph.message(1, n);
   graph.string(2, 'layerwise');
   for (const t of g.initializers) graph.message(5, t);
   graph.message(11, valueInfo('input', elemType, ['N', ...sample]));
-  graph.message(12, valueInfo('scores', elemType, ['N', 'classes']));
+  // (N, classes), or what one zero sample gives for a Sequential whose output is not known to be
+  // 2-D (e.g. the DCGAN generator's images, (N, 1, 28, 28))
+  const outDims = flat ? ['N', 'classes'] : ['N', ...sampleOutput(model as nn.Sequential, sample)];
+  graph.message(12, valueInfo('scores', elemType, outDims));
   const m = new ProtoWriter()
     .int(1, IR_VERSION)
     .string(2, 'layerwise')

@@ -62,7 +62,6 @@ export function torchPlan(fn: string, model: unknown): TorchPlan {
     b.sequential(fn, model, '');
     return b.done(model);
   }
-  refuseGroupnorm(fn, model, 'torch.nn.GroupNorm is not mapped yet');
   const b = new PlanBuilder(true);
   if (model instanceof models.LinearClassifier) {
     b.add('flatten', 'nn.Flatten()');
@@ -80,6 +79,7 @@ export function torchPlan(fn: string, model: unknown): TorchPlan {
       const width = model.params[`W${i}`].shape[1];
       if (model.normalization === 'batchnorm') b.batchnorm(`bn${i}`, 'BatchNorm1d', width, i);
       if (model.normalization === 'layernorm') b.layernorm(`ln${i}`, width, i);
+      if (model.normalization === 'groupnorm') b.groupnorm(`gn${i}`, model.groups, width, i);
       b.add(`relu${i}`, 'nn.ReLU()');
       if (model.dropout > 0) b.add(`dropout${i}`, `nn.Dropout(${py(model.dropout)})`);
     }
@@ -89,13 +89,16 @@ export function torchPlan(fn: string, model: unknown): TorchPlan {
     b.add('conv1', `nn.Conv2d(${C}, ${F}, kernel_size=${K}, padding=${(K - 1) / 2})`);
     b.map({ kind: 'copy', torch: 'conv1.weight', ours: 'W1' });
     b.map({ kind: 'copy', torch: 'conv1.bias', ours: 'b1' });
-    const bn = model.normalization === 'batchnorm';
+    const bn = model.normalization === 'batchnorm',
+      gn = model.normalization === 'groupnorm';
     if (bn) b.batchnorm('bn1', 'BatchNorm2d', F, 1);
+    if (gn) b.groupnorm('gn1', model.groups, F, 1);
     b.add('relu1', 'nn.ReLU()');
     b.add('pool1', 'nn.MaxPool2d(kernel_size=2, stride=2)');
     b.add('flatten', 'nn.Flatten()');
     b.linear('fc2', 'W2', 'b2', model.params.W2);
     if (bn) b.batchnorm('bn2', 'BatchNorm1d', model.params.W2.shape[1], 2);
+    if (gn) b.groupnorm('gn2', model.groups, model.params.W2.shape[1], 2); // torch's takes (N, C)
     b.add('relu2', 'nn.ReLU()');
     if (model.dropout > 0) b.add('dropout2', `nn.Dropout(${py(model.dropout)})`);
     b.linear('fc3', 'W3', 'b3', model.params.W3);
@@ -155,6 +158,12 @@ class PlanBuilder {
     this.norm(name, `gamma${i}`, `beta${i}`);
   }
 
+  /** The group norm of a built-in model (eps 1e-5, as torch's default): params gammaI, betaI. */
+  groupnorm(name: string, groups: number, n: number, i: number): void {
+    this.add(name, `nn.GroupNorm(${groups}, ${n})`);
+    this.norm(name, `gamma${i}`, `beta${i}`);
+  }
+
   private norm(name: string, gamma: string, beta: string): void {
     this.map({ kind: 'copy', torch: `${name}.weight`, ours: gamma });
     this.map({ kind: 'copy', torch: `${name}.bias`, ours: beta });
@@ -187,7 +196,9 @@ class PlanBuilder {
     where: string,
     flat: boolean,
   ): { python: string; flatAfter?: boolean } {
-    if ((m instanceof nn.Linear || m instanceof nn.Conv2d) && !m.hasBias) zeroBias(fn, m, where);
+    const biasFree =
+      m instanceof nn.Linear || m instanceof nn.Conv2d || m instanceof nn.ConvTranspose2d;
+    if (biasFree && !m.hasBias) zeroBias(fn, m, where);
     if (m instanceof nn.Linear) {
       const cls = flat ? 'nn.Linear' : 'FlattenLinear';
       if (!flat) this.helpers.add('FlattenLinear');
@@ -205,6 +216,24 @@ class PlanBuilder {
       this.map({ kind: 'copy', torch: `${key}weight`, ours: `${key}weight` });
       if (m.hasBias) this.map({ kind: 'copy', torch: `${key}bias`, ours: `${key}bias` });
       return { python: `nn.Conv2d(${args.join(', ')})`, flatAfter: false };
+    }
+    if (m instanceof nn.ConvTranspose2d) {
+      // torch's ConvTranspose2d weight (C_in, F, HH, WW) is our layout; padding crops the output
+      const [C, F, KH, KW] = m.params.weight.shape;
+      const args = [`${C}`, `${F}`, `kernel_size=${KH === KW ? KH : `(${KH}, ${KW})`}`];
+      if (m.stride !== 1) args.push(`stride=${m.stride}`);
+      if (m.pad !== 0) args.push(`padding=${m.pad}`);
+      if (m.outputPad !== 0) args.push(`output_padding=${m.outputPad}`);
+      if (!m.hasBias) args.push('bias=False');
+      this.map({ kind: 'copy', torch: `${key}weight`, ours: `${key}weight` });
+      if (m.hasBias) this.map({ kind: 'copy', torch: `${key}bias`, ours: `${key}bias` });
+      return { python: `nn.ConvTranspose2d(${args.join(', ')})`, flatAfter: false };
+    }
+    if (m instanceof nn.GroupNorm) {
+      this.map({ kind: 'copy', torch: `${key}weight`, ours: `${key}weight` });
+      this.map({ kind: 'copy', torch: `${key}bias`, ours: `${key}bias` });
+      const eps = m.eps !== 1e-5 ? `, eps=${py(m.eps)}` : '';
+      return { python: `nn.GroupNorm(${m.numGroups}, ${m.numChannels}${eps})` };
     }
     if (m instanceof nn.BatchNorm1d || m instanceof nn.BatchNorm2d) {
       const cls = m instanceof nn.BatchNorm1d ? 'BatchNorm1d' : 'BatchNorm2d';
@@ -238,6 +267,10 @@ class PlanBuilder {
     if (m instanceof nn.Tanh) return { python: 'nn.Tanh()' };
     if (m instanceof nn.Dropout) return { python: `nn.Dropout(${py(m.p)})` };
     if (m instanceof nn.Flatten) return { python: 'nn.Flatten()', flatAfter: true };
+    if (m instanceof nn.Unflatten) {
+      const shape = m.shape.length === 1 ? `(${m.shape[0]},)` : `(${m.shape.join(', ')})`;
+      return { python: `nn.Unflatten(1, ${shape})`, flatAfter: m.shape.length === 1 };
+    }
     if (m instanceof nn.RNN) return this.recurrent(m, key, 'RNN', [0], [true]);
     if (m instanceof nn.LSTM)
       return this.recurrent(m, key, 'LSTM', LSTM_GATES, [true, true, true, true]);
@@ -286,7 +319,7 @@ class PlanBuilder {
 }
 
 /** torch's bias=False has no bias to hold ours: it must still be the zeros it was built with. */
-function zeroBias(fn: string, m: nn.Linear | nn.Conv2d, where: string): void {
+function zeroBias(fn: string, m: nn.Linear | nn.Conv2d | nn.ConvTranspose2d, where: string): void {
   if (m.params.bias.data.some((v) => v !== 0)) {
     throw new ValueError(
       `${fn}: ${where} (${m.constructor.name}) was built without a bias but its bias holds non-zero values; torch's bias=False cannot hold them`,
@@ -496,18 +529,4 @@ function names(keys: string[]): string {
     .map((k) => `'${k}'`)
     .join(', ');
   return keys.length > 8 ? `${shown} and ${keys.length - 8} more` : shown;
-}
-
-/**
- * Throws for a built-in model with normalization 'groupnorm', which an exporter does not carry
- * yet: exporting it without its group norms would give other scores with no error.
- */
-export function refuseGroupnorm(fn: string, model: unknown, why: string): void {
-  const isBuiltIn =
-    model instanceof models.ThreeLayerConvNet || model instanceof models.FullyConnectedNet;
-  if (isBuiltIn && model.normalization === 'groupnorm') {
-    throw new ValueError(
-      `${fn}: ${model.constructor.name} with normalization 'groupnorm' cannot be exported (${why})`,
-    );
-  }
 }

@@ -52,7 +52,7 @@ export class ConvTranspose2d extends Module {
   readonly stride: number;
   readonly pad: number;
   readonly outputPad: number;
-  private readonly hasBias: boolean;
+  readonly hasBias: boolean;
   private cache: ConvTransposeCache | null = null;
 
   constructor(

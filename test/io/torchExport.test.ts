@@ -36,6 +36,13 @@ function randomiseBuffers(m: AnyModel, seed: number): void {
       t.data[i] = k.includes('Var') ? 0.5 + rng.uniform() : rng.normal();
 }
 
+/** Norm params (gamma / beta) away from 1 / 0. */
+function randomiseNorms(m: AnyModel, seed: number): void {
+  const rng = new Rng(seed);
+  for (const [k, t] of Object.entries(m.params))
+    if (/gamma|beta/.test(k)) for (let i = 0; i < t.size; i++) t.data[i] += 0.3 * rng.normal();
+}
+
 interface Case {
   model: AnyModel;
   input: Tensor;
@@ -58,7 +65,22 @@ function cases(): Record<string, Case> {
     new nn.LSTM(5, 3, { seed: 6 }),
     new nn.Linear(18, 2, { seed: 7 }),
   );
+  // group norm (2 groups) on the conv output and on the hidden layer, gamma and beta not 1 and 0
+  const cnnGn = new models.ThreeLayerConvNet({
+    ...{ inputDim: [1, 8, 8], numFilters: 4, filterSize: 3, hiddenDim: 6, numClasses: 3 },
+    ...{ normalization: 'groupnorm', groups: 2, weightScale: 0.3, seed: 11 },
+  });
+  randomiseNorms(cnnGn, 12);
+  // the DCGAN generator: Linear, BatchNorm1d, Unflatten, ConvTranspose2d, BatchNorm2d, Tanh
+  const gen = new models.DCGANGenerator({ latentDim: 6, width: 3, seed: 13 });
+  randomiseBuffers(gen, 14);
   return {
+    'cnn-groupnorm': { model: cnnGn, input: Tensor.rand([3, 1, 8, 8], { seed: 15 }), options: {} },
+    'dcgan-generator': {
+      model: gen,
+      input: Tensor.randn([2, 6], { seed: 16 }),
+      options: { inputShape: [6] },
+    },
     'cnn-per-channel': {
       model: cnn,
       input: Tensor.rand([4, 3, 8, 6], { seed: 8 }),
