@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   encodeSafetensors,
+  fromTorchStateDict,
   toTorchStateDict,
   torchInt64Keys,
   torchModelPy,
@@ -161,4 +162,32 @@ describe('model.py run by torch', () => {
       ref.data.forEach((v, i) => expect(Math.abs(v - ours.data[i])).toBeLessThan(tol));
     });
   }
+});
+
+describe('group norm and the generator modules through a torch state dict', () => {
+  it('toTorchStateDict then fromTorchStateDict (strict) gives a fresh model the same scores', () => {
+    const { 'cnn-groupnorm': cnn, 'dcgan-generator': gen } = cases();
+    const fresh = {
+      'cnn-groupnorm': new models.ThreeLayerConvNet({
+        ...{ inputDim: [1, 8, 8], numFilters: 4, filterSize: 3, hiddenDim: 6, numClasses: 3 },
+        ...{ normalization: 'groupnorm', groups: 2, seed: 99 },
+      }),
+      'dcgan-generator': new models.DCGANGenerator({ latentDim: 6, width: 3, seed: 99 }),
+    };
+    const sd = toTorchStateDict(cnn.model);
+    expect(Object.keys(sd).filter((k) => k.startsWith('gn'))).toEqual([
+      ...['gn1.weight', 'gn1.bias', 'gn2.weight', 'gn2.bias'],
+    ]);
+    for (const [name, c] of [
+      ['cnn-groupnorm', cnn],
+      ['dcgan-generator', gen],
+    ] as const) {
+      const target = fresh[name];
+      expect(fromTorchStateDict(target, toTorchStateDict(c.model), { strict: true })).toEqual({
+        missingKeys: [],
+        unexpectedKeys: [],
+      });
+      expect(Array.from(target.loss(c.input).data)).toEqual(Array.from(c.model.loss(c.input).data));
+    }
+  });
 });
