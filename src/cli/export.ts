@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import {
   exportOnnx,
   fromTorchStateDict,
+  loadModel,
+  readModelInfo,
   readSafetensors,
   saveModel,
   toTorchStateDict,
@@ -13,11 +15,14 @@ import {
   writeFileAtomic,
   writeSafetensors,
   VERSION,
+  type ModelDescription,
 } from '../io/index.js';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from './args.js';
 import { DATASETS, FileError, type DatasetName } from './data.js';
 import { buildModel, resolveModelSpec } from './modelSpec.js';
-import { CLI_KEY, loadCheckpointModel, oneLine, type RunInfo } from './run.js';
+import { DCGANGenerator } from '../models/index.js';
+import type { Model } from '../nn/index.js';
+import { CLI_KEY, loadCheckpointModel, oneLine, readCheckpointFile, type RunInfo } from './run.js';
 
 const EXPORT = 'layerwise export';
 const IMPORT = 'layerwise import';
@@ -31,8 +36,9 @@ export const EXPORT_FLAGS: FlagSpecs = {
   },
 };
 
-const EXPORT_HELP = `Writes a model trained by 'layerwise train' (model.safetensors or checkpoint.safetensors) for
-another runtime:
+const EXPORT_HELP = `Writes a model trained by 'layerwise train' (model.safetensors or checkpoint.safetensors), or
+any model file of io.saveModel (e.g. the generator.safetensors of 'layerwise gan'), for another
+runtime:
   --format onnx   one ONNX file (opset 17, dynamic batch): input 'input' is the tensor the model
                   takes after preprocessing, output 'scores'; the preprocessing, class names and
                   input shape are in the model's metadata_props.
@@ -57,37 +63,20 @@ export function runExport(argv: readonly string[]): number {
   const out = flags.out as string | undefined;
   if (out === undefined) throw new CliError(`${EXPORT}: --out is required`);
   const path = positionals[0];
-  const { model, info } = loadCheckpointModel(EXPORT, path);
-  const what = `${'type' in info.model ? info.model.type : 'Sequential'} trained by layerwise train`;
+  const { model, desc, what } = exportable(path);
   try {
     if (format === 'onnx') {
-      const bytes = exportOnnx(model, {
-        preprocessing: info.preprocessing,
-        classNames: info.classNames,
-        inputShape: info.inputShape,
-      });
+      const bytes = exportOnnx(model, desc);
       writeFileAtomic(out, bytes);
       process.stdout.write(`wrote ${out} (${bytes.length.toLocaleString('en-US')} bytes)\n`);
       return 0;
     }
     makeFolder(out);
     const sd = toTorchStateDict(model);
-    const source = {
-      source: path,
-      layerwise: VERSION,
-      model: info.model,
-      preprocessing: info.preprocessing,
-      classNames: info.classNames,
-      inputShape: info.inputShape,
-    };
+    const source = { source: path, layerwise: VERSION, model: model.config ?? null, ...desc };
     const meta = { 'layerwise.export': JSON.stringify(source) };
     writeSafetensors(join(out, 'model.safetensors'), sd, meta, { int64: torchInt64Keys(sd) });
-    const py = torchModelPy(model, {
-      preprocessing: info.preprocessing,
-      classNames: info.classNames,
-      inputShape: info.inputShape,
-      description: what,
-    });
+    const py = torchModelPy(model, { ...desc, description: what });
     writeFileAtomic(join(out, 'model.py'), py);
   } catch (e) {
     if (e instanceof FileError || e instanceof CliError) throw e;
@@ -98,6 +87,44 @@ export function runExport(argv: readonly string[]): number {
       `  python3 -c 'import sys; sys.path.insert(0, "${out}"); from model import load_model; print(load_model())'\n`,
   );
   return 0;
+}
+
+/**
+ * The model to export and what describes it: a file of `layerwise train` through its run info,
+ * else any model file of io.saveModel through its stored description (a DCGANGenerator's input
+ * shape, when none is stored, is its latent vector).
+ */
+function exportable(path: string): {
+  model: Model;
+  desc: { preprocessing?: RunInfo['preprocessing']; classNames?: string[]; inputShape?: number[] };
+  what: string;
+} {
+  const contents = readCheckpointFile(EXPORT, path);
+  if (contents.metadata[CLI_KEY] !== undefined) {
+    const { model, info } = loadCheckpointModel(EXPORT, path);
+    const { preprocessing, classNames, inputShape } = info;
+    const type = 'type' in info.model ? info.model.type : 'Sequential';
+    return {
+      model,
+      desc: { preprocessing, classNames, inputShape },
+      what: `${type} trained by layerwise train`,
+    };
+  }
+  let model: Model, stored: ModelDescription;
+  try {
+    model = loadModel(path) as Model;
+    stored = readModelInfo(path);
+  } catch (e) {
+    throw new FileError(EXPORT, path, `not a layerwise model file (${oneLine(e)})`);
+  }
+  const inputShape =
+    stored.inputShape ?? (model instanceof DCGANGenerator ? [model.latentDim] : undefined);
+  const desc = {
+    ...(stored.preprocessing ? { preprocessing: stored.preprocessing } : {}),
+    ...(stored.classNames ? { classNames: [...stored.classNames] } : {}),
+    ...(inputShape ? { inputShape: [...inputShape] } : {}),
+  };
+  return { model, desc, what: `${model.constructor.name} saved by io.saveModel` };
 }
 
 function makeFolder(dir: string): void {

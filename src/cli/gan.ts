@@ -44,7 +44,8 @@ batch norm, relu -> transposed conv 4x4/2 to 32x14x14 -> batch norm, relu -> tra
 4x4/2 to 1x28x28 -> tanh) against a discriminator (conv 4x4/2, leaky relu, conv 4x4/2, group
 norm, leaky relu, linear -> one logit), alternating their Adam steps (beta1 0.5). Writes into
 --out: samples-epoch-K.png per epoch (64 samples of fixed noise), losses.png (both losses),
-generator.safetensors (io.loadModel rebuilds it) and metrics.json.`;
+generator.safetensors (io.loadModel rebuilds it; 'layerwise export' writes it for ONNX Runtime or
+PyTorch) and metrics.json.`;
 
 export function ganHelp(): string {
   return formatHelp('layerwise gan [options]', DESCRIPTION, GAN_FLAGS);
@@ -148,7 +149,9 @@ export async function runGan(argv: readonly string[]): Promise<number> {
     );
   }
   writeFileAtomic(join(out, 'losses.png'), lossesPng(history, steps, gan.loss));
-  saveModel(join(out, 'generator.safetensors'), gan.generator);
+  saveModel(join(out, 'generator.safetensors'), gan.generator, {
+    inputShape: [gan.generator.latentDim],
+  });
   const judged = classifier
     ? judgeSamples(classifier, gan.generator.sample(1000, new Rng(seed + 7)))
     : null;

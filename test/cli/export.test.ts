@@ -7,7 +7,9 @@ import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbeddedMnist, parseNpy } from '../../src/data/index.js';
-import { readSafetensors } from '../../src/io/index.js';
+import { readSafetensors, saveModel } from '../../src/io/index.js';
+import { DCGANGenerator } from '../../src/models/index.js';
+import { Tensor } from '../../src/tensor/index.js';
 
 ort.env.wasm.numThreads = 1;
 const MAIN = resolve('dist/src/cli/main.js');
@@ -103,5 +105,34 @@ describe('layerwise export, import and eval --output', () => {
     expect(cli('export', 'run/model.safetensors', '--out', 'x').stderr).toBe(
       'layerwise export: --format onnx or --format torch is required\n',
     );
+  });
+
+  it("exports a model file of io.saveModel too: the GAN's generator, run by onnxruntime-web", async () => {
+    const gen = new DCGANGenerator({ latentDim: 5, width: 2, seed: 3 });
+    saveModel(join(dir, 'generator.safetensors'), gen, { inputShape: [5] }); // as 'layerwise gan'
+    const r = cli('export', 'generator.safetensors', '--format', 'onnx', '--out', 'gen.onnx');
+    expect(r.code, r.stderr).toBe(0);
+    const session = await ort.InferenceSession.create(readFileSync(join(dir, 'gen.onnx')));
+    const z = Tensor.randn([3, 5], { seed: 4 });
+    const out = await session.run({
+      input: new ort.Tensor('float32', z.data as Float32Array, [3, 5]),
+    });
+    expect(out.scores.dims).toEqual([3, 1, 28, 28]);
+    const ours = gen.eval().forward(z);
+    const theirs = out.scores.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < ours.size; i++) worst = Math.max(worst, Math.abs(theirs[i] - ours.data[i]));
+    expect(worst).toBeLessThan(1e-5);
+    const t = cli('export', 'generator.safetensors', '--format', 'torch', '--out', 'gen-torch');
+    expect(t.code, t.stderr).toBe(0);
+    const py = readFileSync(join(dir, 'gen-torch', 'model.py'), 'utf8');
+    expect(py).toContain('"""DCGANGenerator saved by io.saveModel, exported by layerwise');
+    expect(py).toContain('nn.ConvTranspose2d(4, 2, kernel_size=4, stride=2, padding=1)');
+    expect(
+      Object.keys(readSafetensors(join(dir, 'gen-torch', 'model.safetensors')).tensors),
+    ).toContain('4.weight');
+    const bad = cli('export', 'scores.json', '--format', 'onnx', '--out', 'x.onnx');
+    expect(bad.code).toBe(1); // a file error, as in eval
+    expect(bad.stderr).toMatch(/^layerwise export: scores.json: not a layerwise checkpoint/);
   });
 });
