@@ -26,7 +26,7 @@ import { CaptioningRNN, CaptioningTransformer, ThreeLayerConvNet } from '../mode
 import { Solver } from '../solver/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
 import { CliError, formatHelp, parseFlags, type FlagSpecs, type FlagValues } from './args.js';
-import { MAX_MODEL_BYTES } from './modelSpec.js';
+import { MAX_MODEL_BYTES } from './modelSize.js';
 import { checkOutputFile, makeOutputFolder } from './outputs.js';
 
 const CMD = 'layerwise caption';

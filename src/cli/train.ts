@@ -18,7 +18,7 @@ import {
   type ModelDescription,
 } from '../io/index.js';
 import { currentBackend } from '../kernels/index.js';
-import { VisionTransformer, type Model } from '../models/index.js';
+import type { Model } from '../models/index.js';
 import type { RuleName } from '../optim/index.js';
 import {
   Solver,
@@ -55,9 +55,8 @@ import {
   type RunInfo,
   type TrainSettings,
 } from './run.js';
-import { curvesPng, writeFilters } from './trainOutputs.js';
-import { vitAttentionPng } from './attentionPicture.js';
-import type { FloatTensor } from '../tensor/index.js';
+import { curvesPng, writeAttention, writeFilters } from './trainOutputs.js';
+import { catchInterrupts } from './interrupts.js';
 
 const CMD = 'layerwise train';
 const OPTIMIZERS: readonly RuleName[] = [
@@ -403,39 +402,6 @@ function describe(info: RunInfo): ModelDescription {
   return { preprocessing, classNames, inputShape };
 }
 
-/**
- * Ctrl-C from the start of training until the process exits: the first stops training after
- * the current iteration (the checkpoint is then saved); later ones are ignored, so that no file
- * is cut short and the process ends with its own exit code (the saves are synchronous: a signal
- * waits for them). The handler stays until exit: a Ctrl-C between the last write and the exit
- * would otherwise kill the process. A harder kill cannot damage the previous checkpoint either,
- * since every write is atomic.
- */
-function catchInterrupts(bar: ProgressBar): {
-  readonly stopRequested: () => boolean;
-  saving(): void;
-} {
-  let count = 0,
-    phase: 'training' | 'saving' = 'training';
-  process.on('SIGINT', () => {
-    count++;
-    bar.clear();
-    const line =
-      phase === 'saving'
-        ? 'writing the files; exiting when they are complete'
-        : count === 1
-          ? 'stopping after this iteration; the checkpoint is saved before exit'
-          : 'already stopping; the checkpoint is saved before exit';
-    process.stderr.write(`${line}\n`);
-  });
-  return {
-    stopRequested: () => count > 0,
-    saving: () => {
-      phase = 'saving';
-    },
-  };
-}
-
 const pct = (v: number | null) => (v === null ? '--' : `${(v * 100).toFixed(1)}%`);
 
 export function epochLine(r: EpochRow, numEpochs: number): string {
@@ -463,18 +429,6 @@ function printStart(run: Prepared, solver: Solver): void {
       `${n(data.XTest.shape[0])} test): ${s.optimizer} lr ${s.lr} ${s.schedule}, batch ${s.batchSize}, ${s.epochs} epochs, ` +
       `augment ${s.augment}, preprocess ${s.preprocess}, seed ${s.seed}, backend ${currentBackend().name}\n`,
   );
-}
-
-/** Writes attention.png for a Vision Transformer (8 test images); returns its name or null. */
-function writeAttention(
-  out: string,
-  model: Model,
-  XTest: FloatTensor,
-  yTest: ArrayLike<number>,
-): string | null {
-  if (!(model instanceof VisionTransformer) || XTest.shape[0] === 0) return null;
-  writeFileAtomic(join(out, 'attention.png'), vitAttentionPng(model, XTest, 8, yTest));
-  return 'attention.png';
 }
 
 /** After training: the best model, test accuracy, metrics.json and the pictures. */

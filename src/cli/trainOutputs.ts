@@ -1,12 +1,14 @@
 // src/cli/trainOutputs.ts: the files a finished `layerwise train` leaves in --out besides the
-// checkpoints: metrics.json, curves.png (loss and accuracies) and filters.png (first layer).
+// checkpoints: metrics.json, curves.png (loss and accuracies), filters.png (first layer) and, for a
+// Vision Transformer, attention.png.
 import { join } from 'node:path';
 import { gatherRows } from '../data/internal.js';
 import { linePlotPng, writeFileAtomic } from '../io/index.js';
 import { isClassifier } from '../nn/index.js';
 import { filtersPng } from '../vis/index.js';
-import type { Model } from '../models/index.js';
+import { VisionTransformer, type Model } from '../models/index.js';
 import { Tensor, type FloatTensor } from '../tensor/index.js';
+import { vitAttentionPng } from './attentionPicture.js';
 import type { RunInfo } from './run.js';
 
 export const CURVES_SIZE = { width: 960, height: 360 } as const;
@@ -125,4 +127,16 @@ function firstLayerOutputs(model: Model, test: FilterSamples) {
   for (const v of X.data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
   const labels = picked.map((n) => `class ${test.classNames[test.y[n]]}`);
   return { images: X, maps, labels, range: [lo, hi > lo ? hi : lo + 1] as const };
+}
+
+/** Writes attention.png for a Vision Transformer (8 test images); returns its name or null. */
+export function writeAttention(
+  out: string,
+  model: Model,
+  XTest: FloatTensor,
+  yTest: ArrayLike<number>,
+): string | null {
+  if (!(model instanceof VisionTransformer) || XTest.shape[0] === 0) return null;
+  writeFileAtomic(join(out, 'attention.png'), vitAttentionPng(model, XTest, 8, yTest));
+  return 'attention.png';
 }

@@ -11,8 +11,8 @@ export { encodePng, decodePng, toModelInput, crc32, MAX_PNG_PIXELS, PNG_MAX_BYTE
 export type { PngImage, ModelInputOptions, DecodePngOptions } from './png.js';
 export { linePlotPng, imageGridPng, niceTicks, formatTick, PLOT_COLOURS } from './plot.js';
 export type { PlotOptions, ImageGridOptions } from './plot.js';
-export { toTorchStateDict, fromTorchStateDict, torchInt64Keys } from './torch.js';
-export type { FromTorchOptions, FromTorchResult } from './torch.js';
+export { toTorchStateDict, fromTorchStateDict, torchInt64Keys } from './torchStateDict.js';
+export type { FromTorchOptions, FromTorchResult } from './torchStateDict.js';
 export { torchModelPy } from './torchPy.js';
 export type { TorchModelPyOptions, TorchPreprocessing } from './torchPy.js';
 export { VERSION } from './version.js';

@@ -9,7 +9,7 @@ import { Tensor, ValueError, type FloatTensor } from '../tensor/index.js';
 import * as models from '../models/index.js';
 import * as nn from '../nn/index.js';
 import { ProtoWriter } from './protobuf.js';
-import { gateWeightToTorch, reorderBias } from './torch.js';
+import { gateWeightToTorch, reorderBias } from './torchStateDict.js';
 import type { TorchPreprocessing } from './torchPy.js';
 import { VERSION } from './version.js';
 

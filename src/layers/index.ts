@@ -4,6 +4,7 @@ export * from './activations.js';
 export * from './losses.js';
 // -- issue 3 (batchnorm, layernorm, dropout) --
 export * from './batchnorm.js';
+export * from './spatialBatchnorm.js';
 export * from './layernorm.js';
 export * from './dropout.js';
 // -- issue 4 (conv, pool) --

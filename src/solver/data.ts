@@ -6,6 +6,7 @@ import { stepMemory } from '../kernels/index.js';
 import type { LossResult, Model } from '../models/index.js';
 import {
   argmaxRows,
+  expectNumber,
   expectOptions,
   expectTensor,
   fmt,
@@ -13,6 +14,7 @@ import {
   Tensor,
   ValueError,
   type Labels,
+  type Rng,
 } from '../tensor/index.js';
 
 /**
@@ -176,4 +178,36 @@ function correctInBatch(
     );
   }
   return argmaxRows(scores).filter((p, n) => p === labels[lo + n]).length;
+}
+
+/**
+ * The model's accuracy on (X, targets): countCorrect over the rows, or over numSamples (< N) of
+ * them drawn without replacement from rng; with an evaluate hook, its score instead.
+ */
+export function accuracy<M extends SolverModel>(
+  fn: string,
+  model: M,
+  X: Tensor,
+  targets: Targets,
+  opts: {
+    readonly numSamples: number | null;
+    readonly batchSize: number;
+    readonly rng: Rng;
+    readonly evaluate?: (model: M, X: Tensor, y: Labels) => number;
+  },
+): number {
+  const N = X.shape[0];
+  let Xs = X,
+    ys = targetLabels(targets);
+  if (opts.numSamples !== null && opts.numSamples < N) {
+    const idx = opts.rng.permutation(N).subarray(0, opts.numSamples);
+    Xs = gatherRows(X, idx);
+    ys = gatherTargets(targets, idx);
+  }
+  if (opts.evaluate) {
+    const score = opts.evaluate(model, Xs, ys);
+    expectNumber(fn, 'the result of evaluate', score);
+    return score;
+  }
+  return countCorrect(fn, model, Xs, ys, opts.batchSize) / Xs.shape[0];
 }

@@ -313,3 +313,26 @@ function resolveRule(
     baseLr: optimConfig.learningRate ?? RULE_DEFAULTS[ruleName].learningRate,
   };
 }
+
+/**
+ * What a resumed run must be given again because a checkpoint cannot hold functions: a custom
+ * updateRule, and each hook (augment, evaluate) the saved run used. `where` names the file.
+ */
+export function checkResumeOptions(
+  where: string,
+  run: { readonly updateRule: string | null; readonly hooks: readonly HookName[] },
+  options: { readonly updateRule?: unknown } & Partial<Record<HookName, unknown>>,
+): void {
+  if (run.updateRule === null && typeof options.updateRule !== 'function') {
+    throw new ValueError(
+      `${where}: the run used a custom updateRule; pass the same function in options.updateRule`,
+    );
+  }
+  for (const hook of run.hooks) {
+    if (typeof options[hook] !== 'function') {
+      throw new ValueError(
+        `${where}: the run used ${hook}; pass the same function in options.${hook} to continue it exactly`,
+      );
+    }
+  }
+}

@@ -3,7 +3,8 @@
 // schedules, accuracy checks, best-validation params (with batch-norm statistics), early
 // stopping, a progress callback, and training checkpoints from which a resumed run continues
 // bit for bit as if it had never stopped. The options are checked in options.ts, the data in
-// data.ts, and the checkpoint's training state is written and parsed in state.ts.
+// data.ts, a step's finiteness in finite.ts, and the checkpoint's training state is written and
+// parsed in state.ts.
 import {
   checkModelFits,
   modelTensors,
@@ -17,23 +18,20 @@ import { makeResident, stepMemory, type StepMemory } from '../kernels/index.js';
 import { clipGradNorm, learningRateFactor, type OptimConfig } from '../optim/index.js';
 import {
   defaultRng,
-  expectFinite,
   expectNumber,
   expectOptions,
   expectTensor,
   Rng,
   Tensor,
   ValueError,
-  type FloatData,
   type FloatTensor,
   type Labels,
 } from '../tensor/index.js';
 import {
+  accuracy,
   checkData,
-  countCorrect,
   gatherRows,
   gatherTargets,
-  targetLabels,
   targetsOf,
   type CheckedData,
   type SolverData,
@@ -41,6 +39,7 @@ import {
   type Targets,
 } from './data.js';
 import {
+  checkResumeOptions,
   HOOKS,
   resolveOptions,
   SAVED_OPTIONS,
@@ -48,6 +47,7 @@ import {
   type Settings,
   type SolverOptions,
 } from './options.js';
+import { checkedGrads, expectFiniteParam } from './finite.js';
 import { bestIndex, encodeTrainingState, parseSavedRun, parseTrainingState } from './state.js';
 
 export type { SolverData, SolverModel } from './data.js';
@@ -268,14 +268,7 @@ export class Solver<M extends SolverModel = SolverModel> {
         `Solver: loss is ${loss} at ${where}; lower the learning rate, or set clipNorm`,
       );
     }
-    const used: Record<string, FloatTensor> = {};
-    for (const name of Object.keys(this.model.params)) {
-      const g = Object.hasOwn(grads, name) ? grads[name] : undefined;
-      if (!(g instanceof Tensor))
-        throw new ValueError(`Solver: model.loss returned no gradient for param '${name}'`);
-      if (!allFinite(g.data)) expectFinite('Solver', `the gradient of '${name}' at ${where}`, g);
-      used[name] = g;
-    }
+    const used = checkedGrads(this.model.params, grads, where);
     if (clipNorm !== null) clipGradNorm(used, clipNorm);
     // A custom rule without optimConfig.learningRate keeps its own rate (reported from its config).
     const lr =
@@ -286,8 +279,7 @@ export class Solver<M extends SolverModel = SolverModel> {
       const config = this.optimConfigs[name];
       if (baseLr !== undefined) config.learningRate = lr;
       this.optimConfigs[name] = rule(w, used[name], config);
-      if (!allFinite(w.data))
-        expectFinite('Solver', `param '${name}' after the update at ${where}`, w);
+      expectFiniteParam(name, w, where);
     }
     this.lossHistory.push(loss);
     return lr;
@@ -360,21 +352,12 @@ export class Solver<M extends SolverModel = SolverModel> {
     numSamples: number | null,
     batchSize = this.batchSize,
   ): number {
-    const fn = 'Solver.checkAccuracy';
-    const N = X.shape[0];
-    let Xs = X,
-      ys = targetLabels(targets);
-    if (numSamples !== null && numSamples < N) {
-      const idx = this.rng.permutation(N).subarray(0, numSamples);
-      Xs = gatherRows(X, idx);
-      ys = gatherTargets(targets, idx);
-    }
-    if (this.options.evaluate) {
-      const score = this.options.evaluate(this.model, Xs, ys);
-      expectNumber(fn, 'the result of evaluate', score);
-      return score;
-    }
-    return countCorrect(fn, this.model, Xs, ys, batchSize) / Xs.shape[0];
+    return accuracy('Solver.checkAccuracy', this.model, X, targets, {
+      numSamples,
+      batchSize,
+      rng: this.rng,
+      evaluate: this.options.evaluate,
+    });
   }
 
   /**
@@ -437,18 +420,7 @@ export class Solver<M extends SolverModel = SolverModel> {
     const fn = 'Solver.resume';
     const ckpt = readTrainingCheckpoint(fn, path);
     const run = parseSavedRun(`${fn}: ${path}`, ckpt.training);
-    if (run.updateRule === null && typeof options.updateRule !== 'function') {
-      throw new ValueError(
-        `${fn}: ${path}: the run used a custom updateRule; pass the same function in options.updateRule`,
-      );
-    }
-    for (const hook of run.hooks) {
-      if (typeof options[hook] !== 'function') {
-        throw new ValueError(
-          `${fn}: ${path}: the run used ${hook}; pass the same function in options.${hook} to continue it exactly`,
-        );
-      }
-    }
+    checkResumeOptions(`${fn}: ${path}`, run, options);
     const rule = run.updateRule === null ? {} : { updateRule: run.updateRule };
     const solver = new Solver<M>(model, data, {
       ...(run.options as SolverOptions<M>),
@@ -495,26 +467,6 @@ export class Solver<M extends SolverModel = SolverModel> {
 function refill(target: number[], source: Float64Array): void {
   target.length = 0;
   for (let i = 0; i < source.length; i++) target.push(source[i]);
-}
-
-/**
- * No NaN or ±Infinity in d (x·0 is 0 exactly for finite x). Four independent sums, so the loop
- * is not one long chain of dependent additions: it runs on every gradient and param each step.
- */
-function allFinite(d: FloatData): boolean {
-  let a = 0,
-    b = 0,
-    c = 0,
-    e = 0,
-    i = 0;
-  for (const n4 = d.length - 3; i < n4; i += 4) {
-    a += d[i] * 0;
-    b += d[i + 1] * 0;
-    c += d[i + 2] * 0;
-    e += d[i + 3] * 0;
-  }
-  for (; i < d.length; i++) a += d[i] * 0;
-  return a + b + c + e === 0;
 }
 
 function last(xs: number[]): number | null {

@@ -4,12 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  buildModel,
-  MAX_MODEL_BYTES,
-  resolveModelSpec,
-  type ModelSpec,
-} from '../../src/cli/modelSpec.js';
+import { buildModel, resolveModelSpec, type ModelSpec } from '../../src/cli/modelSpec.js';
+import { MAX_MODEL_BYTES } from '../../src/cli/modelSize.js';
 import { FileError } from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'layerwise-spec-'));
@@ -35,6 +31,23 @@ describe('architecture files', () => {
     });
     expect(() => resolve(conv)).toThrow(
       `train: ${conv}: sequential[0] (Conv2d): its output [100000,26,26] per sample would need 17305600000 bytes for a batch of 64`,
+    );
+    const up = arch('up.json', {
+      sequential: [
+        { type: 'Linear', inFeatures: 784, outFeatures: 49 },
+        { type: 'Unflatten', shape: [1, 7, 7] },
+        {
+          type: 'ConvTranspose2d',
+          inChannels: 1,
+          outChannels: 100000,
+          kernelSize: 4,
+          stride: 2,
+          pad: 1,
+        },
+      ],
+    });
+    expect(() => resolve(up)).toThrow(
+      `train: ${up}: sequential[2] (ConvTranspose2d): its output [100000,14,14] per sample would need 5017600000 bytes for a batch of 64`,
     );
     const fc = arch('fc.json', { type: 'FullyConnectedNet', options: { hiddenDims: [10, 5e8] } });
     expect(() => resolve(fc)).toThrow(

@@ -4,10 +4,12 @@ import {
   batchnormBackward,
   batchnormBackwardAlt,
   batchnormForward,
-  spatialBatchnormBackward,
-  spatialBatchnormForward,
   type BnParam,
 } from '../../src/layers/batchnorm.js';
+import {
+  spatialBatchnormBackward,
+  spatialBatchnormForward,
+} from '../../src/layers/spatialBatchnorm.js';
 import { Tensor, type FloatTensor } from '../../src/tensor/index.js';
 import { fixture, fromFixture, numericGrad, randn64, snapshot } from '../helpers.js';
 
