@@ -207,28 +207,8 @@ class PlanBuilder {
       const bias = m.hasBias ? '' : ', bias=False';
       return { python: `${cls}(${m.inFeatures}, ${m.outFeatures}${bias})`, flatAfter: true };
     }
-    if (m instanceof nn.Conv2d) {
-      const [F, C, KH, KW] = m.params.weight.shape;
-      const args = [`${C}`, `${F}`, `kernel_size=${KH === KW ? KH : `(${KH}, ${KW})`}`];
-      if (m.stride !== 1) args.push(`stride=${m.stride}`);
-      if (m.pad !== 0) args.push(`padding=${m.pad}`);
-      if (!m.hasBias) args.push('bias=False');
-      this.map({ kind: 'copy', torch: `${key}weight`, ours: `${key}weight` });
-      if (m.hasBias) this.map({ kind: 'copy', torch: `${key}bias`, ours: `${key}bias` });
-      return { python: `nn.Conv2d(${args.join(', ')})`, flatAfter: false };
-    }
-    if (m instanceof nn.ConvTranspose2d) {
-      // torch's ConvTranspose2d weight (C_in, F, HH, WW) is our layout; padding crops the output
-      const [C, F, KH, KW] = m.params.weight.shape;
-      const args = [`${C}`, `${F}`, `kernel_size=${KH === KW ? KH : `(${KH}, ${KW})`}`];
-      if (m.stride !== 1) args.push(`stride=${m.stride}`);
-      if (m.pad !== 0) args.push(`padding=${m.pad}`);
-      if (m.outputPad !== 0) args.push(`output_padding=${m.outputPad}`);
-      if (!m.hasBias) args.push('bias=False');
-      this.map({ kind: 'copy', torch: `${key}weight`, ours: `${key}weight` });
-      if (m.hasBias) this.map({ kind: 'copy', torch: `${key}bias`, ours: `${key}bias` });
-      return { python: `nn.ConvTranspose2d(${args.join(', ')})`, flatAfter: false };
-    }
+    // torch's Conv2d weight (F, C, HH, WW) and ConvTranspose2d weight (C_in, F, HH, WW) are ours
+    if (m instanceof nn.Conv2d || m instanceof nn.ConvTranspose2d) return this.conv(m, key);
     if (m instanceof nn.GroupNorm) {
       this.map({ kind: 'copy', torch: `${key}weight`, ours: `${key}weight` });
       this.map({ kind: 'copy', torch: `${key}bias`, ours: `${key}bias` });
@@ -289,6 +269,25 @@ class PlanBuilder {
     throw new ValueError(
       `${fn}: ${where} (${m.constructor.name}) has no torch equivalent in layerwise's bridge`,
     );
+  }
+
+  /** nn.Conv2d or nn.ConvTranspose2d (whose padding crops the output, as ours does). */
+  private conv(
+    m: nn.Conv2d | nn.ConvTranspose2d,
+    key: string,
+  ): { python: string; flatAfter: boolean } {
+    const transposed = m instanceof nn.ConvTranspose2d;
+    const [d0, d1, KH, KW] = m.params.weight.shape; // (F, C, ..) or, transposed, (C, F, ..)
+    const [C, F] = transposed ? [d0, d1] : [d1, d0];
+    const args = [`${C}`, `${F}`, `kernel_size=${KH === KW ? KH : `(${KH}, ${KW})`}`];
+    if (m.stride !== 1) args.push(`stride=${m.stride}`);
+    if (m.pad !== 0) args.push(`padding=${m.pad}`);
+    if (transposed && m.outputPad !== 0) args.push(`output_padding=${m.outputPad}`);
+    if (!m.hasBias) args.push('bias=False');
+    this.map({ kind: 'copy', torch: `${key}weight`, ours: `${key}weight` });
+    if (m.hasBias) this.map({ kind: 'copy', torch: `${key}bias`, ours: `${key}bias` });
+    const cls = transposed ? 'ConvTranspose2d' : 'Conv2d';
+    return { python: `nn.${cls}(${args.join(', ')})`, flatAfter: false };
   }
 
   private recurrent(

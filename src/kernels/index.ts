@@ -83,7 +83,17 @@ export function stepMemory(options: StepMemoryOptions = {}): StepMemory {
   return new StepMemory(currentBackend, options);
 }
 
-let autoStepMemory = true;
+/** The switches of this module (setAutoStepMemory, setResidentParams), both on by default. */
+const switches = { autoStepMemory: true, residentParams: true };
+
+/** Sets one switch after checking the value; returns its previous setting. */
+function setSwitch(fn: string, name: keyof typeof switches, enabled: boolean): boolean {
+  if (typeof enabled !== 'boolean')
+    throw new TypeError(`${fn}: enabled must be a boolean, got ${typeof enabled}`);
+  const previous = switches[name];
+  switches[name] = enabled;
+  return previous;
+}
 
 /**
  * Whether a model's training call outside any StepMemory run uses the model's own
@@ -92,11 +102,7 @@ let autoStepMemory = true;
  * previous setting.
  */
 export function setAutoStepMemory(enabled: boolean): boolean {
-  if (typeof enabled !== 'boolean')
-    throw new TypeError(`setAutoStepMemory: enabled must be a boolean, got ${typeof enabled}`);
-  const previous = autoStepMemory;
-  autoStepMemory = enabled;
-  return previous;
+  return setSwitch('setAutoStepMemory', 'autoStepMemory', enabled);
 }
 
 /** The StepMemory of each model that trains in one of its own (inOwnStepMemory). */
@@ -117,7 +123,7 @@ const releaseWhenCollected = new FinalizationRegistry<StepMemory>((mem) => mem.r
 export function inOwnStepMemory<T>(owner: object, fn: () => T): T {
   const declared = (owner as { reusesStepMemory?: unknown }).reusesStepMemory === true;
   if (declared) makeParamsResident(owner);
-  if (!autoStepMemory || !declared || allocatorInstalled()) return fn();
+  if (!switches.autoStepMemory || !declared || allocatorInstalled()) return fn();
   let mem = ownMemories.get(owner);
   if (mem === undefined) {
     mem = stepMemory();
@@ -139,8 +145,6 @@ export function releaseStepMemory(owner: object): void {
   releaseWhenCollected.unregister(owner);
 }
 
-let residentParams = true;
-
 /**
  * Whether training moves params and optimizer state into the backend's memory (makeResident,
  * residentZeros; default true), so that the wasm kernels use them in place instead of copying
@@ -148,11 +152,7 @@ let residentParams = true;
  * stays). Returns the previous setting.
  */
 export function setResidentParams(enabled: boolean): boolean {
-  if (typeof enabled !== 'boolean')
-    throw new TypeError(`setResidentParams: enabled must be a boolean, got ${typeof enabled}`);
-  const previous = residentParams;
-  residentParams = enabled;
-  return previous;
+  return setSwitch('setResidentParams', 'residentParams', enabled);
 }
 
 /**
@@ -163,17 +163,17 @@ export function setResidentParams(enabled: boolean): boolean {
  * models' training calls do it for their params. Returns how many tensors moved.
  */
 export function makeResident(tensors: Iterable<Tensor>): number {
-  return residentParams ? makeResidentOn(currentBackend(), tensors) : 0;
+  return switches.residentParams ? makeResidentOn(currentBackend(), tensors) : 0;
 }
 
 /** n float32 zeros in the backend's memory when makeResident would move tensors there, else a plain array. */
 export function residentZeros(n: number): Float32Array {
-  return residentParams ? residentZerosOn(currentBackend(), n) : new Float32Array(n);
+  return switches.residentParams ? residentZerosOn(currentBackend(), n) : new Float32Array(n);
 }
 
 /** `a` when it is in the backend's memory or makeResident would not move it, else a copy there. */
 export function residentArray(a: Float32Array): Float32Array {
-  return residentParams ? residentCopyOn(currentBackend(), a) : a;
+  return switches.residentParams ? residentCopyOn(currentBackend(), a) : a;
 }
 
 /** makeResident for owner.params, when it has a params record of tensors. */

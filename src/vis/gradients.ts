@@ -107,22 +107,31 @@ export function saliencyMap(
   const fn = 'saliencyMap';
   const net = classifierOf(fn, model);
   expectOptions(fn, opts, PIXEL_OPTIONS);
-  const P = pixelsOf(fn, 'X', X);
-  const [N, C, H, W] = P.shape;
-  const space = PixelSpace.of(fn, P.shape.slice(1), opts);
+  const { P, space } = saliencySetUp(fn, X, opts);
   const { dP } = pixelGradient(fn, net, space, P, (scores) =>
-    oneHot(scores, labelsOf(fn, 'y', y, N, scores.shape[1])),
+    oneHot(scores, labelsOf(fn, 'y', y, P.shape[0], scores.shape[1])),
   );
-  const S = Tensor.zeros([N, H, W], 'float64'),
+  return maxAbsOverChannels(dP);
+}
+
+/** S[n, h, w] = max_c |G[n, c, h, w]|.   G: (N, C, H, W) => (N, H, W) float64 */
+export function maxAbsOverChannels(G: FloatTensor): FloatTensor {
+  const [N, C, H, W] = G.shape,
     HW = H * W;
-  for (let n = 0; n < N; n++) {
+  const S = Tensor.zeros([N, H, W], 'float64');
+  for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++) {
-      const off = (n * C + c) * HW; // dP[n, c, :, :]
+      const off = (n * C + c) * HW; // G[n, c, :, :]
       for (let j = 0; j < HW; j++)
-        S.data[n * HW + j] = Math.max(S.data[n * HW + j], Math.abs(dP.data[off + j]));
+        S.data[n * HW + j] = Math.max(S.data[n * HW + j], Math.abs(G.data[off + j]));
     }
-  }
   return S;
+}
+
+/** The pixels (N, C, H, W), the pixel space and the classes of a saliency call, checked. */
+export function saliencySetUp(fn: string, X: FloatTensor, opts: PixelOptions) {
+  const P = pixelsOf(fn, 'X', X);
+  return { P, space: PixelSpace.of(fn, P.shape.slice(1), opts) };
 }
 
 /** One layer in `activations`: its test-mode output and the gradient of the scores at it. */

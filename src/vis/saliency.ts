@@ -7,8 +7,14 @@
 import { Rng, expectNumber, expectOptions, labelsOf, Tensor } from '../tensor/index.js';
 import type { FloatTensor, Labels } from '../tensor/index.js';
 import type { Classifier } from '../nn/index.js';
-import { classifierOf, oneHot, pixelGradient } from './gradients.js';
-import { PIXEL_OPTIONS, PixelSpace, pixelsOf, type PixelOptions } from './pixels.js';
+import {
+  classifierOf,
+  maxAbsOverChannels,
+  oneHot,
+  pixelGradient,
+  saliencySetUp,
+} from './gradients.js';
+import { PIXEL_OPTIONS, type PixelOptions } from './pixels.js';
 
 export interface SmoothGradOptions extends PixelOptions {
   /** Noisy copies per image (default 25). */
@@ -17,26 +23,6 @@ export interface SmoothGradOptions extends PixelOptions {
   noise?: number;
   /** Seed of the noise (default 0). */
   seed?: number;
-}
-
-/** S[n, h, w] = max_c |G[n, c, h, w]|.   G: (N, C, H, W) => (N, H, W) float64 */
-function maxAbsOverChannels(G: FloatTensor): FloatTensor {
-  const [N, C, H, W] = G.shape,
-    HW = H * W;
-  const S = Tensor.zeros([N, H, W], 'float64');
-  for (let n = 0; n < N; n++)
-    for (let c = 0; c < C; c++) {
-      const off = (n * C + c) * HW; // G[n, c, :, :]
-      for (let j = 0; j < HW; j++)
-        S.data[n * HW + j] = Math.max(S.data[n * HW + j], Math.abs(G.data[off + j]));
-    }
-  return S;
-}
-
-/** The pixels (N, C, H, W), the pixel space and the classes of a saliency call, checked. */
-function setUp(fn: string, X: FloatTensor, opts: PixelOptions) {
-  const P = pixelsOf(fn, 'X', X);
-  return { P, space: PixelSpace.of(fn, P.shape.slice(1), opts) };
 }
 
 /**
@@ -62,7 +48,7 @@ export function smoothGrad(
   expectNumber(fn, 'samples', o.samples, { min: 1, integer: true });
   expectNumber(fn, 'noise', o.noise, { min: 0 });
   expectNumber(fn, 'seed', o.seed, { integer: true });
-  const { P, space } = setUp(fn, X, opts);
+  const { P, space } = saliencySetUp(fn, X, opts);
   const sigma = o.noise * (space.hi - space.lo);
   const rng = new Rng(o.seed);
   const sum = Tensor.zeros(P.shape, 'float64'); // Σ_k dP at the noisy copies
@@ -91,7 +77,7 @@ export function gradientTimesInput(
   const fn = 'gradientTimesInput';
   const net = classifierOf(fn, model);
   expectOptions(fn, opts, PIXEL_OPTIONS);
-  const { P, space } = setUp(fn, X, opts);
+  const { P, space } = saliencySetUp(fn, X, opts);
   const { dP } = pixelGradient(fn, net, space, P, (scores) =>
     oneHot(scores, labelsOf(fn, 'y', y, P.shape[0], scores.shape[1])),
   );

@@ -1,8 +1,8 @@
 // The `layerwise` command, spawned as a process from dist/ (npm test builds it first: pretest).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbeddedMnist } from '../../src/data/index.js';
 import {
@@ -13,24 +13,12 @@ import {
   VERSION,
   writeSafetensors,
 } from '../../src/io/index.js';
+import { cliIn, MAIN, type CliResult as Result } from './spawn.js';
 
-const MAIN = resolve('dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'layerwise-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function cli(...args: string[]): Result {
-  const r = spawnSync(process.execPath, [MAIN, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, LAYERWISE_BACKEND: '' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cliIn(dir);
 /** A failing command: exactly one line on stderr (no stack trace) and the exit code. */
 function expectError(r: Result, code: number, message: string): void {
   expect(r.stderr).toBe(`${message}\n`);

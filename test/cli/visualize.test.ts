@@ -1,30 +1,17 @@
 // `layerwise visualize saliency|fool|classes|activations`, spawned as a process from dist/ (npm
 // test builds it first): what each subcommand prints, the PNGs it writes, and its errors.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePng } from '../../src/io/index.js';
+import { cliIn } from './spawn.js';
 
-const MAIN = resolve('dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'layerwise-vis-cli-'));
 const model = join(dir, 'run', 'model.safetensors');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function cli(...args: string[]): Result {
-  const r = spawnSync(process.execPath, [MAIN, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, LAYERWISE_BACKEND: '' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cliIn(dir);
 const pngSize = (path: string) => {
   const img = decodePng(readFileSync(path), path);
   return [img.width, img.height];

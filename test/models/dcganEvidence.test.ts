@@ -5,8 +5,10 @@
 // above 0.9 and how many of the 10 classes those confident samples cover. A collapsed generator
 // (one image repeated) must show as coverage 1, whatever its confident share.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel, resolveModelSpec } from '../../src/cli/modelSpec.js';
+import { TRAIN_FLAGS } from '../../src/cli/train.js';
 import { loadEmbeddedMnist } from '../../src/data/index.js';
-import { DCGAN, judgeSamples, ThreeLayerConvNet } from '../../src/models/index.js';
+import { DCGAN, judgeSamples, type ThreeLayerConvNet } from '../../src/models/index.js';
 import { Solver } from '../../src/solver/index.js';
 import { Rng, Tensor, type FloatTensor } from '../../src/tensor/index.js';
 
@@ -23,25 +25,21 @@ function toTanhRange(X: FloatTensor, rows: readonly number[]): FloatTensor {
 }
 
 beforeAll(() => {
-  classifier = new ThreeLayerConvNet({
-    inputDim: [1, 28, 28],
-    numFilters: 16,
-    filterSize: 5,
-    hiddenDim: 100,
-    weightScale: 0.05,
-    normalization: 'batchnorm',
-    dropout: 0.3,
+  // the network and optimiser of `layerwise train`'s defaults (--model cnn, adam, its lr and batch)
+  const spec = resolveModelSpec('test', 'cnn', {
+    inputShape: [1, 28, 28],
     numClasses: 10,
     seed: 0,
   });
+  classifier = buildModel(spec, 'test: --model cnn') as ThreeLayerConvNet;
   const { XTrain, yTrain, XVal, yVal } = digits;
   new Solver(
     classifier,
     { XTrain, yTrain, XVal, yVal },
     {
-      updateRule: 'adam',
-      optimConfig: { learningRate: 2e-3 },
-      batchSize: 64,
+      updateRule: TRAIN_FLAGS.optimizer.default as 'adam',
+      optimConfig: { learningRate: TRAIN_FLAGS.lr.default as number },
+      batchSize: TRAIN_FLAGS['batch-size'].default as number,
       numEpochs: 1,
       seed: 0,
       verbose: false,
