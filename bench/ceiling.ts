@@ -4,6 +4,7 @@
 // machine plain f32x4 (a multiply and an add) tops out at ~33 GFLOP/s and the relaxed-SIMD
 // fused multiply-add at ~42, whatever the blocking around it.
 import { fileURLToPath } from 'node:url';
+import { loadWasm } from '../src/kernels/wasm/index.js';
 
 /** The compiler's entry (imported by a computed name: its typings redeclare globals such as console). */
 interface Asc {
@@ -60,9 +61,11 @@ async function compile(build: SimdBuild): Promise<Uint8Array> {
 
 /**
  * GFLOP/s of the 4x8 register tile on one thread (best of 15), or null when this runtime does not
- * validate the build (relaxed SIMD on Node 20 without --experimental-wasm-relaxed-simd).
+ * validate the build (relaxed SIMD where the wasm backend does not run it: LAYERWISE_WASM_SIMD=simd
+ * on Node 20, whose V8 takes it only once the backend has set its flag; see kernels/wasm/load.ts).
  */
 export async function ceilingGflops(build: SimdBuild): Promise<number | null> {
+  loadWasm(); // on Node 20 this is what sets V8's relaxed-SIMD flag
   const bytes = await compile(build);
   if (!wasm.validate(bytes)) return null;
   const memory = new wasm.Memory({ initial: 1 });

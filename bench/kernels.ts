@@ -6,8 +6,6 @@
 // (2) The thread share of a step: the 1- and 2-thread step rates, and how the 2-thread step's
 // wall time splits into the calling thread's jobs, its waiting for the worker, and the worker's
 // jobs (the rest of the calling thread's time is JavaScript and copies, which run on it alone).
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setBackend, stepMemory, currentBackend } from '../src/kernels/index.js';
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
 import { ThreeLayerConvNet, type ThreeLayerConvNetOptions } from '../src/models/index.js';
@@ -82,19 +80,12 @@ async function kernelRates(k: WasmKernels): Promise<Record<string, number>> {
 type KernelRun = { simd: string; gflops: Record<string, Record<string, number>> };
 
 /**
- * The kernel rows of the build this runtime picks and, on Node 20-21 (plain build by default),
- * of the relaxed-SIMD one in a child process with V8's flag (bench/relaxed.ts kernels).
+ * The kernel rows of the build this runtime picks and, when that is the relaxed-SIMD one (as in
+ * Node and current browsers), of the plain f32x4 build beside it.
  */
 export async function benchKernels(): Promise<BenchRow[]> {
   const runs: KernelRun[] = [await residentKernels('auto')];
-  if (runs[0].simd !== 'relaxed' && Number(process.versions.node.split('.')[0]) < 22) {
-    const script = fileURLToPath(new URL('./relaxed.js', import.meta.url));
-    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', script, 'kernels'], {
-      encoding: 'utf8',
-    });
-    if (r.status === 0) runs.push(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}'));
-    else console.warn('bench: the relaxed-SIMD kernel rows are skipped');
-  }
+  if (runs[0].simd === 'relaxed') runs.push(await residentKernels('simd'));
   return kernelRows(runs);
 }
 

@@ -4,9 +4,7 @@
 // conv(32 5x5, pad 2)-relu-pool 2x2-affine 100-relu-affine 10. Ratios are taken against tfjs-wasm.
 // The machine's load average is reported before and after (a shared machine halves any number).
 import type * as TF from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
 import { register } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { currentBackend, setBackend, stepMemory, type StepMemory } from '../src/kernels/index.js';
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
@@ -84,15 +82,12 @@ function loadRow(when: string): BenchRow {
 /**
  * SGEMM GFLOP/s beside tfjs: layerwise with operands in WASM memory (as a training step's tensors
  * are, in StepMemory) on 1 and 2 threads, and with plain arrays (copied in and out per call); the
- * relaxed-SIMD build (fused multiply-add, the default on Node 22+ and in browsers; on Node 20 in a
- * child process with --experimental-wasm-relaxed-simd); and the machine's multiply-add ceiling.
+ * plain f32x4 build beside the relaxed-SIMD one (fused multiply-add, what Node and current
+ * browsers run by default); and the machine's multiply-add ceiling for each.
  */
 async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
   const resident = await residentSgemm(sizes, 'auto');
-  const relaxed =
-    resident.simd === 'relaxed'
-      ? { ceiling: await ceilingGflops('relaxed'), sgemm: resident.gflops }
-      : relaxedInChild(sizes);
+  const plain = resident.simd === 'relaxed' ? await residentSgemm(sizes, 'simd') : null;
   const two = createWasmKernels({ threads: 2 });
   two.warmUp();
   const rows: BenchRow[] = [];
@@ -129,10 +124,8 @@ async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
     values[`layerwise-wasm-${two.info.threads}t-copying`] = gflops(
       await timeMs(() => two.gemm(out, a.data, b.data, n, n, n), { reps, stat }),
     );
-    if (relaxed && resident.simd !== 'relaxed') {
-      for (const [threads, v] of Object.entries(relaxed.sgemm[n] ?? {}))
-        values[`layerwise-relaxed-${threads}`] = v;
-    }
+    for (const [threads, v] of Object.entries(plain?.gflops[n] ?? {}))
+      values[`layerwise-plain-simd-${threads}`] = v;
     rows.push({
       section: 'wasm',
       name: `sgemm n=${n} (${resident.simd})`,
@@ -144,7 +137,8 @@ async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
   }
   two.close();
   const ceiling: Record<string, number> = { 'f32x4-mul-add': (await ceilingGflops('simd')) ?? NaN };
-  if (relaxed?.ceiling) ceiling['relaxed-fma'] = relaxed.ceiling;
+  const fma = await ceilingGflops('relaxed');
+  if (fma !== null) ceiling['relaxed-fma'] = fma;
   rows.push({
     section: 'wasm',
     name: 'SIMD multiply-add ceiling, 1 thread, data in L1',
@@ -154,27 +148,6 @@ async function benchSgemm(sizes: readonly number[]): Promise<BenchRow[]> {
     higherIsBetter: true,
   });
   return rows;
-}
-
-/** bench/relaxed.ts in a child process with V8's relaxed-SIMD flag (Node 20-21); null if it cannot run. */
-function relaxedInChild(
-  sizes: readonly number[],
-): { ceiling: number | null; sgemm: Record<number, Record<string, number>> } | null {
-  if (Number(process.versions.node.split('.')[0]) >= 22) return null; // no such flag: relaxed by default
-  const script = fileURLToPath(new URL('./relaxed.js', import.meta.url));
-  const r = spawnSync(
-    process.execPath,
-    ['--experimental-wasm-relaxed-simd', script, ...sizes.map(String)],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) {
-    console.warn(
-      `bench: the relaxed-SIMD rows are skipped (${(r.stderr || r.error?.message || '').trim().split('\n')[0]})`,
-    );
-    return null;
-  }
-  const got = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
-  return got.simd === 'relaxed' ? got : null;
 }
 
 /**

@@ -45,8 +45,6 @@ describe('setBackend', () => {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const built = `${root}dist/src/index.js`;
 const major = Number(process.versions.node.split('.')[0]);
-/** Node 20-21 validate relaxed SIMD only under this V8 flag; Node 22+ ship it and reject the flag. */
-const RELAXED_FLAGS = major < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
 
 function runNode(
   code: string,
@@ -128,19 +126,32 @@ describe('the built library in a fresh process', () => {
       }
       console.log(k.info.simd, worst < 1e-5 ? 'agrees' : 'differs by ' + worst);
     `;
-    const r = runNode(code, {}, RELAXED_FLAGS);
+    const r = runNode(code); // relaxed by itself: shipped on Node 22+, V8's flag set on Node 20
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('relaxed agrees');
   });
 
-  it(`picks the relaxed-SIMD build by itself on Node >= 22, the plain one on Node 20-21 without the flag (here Node ${major})`, () => {
+  it(`picks the relaxed-SIMD build by itself (here Node ${major}, V8 ${process.versions.v8}); LAYERWISE_WASM_SIMD=simd keeps the plain one and V8's flags`, () => {
+    // relaxedValid: whether the relaxed build validates in this process after loading
     const code = `
       import { loadWasm } from ${JSON.stringify(`${root}dist/src/kernels/wasm/index.js`)};
-      console.log(loadWasm().info.simd);
+      import * as modules from ${JSON.stringify(`${root}dist/src/kernels/wasm/build/modules.js`)};
+      const info = loadWasm().info;
+      const relaxedValid = WebAssembly.validate(Buffer.from(modules.relaxed, 'base64'));
+      console.log(info.simd, relaxedValid);
     `;
-    const r = runNode(code);
-    expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe(major >= 22 ? 'relaxed' : 'simd');
+    const auto = runNode(code);
+    expect(auto.stderr).toBe('');
+    expect(auto.stdout.trim()).toBe('relaxed true');
+    const plain = runNode(code, { LAYERWISE_WASM_SIMD: 'simd' });
+    expect(plain.stderr).toBe('');
+    // Node 20 (V8 11) validates relaxed SIMD only under the flag, which stays unset here
+    expect(plain.stdout.trim()).toBe(`simd ${!process.versions.v8.startsWith('11.')}`);
+    const typo = runNode(
+      `${code.replace('const info = loadWasm().info;', 'try { loadWasm(); } catch (e) { console.log(e.message); process.exit(0); }')}`,
+      { LAYERWISE_WASM_SIMD: 'fast' },
+    );
+    expect(typo.stdout.trim()).toBe("LAYERWISE_WASM_SIMD: unknown value 'fast' (known: auto, simd)");
   });
 
   it("without WebAssembly, 'auto' falls back with one notice and a forced 'wasm' throws", () => {

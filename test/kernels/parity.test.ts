@@ -89,14 +89,8 @@ describe('wasm backend loads', () => {
     expect(one.supports('float64')).toBe(false);
     expect(started).toBe(Math.min(2, two.info.threads));
     expect(plain.info.simd).toBe('simd');
-    // relaxed SIMD where the runtime validates it without flags (Node 22+), else plain f32x4;
-    // backend.test.ts runs the relaxed build under --experimental-wasm-relaxed-simd
-    const major = Number(process.versions.node.split('.')[0]);
-    expect(one.info.simd).toBe(
-      major >= 22 || process.execArgv.includes('--experimental-wasm-relaxed-simd')
-        ? 'relaxed'
-        : 'simd',
-    );
+    // relaxed SIMD everywhere in Node: Node 22+ ship it, and on Node 20 the backend sets V8's flag
+    expect(one.info.simd).toBe(process.env.LAYERWISE_WASM_SIMD === 'simd' ? 'simd' : 'relaxed');
     expect(SHAPES.some(([M, K, N]) => M * K * N >= THREAD_MIN_WORK)).toBe(true);
   });
 

@@ -32,7 +32,10 @@ export interface WasmInfo {
 export interface WasmOptions {
   /** At most this many threads, the calling one included (default: every core). */
   readonly threads?: number;
-  /** 'simd' forces the plain f32x4 build; 'auto' (default) takes relaxed SIMD where it validates. */
+  /**
+   * 'simd' forces the plain f32x4 build; 'auto' (default) takes relaxed SIMD where it validates
+   * (on Node 20 after setting V8's flag for it, see load.ts), unless LAYERWISE_WASM_SIMD=simd.
+   */
   readonly simd?: 'auto' | 'simd';
   /** A worker without a heartbeat for this long mid-product counts as dead (default 10 s). */
   readonly workerTimeoutMs?: number;

@@ -6,8 +6,11 @@
 // two, so ~1.3x the GFLOP/s of plain f32x4 on the bench machine: 43.7 against 33.2 at the
 // register tile's ceiling, bench/ceiling.ts) is used wherever the runtime validates it (feature
 // detection by WebAssembly.validate), else the plain f32x4 build. Node 22+ and current browsers
-// ship relaxed SIMD; Node 20-21 have it only when started with V8's
-// --experimental-wasm-relaxed-simd (a library does not flip V8 flags behind its user's back).
+// ship relaxed SIMD. Node 20's V8 (11.3) has it complete but behind the flag
+// --experimental-wasm-relaxed-simd, which only makes the relaxed-SIMD instructions valid
+// WebAssembly; there the backend sets that one flag (node:v8 setFlagsFromString) before it
+// compiles its module, as the README says. LAYERWISE_WASM_SIMD=simd (or simd: 'simd') keeps the
+// plain build and leaves V8's flags alone.
 // Without shared memory (a browser page without cross-origin isolation) the unshared build runs.
 import * as modules from './build/modules.js';
 import { jobDigest } from './jobs.js';
@@ -58,7 +61,9 @@ export function loadModule(simd: 'auto' | 'simd' = 'auto'): Loaded {
   if (!wasm) throw new Error('wasm backend: WebAssembly is not available');
   const shared = sharedMemoryWorks(wasm);
   const relaxedBytes = decode(modules.relaxed);
-  const useRelaxed = shared && simd !== 'simd' && wasm.validate(relaxedBytes);
+  const wantRelaxed = shared && simd !== 'simd' && envSimd() !== 'simd';
+  const useRelaxed =
+    wantRelaxed && (wasm.validate(relaxedBytes) || relaxedUnderFlag(wasm, relaxedBytes));
   const bytes = useRelaxed ? relaxedBytes : decode(shared ? modules.simd : modules.simdUnshared);
   if (!wasm.validate(bytes)) throw new Error('wasm backend: this runtime has no WebAssembly SIMD');
   const module = new wasm.Module(bytes);
@@ -70,6 +75,39 @@ export function loadModule(simd: 'auto' | 'simd' = 'auto'): Loaded {
     );
   }
   return { module, memory, exports, simd: useRelaxed ? 'relaxed' : 'simd', shared };
+}
+
+/** LAYERWISE_WASM_SIMD from the environment (Node): 'simd' asks for the plain build; default 'auto'. */
+function envSimd(): 'auto' | 'simd' {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
+  const v = env?.LAYERWISE_WASM_SIMD;
+  if (v === undefined || v === '' || v === 'auto') return 'auto';
+  if (v === 'simd') return 'simd';
+  throw new Error(`LAYERWISE_WASM_SIMD: unknown value '${v}' (known: auto, simd)`);
+}
+
+/** The V8 flag under which Node 20's V8 (11.x) validates relaxed SIMD. */
+export const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
+
+/**
+ * On Node with V8 11 (Node 20), whose relaxed SIMD is implemented but flagged: sets
+ * RELAXED_SIMD_FLAG and says whether `bytes` validates now. Elsewhere (browsers, other V8s,
+ * where the flag is gone or means nothing) false, and nothing is touched.
+ */
+function relaxedUnderFlag(wasm: WasmApi, bytes: Uint8Array): boolean {
+  const proc = (
+    globalThis as {
+      process?: { versions?: { v8?: string }; getBuiltinModule?: (id: string) => unknown };
+    }
+  ).process;
+  if (!proc?.versions?.v8?.startsWith('11.') || typeof proc.getBuiltinModule !== 'function')
+    return false;
+  const v8 = proc.getBuiltinModule('node:v8') as
+    { setFlagsFromString?: (flags: string) => void } | undefined;
+  if (typeof v8?.setFlagsFromString !== 'function') return false;
+  v8.setFlagsFromString(RELAXED_SIMD_FLAG);
+  return wasm.validate(bytes);
 }
 
 /** Decodes base64 without Buffer, so that browsers and bundlers work too. */
