@@ -54,8 +54,10 @@ function firstMax2x2(r: usize, rowBytes: usize): i32 {
 
 // reference/pool.ts: maxPool2x2Forward (relu false) and reluMaxPool2x2Forward (relu true).
 // out (planes, H/2, W/2) = each 2x2 window's first maximum (then relu'd, with relu). Four windows
-// at a time: two rows of 8 floats, split into even (left) and odd (right) cells; the windows past
-// the last group of 4 one at a time. This call does planes [p0, p1).
+// at a time: two rows of 8 floats, split into even (left) and odd (right) cells. A row whose
+// Wout is not a multiple of 4 ends with the 4 windows up to Wout (overlapping the group before:
+// those windows are recomputed to the same values); a row of fewer than 4 goes one window at a
+// time. This call does planes [p0, p1).
 export function maxPool2x2Forward(
   out: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, relu: bool,
 ): void {
@@ -64,9 +66,17 @@ export function maxPool2x2Forward(
     for (let ho = 0; ho < Hout; ho++) {
       const top = x + (<usize>((p * H + 2 * ho) * W) << 2), bot = top + rowBytes;
       const o = out + (<usize>((p * Hout + ho) * Wout) << 2);
-      let wo = 0;
-      for (; wo + 4 <= Wout; wo += 4) {
-        const t = top + (<usize>wo << 3), b = bot + (<usize>wo << 3);
+      if (Wout < 4) {
+        for (let wo = 0; wo < Wout; wo++) {
+          const r = top + (<usize>wo << 3), k = firstMax2x2(r, rowBytes);
+          const v = load<f32>(r + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2));
+          store<f32>(o + (<usize>wo << 2), !relu || v > 0 || v != v ? v : 0);
+        }
+        continue;
+      }
+      for (let wo = 0; wo < Wout; wo += 4) {
+        const w4 = min(wo, Wout - 4); // the last group ends at Wout
+        const t = top + (<usize>w4 << 3), b = bot + (<usize>w4 << 3);
         const ta = v128.load(t), tb = v128.load(t, 16), ba = v128.load(b), bb = v128.load(b, 16);
         const v0 = v128.shuffle<f32>(ta, tb, 0, 2, 4, 6);
         const v1 = v128.shuffle<f32>(ta, tb, 1, 3, 5, 7);
@@ -76,13 +86,7 @@ export function maxPool2x2Forward(
         const best = v128.or(
           v128.or(v128.and(v0, m0), v128.and(v1, m1)), v128.or(v128.and(v2, m2), v128.and(v3, m3)),
         );
-        v128.store(o + (<usize>wo << 2), relu ? relu4(best) : best);
-      }
-      for (; wo < Wout; wo++) {
-        const r = top + (<usize>wo << 3), k = firstMax2x2(r, rowBytes);
-        const cell = r + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
-        const v = load<f32>(cell);
-        store<f32>(o + (<usize>wo << 2), !relu || v > 0 || v != v ? v : 0);
+        v128.store(o + (<usize>w4 << 2), relu ? relu4(best) : best);
       }
     }
   }
@@ -110,21 +114,26 @@ export function reluMaxPool2x2ForwardJob(
 
 // reference/pool.ts: maxPool2x2Backward (relu false) and reluMaxPool2x2Backward (relu true).
 // dx (planes, H, W) = dout at each window's first maximum of x (with relu only where x > 0
-// there), 0 elsewhere (an odd last row or column too); four windows at a time, then the rest one
-// at a time. This call does planes [p0, p1).
+// there), 0 elsewhere. Every cell of every window is written (the windows as in the forward: 4
+// at a time, the last group of a row ending at Wout, rows of fewer than 4 one at a time), so only
+// an odd last row or column is zeroed apart. This call does planes [p0, p1).
 export function maxPool2x2Backward(
   dx: usize, dout: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, relu: bool,
 ): void {
   const Hout = H >> 1, Wout = W >> 1, rowBytes = <usize>W << 2, zero = f32x4.splat(0);
-  memory.fill(dx + (<usize>(p0 * H * W) << 2), 0, <usize>((p1 - p0) * H * W) << 2);
   for (let p = p0; p < p1; p++) {
+    zeroOutside(dx + (<usize>(p * H * W) << 2), H, W);
     for (let ho = 0; ho < Hout; ho++) {
       const at = <usize>((p * H + 2 * ho) * W) << 2, top = x + at, bot = top + rowBytes;
       const dtop = dx + at, dbot = dtop + rowBytes;
       const g = dout + (<usize>((p * Hout + ho) * Wout) << 2);
-      let wo = 0;
-      for (; wo + 4 <= Wout; wo += 4) {
-        const off = <usize>wo << 3, t = top + off, b = bot + off;
+      if (Wout < 4) {
+        for (let wo = 0; wo < Wout; wo++) windowBackward(dtop, top, g, wo, rowBytes, relu);
+        continue;
+      }
+      for (let wo = 0; wo < Wout; wo += 4) {
+        const w4 = min(wo, Wout - 4); // the last group ends at Wout
+        const off = <usize>w4 << 3, t = top + off, b = bot + off;
         const ta = v128.load(t), tb = v128.load(t, 16), ba = v128.load(b), bb = v128.load(b, 16);
         const v0 = v128.shuffle<f32>(ta, tb, 0, 2, 4, 6);
         const v1 = v128.shuffle<f32>(ta, tb, 1, 3, 5, 7);
@@ -137,7 +146,7 @@ export function maxPool2x2Backward(
           m2 = v128.and(m2, f32x4.gt(v2, zero));
           m3 = v128.and(m3, f32x4.gt(v3, zero));
         }
-        const d = v128.load(g + (<usize>wo << 2));
+        const d = v128.load(g + (<usize>w4 << 2));
         const d0 = v128.and(d, m0), d1 = v128.and(d, m1), d2 = v128.and(d, m2);
         const d3 = v128.and(d, m3);
         v128.store(dtop + off, v128.shuffle<f32>(d0, d1, 0, 4, 1, 5));
@@ -145,15 +154,32 @@ export function maxPool2x2Backward(
         v128.store(dbot + off, v128.shuffle<f32>(d2, d3, 0, 4, 1, 5));
         v128.store(dbot + off, v128.shuffle<f32>(d2, d3, 2, 6, 3, 7), 16);
       }
-      for (; wo < Wout; wo++) {
-        const off = <usize>wo << 3, k = firstMax2x2(top + off, rowBytes);
-        const cell = off + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
-        if (!relu || load<f32>(top + cell) > 0) {
-          store<f32>(dtop + cell, load<f32>(g + (<usize>wo << 2)));
-        }
-      }
     }
   }
+}
+
+// reference/pool.ts: maxPool2x2Backward (no loop but over 4 cells): window wo of the row pair at
+// dtop (dx) / top (x): dout g[wo] into its first maximum (with relu only where x > 0 there), 0
+// into its other cells.
+function windowBackward(
+  dtop: usize, top: usize, g: usize, wo: i32, rowBytes: usize, relu: bool,
+): void {
+  const off = <usize>wo << 3, k = firstMax2x2(top + off, rowBytes);
+  const cell = off + (k >> 1 ? rowBytes : 0) + (<usize>(k & 1) << 2);
+  store<f32>(dtop + off, 0);
+  store<f32>(dtop + off, 0, 4);
+  store<f32>(dtop + off + rowBytes, 0);
+  store<f32>(dtop + off + rowBytes, 0, 4);
+  if (!relu || load<f32>(top + cell) > 0) store<f32>(dtop + cell, load<f32>(g + (<usize>wo << 2)));
+}
+
+// reference/pool.ts: maxPool2x2Backward (the cells outside every window): zeros into the last
+// column of an odd W and the last row of an odd H of the plane at d (H x W).
+function zeroOutside(d: usize, H: i32, W: i32): void {
+  if (W & 1) {
+    for (let h = 0; h < H; h++) store<f32>(d + (<usize>(h * W + W - 1) << 2), 0);
+  }
+  if (H & 1) memory.fill(d + (<usize>((H - 1) * W) << 2), 0, <usize>W << 2);
 }
 
 // reference/pool.ts: maxPool2x2Backward, over the planes [lo, hi). Arguments (jobs.ts:
