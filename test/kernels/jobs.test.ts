@@ -14,6 +14,7 @@ import * as gemm from '../../src/kernels/reference/gemm.js';
 import * as optim from '../../src/kernels/reference/optim.js';
 import * as pool from '../../src/kernels/reference/pool.js';
 import { JOB_IDS, JOB_NAMES, JOBS, jobDigest } from '../../src/kernels/wasm/jobs.js';
+import { chunkRange } from '../../src/kernels/wasm/workers.js';
 import { loadModule } from '../../src/kernels/wasm/load.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -83,5 +84,49 @@ describe('the AssemblyScript kernels', () => {
         expect(exported, `${file}:${i + 1}: reference/${family}.ts has no ${fn}`).toContain(fn);
       });
     }
+  });
+});
+
+describe('the split of a job into chunks (workers.ts: chunkRange, as runJob computes it)', () => {
+  it('covers [0, total) in order with whole units, chunk sizes differing by at most one unit', () => {
+    for (const [total, unit, n] of [
+      [100, 8, 2],
+      [100, 8, 6],
+      [784, 4, 6],
+      [13, 1, 6],
+      [5, 8, 3],
+      [0, 4, 2],
+      [1_600_000, 1024, 6],
+    ]) {
+      const ranges = Array.from({ length: n }, (_, i) => chunkRange(i, n, unit, total));
+      expect(ranges[0][0]).toBe(0);
+      expect(ranges[n - 1][1]).toBe(total);
+      for (let i = 1; i < n; i++) expect(ranges[i][0]).toBe(ranges[i - 1][1]);
+      const units = ranges.map(([lo, hi]) => Math.ceil(hi / unit) - lo / unit);
+      for (const [lo] of ranges) expect(lo % unit).toBe(0);
+      expect(
+        Math.max(...units) - Math.min(...units),
+        `${total}/${unit} in ${n}`,
+      ).toBeLessThanOrEqual(1);
+    }
+    expect(chunkRange(0, 2, 8, 100)).toEqual([0, 48]); // 13 units of 8 columns: 6 and 7
+    expect(chunkRange(1, 2, 8, 100)).toEqual([48, 100]);
+  });
+
+  it('gives a gemm that re-packs a large operand in every chunk fewer chunks', () => {
+    const per = (M: number, K: number, N: number, opts = {}): number | undefined =>
+      JOBS.gemm.plan(
+        new Float32Array(M * N),
+        new Float32Array(M * K),
+        new Float32Array(K * N),
+        M,
+        K,
+        N,
+        opts,
+      ).split.chunksPerThread;
+    expect(per(64, 6272, 100)).toBe(1); // the CNN's fc forward: columns, all of op(a) each chunk
+    expect(per(64, 784, 100)).toBe(1); // the MLP's
+    expect(per(6272, 64, 100, { transA: true })).toBe(3); // its weight gradient: a small op(b)
+    expect(per(64, 100, 6272, { transB: true })).toBe(3); // its dx
   });
 });

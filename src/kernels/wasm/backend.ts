@@ -113,7 +113,16 @@ class WasmBackend {
     const { total, unit = 1 } = plan.split;
     const ints = [...placed.ptrs, ...(plan.ints ?? [])],
       floats = plan.floats ?? [];
-    const job = { id: JOB_IDS[name], total, unit, ints, floats, inPlace: plan.inPlace };
+    const { chunksPerThread } = plan.split;
+    const job = {
+      id: JOB_IDS[name],
+      total,
+      unit,
+      chunksPerThread,
+      ints,
+      floats,
+      inPlace: plan.inPlace,
+    };
     this.pool.run(job, threadsPay(plan.split));
     this.arena.finish(placed);
   }

@@ -40,6 +40,12 @@ export interface Split {
   readonly unit?: number;
   readonly work?: number;
   readonly bytes?: number;
+  /**
+   * Chunks per thread when split (default workers.ts's CHUNKS_PER_THREAD): more chunks even out
+   * threads that start late or run slower, fewer save what every chunk redoes (a gemm chunk packs
+   * all of the operand it does not split).
+   */
+  readonly chunksPerThread?: number;
 }
 
 /** What the runner needs for one call. */
@@ -92,7 +98,7 @@ export function threadsPay({ total, unit = 1, work, bytes }: Split): boolean {
 
 /**
  * The job block the threads share, in bytes (assembly/index.ts: runJob reads it): five int32
- * (the next chunk, the chunk count, the job id, units per chunk, units in all), then up to
+ * (the next chunk, the chunk count, the job id, the unit, units in all), then up to
  * maxInts int32 arguments from byte `ints`, and up to maxFloats float64 ones from byte `floats`.
  */
 export const JOB_LAYOUT = { ints: 20, maxInts: 24, floats: 120, maxFloats: 17, bytes: 256 };
@@ -114,6 +120,18 @@ const write64 = (name: string, buf: Float64Array, n: number): Operand => ({
   role: 'out',
   f64: true,
 });
+
+/**
+ * Chunks per thread for a gemm of `work` multiply-adds whose chunks each pack `repacked` elements
+ * of the operand they do not split: 3 (workers.ts's default), fewer while the packing would cost
+ * over 5% of a chunk on 2 threads. Packing an element takes about as long as 5.5 multiply-adds
+ * (measured on the bench machine: 110 us for op(a) of the CNN's 64x6272x100 fc layer), so a chunk
+ * of work / (2c) costs 11·c·repacked / work extra. The fc layers' forward (64 rows, split by
+ * columns) gets 1 and the weight gradients (split by rows, a small op(b)) 3.
+ */
+function gemmChunksPerThread(work: number, repacked: number): number {
+  return Math.max(1, Math.min(3, Math.floor(work / (220 * repacked))));
+}
 
 /** Element strides of op(a) (M, K) and op(b) (K, N): op(a)[i, k] = a[i·rsA + k·csA], op(b)[k, j] = b[k·rsB + j·csB]. */
 function opStrides(M: number, K: number, N: number, { transA, transB }: GemmOpts): number[] {
@@ -162,10 +180,17 @@ export const JOBS = {
     // rows of out, or its columns when it is wider than tall, in whole micro-tiles (4 x 8)
     plan: (out, a, b, M, K, N, opts = {}) => {
       const byRows = M >= N;
+      const work = M * N * K,
+        repacked = byRows ? K * N : M * K; // what every chunk packs again: op(b), or op(a)
       return {
         operands: [write('out', out, M * N), read('a', a, M * K), read('b', b, K * N)],
         ints: [M, K, N, ...opStrides(M, K, N, opts), byRows ? 1 : 0],
-        split: { total: byRows ? M : N, unit: byRows ? 4 : 8, work: M * N * K },
+        split: {
+          total: byRows ? M : N,
+          unit: byRows ? 4 : 8,
+          work,
+          chunksPerThread: gemmChunksPerThread(work, repacked),
+        },
       };
     },
   },

@@ -29,6 +29,8 @@ export interface JobRun {
   readonly id: number;
   readonly total: number;
   readonly unit: number;
+  /** Chunks per thread when split (jobs.ts: Split), default CHUNKS_PER_THREAD. */
+  readonly chunksPerThread?: number;
   readonly ints: readonly number[];
   readonly floats: readonly number[];
   /**
@@ -190,6 +192,17 @@ export interface BusyTimes {
   readonly workers: readonly number[];
 }
 
+/**
+ * Units [lo, hi) of chunk i of n (assembly/index.ts: runJob's chunkBound): whole units of `unit`,
+ * the ceil(total / unit) of them dealt out as evenly as integers allow.
+ */
+export function chunkRange(i: number, n: number, unit: number, total: number): [number, number] {
+  const u = Math.max(unit, 1),
+    units = Math.ceil(total / u);
+  const bound = (j: number): number => Math.min(total, Math.floor((j * units) / n) * u);
+  return [bound(i), bound(i + 1)];
+}
+
 export class WorkerPool {
   private started = false;
   private readonly times = { alone: 0, shared: 0, waiting: 0 };
@@ -221,7 +234,7 @@ export class WorkerPool {
   run(job: JobRun, parallel: boolean): void {
     const workers = parallel ? this.readyWorkers() : 0;
     if (workers > 0 && this.runShared(workers, job)) return;
-    this.writeJob(job, 1, Math.max(job.total, 1));
+    this.writeJob(job, 1);
     const t0 = performance.now();
     this.loaded.exports.runJob(JOB_AT, RESERVED, 0, 0);
     this.times.alone += performance.now() - t0;
@@ -238,11 +251,11 @@ export class WorkerPool {
   }
 
   /** Writes the job block (jobs.ts: JOB_LAYOUT) with the counter at 0. */
-  private writeJob(job: JobRun, nChunks: number, chunk: number): void {
+  private writeJob(job: JobRun, nChunks: number): void {
     const { ints, maxInts, floats, maxFloats } = JOB_LAYOUT;
     if (job.ints.length > maxInts || job.floats.length > maxFloats)
       throw new Error(`wasm backend: job ${job.id} has more arguments than the job block holds`);
-    this.i32(JOB_AT, 5).set([0, nChunks, job.id, chunk, job.total]);
+    this.i32(JOB_AT, 5).set([0, nChunks, job.id, Math.max(job.unit, 1), job.total]);
     this.i32(JOB_AT + ints, job.ints.length).set(job.ints);
     if (job.floats.length > 0)
       new Float64Array(this.loaded.memory.buffer, JOB_AT + floats, job.floats.length).set(
@@ -260,10 +273,9 @@ export class WorkerPool {
    */
   private runShared(workers: number, job: JobRun): boolean {
     const T = workers + 1,
-      { total, unit } = job;
-    const chunk = Math.max(unit, Math.ceil(total / (CHUNKS_PER_THREAD * T) / unit) * unit);
-    const nChunks = Math.ceil(total / chunk);
-    this.writeJob(job, nChunks, chunk);
+      units = Math.ceil(job.total / Math.max(job.unit, 1));
+    const nChunks = Math.max(1, Math.min(units, (job.chunksPerThread ?? CHUNKS_PER_THREAD) * T));
+    this.writeJob(job, nChunks);
     this.i32(DONE_AT, nChunks).fill(0);
     const gen = ++this.generation;
     for (let w = 0; w < workers; w++) {
@@ -318,12 +330,10 @@ export class WorkerPool {
    */
   private finishAfterDeath(job: JobRun, nChunks: number): void {
     this.loaded.exports.runJob(JOB_AT, RESERVED, 0, DONE_AT);
-    const done = this.i32(DONE_AT, nChunks),
-      chunk = this.i32(JOB_AT, 5)[3];
+    const done = this.i32(DONE_AT, nChunks);
     const lost = done.findIndex((d) => d !== 1);
     if (lost >= 0) {
-      const lo = lost * chunk,
-        hi = Math.min(job.total, lo + chunk);
+      const [lo, hi] = chunkRange(lost, nChunks, job.unit, job.total);
       throw new Error(
         `wasm backend: a kernel worker died while updating units ${lo} to ${hi} of an in-place job (id ${job.id}); that part may be partly updated`,
       );
