@@ -1,6 +1,6 @@
 // bench/common.ts: timing and reporting shared by the benchmark sections. Benchmarks compare
 // layerwise with TensorFlow.js in the same process on the same inputs and report ratios.
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 
 export interface BenchRow {
@@ -20,6 +20,30 @@ export interface BenchRow {
    * { 'ours/torch-best': 1.15, 'ours 2t/1t': 1.6 }: printed after the values and written as they are.
    */
   readonly extraRatios?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The share of CPU time the hypervisor took from this virtual machine (steal, /proc/stat) since
+ * the meter was made: a call returns it as a fraction of all CPU time, or null without /proc.
+ * Figures taken while it is high (another tenant on our cores) measure the neighbours, not us.
+ */
+export function stealMeter(): () => number | null {
+  const read = (): number[] | null => {
+    try {
+      const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
+      return cpu.map(Number); // user nice system idle iowait irq softirq steal ...
+    } catch {
+      return null;
+    }
+  };
+  const start = read();
+  return () => {
+    const now = read();
+    if (start === null || now === null) return null;
+    const d = now.map((v, i) => v - (start[i] ?? 0));
+    const all = d.slice(0, 8).reduce((a, b) => a + b, 0);
+    return all > 0 ? d[7] / all : null;
+  };
 }
 
 /** What a section wants kept beside its rows (e.g. which PyTorch and BLAS it ran): written by writeJson. */

@@ -4,9 +4,10 @@
 // (bench/torch_steps.py, run by Debian's /usr/bin/python3 when it can import torch, with glibc
 // malloc thresholds raised and OpenBLAS where one is found: its best configuration). The runs
 // of one network are interleaved (ours 1t, torch 1t, ours 2t, torch 2t) to share the machine's
-// drift. Ratios: each figure over torch-1t, then ours (2 threads) over torch's best and 2t/1t.
+// drift, in ROUNDS rounds: each figure is the median of its rounds. Ratios: each figure over
+// torch-1t, then (medians of each round's ratios) ours (2 threads) over torch's best and 2t/1t.
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ import type { Model } from '../src/models/index.js';
 import { adam, type OptimConfig, type RuleName } from '../src/optim/index.js';
 import { Solver } from '../src/solver/index.js';
 import { Tensor, type FloatTensor } from '../src/tensor/index.js';
-import { runInfo, timeMs, type BenchRow } from './common.js';
+import { runInfo, stealMeter, timeMs, type BenchRow } from './common.js';
 import { BENCH_STEP, benchNet, layerwiseStep } from './wasm.js';
 
 /** Timing of every step measurement, ours and torch's alike (timeMs's median). */
@@ -60,40 +61,96 @@ export async function benchTorch(): Promise<BenchRow[]> {
   return rows;
 }
 
-/** Times one network: per thread count, each of our paths and then torch; one row per path. */
+/**
+ * Rounds of the interleaved measurements (LAYERWISE_BENCH_ROUNDS, default 3): a shared machine's
+ * speed drifts by tens of percent between seconds, so each figure is the median of its rounds and
+ * each ratio the median of the ratios within a round (of measurements taken seconds apart).
+ */
+const ROUNDS = Math.max(1, Number(process.env.LAYERWISE_BENCH_ROUNDS ?? 3) || 3);
+
+/** The steal share of each network's rounds, for bench/results/latest.json. */
+const stealByNet: Record<string, number | null> = {};
+
+/** One round's figures of a network, samples/s by path ('torch' for torch) and thread label. */
+type Round = Record<string, Record<string, number>>;
+
+/** Times one network: ROUNDS rounds of (per thread count, each of our paths, then torch). */
 async function compare(net: Net, torch: TorchChild | null): Promise<BenchRow[]> {
   const rate = (ms: number): number => (net.batch * 1000) / ms;
-  const ours: Record<string, Record<string, number>> = {};
-  const theirs: Record<string, number> = {};
-  for (const threads of THREADS) {
-    setBackend('wasm', { threads });
-    for (const [path, time] of Object.entries(net.ours))
-      (ours[path] ??= {})[`layerwise-${threads}t`] = rate(await time());
-    const { warmupMs, minMs, maxReps } = TIMING;
-    const got = await torch?.measure({ ...net.torch, threads, warmupMs, minMs, maxReps });
-    if (got) theirs[`torch-${threads}t`] = got.samplesPerSec;
-  }
-  const paths = Object.keys(net.ours);
-  return paths.map((path) => {
-    const values = { ...theirs, ...ours[path] };
-    const extraRatios: Record<string, number> = {};
-    const best = Math.max(...Object.values(theirs));
-    if (Object.keys(theirs).length > 0)
-      extraRatios['ours/torch-best'] = values['layerwise-2t'] / best;
-    extraRatios['ours 2t/1t'] = values['layerwise-2t'] / values['layerwise-1t'];
-    if (path !== paths[0]) {
-      extraRatios[`${path}/${paths[0]}`] = values['layerwise-2t'] / ours[paths[0]]['layerwise-2t'];
+  const rounds: Round[] = [],
+    steal = stealMeter();
+  for (let r = 0; r < ROUNDS; r++) {
+    const round: Round = { torch: {} };
+    for (const threads of THREADS) {
+      setBackend('wasm', { threads });
+      for (const [path, time] of Object.entries(net.ours))
+        (round[path] ??= {})[`layerwise-${threads}t`] = rate(await time());
+      const { warmupMs, minMs, maxReps } = TIMING;
+      const got = await torch?.measure({ ...net.torch, threads, warmupMs, minMs, maxReps });
+      if (got) round.torch[`torch-${threads}t`] = got.samplesPerSec;
     }
+    rounds.push(round);
+  }
+  const paths = Object.keys(net.ours),
+    stolen = steal();
+  if (stolen !== null)
+    console.log(
+      `torch      ${net.label}: the hypervisor took ${(100 * stolen).toFixed(1)}% of the CPU time (steal)${stolen > 0.05 ? ': the machine was not quiet, the figures are not comparable' : ''}`,
+    );
+  stealByNet[net.label] = stolen;
+  runInfo.steal = stealByNet;
+  return paths.map((path) => {
+    const name = paths.length > 1 ? `${net.label}, ${path}` : net.label;
+    const values = medians(rounds.map((round) => ({ ...round.torch, ...round[path] })));
+    const extraRatios = medians(rounds.map((round) => roundRatios(round, path, paths[0])));
+    if (ROUNDS > 1) console.log(`torch      ${name}: ${spread(rounds, path)}`);
+    const hasTorch = values['torch-1t'] !== undefined;
     return {
       section: 'torch',
-      name: paths.length > 1 ? `${net.label}, ${path}` : net.label,
+      name,
       unit: 'samples/s',
       values,
-      baseline: theirs['torch-1t'] === undefined ? 'layerwise-1t' : 'torch-1t',
+      baseline: hasTorch ? 'torch-1t' : 'layerwise-1t',
       higherIsBetter: true,
       extraRatios,
     };
   });
+}
+
+/** The ratios of one round for `path`: ours (2 threads) over torch's best, 2t/1t, and path/first. */
+function roundRatios(round: Round, path: string, first: string): Record<string, number> {
+  const ours = round[path],
+    torchRates = Object.values(round.torch);
+  const ratios: Record<string, number> = {};
+  if (torchRates.length > 0)
+    ratios['ours/torch-best'] = ours['layerwise-2t'] / Math.max(...torchRates);
+  ratios['ours 2t/1t'] = ours['layerwise-2t'] / ours['layerwise-1t'];
+  if (path !== first)
+    ratios[`${path}/${first}`] = ours['layerwise-2t'] / round[first]['layerwise-2t'];
+  return ratios;
+}
+
+/** The median of each key over the records. */
+function medians(records: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(records[0] ?? {})) {
+    const v = records.map((r) => r[key]).sort((a, b) => a - b),
+      m = v.length >> 1;
+    out[key] = v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+  }
+  return out;
+}
+
+/** "torch-1t 150000-162000 | ..." : each figure's least and greatest over the rounds. */
+function spread(rounds: readonly Round[], path: string): string {
+  const all = rounds.map((round) => ({ ...round.torch, ...round[path] }));
+  return Object.keys(all[0])
+    .map((key) => {
+      const v = all.map((r) => r[key]);
+      return `${key} ${Math.round(Math.min(...v))}-${Math.round(Math.max(...v))}`;
+    })
+    .join('  |  ')
+    .concat(`  (samples/s over ${rounds.length} rounds; the row gives medians)`);
 }
 
 /** The bench MLP and CNN (SGD, through step memory as the Solver runs them) and the main job. */
@@ -324,7 +381,40 @@ class TorchChild {
       return null;
     }
     this.replies.push({ request, reply });
+    this.lastIdleMs = await this.settle();
     return reply;
+  }
+
+  /** How long the child's threads kept the CPU after its last reply (ms; see settle). */
+  lastIdleMs = 0;
+
+  /**
+   * Waits until the child's threads stop using the CPU (its utime + stime in /proc, polled every
+   * 10 ms, unchanged over 50 ms; at most 3 s): OpenBLAS and OpenMP threads spin a while after a
+   * job, and our next figure would pay for it (measured: our 2-thread steps at half speed beside
+   * a child that had just run torch-1t). Returns the ms waited; 0 where there is no /proc.
+   */
+  private async settle(): Promise<number> {
+    const stat = `/proc/${this.child.pid ?? 0}/stat`;
+    const cpu = (): number | null => {
+      try {
+        const fields = readFileSync(stat, 'utf8').split(') ')[1].split(' ');
+        return Number(fields[11]) + Number(fields[12]); // utime, stime (clock ticks)
+      } catch {
+        return null;
+      }
+    };
+    const t0 = performance.now();
+    let last = cpu(),
+      quietSince = t0;
+    if (last === null) return 0;
+    while (performance.now() - t0 < 3000 && performance.now() - quietSince < 50) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const now = cpu();
+      if (now !== last) quietSince = performance.now();
+      last = now;
+    }
+    return performance.now() - t0;
   }
 
   /** What the child said at start (torch and python versions). */
