@@ -14,7 +14,7 @@ import * as gemm from '../../src/kernels/reference/gemm.js';
 import * as optim from '../../src/kernels/reference/optim.js';
 import * as pool from '../../src/kernels/reference/pool.js';
 import { JOB_IDS, JOB_NAMES, JOBS, jobDigest } from '../../src/kernels/wasm/jobs.js';
-import { chunkRange } from '../../src/kernels/wasm/workers.js';
+import { chunkCount, chunkRange } from '../../src/kernels/wasm/workers.js';
 import { loadModule } from '../../src/kernels/wasm/load.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -111,6 +111,15 @@ describe('the split of a job into chunks (workers.ts: chunkRange, as runJob comp
     }
     expect(chunkRange(0, 2, 8, 100)).toEqual([0, 48]); // 13 units of 8 columns: 6 and 7
     expect(chunkRange(1, 2, 8, 100)).toEqual([48, 100]);
+  });
+
+  it('makes equal chunks, as many for each thread, when there are few units per chunk', () => {
+    expect(chunkCount(8, 6, 2)).toBe(4); // the CNN's 32 filters in 4-filter tiles: 4 chunks of 2
+    expect(chunkCount(12, 6, 2)).toBe(6);
+    expect(chunkCount(7, 6, 2)).toBe(6); // no equal split for both threads: as wanted
+    expect(chunkCount(64, 6, 2)).toBe(6); // many units a chunk: the sizes barely differ
+    expect(chunkCount(3, 6, 2)).toBe(3);
+    expect(chunkCount(0, 6, 2)).toBe(1);
   });
 
   it('gives a gemm that re-packs a large operand in every chunk fewer chunks', () => {

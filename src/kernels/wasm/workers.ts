@@ -203,6 +203,19 @@ export function chunkRange(i: number, n: number, unit: number, total: number): [
   return [bound(i), bound(i + 1)];
 }
 
+/**
+ * How many chunks `units` units make for T threads, aiming at `wanted`: with few units per chunk
+ * (under 8), chunks one unit apart in size leave a thread idle at the end (8 four-filter tiles in
+ * 6 chunks: 1, 1, 2, 1, 1, 2), so the count drops to the nearest that divides the units into
+ * equal chunks, as many for each thread (8 tiles: 4 chunks of 2), where there is one.
+ */
+export function chunkCount(units: number, wanted: number, T: number): number {
+  const n = Math.max(1, Math.min(units, wanted));
+  if (units % n === 0 || units >= 8 * n) return n;
+  for (let m = n - 1; m >= T; m--) if (units % m === 0 && m % T === 0) return m;
+  return n;
+}
+
 export class WorkerPool {
   private started = false;
   private readonly times = { alone: 0, shared: 0, waiting: 0 };
@@ -274,7 +287,7 @@ export class WorkerPool {
   private runShared(workers: number, job: JobRun): boolean {
     const T = workers + 1,
       units = Math.ceil(job.total / Math.max(job.unit, 1));
-    const nChunks = Math.max(1, Math.min(units, (job.chunksPerThread ?? CHUNKS_PER_THREAD) * T));
+    const nChunks = chunkCount(units, (job.chunksPerThread ?? CHUNKS_PER_THREAD) * T, T);
     this.writeJob(job, nChunks);
     this.i32(DONE_AT, nChunks).fill(0);
     const gen = ++this.generation;
