@@ -151,7 +151,9 @@ describe('the built library in a fresh process', () => {
       `${code.replace('const info = loadWasm().info;', 'try { loadWasm(); } catch (e) { console.log(e.message); process.exit(0); }')}`,
       { LAYERWISE_WASM_SIMD: 'fast' },
     );
-    expect(typo.stdout.trim()).toBe("LAYERWISE_WASM_SIMD: unknown value 'fast' (known: auto, simd)");
+    expect(typo.stdout.trim()).toBe(
+      "LAYERWISE_WASM_SIMD: unknown value 'fast' (known: auto, simd)",
+    );
   });
 
   it("without WebAssembly, 'auto' falls back with one notice and a forced 'wasm' throws", () => {
