@@ -14,7 +14,7 @@ import * as gemm from '../../src/kernels/reference/gemm.js';
 import * as optim from '../../src/kernels/reference/optim.js';
 import * as pool from '../../src/kernels/reference/pool.js';
 import { JOB_IDS, JOB_NAMES, JOBS, jobDigest } from '../../src/kernels/wasm/jobs.js';
-import { chunkCount, chunkRange } from '../../src/kernels/wasm/workers.js';
+import { chunkBounds, chunkCount, MAX_CHUNKS } from '../../src/kernels/wasm/workers.js';
 import { loadModule } from '../../src/kernels/wasm/load.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -87,30 +87,49 @@ describe('the AssemblyScript kernels', () => {
   });
 });
 
-describe('the split of a job into chunks (workers.ts: chunkRange, as runJob computes it)', () => {
-  it('covers [0, total) in order with whole units, chunk sizes differing by at most one unit', () => {
-    for (const [total, unit, n] of [
-      [100, 8, 2],
-      [100, 8, 6],
-      [784, 4, 6],
-      [13, 1, 6],
-      [5, 8, 3],
-      [0, 4, 2],
-      [1_600_000, 1024, 6],
+describe('the split of a job into chunks (workers.ts: chunkBounds, which runJob reads)', () => {
+  /** The chunk sizes in units, after checking that the bounds cover [0, total) in whole units. */
+  const sizes = (bounds: number[], total: number, unit: number): number[] => {
+    expect(bounds[0]).toBe(0);
+    expect(bounds.at(-1)).toBe(total);
+    for (const b of bounds.slice(0, -1)) expect(b % unit).toBe(0);
+    return bounds.slice(1).map((hi, i) => Math.ceil(hi / unit) - bounds[i] / unit);
+  };
+
+  it('gives a job that names its chunks per thread even chunks, one unit apart at most', () => {
+    for (const [total, unit, T, cpt] of [
+      [100, 8, 2, 1],
+      [100, 8, 2, 3],
+      [784, 4, 2, 3],
+      [13, 1, 2, 3],
+      [5, 8, 2, 3],
+      [1_600_000, 1024, 2, 3],
     ]) {
-      const ranges = Array.from({ length: n }, (_, i) => chunkRange(i, n, unit, total));
-      expect(ranges[0][0]).toBe(0);
-      expect(ranges[n - 1][1]).toBe(total);
-      for (let i = 1; i < n; i++) expect(ranges[i][0]).toBe(ranges[i - 1][1]);
-      const units = ranges.map(([lo, hi]) => Math.ceil(hi / unit) - lo / unit);
-      for (const [lo] of ranges) expect(lo % unit).toBe(0);
-      expect(
-        Math.max(...units) - Math.min(...units),
-        `${total}/${unit} in ${n}`,
-      ).toBeLessThanOrEqual(1);
+      const s = sizes(chunkBounds(total, unit, T, cpt), total, unit);
+      expect(Math.max(...s) - Math.min(...s), `${total}/${unit}`).toBeLessThanOrEqual(1);
     }
-    expect(chunkRange(0, 2, 8, 100)).toEqual([0, 48]); // 13 units of 8 columns: 6 and 7
-    expect(chunkRange(1, 2, 8, 100)).toEqual([48, 100]);
+    expect(chunkBounds(100, 8, 2, 1)).toEqual([0, 48, 100]); // 13 units of 8 columns: 6 and 7
+  });
+
+  it('gives any other job guided chunks: large first, none larger than the one before, the last small', () => {
+    for (const [total, unit, T] of [
+      [64, 1, 2],
+      [2048, 1, 2],
+      [627_200, 1024, 2],
+      [8, 1, 2],
+      [3, 1, 2],
+      [100, 1, 4],
+    ]) {
+      const bounds = chunkBounds(total, unit, T),
+        s = sizes(bounds, total, unit),
+        units = Math.ceil(total / unit);
+      for (let i = 1; i < s.length; i++) expect(s[i]).toBeLessThanOrEqual(s[i - 1]);
+      expect(s[0]).toBe(Math.ceil(units / (2 * T)));
+      expect(s.at(-1), `${total}/${unit}`).toBeLessThanOrEqual(Math.ceil(units / (8 * T)));
+      expect(s.length).toBeLessThanOrEqual(MAX_CHUNKS);
+    }
+    expect(sizes(chunkBounds(64, 1, 2), 64, 1)).toEqual([16, 12, 9, 7, 5, 4, 4, 4, 3]);
+    expect(chunkBounds(0, 4, 2)).toEqual([0, 0]); // one empty chunk
   });
 
   it('makes equal chunks, as many for each thread, when there are few units per chunk', () => {

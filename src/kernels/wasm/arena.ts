@@ -3,7 +3,7 @@
 //
 // The memory map: below JOB_AT AssemblyScript's static data; at JOB_AT the job block the threads
 // share (jobs.ts: JOB_LAYOUT); at SLOTS_AT the workers' control slots (workers.ts); at DONE_AT
-// the chunk flags of the current job; up to
+// the chunk flags of the current job, at BOUNDS_AT its chunk bounds; up to
 // RESERVED nothing else; then one gemm scratch per thread; then the regions this arena hands out
 // (staging areas and resident blocks), growing the memory as needed.
 //
@@ -29,6 +29,11 @@ export const SLOT_BYTES = 32;
  * runJob sets them; workers.ts reads them after a worker dies), after the slots of 15 workers.
  */
 export const DONE_AT = 2048;
+/**
+ * Byte offset of the current job's chunk bounds, one int32 per chunk and one more (workers.ts:
+ * chunkBounds writes them, assembly/index.ts: runJob reads them); the flags above end before it.
+ */
+export const BOUNDS_AT = 4096;
 /** Below this: AssemblyScript's static area and the control block; the scratch areas follow. */
 export const RESERVED = PAGE;
 

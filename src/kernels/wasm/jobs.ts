@@ -41,9 +41,10 @@ export interface Split {
   readonly work?: number;
   readonly bytes?: number;
   /**
-   * Chunks per thread when split (default workers.ts's CHUNKS_PER_THREAD): more chunks even out
-   * threads that start late or run slower, fewer save what every chunk redoes (a gemm chunk packs
-   * all of the operand it does not split).
+   * Even chunks, this many per thread, for a job whose every chunk redoes some work (a gemm chunk
+   * packs all of the operand it does not split): fewer chunks save that, more even out threads
+   * that start late or run slower. Without it the job takes guided chunks, large ones first
+   * (workers.ts: chunkBounds).
    */
   readonly chunksPerThread?: number;
 }
@@ -123,7 +124,7 @@ const write64 = (name: string, buf: Float64Array, n: number): Operand => ({
 
 /**
  * Chunks per thread for a gemm of `work` multiply-adds whose chunks each pack `repacked` elements
- * of the operand they do not split: 3 (workers.ts's default), fewer while the packing would cost
+ * of the operand they do not split: 3, fewer while the packing would cost
  * over 5% of a chunk on 2 threads. Packing an element takes about as long as 5.5 multiply-adds
  * (measured on the bench machine: 110 us for op(a) of the CNN's 64x6272x100 fc layer), so a chunk
  * of work / (2c) costs 11·c·repacked / work extra. The fc layers' forward (64 rows, split by
@@ -417,7 +418,8 @@ export const JOBS = {
           read('b', b, span(batch, strideB, K * N)),
         ],
         ints: [M, K, N, ...opStrides(M, K, N, opts), strideA, strideB, strideOut],
-        split: { total: batch * M, unit: 4, work: batch * M * N * K },
+        // every chunk packs op(b) of each of its matrices again: even chunks, 3 per thread
+        split: { total: batch * M, unit: 4, work: batch * M * N * K, chunksPerThread: 3 },
       };
     },
   },

@@ -11,13 +11,12 @@
 // training worker) in a cross-origin-isolated page; a page's main thread may not block in
 // Atomics.wait, and a page without isolation has no shared memory, so jobs run on the calling
 // thread there (threadApiFor says so once).
-import { DONE_AT, JOB_AT, RESERVED, SLOT_BYTES, SLOTS_AT } from './arena.js';
+import { BOUNDS_AT, DONE_AT, JOB_AT, RESERVED, SLOT_BYTES, SLOTS_AT } from './arena.js';
 import { JOB_LAYOUT } from './jobs.js';
 import { canBlock, nodeThreads, type Loaded, type WorkerHandle } from './load.js';
 
 /** At most this many workers (their control slots lie below RESERVED). */
 export const MAX_WORKERS = 15;
-const CHUNKS_PER_THREAD = 3;
 /**
  * How long a thread spins on a shared flag before it sleeps in Atomics.wait (ms): measured on the
  * bench machine, 0.1 ms makes a batch-norm CNN step ~8% faster than sleeping at once.
@@ -29,7 +28,7 @@ export interface JobRun {
   readonly id: number;
   readonly total: number;
   readonly unit: number;
-  /** Chunks per thread when split (jobs.ts: Split), default CHUNKS_PER_THREAD. */
+  /** Chunks per thread when split (jobs.ts: Split); without it, guided chunks (chunkBounds). */
   readonly chunksPerThread?: number;
   readonly ints: readonly number[];
   readonly floats: readonly number[];
@@ -192,22 +191,46 @@ export interface BusyTimes {
   readonly workers: readonly number[];
 }
 
+/** At most this many chunks a job (their bounds and flags lie below RESERVED: arena.ts). */
+export const MAX_CHUNKS = 256;
+
 /**
- * Units [lo, hi) of chunk i of n (assembly/index.ts: runJob's chunkBound): whole units of `unit`,
- * the ceil(total / unit) of them dealt out as evenly as integers allow.
+ * Where the chunks of a job for T threads start and end (n + 1 element offsets, 0 first and
+ * total last; runJob reads them from BOUNDS_AT), in whole units of `unit`:
+ * - a job that names its chunks per thread (a gemm, whose every chunk packs an operand again:
+ *   jobs.ts) gets that many, as even as integers allow, equal where chunkCount finds a way;
+ * - any other takes guided chunks (as OpenMP's schedule(guided)): each a 1/(2T) share of the units
+ *   left, down to 1/(8T) of all of them. The threads start on large chunks and end on small ones,
+ *   so one that starts late or runs slower keeps the other waiting a small chunk at most.
  */
-export function chunkRange(i: number, n: number, unit: number, total: number): [number, number] {
+export function chunkBounds(
+  total: number,
+  unit: number,
+  T: number,
+  chunksPerThread?: number,
+): number[] {
   const u = Math.max(unit, 1),
     units = Math.ceil(total / u);
-  const bound = (j: number): number => Math.min(total, Math.floor((j * units) / n) * u);
-  return [bound(i), bound(i + 1)];
+  const at = (k: number): number => Math.min(total, k * u);
+  if (chunksPerThread !== undefined) {
+    const n = Math.min(MAX_CHUNKS, chunkCount(units, chunksPerThread * T, T));
+    return Array.from({ length: n + 1 }, (_, i) => at(Math.floor((i * units) / n)));
+  }
+  const least = Math.max(1, Math.ceil(units / (8 * T)), Math.ceil(units / MAX_CHUNKS));
+  const bounds = [0];
+  for (let done = 0; done < units;) {
+    done = Math.min(units, done + Math.max(least, Math.ceil((units - done) / (2 * T))));
+    bounds.push(at(done));
+  }
+  if (bounds.length === 1) bounds.push(total); // no units: one empty chunk
+  return bounds;
 }
 
 /**
  * How many chunks `units` units make for T threads, aiming at `wanted`: with few units per chunk
- * (under 8), chunks one unit apart in size leave a thread idle at the end (8 four-filter tiles in
- * 6 chunks: 1, 1, 2, 1, 1, 2), so the count drops to the nearest that divides the units into
- * equal chunks, as many for each thread (8 tiles: 4 chunks of 2), where there is one.
+ * (under 8), chunks one unit apart in size leave a thread idle at the end (8 tiles in 6 chunks:
+ * 1, 1, 2, 1, 1, 2), so the count drops to the nearest that divides the units into equal chunks,
+ * as many for each thread (8 tiles: 4 chunks of 2), where there is one.
  */
 export function chunkCount(units: number, wanted: number, T: number): number {
   const n = Math.max(1, Math.min(units, wanted));
@@ -247,7 +270,7 @@ export class WorkerPool {
   run(job: JobRun, parallel: boolean): void {
     const workers = parallel ? this.readyWorkers() : 0;
     if (workers > 0 && this.runShared(workers, job)) return;
-    this.writeJob(job, 1);
+    this.writeJob(job, [0, job.total]);
     const t0 = performance.now();
     this.loaded.exports.runJob(JOB_AT, RESERVED, 0, 0);
     this.times.alone += performance.now() - t0;
@@ -264,11 +287,12 @@ export class WorkerPool {
   }
 
   /** Writes the job block (jobs.ts: JOB_LAYOUT) with the counter at 0. */
-  private writeJob(job: JobRun, nChunks: number): void {
+  private writeJob(job: JobRun, bounds: readonly number[]): void {
     const { ints, maxInts, floats, maxFloats } = JOB_LAYOUT;
     if (job.ints.length > maxInts || job.floats.length > maxFloats)
       throw new Error(`wasm backend: job ${job.id} has more arguments than the job block holds`);
-    this.i32(JOB_AT, 5).set([0, nChunks, job.id, Math.max(job.unit, 1), job.total]);
+    this.i32(BOUNDS_AT, bounds.length).set(bounds);
+    this.i32(JOB_AT, 5).set([0, bounds.length - 1, job.id, BOUNDS_AT, job.total]);
     this.i32(JOB_AT + ints, job.ints.length).set(job.ints);
     if (job.floats.length > 0)
       new Float64Array(this.loaded.memory.buffer, JOB_AT + floats, job.floats.length).set(
@@ -285,10 +309,9 @@ export class WorkerPool {
    * its next loop iteration, long before the redo is done).
    */
   private runShared(workers: number, job: JobRun): boolean {
-    const T = workers + 1,
-      units = Math.ceil(job.total / Math.max(job.unit, 1));
-    const nChunks = chunkCount(units, (job.chunksPerThread ?? CHUNKS_PER_THREAD) * T, T);
-    this.writeJob(job, nChunks);
+    const bounds = chunkBounds(job.total, job.unit, workers + 1, job.chunksPerThread),
+      nChunks = bounds.length - 1;
+    this.writeJob(job, bounds);
     this.i32(DONE_AT, nChunks).fill(0);
     const gen = ++this.generation;
     for (let w = 0; w < workers; w++) {
@@ -306,7 +329,7 @@ export class WorkerPool {
       if (!this.awaitWorker(slot, gen)) {
         this.workerDied(w);
         if (!job.inPlace) return false;
-        this.finishAfterDeath(job, nChunks);
+        this.finishAfterDeath(job, bounds);
         return true;
       }
       if (Atomics.exchange(slot, 2, 0) !== 0) failed = true;
@@ -341,12 +364,12 @@ export class WorkerPool {
    * from the shared counter), or throws if a chunk was taken and never finished (its part of the
    * buffer may be partly updated, and updating it again would apply the step twice).
    */
-  private finishAfterDeath(job: JobRun, nChunks: number): void {
+  private finishAfterDeath(job: JobRun, bounds: readonly number[]): void {
     this.loaded.exports.runJob(JOB_AT, RESERVED, 0, DONE_AT);
-    const done = this.i32(DONE_AT, nChunks);
+    const done = this.i32(DONE_AT, bounds.length - 1);
     const lost = done.findIndex((d) => d !== 1);
     if (lost >= 0) {
-      const [lo, hi] = chunkRange(lost, nChunks, job.unit, job.total);
+      const [lo, hi] = [bounds[lost], bounds[lost + 1]];
       throw new Error(
         `wasm backend: a kernel worker died while updating units ${lo} to ${hi} of an in-place job (id ${job.id}); that part may be partly updated`,
       );

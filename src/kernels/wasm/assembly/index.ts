@@ -11,10 +11,10 @@ import { gemmScratchBytes as scratchBytesOfGemm } from './gemm';
 import { dispatch, JOB_DIGEST, JOB_FLOATS, JOB_INTS } from './jobs';
 
 // The job that threads share (at `job`; the layout is JOB_LAYOUT in src/kernels/wasm/jobs.ts):
-// int32 0 the next chunk (an atomic counter), 1 the chunk count, 2 the job id, 3 the unit, 4 the
-// units in all; the integer arguments from byte JOB_INTS, the float64 ones from JOB_FLOATS.
-// Chunk i of n covers whole units i·U/n .. (i+1)·U/n of the U = ceil(total/unit) (rounded down:
-// chunkBound), so chunks differ by at most one unit (workers.ts: chunkRange, the same in TS).
+// int32 0 the next chunk (an atomic counter), 1 the chunk count n, 2 the job id, 3 the address of
+// the chunk bounds (n + 1 int32: chunk i is [bounds[i], bounds[i + 1]); workers.ts: chunkBounds
+// chooses them), 4 the units in all; the integer arguments from byte JOB_INTS, the float64 ones
+// from JOB_FLOATS.
 // Every thread calls runJob with its own scratch and takes chunks from the counter until none
 // are left, so a thread that starts late (or is descheduled) simply takes fewer. A chunk is a
 // range [lo, hi) of the job's outer unit (rows or columns of out for gemm, elements for relu,
@@ -27,23 +27,15 @@ import { dispatch, JOB_DIGEST, JOB_FLOATS, JOB_INTS } from './jobs';
 export function runJob(job: usize, scratch: usize, counter: usize, done: usize): void {
   setHeartbeat(counter);
   const nChunks = load<i32>(job, 4), id = load<i32>(job, 8);
-  const unit = load<i32>(job, 12), total = load<i32>(job, 16);
-  const units = (total + unit - 1) / unit;
+  const bounds = <usize>load<i32>(job, 12);
   const ints = job + JOB_INTS, floats = job + JOB_FLOATS;
   for (let i = atomic.add<i32>(job, 1); i < nChunks; i = atomic.add<i32>(job, 1)) {
-    const lo = chunkBound(i, nChunks, units, unit, total);
-    const hi = chunkBound(i + 1, nChunks, units, unit, total);
+    const lo = load<i32>(bounds + (<usize>i << 2)), hi = load<i32>(bounds + (<usize>i << 2), 4);
     dispatch(id, ints, floats, lo, hi, scratch);
     if (done != 0) atomic.store<i32>(done + (<usize>i << 2), 1);
     beat();
   }
   setHeartbeat(0);
-}
-
-// runJob (no loop): where chunk i of n starts, in units of `unit` (the end of the last: total).
-// @ts-ignore: decorator
-@inline function chunkBound(i: i32, n: i32, units: i32, unit: i32, total: i32): i32 {
-  return <i32>min<i64>(total, (<i64>i * units / n) * unit);
 }
 
 // reference/gemm.ts: gemm (no loop: the scratch bytes one thread's gemm needs).
