@@ -16,7 +16,8 @@
 // a 128³ product, under 1% from 512³; bench/wasm.ts measures it) but dominate the elementwise
 // kernels.
 import type { Buf } from '../types.js';
-import { JOB_LAYOUT, type Operand } from './jobs.js';
+import { JOB_LAYOUT } from './jobs.js';
+import type { Operand } from './plan.js';
 import { MAX_PAGES, PAGE, type WasmMemory } from './load.js';
 
 /** Byte offset of the job block (jobs.ts: JOB_LAYOUT). */

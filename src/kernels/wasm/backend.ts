@@ -5,16 +5,8 @@
 import { DTypeError, ShapeError, type DType } from '../../tensor/index.js';
 import type { Buf, Kernels } from '../types.js';
 import { Arena, align, RESERVED } from './arena.js';
-import {
-  convDirectScratch,
-  JOB_IDS,
-  JOB_NAMES,
-  JOBS,
-  threadsPay,
-  type JobName,
-  type Operand,
-  type Plan,
-} from './jobs.js';
+import { convDirectScratch, JOB_IDS, JOB_NAMES, JOBS, type JobName } from './jobs.js';
+import { threadsPay, type Operand, type Plan } from './plan.js';
 import { loadModule, type Loaded } from './load.js';
 import { MAX_WORKERS, threadApiFor, WorkerPool, type BusyTimes } from './workers.js';
 

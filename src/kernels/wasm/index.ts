@@ -1,6 +1,7 @@
 // src/kernels/wasm/index.ts: the WASM SIMD backend (float32): AssemblyScript kernels on worker
 // threads that share its memory. float64 stays on the reference kernels. The files, one job each:
 //   jobs.ts      the table of every kernel job: operands, arguments, how it splits across threads
+//   plan.ts      what a job's plan is, and when a job is worth splitting across the threads
 //   backend.ts   the Kernels methods, derived from the table, and the one path every call takes
 //   load.ts      feature detection (relaxed SIMD, shared memory, threads) and loading the module
 //   arena.ts     the memory map, resident blocks, and staging of operands that are not resident
@@ -11,7 +12,7 @@
 import { createWasmKernels, type WasmKernels, type WasmOptions } from './backend.js';
 
 export { createWasmKernels, type WasmInfo, type WasmKernels, type WasmOptions } from './backend.js';
-export { THREAD_MIN_WORK } from './jobs.js';
+export { THREAD_MIN_WORK } from './plan.js';
 export type { BusyTimes } from './workers.js';
 
 let instance: WasmKernels | null = null;

@@ -4,8 +4,9 @@
 // (buffers, roles, the elements the call uses), the integer and float arguments after them, and
 // how the work splits across threads. backend.ts derives the Kernels methods from this table;
 // scripts/build-wasm.mjs generates assembly/jobs.ts from it (the job ids, which are the entries'
-// positions here, and the dispatch switch), so the ids exist in one place. This file has no
-// runtime imports, so that the build script can load it on its own.
+// positions here, and the dispatch switch), so the ids exist in one place. What a plan is, and
+// when its job splits across threads, is plan.ts. This file has no runtime imports, so that the
+// build script can load it on its own.
 import type {
   AdamHypers,
   Buf,
@@ -14,88 +15,11 @@ import type {
   GemmOpts,
   Kernels,
 } from '../types.js';
-
-/** The AssemblyScript kernel families, one file each: assembly/<family>.ts. */
-export type Family = 'gemm' | 'conv' | 'pool' | 'channels' | 'elementwise' | 'optim';
-
-/** One operand of a call: its buffer, the elements the call uses, and whether it is read, written or both. */
-export interface Operand {
-  /** The argument's name, for messages. */
-  readonly name: string;
-  readonly buf: Buf;
-  readonly n: number;
-  readonly role: 'in' | 'out' | 'inout';
-  /** A float64 operand (sums, statistics, coefficients); all others must be Float32Arrays. */
-  readonly f64?: boolean;
-}
-
-/**
- * How a job's range of units [0, total) (rows, elements, planes, ...) is cut into chunks for the
- * threads (whole multiples of `unit`), and whether threads pay: a product that does `work` >=
- * THREAD_MIN_WORK multiply-adds, or a memory-bound kernel that moves `bytes` >= PARALLEL_MIN_BYTES.
- * With neither, the job runs on the calling thread in one chunk.
- */
-export interface Split {
-  readonly total: number;
-  readonly unit?: number;
-  readonly work?: number;
-  readonly bytes?: number;
-  /**
-   * Even chunks, this many per thread, for a job whose every chunk redoes some work (a gemm chunk
-   * packs all of the operand it does not split): fewer chunks save that, more even out threads
-   * that start late or run slower. Without it the job takes guided chunks, large ones first
-   * (workers.ts: chunkBounds).
-   */
-  readonly chunksPerThread?: number;
-}
-
-/** What the runner needs for one call. */
-export interface Plan {
-  /** The operands; their addresses are the job's first integer arguments, in this order. */
-  readonly operands: readonly Operand[];
-  /** The integer arguments after the addresses. */
-  readonly ints?: readonly number[];
-  /** The float64 arguments. */
-  readonly floats?: readonly number[];
-  readonly split: Split;
-  /** Per-thread scratch the job needs beyond gemm's, and what to say when it is not there. */
-  readonly scratch?: { readonly bytes: number; readonly reason: string };
-  /**
-   * The job reads what it writes (an update in place): its chunks cannot be redone after a worker
-   * dies mid-job, only the untaken ones run (workers.ts: finishAfterDeath).
-   */
-  readonly inPlace?: boolean;
-}
-
-/** A table entry: the family file of the job, and its plan for the method's arguments. */
-export interface JobSpec<P extends readonly unknown[]> {
-  readonly family: Family;
-  plan(...args: P): Plan;
-}
+import type { JobSpec, Operand, Plan } from './plan.js';
 
 type Params<N extends keyof Kernels> =
   NonNullable<Kernels[N]> extends (...args: infer P) => unknown ? P : never;
 type Specs = { readonly [N in keyof Kernels]?: JobSpec<Params<N>> };
-
-/**
- * Products with fewer multiply-adds than this (M·N·K) stay on the calling thread: below it the
- * wake-up of a worker and the second packing of b cost more than half of the work saves.
- * Measured on the 2-core Xeon of the bench (square n: 2 threads lose at 96, tie at 128, win by
- * 1.3x at 192 and 1.7x at 256).
- */
-export const THREAD_MIN_WORK = 128 * 128 * 128;
-
-/**
- * Memory-bound kernels that move fewer bytes than this run on the calling thread (above it each
- * core adds its own bandwidth).
- */
-export const PARALLEL_MIN_BYTES = 1 << 20;
-
-/** Whether a job is worth splitting across the threads (see Split). */
-export function threadsPay({ total, unit = 1, work, bytes }: Split): boolean {
-  if (work !== undefined) return work >= THREAD_MIN_WORK;
-  return bytes !== undefined && bytes >= PARALLEL_MIN_BYTES && total > unit;
-}
 
 /**
  * The job block the threads share, in bytes (assembly/index.ts: runJob reads it): five int32

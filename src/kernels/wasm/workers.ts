@@ -1,6 +1,6 @@
 // src/kernels/wasm/workers.ts: the threads of the WASM backend. In Node (>= 20.16, for
 // process.getBuiltinModule) one worker per extra core starts on the first job worth threads
-// (jobs.ts: threadsPay), instantiates the same module over the same shared memory and waits for
+// (plan.ts: threadsPay), instantiates the same module over the same shared memory and waits for
 // jobs. A job is cut into chunks of its outer unit that the threads take from a shared counter
 // (assembly/index.ts: runJob); each chunk writes only its own part, so the split never changes a
 // result. Threads spin SPIN_MS before they sleep. A worker that dies or hangs mid-job cannot hang
@@ -28,7 +28,7 @@ export interface JobRun {
   readonly id: number;
   readonly total: number;
   readonly unit: number;
-  /** Chunks per thread when split (jobs.ts: Split); without it, guided chunks (chunkBounds). */
+  /** Chunks per thread when split (plan.ts: Split); without it, guided chunks (chunkBounds). */
   readonly chunksPerThread?: number;
   readonly ints: readonly number[];
   readonly floats: readonly number[];
@@ -264,7 +264,7 @@ export class WorkerPool {
   }
 
   /**
-   * Runs a job: split across the ready workers when `parallel` (see jobs.ts: threadsPay), else
+   * Runs a job: split across the ready workers when `parallel` (see plan.ts: threadsPay), else
    * (or when a worker died) in one chunk on this thread.
    */
   run(job: JobRun, parallel: boolean): void {
