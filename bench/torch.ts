@@ -381,20 +381,17 @@ class TorchChild {
       return null;
     }
     this.replies.push({ request, reply });
-    this.lastIdleMs = await this.settle();
+    await this.settle();
     return reply;
   }
-
-  /** How long the child's threads kept the CPU after its last reply (ms; see settle). */
-  lastIdleMs = 0;
 
   /**
    * Waits until the child's threads stop using the CPU (its utime + stime in /proc, polled every
    * 10 ms, unchanged over 50 ms; at most 3 s): OpenBLAS and OpenMP threads spin a while after a
-   * job, and our next figure would pay for it (measured: our 2-thread steps at half speed beside
-   * a child that had just run torch-1t). Returns the ms waited; 0 where there is no /proc.
+   * job (measured: ~70 ms of CPU after a 2-thread CNN reply), and our next figure would share the
+   * cores with them. Returns at once where there is no /proc.
    */
-  private async settle(): Promise<number> {
+  private async settle(): Promise<void> {
     const stat = `/proc/${this.child.pid ?? 0}/stat`;
     const cpu = (): number | null => {
       try {
@@ -407,14 +404,13 @@ class TorchChild {
     const t0 = performance.now();
     let last = cpu(),
       quietSince = t0;
-    if (last === null) return 0;
+    if (last === null) return;
     while (performance.now() - t0 < 3000 && performance.now() - quietSince < 50) {
       await new Promise((resolve) => setTimeout(resolve, 10));
       const now = cpu();
       if (now !== last) quietSince = performance.now();
       last = now;
     }
-    return performance.now() - t0;
   }
 
   /** What the child said at start (torch and python versions). */

@@ -6,7 +6,7 @@ import type { Kernels } from './types.js';
 import { allocatorInstalled } from '../tensor/internal.js';
 import { makeResidentOn, residentCopyOn, residentZerosOn } from './resident.js';
 import { StepMemory, type StepMemoryOptions } from './stepMemory.js';
-import { loadWasm, reloadWasm, type WasmOptions } from './wasm/index.js';
+import { envSimd, loadWasm, reloadWasm, type WasmOptions } from './wasm/index.js';
 
 export type { AdamHypers, Buf, ConvGeometry, GemmBatchedOpts, GemmOpts, Kernels } from './types.js';
 export { reference } from './reference/index.js';
@@ -47,6 +47,7 @@ export function setBackend(name: BackendName, wasm?: WasmOptions): Kernels {
 
 function select(name: BackendName, wasm?: WasmOptions): Kernels {
   if (name === 'reference') return (preferred = reference);
+  envSimd(); // a mistyped LAYERWISE_WASM_SIMD is an error, not a reason to fall back
   try {
     return (preferred = wasm === undefined ? loadWasm() : reloadWasm(wasm));
   } catch (e) {

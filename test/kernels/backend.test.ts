@@ -154,6 +154,16 @@ describe('the built library in a fresh process', () => {
     expect(typo.stdout.trim()).toBe(
       "LAYERWISE_WASM_SIMD: unknown value 'fast' (known: auto, simd)",
     );
+    // through the default selection too: an error, not a fall-back to the reference kernels
+    const viaAuto = runNode(
+      `import { kernelsFor } from ${JSON.stringify(`${root}dist/src/kernels/index.js`)};
+      try { console.log(kernelsFor('float32').name); } catch (e) { console.log(e.message); }`,
+      { LAYERWISE_WASM_SIMD: 'fast' },
+    );
+    expect(viaAuto.stdout.trim()).toBe(
+      "LAYERWISE_WASM_SIMD: unknown value 'fast' (known: auto, simd)",
+    );
+    expect(viaAuto.stderr).toBe('');
   });
 
   it("without WebAssembly, 'auto' falls back with one notice and a forced 'wasm' throws", () => {

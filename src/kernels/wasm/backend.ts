@@ -102,10 +102,9 @@ class WasmBackend {
       throw new ShapeError(`wasm.${name}: ${plan.scratch.reason}`);
     if (plan.operands.every((op) => op.role === 'in' || op.n === 0)) return;
     const placed = this.arena.place(plan.operands);
-    const { total, unit = 1 } = plan.split;
+    const { total, unit = 1, chunksPerThread } = plan.split;
     const ints = [...placed.ptrs, ...(plan.ints ?? [])],
       floats = plan.floats ?? [];
-    const { chunksPerThread } = plan.split;
     const job = {
       id: JOB_IDS[name],
       total,

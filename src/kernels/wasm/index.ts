@@ -12,6 +12,7 @@
 import { createWasmKernels, type WasmKernels, type WasmOptions } from './backend.js';
 
 export { createWasmKernels, type WasmInfo, type WasmKernels, type WasmOptions } from './backend.js';
+export { envSimd } from './load.js';
 export { THREAD_MIN_WORK } from './plan.js';
 export type { BusyTimes } from './workers.js';
 

@@ -77,8 +77,11 @@ export function loadModule(simd: 'auto' | 'simd' = 'auto'): Loaded {
   return { module, memory, exports, simd: useRelaxed ? 'relaxed' : 'simd', shared };
 }
 
-/** LAYERWISE_WASM_SIMD from the environment (Node): 'simd' asks for the plain build; default 'auto'. */
-function envSimd(): 'auto' | 'simd' {
+/**
+ * LAYERWISE_WASM_SIMD from the environment (Node): 'simd' asks for the plain build; default
+ * 'auto'. An unknown value is an error (kernels/index.ts checks it before it may fall back).
+ */
+export function envSimd(): 'auto' | 'simd' {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
     ?.env;
   const v = env?.LAYERWISE_WASM_SIMD;
@@ -88,7 +91,7 @@ function envSimd(): 'auto' | 'simd' {
 }
 
 /** The V8 flag under which Node 20's V8 (11.x) validates relaxed SIMD. */
-export const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
+const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
 
 /**
  * On Node with V8 11 (Node 20), whose relaxed SIMD is implemented but flagged: sets
